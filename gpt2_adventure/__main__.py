@@ -1,0 +1,3 @@
+from gpt2_adventure.cli import main
+
+main()

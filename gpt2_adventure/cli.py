@@ -1,0 +1,67 @@
+"""The `gpt2-adventure` command. Heavy modules are imported inside the commands that use them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gpt2_adventure import __version__
+from gpt2_adventure.cli_config import config_app, load_cli_settings
+from gpt2_adventure.cli_models import models_app
+from gpt2_adventure.cli_run import bench_command, generate_command
+from gpt2_adventure.errors import UserError
+
+app = typer.Typer(
+    name="gpt2-adventure",
+    help="Play an AI dungeon, co-write stories and chat with GPT-2, locally.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+app.command("generate")(generate_command)
+app.command("bench")(bench_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gpt2-adventure {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Play an AI dungeon, co-write stories and chat with GPT-2, locally."""
+
+
+def report(error: UserError) -> None:
+    """The one-line error format: ``error: <what> (<where>)`` and at most one hint line."""
+    from gpt2_adventure.safe_text import printable
+
+    print(f"error: {printable(str(error))}", file=sys.stderr)
+    if error.hint:
+        print(f"hint: {printable(error.hint)}", file=sys.stderr)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except UserError as error:
+        if debug:
+            raise
+        report(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "load_cli_settings"]

@@ -1,0 +1,153 @@
+"""Settings: built-in defaults < config.toml < GPT2_ADVENTURE_* environment < command-line flags."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.engine.sampling import PRESETS, Sampling, preset
+from gpt2_adventure.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_PREFIX = "GPT2_ADVENTURE_"
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The [model] table."""
+
+    name: str | None = None  # catalog name or path to a .gguf; None = the default model
+    threads: int | None = None  # None = number of physical cores
+    n_gpu_layers: int = -1  # -1 = all layers on the GPU (Metal/CUDA builds); ignored on CPU builds
+    n_ctx: int = 1024  # clamped to the model's training context
+    n_batch: int = 512
+    seed: int | None = None  # None = random per session
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    preset: str = "default"
+    sampling: Sampling = field(default_factory=Sampling)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {k: v for k, v in asdict(self.model).items() if v is not None},
+            "sampling": {"preset": self.preset, **self.sampling.to_dict()},
+        }
+
+
+# name in [model] -> (environment variable, parser)
+_MODEL_ENV = {
+    "name": ("MODEL", str),
+    "threads": ("THREADS", int),
+    "n_gpu_layers": ("N_GPU_LAYERS", int),
+    "n_ctx": ("N_CTX", int),
+    "n_batch": ("N_BATCH", int),
+    "seed": ("SEED", int),
+}
+
+
+def _model_from(table: dict[str, Any], base: ModelSettings, where: str) -> ModelSettings:
+    known = {f.name: f for f in fields(ModelSettings)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting [model].{key}", where,
+                              hint=f"known settings: {', '.join(known)}")
+        expected = str if key == "name" else int
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(
+                f"[model].{key} must be {'text' if expected is str else 'an integer'}, "
+                f"got {value!r}", where)
+        values[key] = value
+    result = replace(base, **values)
+    if result.threads is not None and result.threads < 1:
+        raise ConfigError(f"[model].threads must be >= 1, got {result.threads}", where)
+    if result.n_ctx < 16:
+        raise ConfigError(f"[model].n_ctx must be >= 16, got {result.n_ctx}", where)
+    if result.n_batch < 1:
+        raise ConfigError(f"[model].n_batch must be >= 1, got {result.n_batch}", where)
+    return result
+
+
+def _sampling_from(table: dict[str, Any], settings: Settings, where: str) -> Settings:
+    table = dict(table)
+    name = table.pop("preset", None)
+    base = settings.sampling
+    if name is not None:
+        if not isinstance(name, str) or name not in PRESETS:
+            raise ConfigError(f"[sampling].preset must be one of {', '.join(PRESETS)}, "
+                              f"got {name!r}", where)
+        base = preset(name)
+    try:
+        sampling = Sampling.from_dict(table, base)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[sampling]: {exc}", where) from None
+    return replace(settings, preset=name or settings.preset, sampling=sampling)
+
+
+def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settings:
+    """Layer a parsed config document (or equivalent mapping) over ``settings``."""
+    unknown = sorted(set(data) - {"model", "sampling"})
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}]", where,
+                          hint="known sections: [model], [sampling]")
+    for section in ("model", "sampling"):
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"[{section}] must be a table", where)
+    if "model" in data:
+        settings = replace(settings, model=_model_from(data["model"], settings.model, where))
+    if "sampling" in data:
+        settings = _sampling_from(data["sampling"], settings, where)
+    return settings
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse config.toml; a missing file is an empty config."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise ConfigError("the config file is a directory", path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror}", path) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("the config file is not UTF-8 text", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path) from None
+
+
+def env_tables(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """The GPT2_ADVENTURE_* variables as config tables."""
+    model: dict[str, Any] = {}
+    for key, (suffix, parse) in _MODEL_ENV.items():
+        raw = environ.get(ENV_PREFIX + suffix)
+        if raw is None or raw == "":
+            continue
+        try:
+            model[key] = parse(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV_PREFIX}{suffix} must be an integer, got {raw!r}",
+                              "environment") from None
+    tables: dict[str, Any] = {"model": model} if model else {}
+    if environ.get(ENV_PREFIX + "PRESET"):
+        tables["sampling"] = {"preset": environ[ENV_PREFIX + "PRESET"]}
+    return tables
+
+
+def load_settings(config_file: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the config file, then the environment. Flags are applied by the caller."""
+    settings = apply_tables(Settings(), read_config_file(config_file), str(config_file))
+    return apply_tables(settings, env_tables(os.environ if environ is None else environ),
+                        "environment")

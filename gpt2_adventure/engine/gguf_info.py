@@ -1,0 +1,168 @@
+"""Read a GGUF header and say precisely what is wrong before llama.cpp ever sees the file.
+
+llama.cpp aborts the process on some malformed files; everything it would choke on that
+we can see from the header is refused here with a one-line ModelFileError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.errors import ModelFileError
+
+GGUF_MAGIC = b"GGUF"
+SUPPORTED_ARCHITECTURES = ("gpt2",)
+GPT2_TRAINING_CONTEXT = 1024
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: Path
+    name: str
+    architecture: str
+    parameters: int
+    quantization: str
+    training_context: int  # positions the model can really evaluate (min of header and table)
+    vocab_size: int
+    n_embd: int
+    n_layer: int
+    n_head: int
+    tokenizer_pre: str | None
+    file_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "quantization": self.quantization,
+            "training_context": self.training_context,
+            "vocab_size": self.vocab_size,
+            "n_embd": self.n_embd,
+            "n_layer": self.n_layer,
+            "n_head": self.n_head,
+            "tokenizer_pre": self.tokenizer_pre,
+            "file_size": self.file_size,
+        }
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise ModelFileError("model file not found", path,
+                             hint="give a .gguf file or a catalog name (gpt2-adventure models list)")
+    if path.is_dir():
+        raise ModelFileError("expected a .gguf file, got a directory", path,
+                             hint="to use a Hugging Face checkpoint folder, run: "
+                                  "gpt2-adventure models convert FOLDER --out FILE.gguf")
+    if not os.access(path, os.R_OK):
+        raise ModelFileError("model file is not readable (permission denied)", path)
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelFileError("model file is empty (0 bytes)", path)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head[:4] != GGUF_MAGIC:
+        hint = None
+        if head[:1] == b"{" or head[8:9] == b"{" or path.suffix == ".safetensors":
+            hint = "this looks like a Hugging Face checkpoint; convert it with: " \
+                   "gpt2-adventure models convert FOLDER --out FILE.gguf"
+        raise ModelFileError("not a GGUF file (bad magic bytes)", path, hint=hint)
+    if len(head) < 8:
+        raise ModelFileError("truncated GGUF file (header cut short)", path)
+    return size
+
+
+def _field(reader: Any, key: str) -> Any:
+    field = reader.fields.get(key)
+    if field is None:
+        return None
+    value = field.contents()
+    return value
+
+
+def _count_parameters(by_name: dict[str, Any]) -> int:
+    total = sum(int(t.n_elements) for t in by_name.values())
+    head, embd = by_name.get("output.weight"), by_name["token_embd.weight"]
+    # GPT-2 ties its output head to the token embedding; files often store a copy.
+    if head is not None and list(head.shape) == list(embd.shape):
+        total -= int(head.n_elements)
+    return total
+
+
+def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
+    """Validate ``path`` as a GPT-2 GGUF that llama.cpp can load, and describe it."""
+    import gguf  # heavy-ish; only needed here
+
+    path = Path(path)
+    size = _check_file(path)
+    try:
+        reader = gguf.GGUFReader(path)
+        tensors = list(reader.tensors)
+    except (ValueError, IndexError, OverflowError, KeyError, TypeError, MemoryError) as exc:
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"truncated or corrupt GGUF file ({detail})", path) from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read the model file: {exc.strerror or exc}", path) from None
+
+    arch = _field(reader, "general.architecture")
+    if not isinstance(arch, str):
+        raise ModelFileError("GGUF file has no general.architecture", path)
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise ModelFileError(f"unsupported architecture {arch!r}: this game runs GPT-2 models",
+                             path, hint="pick a GPT-2 GGUF (gpt2-adventure models list)")
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    if tokens is None or _field(reader, "tokenizer.ggml.model") is None:
+        raise ModelFileError("GGUF file has no tokenizer (tokenizer.ggml.tokens missing)", path)
+    if not tensors:
+        raise ModelFileError("GGUF file holds only a vocabulary, no model weights", path)
+
+    # A file cut short still parses (its tensor table is in the header): check the data.
+    end = max(int(t.data_offset) + int(t.n_bytes) for t in tensors)
+    if end > size:
+        raise ModelFileError(f"truncated GGUF file: weights need {end} bytes, file has {size}",
+                             path, hint="download or convert the model again")
+
+    by_name = {t.name: t for t in tensors}
+    for needed in ("token_embd.weight", "position_embd.weight"):
+        if needed not in by_name:
+            raise ModelFileError(f"GGUF file lacks the tensor {needed}", path)
+
+    def meta_int(key: str, default: int = 0) -> int:
+        value = _field(reader, f"{arch}.{key}")
+        return int(value) if isinstance(value, (int, float)) else default
+
+    header_ctx = meta_int("context_length", GPT2_TRAINING_CONTEXT)
+    # ggml stores shapes fastest-first: position_embd is [n_embd, n_positions].
+    table_rows = int(by_name["position_embd.weight"].shape[-1])
+    n_ctx = min(header_ctx, table_rows) if header_ctx > 0 else table_rows
+
+    file_type = _field(reader, "general.file_type")
+    if isinstance(file_type, int):
+        try:
+            quant = gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_")
+        except ValueError:
+            quant = f"type {file_type}"
+    else:
+        weights = Counter(t.tensor_type.name for t in tensors if len(t.shape) > 1)
+        quant = weights.most_common(1)[0][0] if weights else "unknown"
+    name = _field(reader, "general.name")
+    pre = _field(reader, "tokenizer.ggml.pre")
+    return ModelInfo(
+        path=path,
+        name=name if isinstance(name, str) else path.stem,
+        architecture=arch,
+        parameters=_count_parameters(by_name),
+        quantization="F32" if quant == "ALL_F32" else quant,
+        training_context=n_ctx,
+        vocab_size=len(tokens.data),
+        n_embd=meta_int("embedding_length"),
+        n_layer=meta_int("block_count"),
+        n_head=meta_int("attention.head_count"),
+        tokenizer_pre=pre if isinstance(pre, str) else None,
+        file_size=size,
+    )

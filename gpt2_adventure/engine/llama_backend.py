@@ -1,0 +1,231 @@
+"""The llama.cpp backend: a GPT-2 GGUF loaded through llama-cpp-python."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.gguf_info import ModelInfo, read_model_info
+from gpt2_adventure.engine.hardware import physical_cores
+from gpt2_adventure.engine.llama_logs import route_llama_logs
+from gpt2_adventure.engine.sampler_chain import build_sampler_chain
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.textstream import TextAssembler
+from gpt2_adventure.errors import ContextOverflowError, ModelFileError
+
+NO_BIAS = float("-inf")
+
+
+class LlamaBackend:
+    """One GPT-2 model in llama.cpp. ``stream`` may be called from any thread, one at a time.
+
+    The context is clamped to the model's training context: GPT-2 has a learned position
+    table, and evaluating a position past its end aborts the whole process inside ggml, so
+    nothing here ever lets the token count reach ``n_ctx``.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        n_ctx: int = 1024,
+        threads: int | None = None,
+        n_gpu_layers: int = -1,
+        n_batch: int = 512,
+        seed: int | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.info: ModelInfo = read_model_info(model_path)
+        self.name = self.info.name
+        self._n_ctx = max(16, min(n_ctx, self.info.training_context))
+        self.threads = threads or physical_cores()
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        self._rng = random.Random(self.seed)  # one draw per reply: fixed seed = same session
+        self._lock = threading.Lock()
+        self._last_stats: GenerationStats | None = None
+        self._pieces: dict[int, bytes] = {}
+        self._llm = self._load(log_file, n_gpu_layers, n_batch)
+        self._eos = int(self._llm.token_eos())
+        self._n_vocab = int(self._llm.n_vocab())
+
+    def _load(self, log_file: Path | None, n_gpu_layers: int, n_batch: int) -> Any:
+        route_llama_logs(log_file)
+        import llama_cpp
+
+        # verbose=True keeps llama-cpp-python from redirecting the process's stdout/stderr
+        # file descriptors while loading (that would blank a running TUI); its Python-side
+        # prints go to the log instead, and the C logs already do (route_llama_logs).
+        sink: Any = io.StringIO()
+        if log_file is not None:
+            sink = log_file.open("a", encoding="utf-8", errors="replace")
+        try:
+            with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+                llm = llama_cpp.Llama(
+                    model_path=str(self.info.path),
+                    n_ctx=self._n_ctx,
+                    n_batch=min(n_batch, self._n_ctx),
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    n_gpu_layers=n_gpu_layers,
+                    seed=self.seed,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"llama.cpp could not load the model: {exc}", self.info.path,
+                                 hint="see the log file for llama.cpp's reason") from None
+        finally:
+            sink.close()
+        llm.verbose = False  # no per-call prints to stderr from here on
+        return llm
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def eos_token(self) -> int:
+        return self._eos
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self._last_stats
+
+    @property
+    def gpu_offload(self) -> bool:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
+
+    def tokenize(self, text: str) -> list[int]:
+        # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self._piece(t) for t in tokens).decode("utf-8", errors="replace")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._llm.detokenize([token])
+        return piece
+
+    # -- generation -----------------------------------------------------------------------
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        sampling: Sampling,
+        stop: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str]:
+        tokens = self.tokenize(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
+        if not tokens:
+            tokens = [self._eos]  # GPT-2 starts unconditioned text after <|endoftext|>
+        if len(tokens) >= self._n_ctx:
+            raise ContextOverflowError(
+                f"the prompt is {len(tokens)} tokens; the model sees at most {self._n_ctx} "
+                f"tokens, prompt and reply together", hint="shorten the prompt")
+        return self._generate(tokens, sampling, stop, cancel)
+
+    def _generate(
+        self, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: CancelToken | None
+    ) -> Iterator[str]:
+        with self._lock:
+            stats = GenerationStats(prompt_tokens=len(tokens))
+            self._last_stats = stats
+            start = time.perf_counter()
+            llm = self._llm
+            reused = self._reuse_prefix(tokens)
+            stats.evaluated_tokens = len(tokens) - reused
+            chain = build_sampler_chain(
+                sampling, n_vocab=self._n_vocab, seed=self._rng.randrange(2**31),
+                bias=self._bias(sampling), history=tokens)
+            text = TextAssembler(stop)
+            first_token_at = 0.0
+            try:
+                llm.eval(tokens[reused:])
+                import llama_cpp
+
+                while True:
+                    if cancel is not None and cancel.cancelled:
+                        stats.finish_reason = "cancelled"
+                        break
+                    token = llama_cpp.llama_sampler_sample(chain, llm.ctx, -1)
+                    if not first_token_at:
+                        first_token_at = time.perf_counter()
+                        stats.time_to_first_token = stats.prompt_seconds = first_token_at - start
+                    if token == self._eos and not sampling.ignore_eos:
+                        stats.finish_reason = "eos"
+                        break
+                    stats.generated_tokens += 1
+                    piece = text.feed(self._piece(token))
+                    if piece:
+                        yield piece
+                    if text.stopped:
+                        stats.finish_reason = "stop"
+                        break
+                    if stats.generated_tokens >= sampling.max_tokens:
+                        stats.finish_reason = "length"
+                        break
+                    if llm.n_tokens >= self._n_ctx:  # the next eval would be past the last position
+                        stats.finish_reason = "context"
+                        break
+                    llm.eval([token])
+                if stats.finish_reason != "cancelled":
+                    tail = text.finish()
+                    if tail:
+                        yield tail
+                    if text.stopped:
+                        stats.finish_reason = "stop"
+            finally:
+                llama_cpp.llama_sampler_free(chain)
+                if first_token_at:
+                    stats.generation_seconds = time.perf_counter() - first_token_at
+                if not stats.finish_reason:
+                    stats.finish_reason = "cancelled"  # the consumer closed the stream early
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the KV cache for the longest common prefix with the last evaluation."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            common += 1
+        # At least one token must be evaluated to get fresh logits to sample from.
+        common = min(common, len(tokens) - 1)
+        llm.n_tokens = common  # eval() drops the KV cells from here on
+        return common
+
+    def _bias(self, sampling: Sampling) -> dict[int, float]:
+        bias = dict(sampling.logit_bias)
+        if sampling.ignore_eos:
+            bias[self._eos] = NO_BIAS
+        for banned in sampling.banned_strings:
+            for variant in (banned, " " + banned):
+                ids = self.tokenize(variant)
+                if len(ids) == 1:  # multi-token strings cannot be banned by a bias alone
+                    bias[ids[0]] = NO_BIAS
+        return bias
+
+    def reset_cache(self) -> None:
+        """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""
+        with self._lock:
+            self._llm.n_tokens = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()

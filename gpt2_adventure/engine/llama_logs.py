@@ -1,0 +1,43 @@
+"""Route llama.cpp's C log lines to our log file instead of the terminal.
+
+llama-cpp-python installs a callback at import that prints to stderr; in a TUI that
+corrupts the screen. ``route_llama_logs`` replaces it. Call it before loading a model.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from pathlib import Path
+from typing import Any
+
+_lock = threading.Lock()
+# The ctypes callback and the open log file must outlive the call that installed them,
+# or llama.cpp would call into freed memory. Keyed by nothing: one route per process.
+_installed: dict[str, Any] = {}
+
+
+def route_llama_logs(log_file: Path | None) -> None:
+    """Send llama.cpp logs to ``log_file`` (appending), or drop them when ``None``."""
+    import llama_cpp
+
+    with _lock:
+        key = str(log_file) if log_file else ""
+        if _installed.get("key") == key and "callback" in _installed:
+            return
+        old = _installed.get("file")
+        sink = None
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            sink = open(log_file, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+
+        @llama_cpp.llama_log_callback
+        def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            if sink is not None and text:
+                sink.write(text.decode("utf-8", errors="replace"))
+                sink.flush()
+
+        llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+        _installed.update(key=key, callback=_callback, file=sink)
+        if old is not None:
+            old.close()

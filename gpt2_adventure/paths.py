@@ -1,0 +1,57 @@
+"""Where files live. Computed on demand; nothing is created at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "gpt2-adventure"
+
+
+def _dir(env_var: str, default: str) -> Path:
+    override = os.environ.get(env_var)
+    return Path(override).expanduser() if override else Path(default)
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The three roots (config, data, cache) and the well-known places inside them."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def from_env(cls) -> AppPaths:
+        return cls(
+            config_dir=_dir("GPT2_ADVENTURE_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
+            data_dir=_dir("GPT2_ADVENTURE_DATA_DIR", platformdirs.user_data_dir(APP_NAME)),
+            cache_dir=_dir("GPT2_ADVENTURE_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
+        )
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def saves_dir(self) -> Path:
+        return self.data_dir / "saves"
+
+    @property
+    def stories_dir(self) -> Path:
+        return self.data_dir / "stories"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs_dir / "gpt2-adventure.log"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
