@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpt2_adventure.engine.gguf_header import HeaderError, TensorInfo, read_header
 from gpt2_adventure.errors import ModelFileError
 
 GGUF_MAGIC = b"GGUF"
@@ -26,7 +27,7 @@ class ModelInfo:
     architecture: str
     parameters: int
     quantization: str
-    training_context: int  # positions the model can really evaluate (min of header and table)
+    training_context: int  # positions the model can evaluate (its position table)
     vocab_size: int
     n_embd: int
     n_layer: int
@@ -54,7 +55,8 @@ class ModelInfo:
 def _check_file(path: Path) -> int:
     if not path.exists():
         raise ModelFileError("model file not found", path,
-                             hint="give a .gguf file or a catalog name (gpt2-adventure models list)")
+                             hint="give a .gguf file or a catalog name "
+                                  "(gpt2-adventure models list)")
     if path.is_dir():
         raise ModelFileError("expected a .gguf file, got a directory", path,
                              hint="to use a Hugging Face checkpoint folder, run: "
@@ -77,52 +79,62 @@ def _check_file(path: Path) -> int:
     return size
 
 
-def _field(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    value = field.contents()
-    return value
+def _quantization(file_type: Any, tensors: list[TensorInfo]) -> str:
+    import gguf
+
+    if isinstance(file_type, int):
+        try:
+            name = gguf.LlamaFileType(file_type).name
+            return "F32" if name == "ALL_F32" else name.removeprefix("MOSTLY_")
+        except ValueError:
+            pass
+    weights = Counter(t.type_id for t in tensors if len(t.shape) > 1)
+    if not weights:
+        return "unknown"
+    type_id = weights.most_common(1)[0][0]
+    try:
+        return gguf.GGMLQuantizationType(type_id).name
+    except ValueError:
+        return f"type {type_id}"
 
 
-def _count_parameters(by_name: dict[str, Any]) -> int:
-    total = sum(int(t.n_elements) for t in by_name.values())
+def _count_parameters(by_name: dict[str, TensorInfo]) -> int:
+    total = sum(t.n_elements for t in by_name.values())
     head, embd = by_name.get("output.weight"), by_name["token_embd.weight"]
     # GPT-2 ties its output head to the token embedding; files often store a copy.
-    if head is not None and list(head.shape) == list(embd.shape):
-        total -= int(head.n_elements)
+    if head is not None and head.shape == embd.shape:
+        total -= head.n_elements
     return total
 
 
 def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     """Validate ``path`` as a GPT-2 GGUF that llama.cpp can load, and describe it."""
-    import gguf  # heavy-ish; only needed here
-
     path = Path(path)
     size = _check_file(path)
     try:
-        reader = gguf.GGUFReader(path)
-        tensors = list(reader.tensors)
-    except (ValueError, IndexError, OverflowError, KeyError, TypeError, MemoryError) as exc:
-        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"truncated or corrupt GGUF file ({detail})", path) from None
+        header = read_header(path)
+    except HeaderError as exc:
+        kind = "truncated" if "cut short" in str(exc) else "corrupt"
+        raise ModelFileError(f"{kind} GGUF file ({exc})", path,
+                             hint="download or convert the model again") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read the model file: {exc.strerror or exc}", path) from None
+    meta, tensors = header.metadata, header.tensors
 
-    arch = _field(reader, "general.architecture")
+    arch = meta.get("general.architecture")
     if not isinstance(arch, str):
         raise ModelFileError("GGUF file has no general.architecture", path)
     if arch not in SUPPORTED_ARCHITECTURES:
         raise ModelFileError(f"unsupported architecture {arch!r}: this game runs GPT-2 models",
                              path, hint="pick a GPT-2 GGUF (gpt2-adventure models list)")
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
-    if tokens is None or _field(reader, "tokenizer.ggml.model") is None:
+    vocab_size = header.array_lengths.get("tokenizer.ggml.tokens")
+    if not vocab_size or "tokenizer.ggml.model" not in meta:
         raise ModelFileError("GGUF file has no tokenizer (tokenizer.ggml.tokens missing)", path)
     if not tensors:
         raise ModelFileError("GGUF file holds only a vocabulary, no model weights", path)
 
     # A file cut short still parses (its tensor table is in the header): check the data.
-    end = max(int(t.data_offset) + int(t.n_bytes) for t in tensors)
+    end = max(t.offset + t.n_bytes for t in tensors)
     if end > size:
         raise ModelFileError(f"truncated GGUF file: weights need {end} bytes, file has {size}",
                              path, hint="download or convert the model again")
@@ -133,33 +145,26 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             raise ModelFileError(f"GGUF file lacks the tensor {needed}", path)
 
     def meta_int(key: str, default: int = 0) -> int:
-        value = _field(reader, f"{arch}.{key}")
+        value = meta.get(f"{arch}.{key}")
         return int(value) if isinstance(value, (int, float)) else default
 
     header_ctx = meta_int("context_length", GPT2_TRAINING_CONTEXT)
-    # ggml stores shapes fastest-first: position_embd is [n_embd, n_positions].
+    # ggml stores shapes fastest-first: position_embd is [n_embd, n_positions]. llama.cpp
+    # needs the two to agree, and evaluating past the table would abort the process.
     table_rows = int(by_name["position_embd.weight"].shape[-1])
-    n_ctx = min(header_ctx, table_rows) if header_ctx > 0 else table_rows
+    if table_rows != header_ctx:
+        raise ModelFileError(f"the file claims a {header_ctx}-token context but its position "
+                             f"table has {table_rows} rows", path)
 
-    file_type = _field(reader, "general.file_type")
-    if isinstance(file_type, int):
-        try:
-            quant = gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_")
-        except ValueError:
-            quant = f"type {file_type}"
-    else:
-        weights = Counter(t.tensor_type.name for t in tensors if len(t.shape) > 1)
-        quant = weights.most_common(1)[0][0] if weights else "unknown"
-    name = _field(reader, "general.name")
-    pre = _field(reader, "tokenizer.ggml.pre")
+    name, pre = meta.get("general.name"), meta.get("tokenizer.ggml.pre")
     return ModelInfo(
         path=path,
         name=name if isinstance(name, str) else path.stem,
         architecture=arch,
         parameters=_count_parameters(by_name),
-        quantization="F32" if quant == "ALL_F32" else quant,
-        training_context=n_ctx,
-        vocab_size=len(tokens.data),
+        quantization=_quantization(meta.get("general.file_type"), tensors),
+        training_context=table_rows,
+        vocab_size=vocab_size,
         n_embd=meta_int("embedding_length"),
         n_layer=meta_int("block_count"),
         n_head=meta_int("attention.head_count"),

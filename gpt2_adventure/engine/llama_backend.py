@@ -77,9 +77,10 @@ class LlamaBackend:
                     seed=self.seed,
                     verbose=True,
                 )
-        except (ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"llama.cpp could not load the model: {exc}", self.info.path,
-                                 hint="see the log file for llama.cpp's reason") from None
+        except (ValueError, RuntimeError):
+            raise ModelFileError("llama.cpp could not load the model", self.info.path,
+                                 hint=f"llama.cpp's reason is in {log_file or 'its log'}"
+                                 ) from None
         finally:
             sink.close()
         llm.verbose = False  # no per-call prints to stderr from here on
