@@ -1,0 +1,94 @@
+"""The app's generation path vs a bare llama-cpp-python loop, same model, same sampler.
+
+    python benchmarks/generate_overhead.py [--model FILE] [--tokens 128] [--rounds 5] [--json]
+
+Without --model it builds a GPT-2-124M-shaped Q8_0 file with random weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.shapes import shaped_gguf  # noqa: E402
+from gpt2_adventure.engine.llama_backend import LlamaBackend  # noqa: E402
+from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
+
+PROMPT = "You are a knight living in the kingdom of Larion. You have a steel longsword."
+SAMPLER = {"temp": 0.6, "top_k": 40, "top_p": 0.9, "min_p": 0.0, "repeat_penalty": 1.0}
+
+
+def bare_rate(llm, tokens: list[int], n: int) -> float:  # noqa: ANN001
+    """Tokens/s after the first token, the way a plain llama-cpp-python script streams."""
+    llm.reset()
+    first = 0.0
+    count = 0
+    for token in llm.generate(tokens, **SAMPLER):
+        llm.detokenize([token])
+        count += 1
+        if count == 1:
+            first = time.perf_counter()
+        if count >= n:
+            break
+    return (count - 1) / (time.perf_counter() - first)
+
+
+def app_rate(backend: LlamaBackend, tokens: list[int], n: int) -> float:
+    backend.reset_cache()
+    sampling = Sampling(temperature=SAMPLER["temp"], top_k=SAMPLER["top_k"],
+                        top_p=SAMPLER["top_p"], repeat_penalty=1.0, max_tokens=n,
+                        ignore_eos=True)
+    for _ in backend.stream(tokens, sampling):
+        pass
+    stats = backend.last_stats
+    assert stats is not None and stats.generated_tokens == n, stats
+    return stats.tokens_per_second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    model = args.model or shaped_gguf("gpt2", "q8_0")
+
+    import llama_cpp
+
+    backend = LlamaBackend(model, threads=args.threads, seed=1, log_file=model.parent / "llama.log")
+    with contextlib.redirect_stderr(io.StringIO()):
+        llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_threads=args.threads,
+                              n_threads_batch=args.threads, seed=1, verbose=False)
+    tokens = backend.tokenize(PROMPT)
+    bare, app = [], []
+    for _ in range(args.rounds):  # interleaved, so drift in machine load hits both alike
+        bare.append(bare_rate(llm, tokens, args.tokens))
+        app.append(app_rate(backend, tokens, args.tokens))
+    result = {
+        "model": str(model),
+        "threads": args.threads,
+        "tokens": args.tokens,
+        "bare_tok_s": statistics.median(bare),
+        "app_tok_s": statistics.median(app),
+    }
+    result["app_over_bare"] = result["app_tok_s"] / result["bare_tok_s"]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"bare llama-cpp-python loop: {result['bare_tok_s']:.1f} tok/s")
+        print(f"gpt2-adventure stream:      {result['app_tok_s']:.1f} tok/s")
+        print(f"app / bare:                 {result['app_over_bare']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
