@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ _LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTL
 # Checkpoint files ``out`` must never replace (the weight files are checked separately).
 _SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
                  "added_tokens.json", "model.safetensors.index.json"}
+
+_F16_MAX = float(np.finfo(np.float16).max)
 
 Progress = Callable[[str], None]
 
@@ -113,17 +115,13 @@ def _write_gguf(ckpt: Checkpoint, path: Path, half: bool, progress: Progress) ->
         writer.write_ti_data_to_file()
         for n, t in enumerate(plan, 1):
             progress(f"writing {t.name} ({n}/{len(plan)})")
-            data = np.ascontiguousarray(t.load(), dtype=t.dtype)
+            data = t.load()
             if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
                 raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
-            if t.dtype == np.float16 and not np.isfinite(data).all():
+            if t.dtype == np.float16 and np.abs(data).max(initial=0) > _F16_MAX:
                 raise ModelFileError(f"{t.name} has values that do not fit in f16",
                                      where=ckpt.folder, hint="convert with quant f32")
-            writer.write_tensor_data(data)
-        writer.flush()
-        assert writer.fout is not None
-        for fout in writer.fout:
-            os.fsync(fout.fileno())
+            writer.write_tensor_data(np.ascontiguousarray(data, dtype=t.dtype))
     finally:
         writer.close()
 
@@ -143,14 +141,20 @@ def _quantize(src: Path, dst: Path, quant: str) -> None:
 
 @contextlib.contextmanager
 def _temp_file(folder: Path, stem: str) -> Iterator[Path]:
-    """A fresh path in ``folder``, removed on the way out unless it was renamed away."""
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
-    os.close(fd)
-    path = Path(name)
+    """An unused path in ``folder``, removed on the way out unless it was renamed away.
+
+    Not created here (unlike mkstemp, whose 0600 mode would stick to the final file).
+    """
+    path = folder / f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
 
 
 def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
@@ -165,8 +169,10 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
         raise UserError(f"unknown quantization {quant!r}",
                         hint=f"choose one of {', '.join(QUANT_TYPES)}")
     src, out = Path(src), Path(out)
-    report(f"reading {src}")
-    ckpt = load_checkpoint(src)
+    ckpt = load_checkpoint(src)  # validates everything before any output or message
+    c = ckpt.config
+    report(f"read {ckpt.name}: {c.n_layer} layers, n_embd {c.n_embd}, {c.n_head} heads, "
+           f"context {c.n_positions}, vocabulary {len(ckpt.tokenizer.tokens)}")
     target = out.resolve()
     if target == src.resolve() or target in {p.resolve() for p in ckpt.files} or (
             target.parent == src.resolve() and target.name in _SOURCE_NAMES):
@@ -184,6 +190,7 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
                 _write_gguf(ckpt, f16, half=True, progress=report)
                 report(f"quantizing to {quant}")
                 _quantize(f16, tmp, quant)
+        _fsync(tmp)  # the data is on disk before the name points at it
         os.replace(tmp, out)
     report(f"wrote {out}")
     return out

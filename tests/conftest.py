@@ -1,0 +1,53 @@
+"""Shared fixtures: an isolated home for every test, and tiny GPT-2 models built on the spot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.hf_checkpoint import make_checkpoint
+
+TINY_SHAPE = {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads or writes the real config/data/cache folders or reaches the Hub.
+
+    huggingface_hub reads HF_* variables when first imported, so this only governs
+    imports that happen after it; tests that need the Hub online use a fake hub.
+    """
+    home = tmp_path / "_home"
+    for name in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.setenv(f"GPT2_ADVENTURE_{name}_DIR", str(home / name.lower()))
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer, 64-wide GPT-2 in Hugging Face layout with the real vocabulary."""
+    return make_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny-gpt2", **TINY_SHAPE)
+
+
+def _convert(checkpoint: Path, out: Path, quant: str) -> Path:
+    from gpt2_adventure.engine.convert import convert_checkpoint
+
+    if quant not in ("f32", "f16"):  # llama.cpp's quantizer logs; keep the output clean
+        from gpt2_adventure.engine.llama_logs import route_llama_logs
+
+        route_llama_logs(None)
+    return convert_checkpoint(checkpoint, out, quant)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny_checkpoint`` converted to an f32 GGUF."""
+    return _convert(tiny_checkpoint, tmp_path_factory.mktemp("gguf") / "tiny-f32.gguf", "f32")
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf_q8(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny_checkpoint`` converted and quantized to Q8_0 by llama.cpp."""
+    return _convert(tiny_checkpoint, tmp_path_factory.mktemp("gguf") / "tiny-q8_0.gguf", "q8_0")

@@ -1,0 +1,79 @@
+"""`models pull/list/path/remove/convert` end to end: a fake Hub on 127.0.0.1, real llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_hub import FakeHub
+from tests.test_cli import assert_clean_error, run
+
+
+@pytest.fixture
+def online_hub(tiny_gguf_q8: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    with FakeHub() as hub:
+        hub.add_repo("mradermacher/gpt2-GGUF", {"gpt2.Q8_0.gguf": tiny_gguf_q8.read_bytes()})
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+        yield hub
+
+
+def test_pull_then_play_the_default_then_remove(online_hub: FakeHub) -> None:
+    pulled = run("models", "pull", "gpt2")
+    assert pulled.returncode == 0, pulled.stderr
+    path = Path(run("models", "path", "gpt2").stdout.strip())
+    assert path.is_file() and path.is_relative_to(os.environ["GPT2_ADVENTURE_CACHE_DIR"])
+
+    listing = json.loads(run("models", "list", "--json").stdout)
+    gpt2 = next(row for row in listing if row["name"] == "gpt2")
+    assert gpt2["default"] and gpt2["installed"][0]["quant"] == "Q8_0"
+
+    generated = run("generate", "Hello", "--max-tokens", "5", "--ignore-eos")
+    assert generated.returncode == 0, generated.stderr
+
+    removed = run("models", "remove", "gpt2")
+    assert removed.returncode == 0 and not path.exists()
+    assert_clean_error(run("models", "remove", "gpt2"), "not installed")
+
+
+def test_pull_offline_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert_clean_error(run("models", "pull", "gpt2"), "no network", "--model PATH")
+
+
+def test_unknown_model_name(online_hub: FakeHub) -> None:
+    assert_clean_error(run("models", "pull", "gpt5"), "unknown model 'gpt5'")
+
+
+def test_convert_a_checkpoint_folder_and_inspect_it(tiny_checkpoint: Path, tmp_path: Path
+                                                    ) -> None:
+    out = tmp_path / "mine.gguf"
+    converted = run("models", "convert", str(tiny_checkpoint), "--out", str(out), "--quant",
+                    "f16")
+    assert converted.returncode == 0, converted.stderr
+    info = json.loads(run("models", "info", str(out), "--json").stdout)
+    assert info["quantization"] == "F16" and info["n_layer"] == 2
+    assert_clean_error(run("models", "convert", str(tiny_checkpoint), "--out", str(out)),
+                       "exists", "--force")
+
+
+def test_convert_a_missing_folder(tmp_path: Path) -> None:
+    assert_clean_error(run("models", "convert", str(tmp_path / "nothing"), "--out",
+                           str(tmp_path / "x.gguf")), "not found")
+
+
+def test_convert_a_broken_checkpoint_names_the_file(tiny_checkpoint: Path, tmp_path: Path
+                                                    ) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in tiny_checkpoint.iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    (broken / "config.json").write_text("{not json")
+    assert_clean_error(run("models", "convert", str(broken), "--out", str(tmp_path / "x.gguf")),
+                       "config.json")
+    assert not (tmp_path / "x.gguf").exists()
