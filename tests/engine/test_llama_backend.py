@@ -185,7 +185,7 @@ def test_llama_cpp_logs_go_to_the_log_file(tiny_gguf: Path, tmp_path: Path) -> N
                          timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout == "True\n"
-    assert run.stderr == ""
+    assert run.stderr == "", run.stderr
     assert "llama" in log.read_text()
 
 
