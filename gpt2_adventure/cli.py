@@ -11,6 +11,8 @@ from gpt2_adventure import __version__
 from gpt2_adventure.cli_config import config_app, load_cli_settings
 from gpt2_adventure.cli_models import models_app
 from gpt2_adventure.cli_run import bench_command, generate_command
+from gpt2_adventure.cli_saves import saves_app
+from gpt2_adventure.cli_stories import stories_app
 from gpt2_adventure.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
+app.add_typer(stories_app, name="stories")
+app.add_typer(saves_app, name="saves")
 app.command("generate")(generate_command)
 app.command("bench")(bench_command)
 

@@ -1,0 +1,289 @@
+"""The save file: a versioned JSON document, its validation, and upgrades from older versions.
+
+A document looks like ``{"format": "gpt2-adventure-save", "version": 1, "saved_at": ...,
+"app_version": ..., "name": ..., "state": {...}}``. ``state`` is ``StoryState.to_dict()``.
+Everything read here may be hostile: every failure is a ``UserError`` naming the file (and the
+line/column or the field), never a KeyError/TypeError/RecursionError traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+
+from gpt2_adventure import __version__
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
+
+FORMAT = "gpt2-adventure-save"
+CURRENT_VERSION = 1
+MAX_SAVE_BYTES = 50 * 1024 * 1024
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# MIGRATIONS[n] turns a version-n document into a version-(n + 1) one; applied in order.
+# Empty while version 1 is the only version. Add a step whenever CURRENT_VERSION goes up.
+MIGRATIONS: dict[int, Migration] = {}
+
+ROLES = ("opening", "player", "model")
+# Every key StoryState.to_dict() writes; a test keeps this in step with model.py.
+STATE_FIELDS = frozenset({"mode", "title", "id", "seed_id", "memory", "authors_note", "world",
+                          "turns", "redo", "chat", "sampling", "values", "model"})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class SaveDocument:
+    """A save as read from disk (already upgraded to the current version)."""
+
+    state: StoryState
+    name: str
+    saved_at: datetime | None
+    app_version: str
+    version: int  # the version the file was written with, before any upgrade
+
+
+def encode(state: StoryState, name: str, now: datetime | None = None) -> bytes:
+    """The bytes of a save document; checked to load back before anyone writes them."""
+    saved_at = (now or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
+    doc = {"format": FORMAT, "version": CURRENT_VERSION, "saved_at": saved_at,
+           "app_version": __version__, "name": name, "state": state.to_dict()}
+    try:
+        try:
+            data = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False).encode()
+        except UnicodeEncodeError:  # lone surrogates: \u-escapes keep the file valid UTF-8
+            data = json.dumps(doc, ensure_ascii=True, indent=1, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as error:
+        raise UserError(f"cannot save: the game holds a value JSON cannot store ({error})",
+                        name) from None
+    return data
+
+
+def decode(raw: bytes, where: str) -> SaveDocument:
+    """Parse, upgrade and validate a save file's bytes. ``where`` names the file in errors."""
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate a BOM from a hand edit
+    except UnicodeDecodeError as error:
+        raise UserError(f"save file is not UTF-8 text (bad byte at offset {error.start})",
+                        where) from None
+    try:
+        doc = json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as error:
+        raise UserError(f"save file is not valid JSON: {error.msg}",
+                        f"{where}:{error.lineno}:{error.colno}") from None
+    except RecursionError:
+        raise UserError("save file is nested too deeply to be a save", where) from None
+    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
+        raise UserError(f"save file has a value it should not: {error}", where) from None
+    if not isinstance(doc, dict):
+        raise UserError(f"not a gpt2-adventure save (the file holds {_kind(doc)}, "
+                        "not an object)", where)
+    if doc.get("format") != FORMAT:
+        raise UserError(f'not a gpt2-adventure save (no "format": "{FORMAT}")', where)
+    version = doc.get("version")
+    if type(version) is not int or version < 1:
+        raise UserError(f'bad save: "version" should be a whole number >= 1, not '
+                        f"{_kind(version)}", where)
+    doc = upgrade(doc, where)
+    if "state" not in doc:
+        raise UserError("bad save: state is missing", where)
+    check = _Checker(where)
+    state_data = check.obj(doc["state"], "state")
+    return SaveDocument(
+        state=check.state(state_data),
+        name=_lenient_text(doc.get("name")),
+        saved_at=parse_time(doc.get("saved_at")),
+        app_version=_lenient_text(doc.get("app_version")),
+        version=version,
+    )
+
+
+def upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    """Apply the registered steps from the document's version up to CURRENT_VERSION."""
+    version = doc["version"]
+    if version > CURRENT_VERSION:
+        raise UserError(f"this save was made by a newer gpt2-adventure (save version {version}, "
+                        f"this one reads up to {CURRENT_VERSION})", where,
+                        hint="update gpt2-adventure to load it; the file is left as it is")
+    while version < CURRENT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise UserError(f"cannot upgrade a version-{version} save (no upgrade step)", where)
+        try:
+            doc = step(dict(doc))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise UserError(f"cannot upgrade this save from version {version}: "
+                            f"{type(error).__name__}: {error}", where) from None
+        version += 1
+        doc["version"] = version
+    return doc
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO-8601 time as aware UTC, or None (saved_at is metadata: never fatal)."""
+    if not isinstance(value, str):
+        return None
+    try:  # Python 3.10's fromisoformat does not take a trailing "Z"
+        when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _lenient_text(value: object) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+class _Checker:
+    """Checks the decoded state field by field; errors name the field, e.g. state.turns[2].text.
+
+    Returns copies with lone surrogates replaced (they cannot be printed or written as UTF-8).
+    Unknown keys are passed through untouched for ``from_dict`` to ignore.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, field: str, expected: str, value: object) -> NoReturn:
+        raise UserError(f"bad save: {field} should be {expected}, not {_kind(value)}",
+                        self.where)
+
+    def obj(self, value: object, field: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(field, "an object", value)
+        return value
+
+    def text(self, value: object, field: str) -> str:
+        if not isinstance(value, str):
+            self.fail(field, "text", value)
+        return _LONE_SURROGATE.sub("\ufffd", value)
+
+    def texts(self, value: object, field: str) -> list[str]:
+        if not isinstance(value, list):
+            self.fail(field, "a list of text", value)
+        return [self.text(item, f"{field}[{i}]") for i, item in enumerate(value)]
+
+    def choice(self, value: object, field: str, allowed: tuple[str, ...]) -> str:
+        if isinstance(value, str) and value in allowed:
+            return value
+        shown = repr(value[:40]) if isinstance(value, str) else _kind(value)
+        raise UserError(f"bad save: {field} should be one of {', '.join(allowed)}, not {shown}",
+                        self.where)
+
+    def fields(self, data: dict[str, Any], field: str, required: tuple[str, ...],
+               texts: tuple[str, ...]) -> dict[str, Any]:
+        """A copy of ``data`` with the required keys present and the text keys checked."""
+        for key in required:
+            if key not in data:
+                raise UserError(f"bad save: {field}.{key} is missing", self.where)
+        out = dict(data)
+        for key in texts:
+            if key in data:
+                out[key] = self.text(data[key], f"{field}.{key}")
+        return out
+
+    def state(self, data: dict[str, Any]) -> StoryState:
+        out = self.fields(data, "state", ("mode", "title"),
+                          ("title", "id", "seed_id", "memory", "authors_note", "model"))
+        self.choice(data["mode"], "state.mode", MODES)
+        out["world"] = [self.world(w, f"state.world[{i}]")
+                        for i, w in enumerate(self.list(data.get("world", []), "state.world"))]
+        out["turns"] = self.turns(data.get("turns", []), "state.turns")
+        out["redo"] = [self.turns(step, f"state.redo[{i}]")
+                       for i, step in enumerate(self.list(data.get("redo", []), "state.redo"))]
+        chat = data.get("chat")
+        out["chat"] = None if chat is None else self.chat(chat, "state.chat")
+        out["sampling"] = self.sampling(data.get("sampling", {}), "state.sampling")
+        values = self.obj(data.get("values", {}), "state.values")
+        out["values"] = {self.text(k, "state.values key"): self.text(v, f"state.values.{k}")
+                         for k, v in values.items()}
+        try:  # the checks above should make this safe; stay safe if model.py grows
+            return StoryState.from_dict(out)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UserError(f"bad save: state: {type(error).__name__}: {error}",
+                            self.where) from None
+
+    def list(self, value: object, field: str) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(field, "a list", value)
+        return value
+
+    def turns(self, value: object, field: str) -> list[dict[str, Any]]:
+        return [self.turn(t, f"{field}[{i}]") for i, t in enumerate(self.list(value, field))]
+
+    def turn(self, value: object, field: str) -> dict[str, Any]:
+        data = self.obj(value, field)
+        out = self.fields(data, field, ("role", "text"), ("text", "raw", "speaker"))
+        self.choice(data["role"], f"{field}.role", ROLES)
+        if data.get("kind") is not None:
+            self.choice(data["kind"], f"{field}.kind", ACTION_KINDS)
+        out["alternatives"] = self.texts(data.get("alternatives", []), f"{field}.alternatives")
+        chosen = data.get("chosen", 0)
+        if type(chosen) is not int:
+            self.fail(f"{field}.chosen", "a whole number", chosen)
+        if out["alternatives"] and not 0 <= chosen < len(out["alternatives"]):
+            raise UserError(f"bad save: {field}.chosen is {chosen} but there are "
+                            f"{len(out['alternatives'])} alternatives", self.where)
+        return out
+
+    def world(self, value: object, field: str) -> dict[str, Any]:
+        data = self.obj(value, field)
+        out = self.fields(data, field, ("content",), ("content", "comment"))
+        out["keys"] = self.texts(data.get("keys", []), f"{field}.keys")
+        out["secondary_keys"] = self.texts(data.get("secondary_keys", []),
+                                           f"{field}.secondary_keys")
+        if not isinstance(data.get("always", False), bool):
+            self.fail(f"{field}.always", "true or false", data["always"])
+        return out
+
+    def chat(self, value: object, field: str) -> dict[str, Any]:
+        data = self.obj(value, field)
+        out = self.fields(data, field, ("character",),
+                          ("character", "persona", "example_dialogue", "greeting", "player"))
+        out["others"] = self.texts(data.get("others", []), f"{field}.others")
+        return out
+
+    def sampling(self, value: object, field: str) -> dict[str, Any]:
+        """Overrides of Sampling fields: numbers, true/false, text, lists of text, maps."""
+        data = self.obj(value, field)
+        out: dict[str, Any] = {}
+        for raw_key, item in data.items():
+            key = self.text(raw_key, field + " key")
+            name = f"{field}.{key}"
+            if isinstance(item, list):
+                out[key] = [self.scalar(x, f"{name}[{i}]") for i, x in enumerate(item)]
+            elif isinstance(item, dict):
+                out[key] = {self.text(k, name + " key"): self.scalar(v, f"{name}.{k}")
+                            for k, v in item.items()}
+            else:
+                out[key] = self.scalar(item, name)
+        return out
+
+    def scalar(self, value: object, field: str) -> object:
+        if isinstance(value, str):
+            return self.text(value, field)
+        if isinstance(value, float) and not math.isfinite(value):  # 1e999 parses as inf
+            raise UserError(f"bad save: {field} is too large a number", self.where)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        self.fail(field, "a number, true/false or text", value)
