@@ -1,0 +1,244 @@
+"""Build the prompt GPT-2 sees, within its context, keeping consecutive prompts prefix-stable.
+
+llama.cpp re-evaluates a prompt only from the first token that differs from the previous
+one, so the layout is chosen to change as little as possible from turn to turn:
+
+    pinned (chat header + memory) | world info | story ... | note block | last few turns
+
+* Every part is tokenized on its own and the token lists are joined, so an unchanged part
+  always yields the same tokens.
+* Old turns are trimmed in one large chunk (down to ``low_water`` of the context) when the
+  prompt would overflow, not one turn per turn.
+* The author's note (and world info that turns up mid-window) is placed ``note_depth`` turns
+  from the end at each trim and then stays put while the story grows under it, so it does
+  not invalidate the prefix every turn (``note_max_depth`` can bound how far it drifts).
+  Measured on a 200-turn adventure (benchmarks/prefix_stability.py): moving it only at
+  trims, with trims down to half the context, reuses more of the prompt and keeps the
+  context fuller than any fixed drift bound tried.
+* World info found at a trim goes to the top block, where it stays until the next trim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from gpt2_adventure.story.model import StoryState, WorldEntry
+
+Tokenize = Callable[[str], list[int]]
+
+
+@dataclass
+class Plan:
+    """Where things sit in the prompt; kept between turns so the prompt stays stable."""
+
+    window_start: int = 0  # first turn in view
+    note_at: int | None = None  # the note block goes before this turn
+    top_world: tuple[int, ...] = ()  # world entries in the top block (indices into state.world)
+    late_world: tuple[int, ...] = ()  # world entries in the note block
+
+
+@dataclass
+class Prompt:
+    tokens: list[int]
+    parts: dict[str, int]  # tokens per part: pinned, world, story, note, tail, reply
+    first_visible_turn: int  # turns before this one are out of the model's view
+    active_world: list[int] = field(default_factory=list)
+    trimmed: bool = False  # this prompt moved the window (a full re-evaluation)
+    pinned_cut: bool = False  # memory/header were too long and were shortened
+
+    @property
+    def used(self) -> int:
+        """Prompt plus the room reserved for the reply."""
+        return len(self.tokens) + self.parts.get("reply", 0)
+
+
+def note_text(note: str) -> str:
+    note = note.strip()
+    if not note:
+        return ""
+    return note if note.startswith("[") else f"[Author's note: {note}]"
+
+
+def triggered_world(world: Sequence[WorldEntry], scan: str) -> list[int]:
+    """Entries that are always on, or whose key (and a secondary key, if any) is in ``scan``."""
+    text = scan.lower()
+    active = []
+    for i, entry in enumerate(world):
+        if not entry.content.strip():
+            continue
+        if entry.always:
+            active.append(i)
+            continue
+        if any(k.strip() and k.strip().lower() in text for k in entry.keys) and (
+                not entry.secondary_keys
+                or any(k.strip() and k.strip().lower() in text for k in entry.secondary_keys)):
+            active.append(i)
+    return active
+
+
+class ContextBuilder:
+    def __init__(
+        self,
+        tokenize: Tokenize,
+        n_ctx: int,
+        *,
+        low_water: float = 0.5,
+        note_depth: int = 1,
+        note_max_depth: int | None = None,
+        scan_turns: int = 4,
+        pinned_share: float = 0.3,
+        world_share: float = 0.25,
+    ) -> None:
+        self._tokenize = tokenize
+        self.n_ctx = n_ctx
+        self.low_water = low_water
+        self.note_depth = note_depth
+        self.note_max_depth = note_max_depth
+        self.scan_turns = scan_turns
+        self.pinned_share = pinned_share
+        self.world_share = world_share
+        self.plan = Plan()
+        self._cache: dict[str, list[int]] = {}
+
+    def reset(self) -> None:
+        """Forget the layout (after a load or a big edit): the next prompt is laid out anew."""
+        self.plan = Plan()
+
+    def tokens(self, text: str) -> list[int]:
+        cached = self._cache.get(text)
+        if cached is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            cached = self._cache[text] = self._tokenize(text) if text else []
+        return cached
+
+    # -- the parts ------------------------------------------------------------------------
+
+    def _pinned(self, state: StoryState) -> tuple[list[int], bool]:
+        text = ""
+        if state.chat is not None:
+            chat = state.chat
+            if chat.persona.strip():
+                text += chat.persona.strip() + "\n"
+            if chat.example_dialogue.strip():
+                text += "\n" + chat.example_dialogue.strip() + "\n"
+        if state.memory.strip():
+            text += state.memory.strip() + "\n"
+        tokens = self.tokens(text)
+        cap = int(self.n_ctx * self.pinned_share)
+        return (tokens[:cap], True) if len(tokens) > cap else (tokens, False)
+
+    def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
+        out: list[int] = []
+        cap = int(self.n_ctx * self.world_share)
+        for i in indices:
+            piece = self.tokens(state.world[i].content.strip() + "\n")
+            if len(out) + len(piece) > cap:
+                break  # later entries wait: the budget is shared, earliest entries first
+            out += piece
+        return out
+
+    def _note_tokens(self, state: StoryState) -> list[int]:
+        world = self._world_tokens(state, self.plan.late_world)
+        note = note_text(state.authors_note)
+        return world + (self.tokens("\n" + note + "\n") if note else [])
+
+    def _scan(self, state: StoryState, tail: str) -> str:
+        recent = state.turns[-self.scan_turns:] if self.scan_turns else []
+        return "".join(t.text for t in recent) + tail
+
+    # -- assembly -------------------------------------------------------------------------
+
+    def _assemble(self, state: StoryState, tail: str) -> tuple[list[int], dict[str, int]]:
+        plan = self.plan
+        pinned, _ = self._pinned(state)
+        world = self._world_tokens(state, plan.top_world)
+        note = self._note_tokens(state)
+        note_at = plan.note_at if plan.note_at is not None else len(state.turns)
+        story: list[int] = []
+        before = 0
+        for i in range(plan.window_start, len(state.turns)):
+            if i == note_at:
+                before = len(story)
+            story += self.tokens(state.turns[i].text)
+        if note_at >= len(state.turns):
+            before = len(story)
+        tail_tokens = self.tokens(tail)
+        tokens = pinned + world + story[:before] + note + story[before:] + tail_tokens
+        parts = {"pinned": len(pinned), "world": len(world), "story": len(story),
+                 "note": len(note), "tail": len(tail_tokens)}
+        return tokens, parts
+
+    def _turn_cost(self, state: StoryState, i: int) -> int:
+        return len(self.tokens(state.turns[i].text))
+
+    def build(self, state: StoryState, reply_tokens: int, tail: str = "") -> Prompt:
+        """The prompt for the next reply; ``reply_tokens`` of room are kept free for it."""
+        reply_tokens = max(1, min(reply_tokens, self.n_ctx // 2))
+        budget = self.n_ctx - reply_tokens
+        plan = self.plan
+        n = len(state.turns)
+        # Edits and undo can shrink the story under the plan: clamp it.
+        plan.window_start = min(plan.window_start, max(0, n - 1))
+        if plan.note_at is not None:
+            plan.note_at = min(max(plan.note_at, plan.window_start), n)
+        valid = set(range(len(state.world)))
+        plan.top_world = tuple(i for i in plan.top_world if i in valid)
+        plan.late_world = tuple(i for i in plan.late_world if i in valid)
+
+        active = triggered_world(state.world, self._scan(state, tail))
+        placed = set(plan.top_world) | set(plan.late_world)
+        new = [i for i in active if i not in placed]
+        if new:
+            plan.late_world = plan.late_world + tuple(new)
+        drifted = self.note_max_depth is not None and plan.note_at is not None and (
+            n - plan.note_at > self.note_max_depth)
+        if plan.note_at is None or drifted:
+            plan.note_at = max(plan.window_start, n - self.note_depth)
+
+        tokens, parts = self._assemble(state, tail)
+        trimmed = False
+        if len(tokens) > budget:
+            trimmed = True
+            self._retrim(state, active, tail, budget)
+            tokens, parts = self._assemble(state, tail)
+        if len(tokens) > budget:
+            # Even the newest turn alone does not fit: keep the end of what is left.
+            keep = budget - parts["pinned"] - parts["world"] - parts["note"] - parts["tail"]
+            tokens = self._fit_last_resort(state, tail, max(0, keep), budget)
+            parts["story"] = max(0, keep)
+        parts["reply"] = reply_tokens
+        _, pinned_cut = self._pinned(state)
+        return Prompt(tokens=tokens, parts=parts, first_visible_turn=plan.window_start,
+                      active_world=sorted(set(plan.top_world) | set(plan.late_world)),
+                      trimmed=trimmed, pinned_cut=pinned_cut)
+
+    def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int) -> None:
+        """Move the window forward in one chunk, down to the low-water mark."""
+        plan = self.plan
+        n = len(state.turns)
+        plan.top_world, plan.late_world = tuple(active), ()
+        pinned, _ = self._pinned(state)
+        fixed = (len(pinned) + len(self._world_tokens(state, plan.top_world))
+                 + len(self._note_tokens(state)) + len(self.tokens(tail)))
+        target = min(budget, max(int(self.n_ctx * self.low_water), fixed))
+        room = target - fixed
+        start, used = n, 0
+        while start > 0 and used + self._turn_cost(state, start - 1) <= room:
+            start -= 1
+            used += self._turn_cost(state, start)
+        plan.window_start = min(start, max(0, n - 1))  # the newest turn always stays
+        plan.note_at = max(plan.window_start, n - self.note_depth)
+
+    def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
+                         ) -> list[int]:
+        pinned, _ = self._pinned(state)
+        world = self._world_tokens(state, self.plan.top_world)
+        note = self._note_tokens(state)
+        story: list[int] = []
+        for i in range(self.plan.window_start, len(state.turns)):
+            story += self.tokens(state.turns[i].text)
+        story = story[len(story) - keep:] if keep else []
+        tokens = pinned + world + note + story + self.tokens(tail)
+        return tokens[-budget:] if len(tokens) > budget else tokens

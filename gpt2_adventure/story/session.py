@@ -1,0 +1,396 @@
+"""A game in progress: the player's actions, the model's replies, and the history around them.
+
+Generation methods are generators of events, so a UI can stream: ``Piece`` (new text),
+``Restart`` (a loop was caught; forget the streamed text, a re-roll follows) and, last,
+``Done``. The story changes only when a generator runs to its end; a cancelled turn leaves
+the story as it was and waits in ``pending`` for the player to keep or drop it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
+from gpt2_adventure.story.model import ActionKind, Seed, StoryState, Turn, WorldEntry
+from gpt2_adventure.story.person import format_do, format_say
+from gpt2_adventure.story.postprocess import clean_reply, loop_reason
+from gpt2_adventure.story.seeds import fill_seed
+
+
+class SessionError(UserError):
+    """An action that makes no sense now (nothing to undo, no reply to retry...)."""
+
+
+@dataclass
+class Piece:
+    text: str
+
+
+@dataclass
+class Restart:
+    reason: str
+
+
+@dataclass
+class Done:
+    text: str  # the reply as it joined the story (or the partial one, when cancelled)
+    finish_reason: str
+    cancelled: bool = False
+    rerolls: int = 0
+    stats: GenerationStats | None = None
+
+
+Event = Piece | Restart | Done
+
+
+@dataclass
+class Pending:
+    """A cancelled generation, kept aside until the player keeps or drops it."""
+
+    action: Turn | None  # the player's turn that asked for it (act), if any
+    text: str
+    target: str  # "new" (a new model turn), "alternative" (retry) or "extend" (continue)
+
+
+def new_state(seed: Seed, values: Mapping[str, str], rng: random.Random,
+              model: str = "") -> StoryState:
+    """Start a game from a seed: fill the placeholders and pick an opening."""
+    for name, value in values.items():
+        if seed.mode == "chat" and ":" in value:
+            raise SessionError(f"{name} cannot contain ':' in a chat (it marks who speaks)")
+    filled = fill_seed(seed, values)
+    opening = rng.choice(filled.openings)
+    turns = [Turn(role="opening", text=opening)]
+    chat = filled.chat
+    if chat is not None and chat.greeting.strip():
+        greeting = f"\n{chat.character}: {chat.greeting.strip()}"
+        turns.append(Turn(role="model", text=greeting, speaker=chat.character,
+                          alternatives=[greeting]))
+    return StoryState(mode=seed.mode, title=filled.title, seed_id=seed.id,
+                      memory=filled.memory, authors_note=filled.authors_note,
+                      world=list(filled.world), turns=turns, chat=chat,
+                      sampling=dict(seed.sampling), values=dict(values), model=model)
+
+
+def _stronger(sampling: Sampling, looping: str, tokenize: Callable[[str], list[int]]
+              ) -> Sampling:
+    """Sampling for a re-roll: more repetition penalty, and the looping words discouraged."""
+    bias = dict(sampling.logit_bias)
+    for token in tokenize(" " + looping)[:8]:
+        bias[token] = min(bias.get(token, 0.0), -4.0)
+    return replace(sampling, repeat_penalty=max(sampling.repeat_penalty, 1.0) + 0.15,
+                   repeat_last_n=max(sampling.repeat_last_n, 256), logit_bias=bias)
+
+
+class Session:
+    def __init__(self, state: StoryState, backend: Backend, sampling: Sampling, *,
+                 max_rerolls: int = 2, on_change: Callable[[StoryState], None] | None = None,
+                 builder: ContextBuilder | None = None) -> None:
+        self.state = state
+        self.backend = backend
+        self.sampling = sampling
+        self.max_rerolls = max_rerolls
+        self.on_change = on_change
+        self.builder = builder or ContextBuilder(backend.tokenize, backend.n_ctx)
+        self.pending: Pending | None = None
+        self.last_prompt: Prompt | None = None
+
+    # -- how each mode talks to the model -------------------------------------------------
+
+    @property
+    def _single_voice(self) -> bool:
+        chat = self.state.chat
+        return chat is not None and not chat.others
+
+    def _tail(self) -> str:
+        """Text after the story that cues the reply (a chat speaker's name)."""
+        if self.state.mode == "chat" and self.state.chat is not None:
+            return f"\n{self.state.chat.character}:" if self._single_voice else "\n"
+        return ""
+
+    def _stops(self) -> list[str]:
+        if self.state.mode == "adventure":
+            return ["\n>", "\n\n\n"]
+        if self.state.mode == "chat" and self.state.chat is not None:
+            chat = self.state.chat
+            names = [chat.player] + ([chat.character] if self._single_voice else [])
+            return [f"\n{name}:" for name in names] + ["\n\n\n"]
+        return []
+
+    def _player_turn(self, text: str, kind: ActionKind) -> Turn | None:
+        mode = self.state.mode
+        if mode == "chat":
+            assert self.state.chat is not None
+            line = " ".join(text.split())
+            if not line:
+                return None
+            return Turn(role="player", text=f"\n{self.state.chat.player}: {line}", kind="say",
+                        raw=text, speaker=self.state.chat.player)
+        if mode == "story" or kind == "story":
+            if not text.strip():
+                return None
+            before = self.state.turns[-1].text if self.state.turns else ""
+            joint = "" if (not before or before[-1:].isspace() or text[:1].isspace()) else " "
+            if mode == "adventure":
+                joint = "\n"
+                text = text.strip()
+            return Turn(role="player", text=joint + text, kind="story", raw=text)
+        body = format_say(text) if kind == "say" else format_do(text)
+        if not body:
+            return None
+        return Turn(role="player", text=f"\n> {body}\n", kind=kind, raw=text)
+
+    def _reply_text(self, cleaned: str) -> tuple[str, str]:
+        """(the turn's text, its speaker) for a cleaned reply."""
+        chat = self.state.chat
+        if self.state.mode != "chat" or chat is None:
+            return cleaned, ""
+        if self._single_voice:
+            return f"\n{chat.character}: {cleaned.strip()}", chat.character
+        body = cleaned.lstrip("\n")
+        speaker = body.split(":", 1)[0].strip() if ":" in body.split("\n", 1)[0] else ""
+        return "\n" + body, speaker
+
+    # -- generation -----------------------------------------------------------------------
+
+    def _recent_replies(self, n: int = 3) -> list[str]:
+        return [t.text for t in self.state.turns if t.role == "model"][-n:]
+
+    def _generate(self, cancel: CancelToken | None, tail: str) -> Iterator[Event]:
+        sampling = self.sampling
+        recent = self._recent_replies()
+        whole = self.state.mode != "story"
+        for attempt in range(self.max_rerolls + 1):
+            prompt = self.builder.build(self.state, sampling.max_tokens, tail)
+            self.last_prompt = prompt
+            raw = ""
+            for piece in self.backend.stream(prompt.tokens, sampling, stop=self._stops(),
+                                             cancel=cancel):
+                raw += piece
+                yield Piece(piece)
+            stats = self.backend.last_stats
+            reason = stats.finish_reason if stats else ""
+            if reason == "cancelled" or (cancel is not None and cancel.cancelled):
+                yield Done(clean_reply(raw, self._stops(), whole_sentences=False), "cancelled",
+                           cancelled=True, rerolls=attempt, stats=stats)
+                return
+            cleaned = clean_reply(raw, self._stops(), whole_sentences=whole)
+            looping = loop_reason(cleaned, recent) if cleaned.strip() else "an empty reply"
+            if looping is None or attempt == self.max_rerolls:
+                yield Done(cleaned, reason, rerolls=attempt, stats=stats)
+                return
+            yield Restart(looping)
+            sampling = _stronger(sampling, cleaned.strip()[:80], self.backend.tokenize)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.state)
+
+    def act(self, text: str, kind: ActionKind = "do",
+            cancel: CancelToken | None = None) -> Iterator[Event]:
+        """The player acts; the model answers. Empty input just asks the model to go on."""
+        self.pending = None
+        turn = self._player_turn(text, kind)
+        turns = self.state.turns
+        if turn is not None:
+            turns.append(turn)
+        finished = False
+        try:
+            for event in self._generate(cancel, self._tail()):
+                if isinstance(event, Done):
+                    if event.cancelled:
+                        self.pending = Pending(turn, event.text, "new")
+                    else:
+                        self._add_reply(event.text)
+                        self.state.redo.clear()
+                        finished = True
+                        self._changed()
+                yield event
+        finally:
+            if not finished and turn is not None and turns and turns[-1] is turn:
+                turns.pop()  # nothing came of it: the story is as it was
+
+    def _add_reply(self, cleaned: str) -> None:
+        text, speaker = self._reply_text(cleaned)
+        self.state.turns.append(Turn(role="model", text=text, speaker=speaker,
+                                     alternatives=[text]))
+
+    def retry(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """A new reply to the last action; the earlier ones stay as alternatives."""
+        turns = self.state.turns
+        if not turns or turns[-1].role != "model":
+            raise SessionError("there is no reply to retry")
+        self.pending = None
+        last = turns.pop()
+        try:
+            for event in self._generate(cancel, self._tail()):
+                if isinstance(event, Done):
+                    if event.cancelled:
+                        self.pending = Pending(None, event.text, "alternative")
+                    else:
+                        text, _ = self._reply_text(event.text)
+                        last.alternatives.append(text)
+                        last.choose(len(last.alternatives) - 1)
+                        turns.append(last)
+                        self._changed()
+                yield event
+        finally:
+            if not turns or turns[-1] is not last:
+                turns.append(last)
+
+    def continue_(self, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """More of the last reply (or a new reply when the player spoke last)."""
+        turns = self.state.turns
+        if not turns or turns[-1].role != "model":
+            yield from self.act("", "story", cancel)
+            return
+        self.pending = None
+        last = turns[-1]
+        for event in self._generate(cancel, ""):
+            if isinstance(event, Done):
+                if event.cancelled:
+                    self.pending = Pending(None, event.text, "extend")
+                else:
+                    self._extend(last, event.text)
+                    self._changed()
+            yield event
+
+    def _extend(self, turn: Turn, more: str) -> None:
+        if not more.strip():
+            return
+        turn.text += more
+        if turn.alternatives:
+            turn.alternatives[turn.chosen] = turn.text
+
+    def keep_pending(self) -> None:
+        """Keep what a cancelled generation wrote so far."""
+        pending, self.pending = self.pending, None
+        if pending is None or not pending.text.strip():
+            return
+        turns = self.state.turns
+        if pending.target == "new":
+            if pending.action is not None:
+                turns.append(pending.action)
+            self._add_reply(pending.text)
+        elif pending.target == "alternative" and turns and turns[-1].role == "model":
+            text, _ = self._reply_text(pending.text)
+            turns[-1].alternatives.append(text)
+            turns[-1].choose(len(turns[-1].alternatives) - 1)
+        elif pending.target == "extend" and turns and turns[-1].role == "model":
+            self._extend(turns[-1], pending.text)
+        self.state.redo.clear()
+        self._changed()
+
+    def drop_pending(self) -> None:
+        self.pending = None
+
+    # -- history --------------------------------------------------------------------------
+
+    def alternative(self, step: int = 1) -> str:
+        """Flip the last reply between its alternatives; returns the one now shown."""
+        turns = self.state.turns
+        if not turns or turns[-1].role != "model" or len(turns[-1].alternatives) < 2:
+            raise SessionError("the last reply has no alternatives (use retry to make one)")
+        turns[-1].choose(turns[-1].chosen + step)
+        self._changed()
+        return turns[-1].text
+
+    def undo(self) -> list[Turn]:
+        """Take back the last exchange (the reply and the action that asked for it)."""
+        turns = self.state.turns
+        if len(turns) <= 1 or turns[-1].role == "opening":
+            raise SessionError("nothing to undo")
+        step = [turns.pop()]
+        if step[0].role == "model" and turns and turns[-1].role == "player":
+            step.insert(0, turns.pop())
+        self.state.redo.append(step)
+        self._changed()
+        return step
+
+    def redo(self) -> list[Turn]:
+        if not self.state.redo:
+            raise SessionError("nothing to redo")
+        step = self.state.redo.pop()
+        self.state.turns.extend(step)
+        self._changed()
+        return step
+
+    def edit(self, index: int, text: str) -> None:
+        """Replace the text of any turn (what the model will see from now on)."""
+        turn = self._turn(index)
+        turn.text = text
+        if turn.alternatives:
+            turn.alternatives[turn.chosen] = text
+        if turn.role == "player":
+            turn.raw = text.strip().removeprefix(">").strip()
+        self._changed()
+
+    def _turn(self, index: int) -> Turn:
+        try:
+            return self.state.turns[index]
+        except IndexError:
+            raise SessionError(f"there is no turn {index}") from None
+
+    # -- memory, note, world info ---------------------------------------------------------
+
+    def memory_lines(self) -> list[str]:
+        return [line for line in self.state.memory.splitlines() if line.strip()]
+
+    def remember(self, line: str) -> None:
+        line = " ".join(line.split())
+        if not line:
+            raise SessionError("nothing to remember")
+        self.state.memory = "\n".join([*self.memory_lines(), line])
+        self._changed()
+
+    def forget(self, index: int) -> str:
+        lines = self.memory_lines()
+        if not 0 <= index < len(lines):
+            raise SessionError(f"there is no memory line {index + 1}")
+        gone = lines.pop(index)
+        self.state.memory = "\n".join(lines)
+        self._changed()
+        return gone
+
+    def pin(self, index: int) -> None:
+        """Copy a turn into memory, so it stays in view."""
+        text = re.sub(r"^\s*>\s*", "", self._turn(index).text).strip()
+        self.remember(text)
+
+    def set_note(self, note: str) -> None:
+        self.state.authors_note = note.strip()
+        self._changed()
+
+    def add_world(self, entry: WorldEntry) -> int:
+        self.state.world.append(entry)
+        self._changed()
+        return len(self.state.world) - 1
+
+    def update_world(self, index: int, entry: WorldEntry) -> None:
+        if not 0 <= index < len(self.state.world):
+            raise SessionError(f"there is no world entry {index + 1}")
+        self.state.world[index] = entry
+        self._changed()
+
+    def remove_world(self, index: int) -> WorldEntry:
+        if not 0 <= index < len(self.state.world):
+            raise SessionError(f"there is no world entry {index + 1}")
+        gone = self.state.world.pop(index)
+        # Indices after it shift: lay the world info out anew at the next turn.
+        self.builder.plan = Plan(window_start=self.builder.plan.window_start)
+        self._changed()
+        return gone
+
+    def preview(self) -> Prompt:
+        """The prompt the next reply would get, without moving anything (for a context meter)."""
+        saved = replace(self.builder.plan)
+        try:
+            return self.builder.build(self.state, self.sampling.max_tokens, self._tail())
+        finally:
+            self.builder.plan = saved

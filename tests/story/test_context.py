@@ -1,0 +1,168 @@
+"""The context builder: never past the context, turns in order, trims in chunks, stable prefix."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpt2_adventure.story.context import ContextBuilder, note_text, triggered_world
+from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
+from tests.support.fake_backend import FakeBackend
+
+WORDS = st.sampled_from(["the", "dragon", "cave", "sword", "Anna", "door", "gold", "runs",
+                         "dark", ".", ",", "!", "\n", "castle", "a", "you", "é", "🐉"])
+
+
+def text(min_words: int, max_words: int) -> st.SearchStrategy[str]:
+    return st.lists(WORDS, min_size=min_words, max_size=max_words).map(" ".join)
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> tuple[StoryState, list[tuple[str, str]], int, int]:
+    world = [WorldEntry(keys=(draw(WORDS),), content=draw(text(1, 80)),
+                        always=draw(st.booleans()))
+             for _ in range(draw(st.integers(0, 6)))]
+    state = StoryState(mode="adventure", title="t", memory=draw(text(0, 400)),
+                       authors_note=draw(text(0, 30)), world=world,
+                       turns=[Turn(role="opening", text=draw(text(1, 300)))])
+    turns = draw(st.lists(st.tuples(text(0, 60), text(0, 200)), min_size=1, max_size=40))
+    n_ctx = draw(st.sampled_from([128, 256, 1024]))
+    reply = draw(st.integers(1, 200))
+    return state, turns, n_ctx, reply
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sessions())
+def test_prompt_plus_reply_never_exceeds_the_context(case) -> None:  # noqa: ANN001
+    state, exchanges, n_ctx, reply = case
+    backend = FakeBackend(n_ctx=n_ctx)
+    builder = ContextBuilder(backend.tokenize, n_ctx)
+    first_visible = 0
+    for action, answer in exchanges:
+        state.turns.append(Turn(role="player", text=f"\n> {action}\n"))
+        prompt = builder.build(state, reply)
+        assert len(prompt.tokens) + min(reply, n_ctx // 2) <= n_ctx
+        assert prompt.used <= n_ctx
+        # the window only moves forward in an append-only story, and never hides the action
+        assert first_visible <= prompt.first_visible_turn < len(state.turns)
+        first_visible = prompt.first_visible_turn
+        state.turns.append(Turn(role="model", text=" " + answer))
+
+
+def test_story_turns_stay_in_order_and_the_newest_are_kept() -> None:
+    backend = FakeBackend(n_ctx=256)
+    builder = ContextBuilder(backend.tokenize, 256)
+    state = StoryState(mode="adventure", title="t", turns=[Turn(role="opening", text="Start.")])
+    for i in range(60):
+        state.turns.append(Turn(role="player", text=f"\n> act{i} .\n"))
+        prompt = builder.build(state, 40)
+        shown = backend.detokenize(prompt.tokens)
+        numbers = [int(w[3:]) for w in shown.split() if w.startswith("act")]
+        assert numbers == sorted(numbers) and numbers[-1] == i
+        assert numbers == list(range(numbers[0], i + 1))  # contiguous: nothing skipped
+        state.turns.append(Turn(role="model", text=f" reply{i} goes on and on ."))
+
+
+def _play(builder: ContextBuilder, backend: FakeBackend, state: StoryState, turns: int,
+          reply: int = 12) -> tuple[list[float], list[int]]:
+    shares: list[float] = []
+    trims: list[int] = []
+    previous: list[int] | None = None
+    for i in range(turns):
+        state.turns.append(Turn(role="player", text=f"\n> You walk north {i} .\n"))
+        prompt = builder.build(state, reply)
+        if prompt.trimmed:
+            trims.append(i)
+        if previous is not None:
+            shares.append(common_prefix(previous, prompt.tokens) / len(prompt.tokens))
+        answer = f" The road goes on {i} , and the wind is cold here ."
+        state.turns.append(Turn(role="model", text=answer))
+        previous = prompt.tokens + backend.tokenize(answer)
+    return shares, trims
+
+
+def test_trimming_happens_in_chunks_and_the_prefix_is_reused() -> None:
+    backend = FakeBackend(n_ctx=512)
+    builder = ContextBuilder(backend.tokenize, 512)
+    state = StoryState(mode="adventure", title="t", memory="You are a knight.",
+                       authors_note="grim", turns=[Turn(role="opening", text="You ride.")])
+    shares, trims = _play(builder, backend, state, 200)
+    # ~37 tokens a turn; each trim frees over half of the 512-token context: ~7 turns' worth
+    assert len(trims) > 5
+    assert min(b - a for a, b in zip(trims, trims[1:])) >= 6
+    assert sum(shares) / len(shares) >= 0.8
+
+
+def test_turns_that_fell_out_of_view_are_reported() -> None:
+    backend = FakeBackend(n_ctx=128)
+    builder = ContextBuilder(backend.tokenize, 128)
+    state = StoryState(mode="adventure", title="t", turns=[Turn(role="opening", text="Go.")])
+    _play(builder, backend, state, 30)
+    prompt = builder.build(state, 12)
+    assert prompt.first_visible_turn > 0
+    hidden = "".join(t.text for t in state.turns[: prompt.first_visible_turn])
+    assert hidden not in backend.detokenize(prompt.tokens)
+    assert sum(v for k, v in prompt.parts.items() if k != "reply") == len(prompt.tokens)
+
+
+def test_memory_stays_on_top_and_the_note_near_the_end() -> None:
+    backend = FakeBackend(n_ctx=1024)
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = StoryState(mode="adventure", title="t", memory="MEMO", authors_note="NOTE",
+                       turns=[Turn(role="opening", text="Begin.")])
+    _play(builder, backend, state, 3)
+    state.turns.append(Turn(role="player", text="\n> LAST\n"))
+    shown = backend.detokenize(builder.build(state, 20).tokens)
+    assert shown.startswith("MEMO\n")
+    assert shown.index("NOTE") > shown.index("Begin")
+    assert shown.endswith("> LAST\n")
+    assert shown.count("[Author's note: NOTE]") == 1
+
+
+def test_world_info_appears_when_its_key_is_mentioned() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    world = [WorldEntry(keys=("Larion",), content="Larion is a city of bridges."),
+             WorldEntry(keys=("dragon",), secondary_keys=("cave",), content="DRAGON LORE"),
+             WorldEntry(keys=(), content="ALWAYS", always=True)]
+    state = StoryState(mode="adventure", title="t", world=world,
+                       turns=[Turn(role="opening", text="You stand in a field.")])
+    state.turns.append(Turn(role="player", text="\n> You look for the dragon.\n"))
+    shown = backend.detokenize(builder.build(state, 20).tokens)
+    assert "ALWAYS" in shown and "DRAGON LORE" not in shown and "bridges" not in shown
+    state.turns.append(Turn(role="model", text=" Smoke rises from a cave near Larion."))
+    state.turns.append(Turn(role="player", text="\n> You go there.\n"))
+    shown = backend.detokenize(builder.build(state, 20).tokens)
+    assert "DRAGON LORE" in shown and "bridges" in shown
+
+
+def test_triggers_ignore_case_and_need_a_secondary_key_when_given() -> None:
+    world = [WorldEntry(keys=("Dragon",), secondary_keys=("red",), content="x")]
+    assert triggered_world(world, "a DRAGON flies") == []
+    assert triggered_world(world, "a red dragon flies") == [0]
+
+
+def test_note_text_wraps_bare_notes() -> None:
+    assert note_text("dark and tense") == "[Author's note: dark and tense]"
+    assert note_text("[Style: terse]") == "[Style: terse]"
+    assert note_text("  ") == ""
+
+
+def test_huge_memory_and_action_still_fit() -> None:
+    backend = FakeBackend(n_ctx=128)
+    builder = ContextBuilder(backend.tokenize, 128)
+    state = StoryState(mode="adventure", title="t", memory="fact " * 500,
+                       authors_note="note " * 100,
+                       turns=[Turn(role="opening", text="o"),
+                              Turn(role="player", text="\n> " + "word " * 400 + "\n")])
+    prompt = builder.build(state, 30)
+    assert len(prompt.tokens) <= 128 - 30 and prompt.pinned_cut

@@ -1,0 +1,100 @@
+"""A scripted backend for unit tests: a word-level tokenizer and replies from a script.
+
+Not a model: it exists so the story engine's logic can be tested exactly and fast. Every
+prompt it receives is recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.textstream import TextAssembler
+from gpt2_adventure.errors import ContextOverflowError
+
+_PIECES = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+class FakeBackend:
+    name = "fake"
+
+    def __init__(self, replies: Sequence[str] | Callable[[str], str] = (), n_ctx: int = 1024
+                 ) -> None:
+        self._script = replies if callable(replies) else list(replies)
+        self._n_ctx = n_ctx
+        self._vocab: dict[str, int] = {}
+        self._words: list[str] = []
+        self.prompts: list[list[int]] = []
+        self.samplings: list[Sampling] = []
+        self._last: GenerationStats | None = None
+        self.cancel_after: int | None = None  # cancel the token after this many pieces
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self._last
+
+    def tokenize(self, text: str) -> list[int]:
+        ids = []
+        for piece in _PIECES.findall(text):
+            if piece not in self._vocab:
+                self._vocab[piece] = len(self._words)
+                self._words.append(piece)
+            ids.append(self._vocab[piece])
+        return ids
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return "".join(self._words[t] for t in tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def _next_reply(self, prompt_text: str) -> str:
+        if callable(self._script):
+            return self._script(prompt_text)
+        return self._script.pop(0) if self._script else " And so it goes."
+
+    def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
+               cancel: CancelToken | None = None) -> Iterator[str]:
+        tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        if len(tokens) >= self._n_ctx:
+            raise ContextOverflowError(f"prompt of {len(tokens)} tokens >= {self._n_ctx}")
+        self.prompts.append(tokens)
+        self.samplings.append(sampling)
+        reply = self._next_reply(self.detokenize(tokens))
+        return self._play(tokens, reply, sampling, stop, cancel)
+
+    def _play(self, tokens: list[int], reply: str, sampling: Sampling, stop: Sequence[str],
+              cancel: CancelToken | None) -> Iterator[str]:
+        stats = GenerationStats(prompt_tokens=len(tokens), evaluated_tokens=len(tokens))
+        self._last = stats
+        text = TextAssembler(stop)
+        room = self._n_ctx - len(tokens)
+        for i, piece in enumerate(_PIECES.findall(reply)):
+            if cancel is not None and cancel.cancelled:
+                stats.finish_reason = "cancelled"
+                return
+            if stats.generated_tokens >= min(sampling.max_tokens, room):
+                stats.finish_reason = "length"
+                break
+            stats.generated_tokens += 1
+            out = text.feed(piece.encode())
+            if out:
+                yield out
+            if text.stopped:
+                stats.finish_reason = "stop"
+                return
+            if self.cancel_after is not None and cancel is not None and i + 1 >= self.cancel_after:
+                cancel.cancel()
+        tail = text.finish()
+        if tail:
+            yield tail
+        stats.finish_reason = stats.finish_reason or ("stop" if text.stopped else "eos")
+
+    def close(self) -> None:
+        pass
