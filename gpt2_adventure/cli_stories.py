@@ -183,3 +183,28 @@ def stories_new(
     typer.echo(printable(str(path)))
     typer.echo(f"edit it, then check it with: gpt2-adventure stories validate "
                f"{printable(str(path))}", err=True)
+
+
+@stories_app.command("import-card")
+def stories_import_card(
+    card: Annotated[Path, typer.Argument(help="A character card: .json or .png (V1, V2, V3).")],
+    name: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="File name for the new chat seed (default: from the character's name).")] = None,
+) -> None:
+    """Turn a SillyTavern/TavernAI character card into a chat seed in your stories folder."""
+    from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.safe_text import printable
+    from gpt2_adventure.story.cards import load_card_report
+    from gpt2_adventure.story.seeds import MAX_SEED_BYTES, parse_seed, to_toml, write_template
+
+    seed, notes = load_card_report(card)
+    text = to_toml(seed)
+    if len(text.encode("utf-8")) > MAX_SEED_BYTES:
+        raise UserError("the card is too large for a story seed "
+                        f"(over {MAX_SEED_BYTES // 1_000_000} MB of text)", card)
+    stem = name or seed.id
+    parse_seed(text, stem, where=card)  # refuse before writing anything
+    path = write_template(AppPaths.from_env(), stem, text)
+    typer.echo(f"created chat seed {printable(stem)}: {printable(str(path))}")
+    for note in notes:
+        typer.echo(f"dropped: {printable(note)}")

@@ -14,6 +14,7 @@ from gpt2_adventure.cli_stories import stories_app
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
+from gpt2_adventure.story.seeds import fill_seed, find_seed
 
 GOOD = 'format = 1\ntitle = "Mine"\nmode = "story"\nopenings = ["Once"]\n'
 BAD = 'format = 1\ntitle = "Mine"\nmode = "stroy"\nopenings = ["Once"]\n'
@@ -147,3 +148,34 @@ def test_new_refuses_paths() -> None:
     code, _, err = invoke("new", "../outside")
     assert_clean_error(code, err, "simple file name")
     assert not (AppPaths.from_env().data_dir / "outside.toml").exists()
+
+
+def test_import_card_writes_a_chat_seed_that_plays(tmp_path: Path) -> None:
+    from tests.support.png_cards import card_png
+
+    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Mira", "description": "A {curious} [bold]cartographer[/bold].",
+        "personality": "bright", "scenario": "A map shop.", "first_mes": "Hello, {{user}}!",
+        "mes_example": "<START>\n{{user}}: hi\n{{char}}: Welcome!",
+        "system_prompt": "ignored", "alternate_greetings": ["Back again?"]}}
+    path = tmp_path / "mira.png"
+    path.write_bytes(card_png(card))
+    code, out, err = invoke("import-card", str(path))
+    assert code == 0, err
+    assert "created chat seed mira" in out and "dropped:" in out
+    seed = find_seed(AppPaths.from_env(), "mira")
+    assert seed.mode == "chat" and seed.chat is not None and seed.chat.character == "Mira"
+    filled = fill_seed(seed, {})
+    assert filled.openings == ("Hello, you!", "Back again?")
+    assert "A {curious} [bold]cartographer[/bold]." in filled.chat.persona
+    code, _, err = invoke("import-card", str(path))
+    assert_clean_error(code, err, "already exists")
+
+
+def test_import_card_refuses_a_broken_card(tmp_path: Path) -> None:
+    path = tmp_path / "bad.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    code, _, err = invoke("import-card", str(path))
+    assert_clean_error(code, err, str(path))
+    assert not AppPaths.from_env().stories_dir.exists() or not any(
+        AppPaths.from_env().stories_dir.iterdir())
