@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gpt2_adventure.config import Settings, load_settings
+from gpt2_adventure.config import Settings, load_settings, settings_toml
 from gpt2_adventure.paths import AppPaths
 
 config_app = typer.Typer(help="Where the config file is and what it says.", no_args_is_help=True)
@@ -40,22 +40,4 @@ def config_show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    for section, table in data.items():
-        typer.echo(f"[{section}]")
-        for key, value in table.items():
-            typer.echo(f"{key} = {_toml_value(value)}")
-        typer.echo("")
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) \
-            else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}"
-                                for k, v in value.items()) + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+    typer.echo(settings_toml(settings), nl=False)

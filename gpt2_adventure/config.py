@@ -32,15 +32,25 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class UISettings:
+    """The [ui] table: how the game looks."""
+
+    theme: str = "textual-dark"
+    text_width: int = 88  # columns of story text; 0 = the whole window
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     preset: str = "default"
     sampling: Sampling = field(default_factory=Sampling)
+    ui: UISettings = field(default_factory=UISettings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": {k: v for k, v in asdict(self.model).items() if v is not None},
             "sampling": {"preset": self.preset, **self.sampling.to_dict()},
+            "ui": asdict(self.ui),
         }
 
 
@@ -94,19 +104,40 @@ def _sampling_from(table: dict[str, Any], settings: Settings, where: str) -> Set
     return replace(settings, preset=name or settings.preset, sampling=sampling)
 
 
+def _ui_from(table: dict[str, Any], base: UISettings, where: str) -> UISettings:
+    known = {f.name for f in fields(UISettings)}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting [ui].{key}", where,
+                              hint=f"known settings: {', '.join(sorted(known))}")
+        expected = str if key == "theme" else int
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"[ui].{key} must be {'text' if expected is str else 'an integer'}"
+                              f", got {value!r}", where)
+    result = replace(base, **table)
+    if result.text_width != 0 and not 30 <= result.text_width <= 400:
+        raise ConfigError(f"[ui].text_width must be 0 or 30..400, got {result.text_width}", where)
+    return result
+
+
+SECTIONS = ("model", "sampling", "ui")
+
+
 def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settings:
     """Layer a parsed config document (or equivalent mapping) over ``settings``."""
-    unknown = sorted(set(data) - {"model", "sampling"})
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}]", where,
-                          hint="known sections: [model], [sampling]")
-    for section in ("model", "sampling"):
+                          hint="known sections: " + ", ".join(f"[{s}]" for s in SECTIONS))
+    for section in SECTIONS:
         if section in data and not isinstance(data[section], dict):
             raise ConfigError(f"[{section}] must be a table", where)
     if "model" in data:
         settings = replace(settings, model=_model_from(data["model"], settings.model, where))
     if "sampling" in data:
         settings = _sampling_from(data["sampling"], settings, where)
+    if "ui" in data:
+        settings = replace(settings, ui=_ui_from(data["ui"], settings.ui, where))
     return settings
 
 
@@ -151,3 +182,50 @@ def load_settings(config_file: Path, environ: dict[str, str] | None = None) -> S
     settings = apply_tables(Settings(), read_config_file(config_file), str(config_file))
     return apply_tables(settings, env_tables(os.environ if environ is None else environ),
                         "environment")
+
+
+def toml_value(value: object) -> str:
+    """One TOML value (the subset settings use: text, numbers, booleans, lists, tables)."""
+    import json
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def settings_toml(settings: Settings) -> str:
+    """The settings as a config.toml document that load_settings reads back unchanged."""
+    lines = ["# gpt2-adventure settings (see `gpt2-adventure config show`)"]
+    for section, table in settings.to_dict().items():
+        lines.append(f"\n[{section}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write config.toml atomically (a half-written config would stop the next start)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(settings_toml(settings))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

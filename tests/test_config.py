@@ -62,3 +62,26 @@ def test_non_utf8_config_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"[model]\nname = \"\xff\"\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_settings(path, environ={})
+
+
+def test_saved_settings_load_back_unchanged(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from gpt2_adventure.config import UISettings, save_settings
+    from gpt2_adventure.engine.sampling import preset
+
+    path = tmp_path / "sub" / "config.toml"
+    original = load_settings(tmp_path / "none.toml", environ={})
+    changed = replace(original, preset="aidungeon2",
+                      sampling=preset("aidungeon2").with_changes(
+                          banned_strings=('say "no"',), logit_bias={50256: -2.5}),
+                      ui=UISettings(theme="nord", text_width=100))
+    save_settings(path, changed)
+    assert load_settings(path, environ={}) == changed
+    assert not [p for p in path.parent.iterdir() if p.name != "config.toml"]
+
+
+def test_ui_settings_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "[ui]\ntext_width = 5\n")
+    with pytest.raises(ConfigError, match="text_width"):
+        load_settings(path, environ={})

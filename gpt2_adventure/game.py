@@ -1,0 +1,266 @@
+"""One open game, driven by typed lines: actions and slash commands, for the TUI and plain mode.
+
+The UIs only render: they pass each line here and act on the outcome. Generation comes back as
+a stream of story-engine events that the UI consumes (on a worker thread in the TUI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
+from gpt2_adventure.story.model import ActionKind, StoryState, WorldEntry
+from gpt2_adventure.story.saves import GameLock, SaveStore
+from gpt2_adventure.story.session import Event, Session, SessionError
+
+
+@dataclass
+class Stream:
+    """Run these events (a reply is being written)."""
+
+    events: Iterator[Event]
+    cancel: CancelToken
+
+
+@dataclass
+class Info:
+    lines: list[str]
+    error: bool = False
+
+
+@dataclass
+class Quit:
+    pass
+
+
+@dataclass
+class Reloaded:
+    """The story was replaced (load) or rewritten (undo, edit...): draw it again."""
+
+    lines: list[str]
+
+
+@dataclass
+class OpenSettings:
+    pass
+
+
+Outcome = Stream | Info | Quit | Reloaded | OpenSettings
+
+EXPORT_FORMATS = ("md", "txt", "kobold")
+
+
+class Game:
+    def __init__(self, session: Session, store: SaveStore, *,
+                 warn: Callable[[str], None] | None = None) -> None:
+        self.session = session
+        self.store = store
+        self.warn = warn or (lambda message: None)
+        self._lock: GameLock | None = None
+        session.on_change = self.autosave
+
+    @property
+    def state(self) -> StoryState:
+        return self.session.state
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def open(self) -> Game:
+        """Hold this game's lock (a second instance on it is refused) and autosave it."""
+        self._lock = self.store.hold(self.state.id).acquire()
+        self.autosave(self.state)
+        return self
+
+    def close(self) -> None:
+        self.autosave(self.state)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def autosave(self, state: StoryState) -> None:
+        try:
+            self.store.autosave(state)
+        except UserError as error:  # a full disk must not end the game: say it, play on
+            self.warn(f"autosave failed: {error}")
+
+    # -- input ----------------------------------------------------------------------------
+
+    def handle(self, line: str, kind: ActionKind = "do") -> Outcome:
+        """One line the player typed: a slash command or an action of the given kind."""
+        try:
+            command = parse(line)
+        except CommandError as error:
+            return Info([str(error)], error=True)
+        if command is None:
+            text = line[1:] if line.lstrip().startswith("//") else line
+            return self._stream(lambda cancel: self.session.act(text, kind, cancel))
+        try:
+            return self.run(command)
+        except (SessionError, CommandError) as error:
+            return Info([str(error)], error=True)
+        except UserError as error:
+            return Info([str(error)] + ([error.hint] if error.hint else []), error=True)
+
+    def _stream(self, start: Callable[[CancelToken], Iterator[Event]]) -> Stream:
+        cancel = CancelToken()
+        return Stream(start(cancel), cancel)
+
+    def run(self, command: Command) -> Outcome:
+        name, arg = command.name, command.arg
+        s = self.session
+        if name in ("do", "say", "story"):
+            if not arg and name != "story":
+                raise CommandError(usage(name))
+            return self._stream(lambda cancel: s.act(arg, name, cancel))  # type: ignore[arg-type]
+        if name == "retry":
+            return self._stream(s.retry)
+        if name == "continue":
+            return self._stream(s.continue_)
+        if name == "alt":
+            s.alternative(-1 if arg.lower().startswith("p") else 1)
+            return Reloaded([f"alternative {s.state.turns[-1].chosen + 1} of "
+                             f"{len(s.state.turns[-1].alternatives)}"])
+        if name == "undo":
+            s.undo()
+            return Reloaded(["undone"])
+        if name == "redo":
+            s.redo()
+            return Reloaded(["redone"])
+        if name == "edit":
+            return self._edit(arg)
+        if name == "remember":
+            s.remember(arg)
+            return Info([f"remembered: {arg.strip()}"])
+        if name == "forget":
+            return Info([f"forgot: {s.forget(self._number(arg, 'forget') - 1)}"])
+        if name == "pin":
+            s.pin(self._number(arg, "pin") - 1)
+            return Info([f"pinned turn {arg} into memory"])
+        if name == "memory":
+            lines = s.memory_lines()
+            return Info([f"{i + 1}. {line}" for i, line in enumerate(lines)] or ["memory is empty"])
+        if name == "note":
+            return self._note(arg)
+        if name == "world":
+            return self._world(arg)
+        if name == "save":
+            path = self.store.save(self.state, arg or self.state.title)
+            return Info([f"saved: {path}"])
+        if name == "load":
+            return self._load(arg)
+        if name == "export":
+            return self._export(arg)
+        if name == "settings":
+            return self._settings(arg)
+        if name == "help":
+            return Info(help_text(arg))
+        if name == "quit":
+            return Quit()
+        raise CommandError(f"/{name} is not available here")
+
+    # -- commands with arguments ----------------------------------------------------------
+
+    @staticmethod
+    def _number(arg: str, name: str) -> int:
+        if not arg.strip().isdigit():
+            raise CommandError(usage(name))
+        return int(arg.strip())
+
+    def _edit(self, arg: str) -> Outcome:
+        match = re.match(r"(\d+)\s+(.*)", arg, re.DOTALL)
+        turns = self.state.turns
+        if match:
+            index, text = int(match.group(1)) - 1, match.group(2)
+        else:
+            index, text = len(turns) - 1, arg
+        if not text.strip():
+            raise CommandError(usage("edit"))
+        old = turns[index].text if 0 <= index < len(turns) else ""
+        lead = old[: len(old) - len(old.lstrip())]  # keep how the turn joined the story
+        self.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
+        return Reloaded([f"edited turn {index + 1}"])
+
+    def _note(self, arg: str) -> Outcome:
+        if not arg:
+            note = self.state.authors_note
+            return Info([f"author's note: {note}" if note else "no author's note"])
+        self.session.set_note("" if arg == "-" else arg)
+        return Info(["author's note cleared" if arg == "-" else f"author's note: {arg}"])
+
+    def _world(self, arg: str) -> Outcome:
+        action, _, rest = arg.partition(" ")
+        if not arg:
+            entries = self.state.world
+            return Info([f"{i + 1}. [{', '.join(e.keys) or 'always'}] {e.content}"
+                         for i, e in enumerate(entries)] or ["no world info"])
+        if action == "add" and "=" in rest:
+            keys, _, content = rest.partition("=")
+            key_list = tuple(k.strip() for k in keys.split(",") if k.strip())
+            if not key_list or not content.strip():
+                raise CommandError(usage("world"))
+            index = self.session.add_world(WorldEntry(keys=key_list, content=content.strip()))
+            return Info([f"world info {index + 1} added"])
+        if action == "remove":
+            gone = self.session.remove_world(self._number(rest, "world") - 1)
+            return Info([f"removed world info: {gone.content}"])
+        raise CommandError(usage("world"))
+
+    def _load(self, arg: str) -> Outcome:
+        if not arg:
+            raise CommandError(usage("load"))
+        state = self.store.load(arg)
+        if state.id != self.state.id:
+            lock = self.store.hold(state.id).acquire()  # refused if open elsewhere
+            self.close()
+            self._lock = lock
+        self.session.state = state
+        self.session.builder.reset()
+        self.session.pending = None
+        return Reloaded([f"loaded {arg}: {state.title}"])
+
+    def _export(self, arg: str) -> Outcome:
+        fmt, _, target = arg.partition(" ")
+        if fmt not in EXPORT_FORMATS or not target.strip():
+            raise CommandError(usage("export"))
+        path = Path(target.strip()).expanduser()
+        if path.exists():
+            raise UserError("the file exists; choose another name", path)
+        from gpt2_adventure.story.saves import atomic_write
+
+        atomic_write(path, self._render(fmt).encode("utf-8"), mode=0o644)
+        return Info([f"exported: {path}"])
+
+    def _render(self, fmt: str) -> str:
+        if fmt == "kobold":
+            from gpt2_adventure.story.importers.kobold import export_kobold
+
+            return export_kobold(self.state)
+        from gpt2_adventure.story.export import export_markdown, export_text
+
+        return export_markdown(self.state) if fmt == "md" else export_text(self.state)
+
+    def _settings(self, arg: str) -> Outcome:
+        if not arg:
+            current = dataclasses.asdict(self.session.sampling)
+            shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
+            return Info(shown + ["change one with: /settings NAME VALUE"])
+        name, _, value = arg.partition(" ")
+        fields = {f.name: f for f in dataclasses.fields(Sampling)}
+        if name not in fields or not value.strip() or name in ("logit_bias", "banned_strings"):
+            raise CommandError(f"/settings NAME VALUE, NAME one of: "
+                               f"{', '.join(n for n in fields if n != 'logit_bias')}")
+        current = getattr(self.session.sampling, name)
+        try:
+            parsed = (value.strip().lower() in ("1", "true", "yes", "on")
+                      if isinstance(current, bool) else type(current)(value.strip()))
+            self.session.sampling = self.session.sampling.with_changes(**{name: parsed})
+        except ValueError as error:
+            raise CommandError(f"{name}: {error}") from None
+        return Info([f"{name} = {parsed}"])

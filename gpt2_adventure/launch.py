@@ -1,0 +1,86 @@
+"""From command-line choices to an open game: the pieces the TUI and plain mode share."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from gpt2_adventure.config import Settings
+from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.game import Game
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.model import Placeholder, Seed, StoryState
+from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.session import Session, new_state
+
+DEFAULT_STORY = {"play": "knight", "chat": "tavern-keeper", "write": "fairy-tale"}
+
+
+@dataclass
+class Launch:
+    """What the player asked for on the command line."""
+
+    paths: AppPaths
+    settings: Settings
+    mode: Literal["title", "play", "chat", "write"] = "title"
+    story: str | None = None  # seed id or path
+    character: Path | None = None  # a character card (chat)
+    load: str | None = None  # a save name or path
+    name: str | None = None  # the player's name, fills {name}
+    model: str | None = None
+    seed: int | None = None
+    threads: int | None = None
+
+
+def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampling:
+    """The player's settings with the seed's suggestions on top (flags are in ``base``)."""
+    try:
+        return Sampling.from_dict(dict(seed_sampling), base) if seed_sampling else base
+    except (ValueError, TypeError):
+        return base  # a bad suggestion in an old save must not stop the game
+
+
+def pick_seed(launch: Launch) -> Seed:
+    from gpt2_adventure.story.seeds import find_seed
+
+    if launch.character is not None:
+        from gpt2_adventure.story.cards import load_card
+
+        return load_card(launch.character)
+    spec = launch.story or DEFAULT_STORY.get(launch.mode, "knight")
+    return find_seed(launch.paths, spec)
+
+
+def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -> StoryState:
+    """A new game from ``seed``; ``ask`` answers the placeholders the name flag does not."""
+    values: dict[str, str] = {}
+    for placeholder in seed.placeholders:
+        if placeholder.name == "name" and launch.name:
+            values["name"] = launch.name
+        else:
+            values[placeholder.name] = ask(placeholder) or placeholder.default
+    rng = random.Random(launch.seed)
+    return new_state(seed, values, rng, model=launch.model or "")
+
+
+def open_game(launch: Launch, backend: Backend, state: StoryState, sampling: Sampling,
+              warn: Callable[[str], None] | None = None) -> Game:
+    """Wrap a state in a session and a game, take its lock and autosave it."""
+    session = Session(state, backend, session_sampling(sampling, state.sampling))
+    return Game(session, SaveStore(launch.paths), warn=warn).open()
+
+
+def load_state(launch: Launch) -> StoryState:
+    if launch.load is None:
+        raise UserError("nothing to load")
+    return SaveStore(launch.paths).load(launch.load)
+
+
+def continue_state(launch: Launch) -> StoryState | None:
+    latest = SaveStore(launch.paths).latest_autosave()
+    return latest[1] if latest else None
