@@ -188,6 +188,8 @@ class ContextBuilder:
         plan.late_world = tuple(i for i in plan.late_world if i in valid)
 
         active = triggered_world(state.world, self._scan(state, tail))
+        if plan.note_at is None:  # a fresh layout: the world info found now goes on top
+            plan.top_world, plan.late_world = tuple(active), ()
         placed = set(plan.top_world) | set(plan.late_world)
         new = [i for i in active if i not in placed]
         if new:
@@ -225,7 +227,8 @@ class ContextBuilder:
         target = min(budget, max(int(self.n_ctx * self.low_water), fixed))
         room = target - fixed
         start, used = n, 0
-        while start > 0 and used + self._turn_cost(state, start - 1) <= room:
+        earliest = min(plan.window_start, n - 1)  # a trim never brings back dropped turns
+        while start > earliest and used + self._turn_cost(state, start - 1) <= room:
             start -= 1
             used += self._turn_cost(state, start)
         plan.window_start = min(start, max(0, n - 1))  # the newest turn always stays

@@ -123,7 +123,8 @@ class Session:
             return [f"\n{name}:" for name in names] + ["\n\n\n"]
         return []
 
-    def _player_turn(self, text: str, kind: ActionKind) -> Turn | None:
+    def player_turn(self, text: str, kind: ActionKind) -> Turn | None:
+        """The turn the player's input becomes (None for empty input), not yet in the story."""
         mode = self.state.mode
         if mode == "chat":
             assert self.state.chat is not None
@@ -196,7 +197,7 @@ class Session:
             cancel: CancelToken | None = None) -> Iterator[Event]:
         """The player acts; the model answers. Empty input just asks the model to go on."""
         self.pending = None
-        turn = self._player_turn(text, kind)
+        turn = self.player_turn(text, kind)
         turns = self.state.turns
         if turn is not None:
             turns.append(turn)
@@ -376,6 +377,15 @@ class Session:
         if not 0 <= index < len(self.state.world):
             raise SessionError(f"there is no world entry {index + 1}")
         self.state.world[index] = entry
+        self._changed()
+
+    def replace_world(self, entries: list[WorldEntry]) -> None:
+        self.state.world = list(entries)
+        self.builder.plan = Plan(window_start=self.builder.plan.window_start)
+        self._changed()
+
+    def set_memory(self, memory: str) -> None:
+        self.state.memory = memory.strip()
         self._changed()
 
     def remove_world(self, index: int) -> WorldEntry:

@@ -1,0 +1,36 @@
+"""Messages the worker threads post to the UI (posting is thread-safe; widgets are not)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.story.session import Event
+
+
+class Streamed(Message):
+    """One story-engine event from the generation worker."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class GenerationFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class BackendReady(Message):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+
+
+class BackendFailed(Message):
+    def __init__(self, error: str, hint: str | None, no_model: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.hint = hint
+        self.no_model = no_model

@@ -1,0 +1,127 @@
+"""Small modal dialogs: a choice between buttons, placeholder questions, editing a turn."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static, TextArea
+
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.model import Placeholder
+
+DIALOG_CSS = """
+{name} { align: center middle; }
+{name} > Vertical { width: 72; height: auto; max-height: 90%; border: thick $accent;
+                    background: $surface; padding: 1 2; }
+{name} .title { text-style: bold; margin: 0 0 1 0; }
+{name} Horizontal { height: auto; margin: 1 0 0 0; }
+{name} Button { margin: 0 1 0 0; }
+"""
+
+
+class Choice(ModalScreen[str]):
+    """A message and buttons; dismisses with the chosen button's id (Esc: the last one)."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "Choice")
+    BINDINGS = [Binding("escape", "dismiss_last", "Close")]
+
+    def __init__(self, title: str, body: str, choices: list[tuple[str, str]],
+                 error: bool = False) -> None:
+        super().__init__()
+        self.title_text, self.body, self.choices, self.error = title, body, choices, error
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(printable(self.title_text), style="bold red" if self.error
+                              else "bold"), classes="title")
+            yield Static(Text(printable(self.body)))
+            with Horizontal():
+                for i, (key, label) in enumerate(self.choices):
+                    yield Button(label, id=f"choice-{key}",
+                                 variant="primary" if i == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_dismiss_last(self) -> None:
+        self.dismiss(self.choices[-1][0])
+
+
+class Questions(ModalScreen[dict]):
+    """Ask the seed's placeholder questions (character name...)."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "Questions")
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def __init__(self, placeholders: list[Placeholder], known: dict[str, str]) -> None:
+        super().__init__()
+        self.placeholders, self.known = placeholders, known
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Before you begin", classes="title")
+            for p in self.placeholders:
+                yield Label(Text(printable(p.question)))
+                yield Input(value=self.known.get(p.name, p.default), id=f"q-{p.name}",
+                            placeholder=printable(p.default))
+            with Horizontal():
+                yield Button("Begin", id="begin", variant="primary")
+                yield Button("Back", id="back")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        i = inputs.index(event.input)
+        if i + 1 < len(inputs):
+            inputs[i + 1].focus()
+        else:
+            self._finish()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "begin":
+            self._finish()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _finish(self) -> None:
+        values = {}
+        for p in self.placeholders:
+            value = self.query_one(f"#q-{p.name}", Input).value.strip()
+            values[p.name] = value or p.default or "Adventurer"
+        self.dismiss(values)
+
+
+class EditTurn(ModalScreen[str]):
+    """Edit the text of one turn."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "EditTurn") + "EditTurn TextArea { height: 12; }"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text), classes="title")
+            yield TextArea(self.text, id="text", soft_wrap=True)
+            with Horizontal():
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.dismiss(self.query_one("#text", TextArea).text)
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

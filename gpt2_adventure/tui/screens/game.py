@@ -1,0 +1,324 @@
+"""The game: the story streaming in, the input bar, memory and world, the context meter."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.game import Game, Info, OpenSettings, Quit, Reloaded, Stream
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.session import Done, Piece, Restart
+from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GenerationFailed, Streamed
+from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
+from gpt2_adventure.tui.widgets.input_bar import InputBar
+from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
+from gpt2_adventure.tui.widgets.side_panel import SidePanel
+from gpt2_adventure.tui.widgets.transcript import VIEW_MARKER, Transcript, TurnView, turn_text
+
+
+class GameScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="game.stop"),
+        Binding("tab", "cycle_mode", "Do/Say/Story", priority=True, id="game.mode"),
+        Binding("ctrl+r", "command('/retry')", "Retry", id="game.retry"),
+        Binding("ctrl+z", "command('/undo')", "Undo", id="game.undo"),
+        Binding("ctrl+y", "command('/redo')", "Redo", show=False, id="game.redo"),
+        Binding("ctrl+e", "command('/continue')", "Continue", id="game.continue"),
+        Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
+        Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
+        Binding("f1", "command('/help')", "Help", id="game.help"),
+    ]
+    DEFAULT_CSS = """
+    GameScreen #title { height: 1; padding: 0 1; background: $primary; color: $text;
+                        text-style: bold; }
+    GameScreen #card { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    GameScreen Transcript { height: 1fr; }
+    GameScreen SidePanel { display: none; }
+    GameScreen.panel SidePanel { display: block; }
+    """
+
+    def __init__(self, state: StoryState) -> None:
+        super().__init__()
+        self.state = state
+        self.game: Game | None = None
+        self.stream: Stream | None = None
+        self._start = 0  # turns in the story when the current generation began
+        self._pending_view: TurnView | None = None
+        self._tok_s: float | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(printable(self.state.title)), id="title")
+        if self.state.chat is not None:
+            chat = self.state.chat
+            about = " ".join(chat.persona.split())[:300]
+            card = Text(printable(chat.character), style="bold magenta")
+            card.append(" — " + printable(about) if about else "")
+            yield Static(card, id="card")
+        yield SidePanel()
+        yield Transcript(id="transcript")
+        yield ContextMeter(id="meter")
+        yield InputBar(self.state.mode, id="input")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        width = self.app.launch.settings.ui.text_width  # type: ignore[attr-defined]
+        transcript = self.query_one(Transcript)
+        if width:
+            transcript.styles.max_width = width + 4
+        transcript.show_story(self.state)
+        self.query_one(InputBar).focus_line()
+        self._status("loading the model…")
+        self.app.request_backend(self)  # type: ignore[attr-defined]
+
+    # -- the model ------------------------------------------------------------------------
+
+    def on_backend_ready(self, message: BackendReady) -> None:
+        from gpt2_adventure.launch import open_game
+
+        app = self.app
+        try:
+            self.game = open_game(app.launch, message.backend, self.state,  # type: ignore[attr-defined]
+                                  app.launch.settings.sampling,  # type: ignore[attr-defined]
+                                  warn=lambda text: self.notify(text, severity="warning",
+                                                                markup=False))
+        except UserError as error:
+            self.app.push_screen(Choice("This game cannot be opened", str(error),
+                                        [("back", "Back")], error=True),
+                                 lambda _: self.app.pop_screen())
+            return
+        self._refresh_meter()
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        self._status("no model")
+        choices = [("pull", "Download gpt2 now"), ("models", "Models"), ("back", "Back")] \
+            if message.no_model else [("models", "Models"), ("back", "Back")]
+        body = message.error + (f"\n\n{message.hint}" if message.hint else "")
+        self.app.push_screen(Choice("The model could not be loaded", body, choices, error=True),
+                             self._after_backend_failure)
+
+    def _after_backend_failure(self, choice: str | None) -> None:
+        if choice == "pull":
+            self.app.pull_default(self)  # type: ignore[attr-defined]
+        elif choice == "models":
+            self.app.open_models()  # type: ignore[attr-defined]
+        else:
+            self.app.pop_screen()
+
+    # -- input ----------------------------------------------------------------------------
+
+    def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
+        self.submit(message.text, message.kind)
+
+    def submit(self, text: str, kind: str) -> None:
+        if self.game is None:
+            self.notify("the model is still loading", severity="warning")
+            return
+        if self.stream is not None:
+            self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
+            return
+        stripped = text.strip()
+        if stripped in ("/edit", "/e"):
+            self._edit_last()
+            return
+        if stripped == "/load" or stripped == "/settings":
+            getattr(self.app, "open_load" if stripped == "/load" else "open_settings")()
+            return
+        outcome = self.game.handle(text, kind)  # type: ignore[arg-type]
+        if isinstance(outcome, Stream):
+            self._begin(outcome, text, kind)
+        elif isinstance(outcome, Info):
+            self._info(outcome)
+        elif isinstance(outcome, Reloaded):
+            self._redraw()
+            self.notify("\n".join(outcome.lines), markup=False)
+        elif isinstance(outcome, Quit):
+            self.app.action_quit_game()  # type: ignore[attr-defined]
+        elif isinstance(outcome, OpenSettings):
+            self.app.open_settings()  # type: ignore[attr-defined]
+
+    def _info(self, info: Info) -> None:
+        if len(info.lines) > 3:
+            self.app.push_screen(Choice("gpt2-adventure", "\n".join(info.lines), [("ok", "OK")]))
+        else:
+            self.notify("\n".join(info.lines), severity="error" if info.error else "information",
+                        markup=False)
+
+    def _begin(self, stream: Stream, text: str, kind: str) -> None:
+        assert self.game is not None
+        self.stream = stream
+        self._start = len(self.game.state.turns)
+        transcript = self.query_one(Transcript)
+        if not text.startswith("/"):
+            preview = self.game.session.player_turn(text, kind)  # type: ignore[arg-type]
+            if preview is not None:
+                self._pending_view = TurnView(turn_text(preview, self.game.state),
+                                              classes="player pending")
+                transcript._follow(lambda: transcript.mount(self._pending_view))
+        transcript.start_reply()
+        self._status("GPT-2 is writing… (Esc stops)")
+        self._generate(stream)
+
+    @work(thread=True, exclusive=True, group="generation", exit_on_error=False)
+    def _generate(self, stream: Stream) -> None:
+        try:
+            for event in stream.events:
+                self.post_message(Streamed(event))
+        except UserError as error:
+            self.post_message(GenerationFailed(str(error)))
+        except Exception as error:  # noqa: BLE001 - shown to the player; the story is intact
+            self.post_message(GenerationFailed(f"{type(error).__name__}: {error}"))
+
+    def on_streamed(self, message: Streamed) -> None:
+        event = message.event
+        transcript = self.query_one(Transcript)
+        if isinstance(event, Piece):
+            transcript.stream(event.text)
+        elif isinstance(event, Restart):
+            transcript.restart_reply(event.reason)
+        elif isinstance(event, Done):
+            if event.stats is not None and event.stats.tokens_per_second:
+                self._tok_s = event.stats.tokens_per_second
+            if event.cancelled:
+                self._ask_keep()
+            else:
+                self._finish()
+
+    def on_generation_failed(self, message: GenerationFailed) -> None:
+        self._finish()
+        self.notify(f"generation failed: {message.error}\nYour story is safe; try again.",
+                    severity="error", markup=False, timeout=10)
+
+    def _ask_keep(self) -> None:
+        def decide(choice: str | None) -> None:
+            assert self.game is not None
+            if choice == "keep":
+                self.game.session.keep_pending()
+            else:
+                self.game.session.drop_pending()
+            self._finish()
+
+        self.app.push_screen(Choice("Stopped", "Keep what GPT-2 wrote so far?",
+                                    [("keep", "Keep"), ("drop", "Drop")]), decide)
+
+    def _finish(self) -> None:
+        """The generation is over: show the turns it added, exactly as the story has them."""
+        transcript = self.query_one(Transcript)
+        transcript.end_reply()
+        if self._pending_view is not None:
+            self._pending_view.remove()
+            self._pending_view = None
+        self.stream = None
+        if self.game is not None:
+            state = self.game.state
+            if len(state.turns) >= self._start:
+                changed = self._start - 1 if self._start and state.turns[self._start - 1].role \
+                    == "model" else self._start  # /continue and /retry rewrite the last reply
+                self._redraw_from(changed)
+        self._refresh_meter()
+
+    def _redraw_from(self, index: int) -> None:
+        assert self.game is not None
+        transcript = self.query_one(Transcript)
+        views = list(transcript.query(TurnView))
+        state = self.game.state
+        for view in views[index:]:
+            view.remove()
+        for turn in state.turns[index:]:
+            transcript.add_turn(turn, state)
+
+    def _redraw(self) -> None:
+        if self.game is None:
+            return
+        prompt = self.game.session.preview()
+        self.query_one(Transcript).show_story(self.game.state, prompt.first_visible_turn)
+        self.query_one(SidePanel).load(self.game.state)
+        self._refresh_meter(prompt)
+
+    def _refresh_meter(self, prompt: object = None) -> None:
+        if self.game is None:
+            return
+        session = self.game.session
+        prompt = prompt or session.preview()
+        n_ctx = session.backend.n_ctx
+        self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
+        self._status("", used=prompt.used)  # type: ignore[attr-defined]
+        self._mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
+
+    def _mark_view(self, first_visible: int) -> None:
+        transcript = self.query_one(Transcript)
+        for marker in transcript.query(".view-marker"):
+            marker.remove()
+        views = list(transcript.query(TurnView))
+        if 0 < first_visible < len(views):
+            marker = Static(VIEW_MARKER, classes="view-marker")
+            transcript.mount(marker, before=views[first_visible])
+
+    def _status(self, note: str, used: int | None = None) -> None:
+        backend = self.game.session.backend if self.game else None
+        device = "GPU" if getattr(backend, "gpu_offload", False) else (
+            "CPU" if backend is not None else "-")
+        self.query_one(StatusBar).show(model=backend.name if backend else "", device=device,
+                                       tok_s=self._tok_s, used=used,
+                                       n_ctx=backend.n_ctx if backend else None, note=note)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self.stream is not None:
+            self.stream.cancel.cancel()
+        elif self.has_class("panel"):
+            self.remove_class("panel")
+
+    def action_cycle_mode(self) -> None:
+        self.query_one(InputBar).cycle()
+
+    def action_command(self, line: str) -> None:
+        self.submit(line, self.query_one(InputBar).kind)
+
+    def action_toggle_panel(self) -> None:
+        self.toggle_class("panel")
+        if self.has_class("panel") and self.game is not None:
+            self.query_one(SidePanel).load(self.game.state)
+
+    def on_side_panel_applied(self, message: SidePanel.Applied) -> None:
+        if self.game is None or self.stream is not None:
+            self.notify("wait for GPT-2 to finish first", severity="warning")
+            return
+        session = self.game.session
+        session.set_memory(message.memory)
+        session.set_note(message.note)
+        session.replace_world(message.world)
+        self._refresh_meter()
+        self.notify("memory, note and world info updated")
+
+    def _edit_last(self) -> None:
+        assert self.game is not None
+        turns = self.game.state.turns
+        index = len(turns) - 1
+        old = turns[index].text
+
+        def save(text: str | None) -> None:
+            if text is not None and text.strip() and self.game is not None:
+                lead = old[: len(old) - len(old.lstrip())]
+                self.game.session.edit(index, lead + text.strip() +
+                                       ("\n" if old.endswith("\n") else ""))
+                self._redraw()
+
+        self.app.push_screen(EditTurn(f"Edit turn {index + 1}", old.strip()), save)
+
+    def shutdown(self) -> None:
+        """Stop writing and close the game (autosave, release its lock)."""
+        if self.stream is not None:
+            self.stream.cancel.cancel()
+        if self.game is not None:
+            self.game.close()
+            self.game = None

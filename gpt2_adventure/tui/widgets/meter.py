@@ -1,0 +1,57 @@
+"""The context meter (how GPT-2's 1024 tokens are spent) and the status line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.context import Prompt
+
+# part -> (label, colour)
+PARTS = {"pinned": ("memory", "magenta"), "world": ("world", "green"),
+         "story": ("story", "blue"), "note": ("note", "yellow"), "tail": ("cue", "cyan"),
+         "reply": ("reply", "white")}
+
+
+def meter_text(prompt: Prompt | None, n_ctx: int, width: int = 30) -> Text:
+    if prompt is None or n_ctx <= 0:
+        return Text("context: -", style="dim")
+    text = Text("context ")
+    used = 0
+    for part, (_, colour) in PARTS.items():
+        count = prompt.parts.get(part, 0)
+        cells = round(count / n_ctx * width)
+        used += cells
+        text.append("█" * cells, style=colour)
+    text.append("░" * max(0, width - used), style="dim")
+    text.append(f" {prompt.used}/{n_ctx} ")
+    for part, (label, colour) in PARTS.items():
+        count = prompt.parts.get(part, 0)
+        if count:
+            text.append(f"{label} {count} ", style=colour)
+    if prompt.first_visible_turn > 0:
+        text.append(f"· {prompt.first_visible_turn} turns out of view", style="dim")
+    return text
+
+
+class ContextMeter(Static):
+    DEFAULT_CSS = "ContextMeter { height: 1; padding: 0 1; }"
+
+    def show(self, prompt: Prompt | None, n_ctx: int) -> None:
+        self.update(meter_text(prompt, n_ctx))
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = "StatusBar { height: 1; padding: 0 1; background: $panel; }"
+
+    def show(self, *, model: str, device: str, tok_s: float | None, used: int | None,
+             n_ctx: int | None, note: str = "") -> None:
+        text = Text(printable(model) or "no model", style="bold")
+        text.append(f" · {device}")
+        text.append(f" · {tok_s:.1f} tok/s" if tok_s else " · - tok/s")
+        if used is not None and n_ctx:
+            text.append(f" · context {used}/{n_ctx} ({used * 100 // n_ctx}%)")
+        if note:
+            text.append(f" · {printable(note)}", style="italic")
+        self.update(text)

@@ -1,0 +1,74 @@
+"""Memory, author's note and world info, editable beside the story (F2)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Label, TextArea
+
+from gpt2_adventure.story.model import StoryState, WorldEntry
+
+
+def world_to_text(world: list[WorldEntry]) -> str:
+    lines = []
+    for entry in world:
+        keys = "*" if entry.always else ", ".join(entry.keys)
+        lines.append(f"{keys}: {' '.join(entry.content.split())}")
+    return "\n".join(lines)
+
+
+def text_to_world(text: str, old: list[WorldEntry]) -> list[WorldEntry]:
+    """``keys, more keys: content`` per line; ``*`` as keys means always on."""
+    by_content = {e.content: e for e in old}
+    entries = []
+    for line in text.splitlines():
+        keys, sep, content = line.partition(":")
+        if not sep or not content.strip():
+            continue
+        content = content.strip()
+        kept = by_content.get(content)
+        key_list = tuple(k.strip() for k in keys.split(",") if k.strip() and k.strip() != "*")
+        always = keys.strip() == "*"
+        entries.append(WorldEntry(keys=key_list, content=content, always=always,
+                                  secondary_keys=kept.secondary_keys if kept else (),
+                                  comment=kept.comment if kept else ""))
+    return entries
+
+
+class SidePanel(VerticalScroll):
+    DEFAULT_CSS = """
+    SidePanel { width: 42; dock: right; border-left: solid $accent; padding: 0 1; }
+    SidePanel TextArea { height: 8; }
+    SidePanel #world { height: 10; }
+    SidePanel Label { margin: 1 0 0 0; text-style: bold; }
+    """
+
+    class Applied(Message):
+        def __init__(self, memory: str, note: str, world: list[WorldEntry]) -> None:
+            super().__init__()
+            self.memory, self.note, self.world = memory, note, world
+
+    def compose(self) -> ComposeResult:
+        yield Label("Memory (always in view)")
+        yield TextArea(id="memory", soft_wrap=True)
+        yield Label("Author's note")
+        yield Input(id="note", placeholder="e.g. dark, tense, vivid")
+        yield Label("World info (keys: text; * = always)")
+        yield TextArea(id="world", soft_wrap=True)
+        yield Button("Apply", id="apply", variant="primary")
+
+    def load(self, state: StoryState) -> None:
+        self.query_one("#memory", TextArea).text = state.memory
+        self.query_one("#note", Input).value = state.authors_note
+        self.query_one("#world", TextArea).text = world_to_text(state.world)
+        self._old_world = list(state.world)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            event.stop()
+            world = text_to_world(self.query_one("#world", TextArea).text,
+                                  getattr(self, "_old_world", []))
+            self.post_message(self.Applied(self.query_one("#memory", TextArea).text.strip(),
+                                           self.query_one("#note", Input).value.strip(),
+                                           world))

@@ -1,0 +1,95 @@
+"""The story as the player reads it: one widget per turn, the last one streaming."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.model import StoryState, Turn
+
+VIEW_MARKER = "── GPT-2 no longer sees the story above this line ──"
+
+
+def turn_text(turn: Turn, state: StoryState) -> Text:
+    """A turn as styled, literal text (model and seed text are never markup)."""
+    raw = printable(turn.text.strip("\n"))
+    if turn.role == "player" and state.mode == "adventure" and turn.kind != "story":
+        return Text(raw.strip(), style="bold cyan")
+    if state.mode == "chat" and turn.speaker and raw.lstrip().startswith(turn.speaker + ":"):
+        body = raw.lstrip()[len(turn.speaker) + 1:]
+        player = state.chat is not None and turn.speaker == state.chat.player
+        text = Text(turn.speaker + ":", style="bold cyan" if player else "bold magenta")
+        text.append(body)
+        return text
+    if turn.role == "player":
+        return Text(raw.strip(), style="italic cyan")
+    return Text(raw.strip())
+
+
+class TurnView(Static):
+    DEFAULT_CSS = """
+    TurnView { margin: 0 0 1 0; }
+    TurnView.player { color: $text; }
+    TurnView.streaming { color: $text-muted; }
+    """
+
+
+class Transcript(VerticalScroll):
+    """Scrolls with the story unless the player has scrolled up to read."""
+
+    DEFAULT_CSS = """
+    Transcript { padding: 0 1; }
+    Transcript .view-marker { color: $warning; text-style: italic; margin: 0 0 1 0; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._live: TurnView | None = None
+        self._live_text = ""
+
+    def show_story(self, state: StoryState, first_visible: int = 0) -> None:
+        """Draw every turn again (after a load, undo, edit...)."""
+        self.remove_children()
+        widgets: list[Static] = []
+        for i, turn in enumerate(state.turns):
+            if i == first_visible and i > 0:
+                widgets.append(Static(VIEW_MARKER, classes="view-marker"))
+            widgets.append(TurnView(turn_text(turn, state), classes=turn.role))
+        self._live = None
+        self.mount_all(widgets)
+        self.call_after_refresh(self.scroll_end, animate=False)
+
+    def add_turn(self, turn: Turn, state: StoryState) -> None:
+        self._follow(lambda: self.mount(TurnView(turn_text(turn, state), classes=turn.role)))
+
+    def start_reply(self, lead: str = "") -> None:
+        self._live_text = lead
+        self._live = TurnView(Text(lead), classes="model streaming")
+        self._follow(lambda: self.mount(self._live))
+
+    def stream(self, piece: str) -> None:
+        if self._live is None:
+            self.start_reply()
+        self._live_text += piece
+        assert self._live is not None
+        self._follow(lambda: self._live.update(Text(printable(self._live_text.lstrip()))))
+
+    def restart_reply(self, reason: str) -> None:
+        self._live_text = ""
+        if self._live is not None:
+            self._live.update(Text(f"(re-rolling: the reply {reason})", style="dim italic"))
+
+    def end_reply(self) -> None:
+        if self._live is not None:
+            self._live.remove()
+        self._live = None
+        self._live_text = ""
+
+    def _follow(self, change: object) -> None:
+        """Apply a change; keep the view at the bottom only if it was there already."""
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        change()  # type: ignore[operator]
+        if at_bottom:
+            self.call_after_refresh(self.scroll_end, animate=False)
