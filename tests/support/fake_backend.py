@@ -7,6 +7,7 @@ prompt it receives is recorded.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from gpt2_adventure.engine.backend import CancelToken, GenerationStats
@@ -20,8 +21,9 @@ _PIECES = re.compile(r"\s+|\w+|[^\w\s]")
 class FakeBackend:
     name = "fake"
 
-    def __init__(self, replies: Sequence[str] | Callable[[str], str] = (), n_ctx: int = 1024
-                 ) -> None:
+    def __init__(self, replies: Sequence[str] | Callable[[str], str] = (), n_ctx: int = 1024,
+                 delay: float = 0.0) -> None:
+        self.delay = delay  # seconds per piece, to let tests act mid-stream
         self._script = replies if callable(replies) else list(replies)
         self._n_ctx = n_ctx
         self._vocab: dict[str, int] = {}
@@ -83,6 +85,8 @@ class FakeBackend:
                 stats.finish_reason = "length"
                 break
             stats.generated_tokens += 1
+            if self.delay:
+                time.sleep(self.delay)
             out = text.feed(piece.encode())
             if out:
                 yield out

@@ -1,0 +1,32 @@
+"""Building the app for Pilot and snapshot tests: a scripted backend, isolated folders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gpt2_adventure.config import Settings, UISettings
+from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.launch import Launch
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.tui.app import AdventureApp
+from tests.support.fake_backend import FakeBackend
+
+REPLIES = [" The door creaks open. Cold air rushes past you.",
+           " A lantern flickers in the hall. Somewhere, water drips.",
+           " The stairs wind down into darkness.",
+           " You hear footsteps above."] * 5
+
+
+def make_launch(mode: str = "play", story: str | None = "knight", **kw: object) -> Launch:
+    settings = Settings(ui=UISettings(theme="textual-dark", text_width=88))
+    return Launch(paths=AppPaths.from_env(), settings=settings, mode=mode,  # type: ignore[arg-type]
+                  story=story, name="Anna", seed=1, **kw)  # type: ignore[arg-type]
+
+
+def make_app(mode: str = "play", story: str | None = "knight",
+             backend: Backend | Callable[[Launch], Backend] | None = None,
+             **kw: object) -> AdventureApp:
+    if backend is None:
+        backend = FakeBackend(list(REPLIES))
+    factory = (lambda launch: backend) if hasattr(backend, "stream") else backend
+    return AdventureApp(make_launch(mode, story, **kw), factory)  # type: ignore[arg-type]

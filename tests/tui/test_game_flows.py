@@ -1,0 +1,244 @@
+"""The game through Textual's Pilot, with a scripted backend."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, OptionList
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn, Questions
+from gpt2_adventure.tui.screens.game import GameScreen
+from gpt2_adventure.tui.screens.title import TitleScreen
+from gpt2_adventure.tui.widgets.input_bar import InputBar
+from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
+from gpt2_adventure.tui.widgets.transcript import Transcript, TurnView
+from tests.support.fake_backend import FakeBackend
+from tests.tui.helpers import make_app, make_launch
+
+
+async def settle(pilot, rounds: int = 6) -> None:  # noqa: ANN001
+    for _ in range(rounds):
+        await pilot.pause()
+
+
+async def wait_idle(pilot, screen: GameScreen, limit: int = 200) -> None:  # noqa: ANN001
+    for _ in range(limit):
+        await pilot.pause(0.01)
+        if screen.stream is None and screen.game is not None:
+            break
+    await settle(pilot)
+
+
+async def send(pilot, screen: GameScreen, text: str) -> None:  # noqa: ANN001
+    line = screen.query_one("#line", Input)
+    line.value = text
+    line.focus()
+    await pilot.press("enter")
+    await wait_idle(pilot, screen)
+
+
+def shown(screen: GameScreen) -> list[str]:
+    return [str(v.render()) for v in screen.query_one(Transcript).query(TurnView)]
+
+
+async def test_new_game_from_the_title_screen() -> None:
+    app = make_app(mode="title")
+    app.launch.name = None
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TitleScreen)
+        menu = app.screen.query_one(OptionList)
+        menu.highlighted = 0  # New adventure
+        await pilot.press("enter")
+        await settle(pilot)
+        browser = app.screen
+        seeds = browser.query_one(OptionList)
+        index = next(i for i, o in enumerate(seeds.options) if o.id == "knight")
+        seeds.highlighted = index
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, Questions)
+        app.screen.query_one(Input).value = "Brienne"
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        assert "Brienne" in shown(screen)[0]
+
+
+async def test_three_turns_retry_alternative_undo_edit_save_continue() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        for action in ("open the door", "look around", "go down the stairs"):
+            await send(pilot, screen, action)
+        state = screen.game.state
+        assert [t.role for t in state.turns].count("model") == 3
+        assert shown(screen)[-2] == "> You go down the stairs."
+        assert shown(screen)[-1] == state.turns[-1].text.strip()
+
+        await send(pilot, screen, "/retry")
+        assert len(state.turns[-1].alternatives) == 2
+        await send(pilot, screen, "/alt")
+        assert state.turns[-1].chosen == 0 and shown(screen)[-1] == state.turns[-1].text.strip()
+
+        await send(pilot, screen, "/undo")
+        assert [t.role for t in state.turns].count("model") == 2
+        assert len(shown(screen)) == len(state.turns)
+
+        await send(pilot, screen, "/edit The hall is silent.")
+        assert shown(screen)[-1] == "The hall is silent."
+
+        await send(pilot, screen, "/continue")
+        assert state.turns[-1].text.startswith(" The hall is silent.")
+        assert len(state.turns[-1].text) > len(" The hall is silent.")
+
+        await send(pilot, screen, "/save mine")
+        assert SaveStore(app.launch.paths).load("mine") == state
+        meter = str(screen.query_one(ContextMeter).render())
+        assert "/1024" in meter and "memory" in meter
+        assert "context" in str(screen.query_one(StatusBar).render())
+
+
+async def test_tab_cycles_the_action_kind() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        bar = screen.query_one(InputBar)
+        assert bar.kind == "do"
+        await pilot.press("tab")
+        assert bar.kind == "say"
+        await send(pilot, screen, "hello")
+        assert screen.game.state.turns[-2].text == '\n> You say "Hello."\n'
+
+
+async def test_escape_stops_mid_stream_and_the_player_chooses() -> None:
+    backend = FakeBackend([" one two three four five six seven eight nine ten."] * 3, delay=0.05)
+    app = make_app(backend=backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        before = screen.game.state.to_dict()
+        line = screen.query_one("#line", Input)
+        line.value = "wait"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert screen.stream is not None
+        await pilot.press("escape")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, Choice):
+                break
+        assert isinstance(app.screen, Choice)
+        await pilot.click("#choice-drop")
+        await settle(pilot)
+        assert screen.game.state.to_dict() == before
+        assert len(shown(screen)) == len(screen.game.state.turns)
+
+        line.value = "wait again"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, Choice):
+                break
+        await pilot.click("#choice-keep")
+        await settle(pilot)
+        turns = screen.game.state.turns
+        assert turns[-2].text == "\n> You wait again.\n" and turns[-1].role == "model"
+        assert 0 < len(turns[-1].text.split()) < 10
+
+
+async def test_a_failed_generation_keeps_the_story() -> None:
+    backend = FakeBackend(list(" ok."))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the model fell over")
+
+    app = make_app(backend=backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        before = screen.game.state.to_dict()
+        backend.stream = broken  # type: ignore[method-assign]
+        await send(pilot, screen, "jump")
+        assert screen.game.state.to_dict() == before
+        assert screen.stream is None
+        assert len(shown(screen)) == len(screen.game.state.turns)
+
+
+async def test_no_model_offers_a_way_forward() -> None:
+    def missing(launch: object) -> None:
+        raise UserError("no model installed", hint="gpt2-adventure models pull gpt2")
+
+    app = make_app(backend=missing)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, 20)
+        assert isinstance(app.screen, Choice)
+        labels = [str(b.label) for b in app.screen.query("Button")]
+        assert "Download gpt2 now" in labels and "Models" in labels
+
+
+async def test_ctrl_q_autosaves_and_quits() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        state = screen.game.state
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    saved = SaveStore(make_launch().paths).load(f"autosave/{state.id}")
+    assert saved == state
+
+
+async def test_resize_keeps_the_story() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        assert len(shown(screen)) == len(screen.game.state.turns)
+
+
+async def test_edit_dialog_from_a_bare_slash_edit() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        line = screen.query_one("#line", Input)
+        line.value = "/edit"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EditTurn)
+        app.screen.query_one("TextArea").text = "It is locked."
+        await pilot.click("#save")
+        await settle(pilot)
+        assert screen.game.state.turns[-1].text == " It is locked."
+
+
+@pytest.mark.parametrize("evil", ["[bold red]not markup[/] [@click=app.quit]x[/]",
+                                  "\x1b[31mred\x1b]0;title\x07 \u202eevil"])
+async def test_model_text_is_shown_literally(evil: str) -> None:
+    app = make_app(backend=FakeBackend([" " + evil + "."]))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "look")
+        text = shown(screen)[-1]
+        if evil.startswith("["):
+            assert "[bold red]not markup[/]" in text and "[@click=app.quit]" in text
+        else:
+            assert "\x1b" not in text and "\\x1b[31mred" in text and "\\u202e" in text
+        assert app.is_running
