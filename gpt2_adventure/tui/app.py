@@ -120,7 +120,7 @@ class AdventureApp(App):
                 self.backend = None
             backend = self._factory(self.launch)
         except UserError as error:
-            no_model = "models pull" in (error.hint or "")
+            no_model = "models pull" in f"{error} {error.hint or ''}"
             self.call_from_thread(self._backend_done, None,
                                   BackendFailed(str(error), error.hint, no_model))
             return

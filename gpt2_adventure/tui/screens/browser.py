@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -36,10 +36,10 @@ class SeedBrowser(Screen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
     SeedBrowser #heading { height: 1; padding: 0 1; background: $primary; text-style: bold; }
-    SeedBrowser Horizontal { height: 1fr; }
+    SeedBrowser #main { height: 1fr; }
     SeedBrowser OptionList { width: 40; height: 1fr; }
     SeedBrowser #preview { width: 1fr; padding: 1 2; }
-    SeedBrowser #model-row { height: 3; padding: 0 1; }
+    SeedBrowser #model-row { height: 3; padding: 0 1; dock: bottom; margin: 0 0 1 0; }
     SeedBrowser #model-row Static { width: auto; padding: 1 1 0 0; }
     SeedBrowser Select { width: 40; }
     """
@@ -67,11 +67,11 @@ class SeedBrowser(Screen):
                                       disabled=True))
             options.append(Option(Text("  " + printable(seed.title)), id=seed.id))
         yield Static(HEADINGS.get(self.mode, "Choose a story"), id="heading")
-        with Horizontal():
+        with Horizontal(id="main"):
             yield OptionList(*options, id="seeds")
             with VerticalScroll(id="preview-box"):
                 yield Static(id="preview")
-        with Vertical(id="model-row"), Horizontal():
+        with Horizontal(id="model-row"):
             yield Static("Model:")
             yield Select(self._model_options(), allow_blank=False, id="model")
         yield Footer()

@@ -37,7 +37,8 @@ class GameScreen(Screen):
     DEFAULT_CSS = """
     GameScreen #title { height: 1; padding: 0 1; background: $primary; color: $text;
                         text-style: bold; }
-    GameScreen #card { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    GameScreen #card { height: auto; max-height: 2; padding: 0 1; color: $text-muted;
+                       border-bottom: solid $primary; }
     GameScreen Transcript { height: 1fr; }
     GameScreen SidePanel { display: none; }
     GameScreen.panel SidePanel { display: block; }
@@ -58,9 +59,11 @@ class GameScreen(Screen):
         yield Static(Text(printable(self.state.title)), id="title")
         if self.state.chat is not None:
             chat = self.state.chat
-            about = " ".join(chat.persona.split())[:300]
+            about = " ".join(chat.persona.split())
             card = Text(printable(chat.character), style="bold magenta")
-            card.append(" — " + printable(about) if about else "")
+            if about:
+                card.append(" — " + printable(about[:160]) + ("…" if len(about) > 160 else ""),
+                            style="italic")
             yield Static(card, id="card")
         yield SidePanel()
         yield Transcript(id="transcript")

@@ -1,0 +1,78 @@
+"""What the screens look like, at 80x24 and 120x40, with a scripted backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.tui.screens.game import GameScreen
+from tests.tui.helpers import make_app
+
+SIZES = [(80, 24), (120, 40)]
+
+
+async def _idle(pilot) -> None:  # noqa: ANN001
+    for _ in range(200):
+        await pilot.pause(0.01)
+        screen = pilot.app.screen
+        if not isinstance(screen, GameScreen) or (screen.game is not None
+                                                   and screen.stream is None):
+            break
+    for _ in range(5):
+        await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_title(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(mode="title"), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_seed_browser(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(mode="title"), press=["enter"], terminal_size=size,
+                        run_before=_idle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_game_after_a_turn(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    async def play(pilot) -> None:  # noqa: ANN001
+        await _idle(pilot)
+        await pilot.press(*"open the door", "enter")
+        await _idle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=play)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chat(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    async def chat(pilot) -> None:  # noqa: ANN001
+        await _idle(pilot)
+        await pilot.press(*"Any rooms free tonight?", "enter")
+        await _idle(pilot)
+
+    app = make_app(mode="chat", story="tavern-keeper",
+                   backend=None)
+    assert snap_compare(app, terminal_size=size, run_before=chat)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_settings(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    async def open_settings(pilot) -> None:  # noqa: ANN001
+        await _idle(pilot)
+        pilot.app.open_settings()
+        await _idle(pilot)
+
+    assert snap_compare(make_app(mode="title"), terminal_size=size, run_before=open_settings)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_error_no_model(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    def missing(launch: object) -> None:
+        raise UserError("no model installed (run: gpt2-adventure models pull gpt2)",
+                        hint="or play a GGUF file you have with --model PATH")
+
+    async def wait(pilot) -> None:  # noqa: ANN001
+        for _ in range(30):
+            await pilot.pause(0.01)
+
+    assert snap_compare(make_app(backend=missing), terminal_size=size, run_before=wait)
