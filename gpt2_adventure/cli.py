@@ -10,6 +10,7 @@ import typer
 from gpt2_adventure import __version__
 from gpt2_adventure.cli_config import config_app, load_cli_settings
 from gpt2_adventure.cli_models import models_app
+from gpt2_adventure.cli_play import chat_command, play_command, write_command
 from gpt2_adventure.cli_run import bench_command, generate_command
 from gpt2_adventure.cli_saves import saves_app
 from gpt2_adventure.cli_stories import stories_app
@@ -18,10 +19,12 @@ from gpt2_adventure.errors import UserError
 app = typer.Typer(
     name="gpt2-adventure",
     help="Play an AI dungeon, co-write stories and chat with GPT-2, locally.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("play")(play_command)
+app.command("chat")(chat_command)
+app.command("write")(write_command)
 app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
 app.add_typer(stories_app, name="stories")
@@ -36,13 +39,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    """Play an AI dungeon, co-write stories and chat with GPT-2, locally."""
+    """Play an AI dungeon, co-write stories and chat with GPT-2, locally.
+
+    With no command, opens the title screen.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    from gpt2_adventure.launch import Launch
+    from gpt2_adventure.tui.app import run_tui
+
+    paths, settings = load_cli_settings()
+    raise typer.Exit(run_tui(Launch(paths=paths, settings=settings, mode="title")))
 
 
 def report(error: UserError) -> None:

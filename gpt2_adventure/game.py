@@ -120,6 +120,8 @@ class Game:
                 raise CommandError(usage(name))
             return self._stream(lambda cancel: s.act(arg, name, cancel))  # type: ignore[arg-type]
         if name == "retry":
+            if not s.state.turns or s.state.turns[-1].role != "model":
+                raise SessionError("there is no reply to retry")
             return self._stream(s.retry)
         if name == "continue":
             return self._stream(s.continue_)
@@ -241,7 +243,8 @@ class Game:
         if fmt == "kobold":
             from gpt2_adventure.story.importers.kobold import export_kobold
 
-            return export_kobold(self.state)
+            text, _notes = export_kobold(self.state)
+            return text
         from gpt2_adventure.story.export import export_markdown, export_text
 
         return export_markdown(self.state) if fmt == "md" else export_text(self.state)

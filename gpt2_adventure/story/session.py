@@ -336,7 +336,7 @@ class Session:
         try:
             return self.state.turns[index]
         except IndexError:
-            raise SessionError(f"there is no turn {index}") from None
+            raise SessionError(f"there is no turn {index + 1}") from None
 
     # -- memory, note, world info ---------------------------------------------------------
 

@@ -74,6 +74,9 @@ class Questions(ModalScreen[dict]):
                 yield Button("Begin", id="begin", variant="primary")
                 yield Button("Back", id="back")
 
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
         i = inputs.index(event.input)

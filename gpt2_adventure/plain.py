@@ -1,0 +1,346 @@
+"""Plain mode: the game as a line REPL on stdin/stdout, for screen readers, pipes and scripts.
+
+Every line goes to ``Game.handle``; this module only prints. Story text is data: it is printed
+through ``printable`` inside Rich ``Text`` objects, so markup and escape sequences in a reply
+show literally. Colour only when the console is a terminal.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.game import Game, Info, OpenSettings, Outcome, Quit, Reloaded, Stream
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.model import StoryState, Turn
+from gpt2_adventure.story.session import Done, Event, Piece, Restart
+
+ACTION, PROSE, NOTE, ERROR, TITLE = "bold cyan", "cyan", "dim", "bold red", "bold"
+RECENT_TURNS = 3  # how much of the story to show again after /undo, /alt, /load...
+RECENT_CHARS = 1200
+# A sentence end already followed by whitespace: text up to it will not be cut by the clean-up.
+_SENTENCE_END = re.compile(r"""[.!?…]["')\]]*(?=\s)""")
+HINTS = {
+    "adventure": "Type what you do (/say, /story for the other kinds).",
+    "story": "Type text to add to the story.",
+    "chat": "Type a message.",
+}
+
+
+def make_console(file: TextIO | None = None) -> Console:
+    """A console that colours only a terminal and never interprets markup or emoji."""
+    file = file or sys.stdout
+    tty = _isatty(file)
+    return Console(file=file, force_terminal=tty, no_color=None if tty else True,
+                   highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+class View:
+    """Writes story text and notes, remembering where the cursor is (line start, blank line)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.tail = "\n\n"  # the last two characters written
+
+    @property
+    def at_line_start(self) -> bool:
+        return self.tail.endswith("\n")
+
+    def write(self, text: str, style: str = "") -> None:
+        if not text:
+            return
+        self.console.print(Text(printable(text), style=style), end="", soft_wrap=True)
+        self.tail = (self.tail + text)[-2:]
+        self.console.file.flush()
+
+    def flow(self, text: str, style: str = "") -> None:
+        """Story text; leading whitespace is dropped at the start of a line."""
+        self.write(text.lstrip() if self.at_line_start else text, style)
+
+    def newline(self) -> None:
+        if not self.at_line_start:
+            self.write("\n")
+
+    def blank(self) -> None:
+        self.newline()
+        if self.tail != "\n\n":
+            self.write("\n")
+
+    def line(self, text: str, style: str = "") -> None:
+        self.newline()
+        self.write(text + "\n", style)
+
+    def turn(self, state: StoryState, turn: Turn) -> None:
+        if turn.role != "player":
+            self.flow(turn.text)
+        elif state.mode == "story":
+            self.flow(turn.text, PROSE)  # the player's prose joins the story's
+        elif state.mode == "chat":
+            self.line(turn.text.strip(), ACTION)
+        else:
+            self.blank()
+            self.write(turn.text.strip(), ACTION if turn.kind in ("do", "say") else PROSE)
+            self.blank()
+
+
+def remainder(shown: str, final: str) -> str | None:
+    """What of ``final`` is not yet on screen, if ``shown`` is its start up to whitespace."""
+    pos = 0
+    for char in "".join(shown.split()):
+        while pos < len(final) and final[pos].isspace():
+            pos += 1
+        if pos >= len(final) or final[pos] != char:
+            return None
+        pos += 1
+    return final[pos:]
+
+
+class ReplyPrinter:
+    """Streams one reply, holding back the unfinished sentence the clean-up may cut off."""
+
+    def __init__(self, view: View, whole_sentences: bool, strip_lead: bool) -> None:
+        self.view = view
+        self.whole = whole_sentences
+        self.raw = ""
+        self.shown = 0  # characters of ``raw`` on screen
+        self.strip_lead = strip_lead  # drop the reply's leading whitespace (line start, "Name:")
+
+    def feed(self, piece: str) -> None:
+        self.raw += piece
+        if self.whole:
+            ends = list(_SENTENCE_END.finditer(self.raw, self.shown))
+            end = ends[-1].end() if ends else self.shown
+        else:
+            end = len(self.raw.rstrip())  # trailing whitespace is trimmed at the end
+        if end > self.shown:
+            self._emit(self.raw[self.shown:end])
+            self.shown = end
+
+    def _emit(self, text: str) -> None:
+        if self.strip_lead:
+            text = text.lstrip()
+            self.strip_lead = not text
+        self.view.write(text)
+
+    def finish(self, final: str) -> None:
+        """Show the rest of the reply as it joined the story (or as it stopped)."""
+        rest = remainder(self.raw[: self.shown], final)
+        if rest is None:  # the clean-up changed text already shown: show the kept version
+            self.view.line("(as kept:)", NOTE)
+            self.view.flow(final)
+        else:
+            self._emit(rest)
+
+
+class PlainGame:
+    def __init__(self, game: Game, stdin: TextIO, console: Console) -> None:
+        self.game = game
+        self.stdin = stdin
+        self.view = View(console)
+        self.interactive = _isatty(stdin)
+
+    @property
+    def state(self) -> StoryState:
+        return self.game.state
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.intro()
+        while (line := self.read("> ")) is not None:
+            outcome = self.game.handle(line, "do")
+            if isinstance(outcome, Quit):
+                break
+            self.show(outcome)
+        if self.interactive:
+            self.view.line("(the game is saved)", NOTE)
+
+    def intro(self) -> None:
+        self.view.line(self.state.title, TITLE)
+        if self.interactive:
+            self.view.line(f"{HINTS.get(self.state.mode, '')} Enter alone: the story goes on. "
+                           "/help: commands. Ctrl+D: save and quit.", NOTE)
+        self.view.blank()
+        for turn in self.state.turns:
+            self.view.turn(self.state, turn)
+
+    def read(self, prompt: str) -> str | None:
+        """One line of input; None at end of input (or Ctrl+C at the prompt)."""
+        if not self.interactive:
+            line = self.stdin.readline()
+            return line.rstrip("\r\n") if line else None
+        self.view.newline()
+        try:
+            if self.stdin is sys.stdin:
+                text = input(prompt)  # line editing and history, where readline exists
+            else:
+                self.view.write(prompt)
+                text = self.stdin.readline()
+                if not text:
+                    raise EOFError
+        except (EOFError, KeyboardInterrupt):
+            self.view.write("\n")
+            return None
+        self.view.tail = "\n"  # the terminal echoed the line and its Enter
+        return text.rstrip("\r\n")
+
+    def show(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Info):
+            for line in outcome.lines:
+                self.view.line(f"error: {line}" if outcome.error else line,
+                               ERROR if outcome.error else "")
+        elif isinstance(outcome, Reloaded):
+            for line in outcome.lines:
+                self.view.line(f"({line})", NOTE)
+            self.recent()
+        elif isinstance(outcome, OpenSettings):
+            self.show(self.game.handle("/settings"))
+        elif isinstance(outcome, Stream):
+            self.stream(outcome)
+
+    def recent(self) -> None:
+        """The end of the story again, after it was rewritten or replaced."""
+        turns = self.state.turns[-RECENT_TURNS:]
+        self.view.blank()
+        if len(self.state.turns) > len(turns):
+            self.view.line("…", NOTE)
+        for turn in turns:
+            if len(turn.text) > RECENT_CHARS:
+                cut = turn.text[-RECENT_CHARS:]
+                turn = Turn(role=turn.role, text="… " + cut[cut.find(" ") + 1:], kind=turn.kind)
+            self.view.turn(self.state, turn)
+        self.view.newline()
+
+    # -- a reply being written ------------------------------------------------------------
+
+    def stream(self, stream: Stream) -> None:
+        before = list(self.state.turns)
+        start: tuple[Turn | None, int] | None = None  # the story as the first event found it
+        printer: ReplyPrinter | None = None
+        done: Done | None = None
+
+        def events() -> Iterator[Event]:
+            nonlocal start
+            for event in stream.events:
+                if start is None:  # on the model's thread, while the generator waits here
+                    turns = self.state.turns
+                    start = (turns[-1] if turns else None, len(turns))
+                yield event
+
+        def handle(event: Event) -> None:
+            nonlocal printer, done
+            assert start is not None
+            if printer is None:
+                self._echo(before, *start)
+            if printer is None or isinstance(event, Restart):
+                if isinstance(event, Restart):
+                    self.view.line(f"(the reply {event.reason}; writing it again)", NOTE)
+                printer = self._start_reply(start[0])
+            if isinstance(event, Piece):
+                printer.feed(event.text)
+            elif isinstance(event, Done):
+                printer.finish(event.text)
+                done = event
+
+        try:
+            pump(Stream(events(), stream.cancel), handle)
+        except UserError as error:
+            self.view.line(f"error: {error}", ERROR)
+        except Exception as error:  # the model failed: say so, the story is unchanged
+            self.view.line(f"error: generation failed: {type(error).__name__}: {error}", ERROR)
+        self.view.newline()
+        if done is not None and done.cancelled:
+            self._settle_cancelled()
+        if self.state.mode == "adventure":
+            self.view.blank()
+
+    def _echo(self, before: list[Turn], last: Turn | None, count: int) -> None:
+        """Show the player's turn the session added (or say this is a retry)."""
+        if count < len(before):
+            self.view.line("(another reply:)", NOTE)
+        elif last is not None and last.role == "player" and not any(t is last for t in before):
+            self.view.turn(self.state, last)
+
+    def _start_reply(self, last: Turn | None) -> ReplyPrinter:
+        chat = self.state.chat
+        named = chat is not None and not chat.others and (last is None or last.role != "model")
+        if named:  # one voice: the prompt ends with "Name:", so the reply lacks it; show it
+            self.view.newline()
+            self.view.write(f"{chat.character}: ")  # type: ignore[union-attr]
+        return ReplyPrinter(self.view, whole_sentences=self.state.mode != "story",
+                            strip_lead=named or self.view.at_line_start)
+
+    def _settle_cancelled(self) -> None:
+        session = self.game.session
+        if session.pending is None or not session.pending.text.strip():
+            session.drop_pending()
+            self.view.line("(stopped; nothing was added to the story)", NOTE)
+            return
+        answer = self.read("keep what was written? [y/N] ") if self.interactive else None
+        if answer is not None and answer.strip().lower() in ("y", "yes"):
+            session.keep_pending()
+            self.view.line("(kept)", NOTE)
+        else:
+            session.drop_pending()
+            self.view.line("(stopped; the unfinished reply was dropped)", NOTE)
+
+
+def pump(stream: Stream, handle: Callable[[Event], None]) -> None:
+    """Run the stream on a thread and hand its events to ``handle`` here.
+
+    The model runs off the main thread so that Ctrl+C (always delivered to the main thread)
+    can set the cancel token; the generation then ends with a cancelled ``Done``.
+    """
+    events: queue.Queue[object] = queue.Queue()
+    end = object()
+
+    def work() -> None:
+        try:
+            for event in stream.events:
+                events.put(event)
+        except Exception as error:  # handed to the main thread, raised there
+            events.put(error)
+        finally:
+            events.put(end)
+
+    thread = threading.Thread(target=work, name="plain-generation", daemon=True)
+    thread.start()
+    while True:
+        try:
+            try:
+                item = events.get(timeout=0.1)  # a timeout keeps Ctrl+C responsive everywhere
+            except queue.Empty:
+                continue
+            if item is end:
+                break
+            if isinstance(item, Exception):
+                raise item
+            handle(item)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            stream.cancel.cancel()
+    thread.join()
+
+
+def run_plain(game: Game, stdin: TextIO | None = None, console: Console | None = None) -> int:
+    """Play ``game`` line by line until /quit or end of input; the game is saved on the way out."""
+    plain = PlainGame(game, stdin or sys.stdin, console or make_console())
+    try:
+        plain.run()
+    finally:
+        game.close()
+    return 0

@@ -1,0 +1,340 @@
+"""Game.handle: every slash command, with a scripted backend and saves in the isolated data dir."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.game import Game, Info, Quit, Reloaded, Stream
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.saves import SaveInUseError, SaveStore, autosave_slot
+from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.session import Done, Session, new_state
+from tests.support.fake_backend import FakeBackend
+
+
+def open_game(story: str = "knight", replies: list[str] | None = None) -> Game:
+    paths = AppPaths.from_env()
+    state = new_state(find_seed(paths, story), {"name": "Anna"}, random.Random(1))
+    session = Session(state, FakeBackend(list(replies or [])), Sampling(max_tokens=60))
+    return Game(session, SaveStore(paths)).open()
+
+
+@pytest.fixture
+def game() -> Iterator[Game]:
+    game = open_game(replies=[" The door creaks open.", " A draft blows.", " It is dark."])
+    yield game
+    game.close()
+
+
+def backend(game: Game) -> FakeBackend:
+    fake = game.session.backend
+    assert isinstance(fake, FakeBackend)
+    return fake
+
+
+def play(outcome: object) -> Done:
+    assert isinstance(outcome, Stream), outcome
+    events = list(outcome.events)
+    assert isinstance(events[-1], Done)
+    return events[-1]
+
+
+def info(outcome: object, error: bool = False) -> list[str]:
+    assert isinstance(outcome, Info), outcome
+    assert outcome.error is error, outcome.lines
+    return outcome.lines
+
+
+def prompt(game: Game) -> str:
+    fake = backend(game)
+    return fake.detokenize(fake.prompts[-1])
+
+
+def saved(game: Game) -> StoryState:
+    """The game as its autosave file holds it."""
+    return SaveStore(AppPaths.from_env()).load(f"autosave/{autosave_slot(game.state.id)}")
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+def test_a_plain_line_is_a_do_action_and_the_game_is_autosaved(game: Game) -> None:
+    done = play(game.handle("open the door"))
+    assert done.text == " The door creaks open."
+    assert [t.role for t in game.state.turns] == ["opening", "player", "model"]
+    assert prompt(game).endswith("\n> You open the door.\n")
+    assert len(saved(game).turns) == 3
+
+
+def test_do_say_and_story_choose_the_kind(game: Game) -> None:
+    play(game.handle("/say hello there"))
+    assert prompt(game).endswith('\n> You say "Hello there."\n')
+    play(game.handle("/do look around"))
+    assert prompt(game).endswith("\n> You look around.\n")
+    play(game.handle("/story A dragon lands."))
+    assert prompt(game).endswith("\nA dragon lands.")
+    assert [t.kind for t in game.state.turns if t.role == "player"] == ["say", "do", "story"]
+
+
+def test_the_kind_argument_applies_to_plain_lines(game: Game) -> None:
+    play(game.handle("hello", "say"))
+    assert game.state.turns[1].kind == "say"
+
+
+def test_do_and_say_need_text(game: Game) -> None:
+    assert "/do TEXT" in info(game.handle("/do"), error=True)[0]
+    assert "/say TEXT" in info(game.handle("/say  "), error=True)[0]
+
+
+def test_a_double_slash_escapes_text_that_starts_with_a_slash(game: Game) -> None:
+    play(game.handle("//look"))
+    assert game.state.turns[1].raw == "/look"
+
+
+def test_unknown_command_is_an_error_with_a_suggestion(game: Game) -> None:
+    line = info(game.handle("/nope grim"), error=True)[0]
+    assert "unknown command /nope" in line and "/note" in line
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+def test_retry_and_alt(game: Game) -> None:
+    play(game.handle("open the door"))
+    play(game.handle("/retry"))
+    last = game.state.turns[-1]
+    assert last.alternatives == [" The door creaks open.", " A draft blows."]
+    assert last.text == " A draft blows."
+    outcome = game.handle("/alt")
+    assert isinstance(outcome, Reloaded) and outcome.lines == ["alternative 1 of 2"]
+    assert game.state.turns[-1].text == " The door creaks open."
+    game.handle("/alt prev")
+    assert game.state.turns[-1].text == " A draft blows."
+
+
+def test_retry_without_a_reply_is_refused_at_once(game: Game) -> None:
+    assert "no reply to retry" in info(game.handle("/retry"), error=True)[0]
+
+
+def test_alt_without_alternatives_is_an_error(game: Game) -> None:
+    play(game.handle("open the door"))
+    assert "no alternatives" in info(game.handle("/alt"), error=True)[0]
+
+
+def test_undo_and_redo(game: Game) -> None:
+    play(game.handle("open the door"))
+    outcome = game.handle("/undo")
+    assert isinstance(outcome, Reloaded) and outcome.lines == ["undone"]
+    assert len(game.state.turns) == 1
+    assert len(saved(game).turns) == 1
+    assert isinstance(game.handle("/redo"), Reloaded)
+    assert len(game.state.turns) == 3
+    assert "nothing to redo" in info(game.handle("/redo"), error=True)[0]
+    game.handle("/u")
+    game.handle("/undo")  # already at the opening
+    assert "nothing to undo" in info(game.handle("/undo"), error=True)[0]
+
+
+def test_continue_extends_the_last_reply(game: Game) -> None:
+    play(game.handle("open the door"))
+    play(game.handle("/continue"))
+    assert game.state.turns[-1].text == " The door creaks open. A draft blows."
+    assert len(game.state.turns) == 3
+
+
+def test_edit_the_last_turn_or_turn_n(game: Game) -> None:
+    play(game.handle("open the door"))
+    outcome = game.handle("/edit The door is locked.")
+    assert isinstance(outcome, Reloaded) and outcome.lines == ["edited turn 3"]
+    assert game.state.turns[-1].text == " The door is locked."  # keeps the joining space
+    game.handle("/edit 2 > You knock on the door.")
+    assert game.state.turns[1].text == "\n> You knock on the door.\n"
+    assert "/edit [N] TEXT" in info(game.handle("/edit"), error=True)[0]
+    assert info(game.handle("/edit 99 nothing here"), error=True)
+
+
+# -- memory, note, world ----------------------------------------------------------------
+
+
+def test_remember_memory_forget_and_pin(game: Game) -> None:
+    before = len(game.session.memory_lines())
+    assert info(game.handle("/remember The dragon fears silver.")) == [
+        "remembered: The dragon fears silver."]
+    lines = info(game.handle("/memory"))
+    assert lines[-1] == f"{before + 1}. The dragon fears silver."
+    assert info(game.handle(f"/forget {before + 1}")) == ["forgot: The dragon fears silver."]
+    assert "/forget N" in info(game.handle("/forget x"), error=True)[0]
+    assert "no memory line" in info(game.handle("/forget 99"), error=True)[0]
+    play(game.handle("open the door"))
+    game.handle("/pin 3")
+    assert game.session.memory_lines()[-1] == "The door creaks open."
+    assert "The door creaks open." in saved(game).memory
+
+
+def test_memory_when_empty(game: Game) -> None:
+    for _ in range(len(game.session.memory_lines())):
+        game.handle("/forget 1")
+    assert info(game.handle("/mem")) == ["memory is empty"]
+
+
+def test_note_show_set_and_clear(game: Game) -> None:
+    assert info(game.handle("/note"))[0].startswith("author's note: [Author's note")
+    assert info(game.handle("/note grim and wet")) == ["author's note: grim and wet"]
+    assert game.state.authors_note == "grim and wet"
+    assert info(game.handle("/note -")) == ["author's note cleared"]
+    assert info(game.handle("/note")) == ["no author's note"]
+
+
+def test_world_list_add_and_remove(game: Game) -> None:
+    count = len(game.state.world)
+    assert info(game.handle("/world"))[0].startswith("1. [Vharzul, dragon, wyrm]")
+    assert info(game.handle("/world add Elsa, witch = Elsa is a witch.")) == [
+        f"world info {count + 1} added"]
+    assert game.state.world[-1].keys == ("Elsa", "witch")
+    assert info(game.handle(f"/world remove {count + 1}")) == [
+        "removed world info: Elsa is a witch."]
+    assert len(game.state.world) == count
+    assert "/world" in info(game.handle("/world add no equals sign"), error=True)[0]
+    assert "no world entry" in info(game.handle("/world remove 99"), error=True)[0]
+    for _ in range(count):
+        game.handle("/world remove 1")
+    assert info(game.handle("/world")) == ["no world info"]
+
+
+# -- saves and exports ------------------------------------------------------------------
+
+
+def test_save_and_load(game: Game) -> None:
+    play(game.handle("open the door"))
+    line = info(game.handle("/save castle"))[0]
+    assert line.startswith("saved: ") and line.endswith("castle.json")
+    info(game.handle("/save"))  # default name: the title
+    names = {i.name for i in SaveStore(AppPaths.from_env()).list()}
+    assert {"castle", "The Dragon of the Anvil"} <= names
+    game.handle("/undo")
+    outcome = game.handle("/load castle")
+    assert isinstance(outcome, Reloaded)
+    assert outcome.lines == ["loaded castle: The Dragon of the Anvil"]
+    assert len(game.state.turns) == 3
+
+
+def test_save_name_errors_and_missing_load(game: Game) -> None:
+    assert "cannot have" in info(game.handle("/save a:b"), error=True)[0]
+    assert "no save named" in info(game.handle("/load nothing"), error=True)[0]
+    assert "/load NAME" in info(game.handle("/load"), error=True)[0]
+
+
+def test_load_of_a_game_open_in_another_game_is_refused(game: Game) -> None:
+    game.handle("/save first")
+    other = open_game(replies=[" Hm."])
+    try:
+        lines = info(other.handle("/load first"), error=True)
+        assert "already open" in lines[0]
+        assert other.state.id != game.state.id  # nothing changed
+        game.close()
+        assert isinstance(other.handle("/load first"), Reloaded)
+        assert other.state.id == game.state.id
+    finally:
+        other.close()
+
+
+def test_load_switches_locks(game: Game) -> None:
+    other = open_game()
+    other.handle("/save second")
+    old_id = other.state.id
+    other.close()
+    knight_id = game.state.id
+    game.handle("/load second")  # releases the knight game's lock, holds the loaded one's
+    assert game.state.id == old_id
+    store = SaveStore(AppPaths.from_env())
+    with store.hold(knight_id):
+        pass
+    with pytest.raises(SaveInUseError, match="already open"):
+        store.hold(old_id).acquire()
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("md", "> You open the door."),
+                                                 ("txt", "> You open the door.")])
+def test_export(game: Game, tmp_path: Path, fmt: str, expected: str) -> None:
+    play(game.handle("open the door"))
+    target = tmp_path / f"story.{fmt}"
+    assert info(game.handle(f"/export {fmt} {target}")) == [f"exported: {target}"]
+    text = target.read_text()
+    assert expected in text and "The door creaks open." in text
+    assert "exists" in info(game.handle(f"/export {fmt} {target}"), error=True)[0]
+
+
+def test_export_usage(game: Game, tmp_path: Path) -> None:
+    assert "/export" in info(game.handle(f"/export pdf {tmp_path / 'x'}"), error=True)[0]
+    assert "/export" in info(game.handle("/export md"), error=True)[0]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpt2_adventure.story.importers.kobold") is None,
+                    reason="the KoboldAI importer/exporter is not there yet")
+def test_export_kobold(game: Game, tmp_path: Path) -> None:
+    play(game.handle("open the door"))
+    target = tmp_path / "story.json"
+    assert info(game.handle(f"/export kobold {target}")) == [f"exported: {target}"]
+    data = json.loads(target.read_text())
+    assert "The door creaks open." in json.dumps(data)
+
+
+# -- settings, help, quit ---------------------------------------------------------------
+
+
+def test_settings_show_set_and_bad_values(game: Game) -> None:
+    lines = info(game.handle("/settings"))
+    assert "temperature = " + str(game.session.sampling.temperature) in lines
+    assert lines[-1] == "change one with: /settings NAME VALUE"
+    assert not any(line.startswith("logit_bias") for line in lines)
+    assert info(game.handle("/settings temperature 0.5")) == ["temperature = 0.5"]
+    assert game.session.sampling.temperature == 0.5
+    assert info(game.handle("/settings top_k 20")) == ["top_k = 20"]
+    assert "temperature" in info(game.handle("/settings temperature hot"), error=True)[0]
+    assert "NAME one of" in info(game.handle("/settings colour red"), error=True)[0]
+    assert "NAME one of" in info(game.handle("/settings temperature"), error=True)[0]
+    play(game.handle("open the door"))
+    assert backend(game).samplings[-1].temperature == 0.5
+
+
+def test_help(game: Game) -> None:
+    lines = info(game.handle("/help"))
+    assert len(lines) >= 20 and lines[0].startswith("/do TEXT")
+    assert any(line.startswith("/quit") for line in lines)
+    assert info(game.handle("/help undo"))[0].startswith("/undo")
+    assert info(game.handle("/? /r"))[0].startswith("/retry")
+    assert "no command /nope" in info(game.handle("/help nope"), error=True)[0]
+
+
+def test_quit_and_its_aliases(game: Game) -> None:
+    for line in ("/quit", "/q", "/exit", "/QUIT"):
+        assert isinstance(game.handle(line), Quit)
+
+
+def test_a_cancelled_reply_waits_to_be_kept_or_dropped(game: Game) -> None:
+    backend(game).cancel_after = 2
+    outcome = game.handle("open the door")
+    assert isinstance(outcome, Stream)
+    done = play(outcome)
+    assert done.cancelled and len(game.state.turns) == 1
+    assert game.session.pending is not None
+    game.session.keep_pending()
+    assert [t.role for t in game.state.turns] == ["opening", "player", "model"]
+    assert game.state.turns[-1].text == " The"  # the two pieces written before the stop
+
+
+def test_close_releases_the_lock_and_saves(game: Game) -> None:
+    play(game.handle("open the door"))
+    game.close()
+    store = SaveStore(AppPaths.from_env())
+    with store.hold(game.state.id):
+        pass
+    assert len(saved(game).turns) == 3
