@@ -29,6 +29,8 @@ class ModelSettings:
     n_ctx: int = 1024  # clamped to the model's training context
     n_batch: int = 512
     seed: int | None = None  # None = random per session
+    save_state: bool = True  # keep llama.cpp's state beside the autosave: loaded games resume warm
+    state_max_mb: int = 256  # larger states are not stored
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,10 @@ def _model_from(table: dict[str, Any], base: ModelSettings, where: str) -> Model
         if key not in known:
             raise ConfigError(f"unknown setting [model].{key}", where,
                               hint=f"known settings: {', '.join(known)}")
-        expected = str if key == "name" else int
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigError(
-                f"[model].{key} must be {'text' if expected is str else 'an integer'}, "
-                f"got {value!r}", where)
+        expected = {"name": str, "save_state": bool}.get(key, int)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            what = {str: "text", bool: "true or false"}.get(expected, "an integer")
+            raise ConfigError(f"[model].{key} must be {what}, got {value!r}", where)
         values[key] = value
     result = replace(base, **values)
     if result.threads is not None and result.threads < 1:

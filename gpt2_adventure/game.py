@@ -6,6 +6,7 @@ a stream of story-engine events that the UI consumes (on a worker thread in the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
@@ -14,8 +15,10 @@ from pathlib import Path
 
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.state_cache import StateCache
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
+from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.model import ActionKind, StoryState, WorldEntry
 from gpt2_adventure.story.saves import GameLock, SaveStore
 from gpt2_adventure.story.session import Event, Session, SessionError
@@ -59,10 +62,12 @@ EXPORT_FORMATS = ("md", "txt", "kobold")
 
 class Game:
     def __init__(self, session: Session, store: SaveStore, *,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None,
+                 state_cache: StateCache | None = None) -> None:
         self.session = session
         self.store = store
         self.warn = warn or (lambda message: None)
+        self.state_cache = state_cache
         self._lock: GameLock | None = None
         session.on_change = self.autosave
 
@@ -80,9 +85,40 @@ class Game:
 
     def close(self) -> None:
         self.autosave(self.state)
+        self.store_model_state()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    def store_model_state(self) -> None:
+        """Keep llama.cpp's state beside the autosave, so loading this game resumes warm."""
+        backend = self.session.backend
+        if self.state_cache is None or not hasattr(backend, "export_state"):
+            return
+        try:
+            plan = dataclasses.asdict(self.session.builder.plan)
+            self.state_cache.store(self.state.id, backend, {"plan": plan})  # type: ignore[arg-type]
+        except OSError as error:
+            self.warn(f"could not store the model state: {error}")
+
+    def restore_model_state(self) -> bool:
+        """Load a stored state for this game if one is valid; the prompt layout comes with it."""
+        backend = self.session.backend
+        if self.state_cache is None or not hasattr(backend, "import_state"):
+            return False
+        extra = self.state_cache.restore(self.state.id, backend)  # type: ignore[arg-type]
+        if extra is None:
+            return False
+        plan = extra.get("plan")
+        # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            if isinstance(plan, dict):
+                self.session.builder.plan = Plan(
+                    window_start=int(plan["window_start"]),
+                    note_at=None if plan["note_at"] is None else int(plan["note_at"]),
+                    top_world=tuple(int(i) for i in plan["top_world"]),
+                    late_world=tuple(int(i) for i in plan["late_world"]))
+        return True
 
     def autosave(self, state: StoryState) -> None:
         try:
@@ -225,7 +261,8 @@ class Game:
         self.session.state = state
         self.session.builder.reset()
         self.session.pending = None
-        return Reloaded([f"loaded {arg}: {state.title}"])
+        warm = self.restore_model_state()
+        return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")])
 
     def _export(self, arg: str) -> Outcome:
         fmt, _, target = arg.partition(" ")

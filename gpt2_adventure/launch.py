@@ -11,6 +11,7 @@ from typing import Literal
 from gpt2_adventure.config import Settings
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.state_cache import StateCache, model_fingerprint
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.paths import AppPaths
@@ -68,11 +69,29 @@ def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -
     return new_state(seed, values, rng, model=launch.model or "")
 
 
+def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
+    """Where this model's stored states live, if the settings allow them."""
+    info = getattr(backend, "info", None)
+    model = launch.settings.model
+    if not model.save_state or info is None:
+        return None
+    try:
+        fingerprint = model_fingerprint(info.path)
+    except OSError:
+        return None
+    return StateCache(launch.paths.saves_dir / "autosave", fingerprint,
+                      max_bytes=model.state_max_mb * 1024 * 1024)
+
+
 def open_game(launch: Launch, backend: Backend, state: StoryState, sampling: Sampling,
               warn: Callable[[str], None] | None = None) -> Game:
-    """Wrap a state in a session and a game, take its lock and autosave it."""
+    """Wrap a state in a session and a game, take its lock, resume warm if possible, and
+    autosave it."""
     session = Session(state, backend, session_sampling(sampling, state.sampling))
-    return Game(session, SaveStore(launch.paths), warn=warn).open()
+    game = Game(session, SaveStore(launch.paths), warn=warn,
+                state_cache=state_cache_for(launch, backend)).open()
+    game.restore_model_state()
+    return game
 
 
 def load_state(launch: Launch) -> StoryState:

@@ -222,6 +222,46 @@ class LlamaBackend:
                     bias[ids[0]] = NO_BIAS
         return bias
 
+    # -- stored state (resume a save without re-evaluating it) ------------------------------
+
+    def export_state(self) -> tuple[list[int], bytes]:
+        """The evaluated tokens and llama.cpp's KV cache for them."""
+        import ctypes
+
+        import llama_cpp
+
+        with self._lock:
+            llm = self._llm
+            tokens = [int(t) for t in llm.input_ids[: llm.n_tokens]]
+            if not tokens:
+                return [], b""
+            size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
+            buffer = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0)
+            return tokens, ctypes.string_at(buffer, written)
+
+    def import_state(self, tokens: Sequence[int], data: bytes) -> bool:
+        """Restore an exported state; False (and an empty cache) if llama.cpp refuses it."""
+        import ctypes
+
+        import llama_cpp
+
+        with self._lock:
+            llm = self._llm
+            llm.n_tokens = 0
+            llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            if not tokens or len(tokens) >= self._n_ctx or not data:
+                return False
+            if any(not 0 <= int(t) < self._n_vocab for t in tokens):
+                return False
+            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(data), 0) != len(data):
+                llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+                return False
+            llm.input_ids[: len(tokens)] = list(tokens)
+            llm.n_tokens = len(tokens)
+            return True
+
     def reset_cache(self) -> None:
         """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""
         with self._lock:

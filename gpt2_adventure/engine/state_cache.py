@@ -1,0 +1,119 @@
+"""Stored model state: llama.cpp's KV cache saved beside a game, so a loaded game resumes warm.
+
+A state file is only used when everything it claims checks out: the same model file
+(fingerprint), the same context size, intact bytes (sha256), tokens the model knows, and
+llama.cpp accepting the data. Anything else is ignored (the game just evaluates its prompt),
+never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+MAGIC = b"G2ASTATE"
+VERSION = 1
+_FINGERPRINT_CHUNK = 1 << 20
+
+
+class StatefulBackend(Protocol):
+    n_ctx: int
+
+    def export_state(self) -> tuple[list[int], bytes]: ...
+
+    def import_state(self, tokens: list[int], data: bytes) -> bool: ...
+
+
+def model_fingerprint(path: Path) -> str:
+    """sha256 of the file's size, first and last MiB: cheap for a 3 GB file, and any
+    re-download, conversion or quantization changes it."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    digest.update(str(size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(_FINGERPRINT_CHUNK))
+        fh.seek(max(0, size - _FINGERPRINT_CHUNK))
+        digest.update(fh.read(_FINGERPRINT_CHUNK))
+    return digest.hexdigest()
+
+
+@dataclass
+class StateCache:
+    folder: Path  # where state files live (beside the autosaves)
+    fingerprint: str
+    max_bytes: int = 256 * 1024 * 1024
+
+    def path(self, game_id: str) -> Path:
+        safe = hashlib.sha256(game_id.encode()).hexdigest()[:32]
+        return self.folder / f"{safe}.kvstate"
+
+    def store(self, game_id: str, backend: StatefulBackend, extra: dict[str, Any]) -> int:
+        """Write the backend's state for this game; returns bytes written (0: skipped)."""
+        tokens, data = backend.export_state()
+        target = self.path(game_id)
+        if not tokens or len(data) > self.max_bytes:
+            target.unlink(missing_ok=True)  # a stale state is worse than none
+            return 0
+        header = json.dumps({
+            "version": VERSION, "game": game_id, "model": self.fingerprint,
+            "n_ctx": backend.n_ctx, "tokens": tokens, "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "extra": extra,
+        }).encode("utf-8")
+        blob = MAGIC + struct.pack("<I", len(header)) + header + data
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return len(blob)
+
+    def restore(self, game_id: str, backend: StatefulBackend) -> dict[str, Any] | None:
+        """Load the state into the backend; returns its ``extra`` or None when not usable."""
+        header, data = self._read(self.path(game_id))
+        if header is None or data is None:
+            return None
+        if (header.get("version") != VERSION or header.get("game") != game_id
+                or header.get("model") != self.fingerprint
+                or header.get("n_ctx") != backend.n_ctx):
+            return None
+        tokens = header.get("tokens")
+        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
+            return None
+        if not backend.import_state(tokens, data):
+            return None
+        extra = header.get("extra")
+        return extra if isinstance(extra, dict) else {}
+
+    def _read(self, path: Path) -> tuple[dict[str, Any] | None, bytes | None]:
+        try:
+            if not path.is_file() or path.stat().st_size > self.max_bytes + (1 << 24):
+                return None, None
+            blob = path.read_bytes()
+        except OSError:
+            return None, None
+        if len(blob) < len(MAGIC) + 4 or not blob.startswith(MAGIC):
+            return None, None
+        (length,) = struct.unpack_from("<I", blob, len(MAGIC))
+        start = len(MAGIC) + 4
+        try:
+            header = json.loads(blob[start: start + length].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None, None
+        data = blob[start + length:]
+        if not isinstance(header, dict) or header.get("bytes") != len(data):
+            return None, None
+        if hashlib.sha256(data).hexdigest() != header.get("sha256"):
+            return None, None
+        return header, data
