@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 saves_app = typer.Typer(help="List, show, export and delete saved games.", no_args_is_help=True)
 
-FORMATS = ("md", "txt")
+FORMATS = ("md", "txt", "kobold")
 SHOW_TURNS = 6
 
 
@@ -111,29 +111,41 @@ def saves_show(
 def saves_export(
     name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
     fmt: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
-        "--format", "-f", help="md or txt (default: from --out's extension, else md).")
+        "--format", "-f", help="md, txt or kobold (KoboldAI story JSON; default: from "
+                               "--out's extension: .txt, .json, else md).")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--out", "-o", help="File to write (default: print it).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")
                      ] = False,
 ) -> None:
-    """Export a save's story as a Markdown or plain-text transcript."""
-    from gpt2_adventure.story.export import export_markdown, export_text
+    """Export a save's story as a Markdown or plain-text transcript, or as a KoboldAI story
+    (KoboldAI, KoboldAI Lite and KoboldCpp load it)."""
+    from gpt2_adventure.safe_text import printable
 
     if fmt is None:
-        fmt = "txt" if out is not None and out.suffix.lower() == ".txt" else "md"
+        suffix = out.suffix.lower() if out is not None else ""
+        fmt = {".txt": "txt", ".json": "kobold"}.get(suffix, "md")
     fmt = fmt.lower().lstrip(".")
+    fmt = "kobold" if fmt in ("json", "koboldai") else fmt
     if fmt not in FORMATS:
-        raise UserError(f"unknown export format {fmt!r} (use md or txt)", "--format")
+        raise UserError(f"unknown export format {fmt!r} (use md, txt or kobold)", "--format")
     if out is not None:  # check before the (possibly slow) load
         _check_out(out, force)
     state = _store().load(name)
-    text = export_markdown(state) if fmt == "md" else export_text(state)
+    if fmt == "kobold":
+        from gpt2_adventure.story.importers.kobold import export_kobold
+
+        text, notes = export_kobold(state)
+        for note in notes:  # on stderr: stdout may be the JSON itself
+            print(printable(f"dropped: {note}"), file=sys.stderr)
+    else:
+        from gpt2_adventure.story.export import export_markdown, export_text
+
+        text = export_markdown(state) if fmt == "md" else export_text(state)
     if out is None:
         typer.echo(text, nl=False)
         return
-    from gpt2_adventure.safe_text import printable
     from gpt2_adventure.story.saves import atomic_write
 
     try:

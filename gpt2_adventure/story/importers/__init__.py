@@ -1,0 +1,170 @@
+"""Import seeds and saved games from AI Dungeon 2, Clover Edition and KoboldAI.
+
+Two steps, so nothing is ever half-written: ``convert_*`` reads and converts a file in memory
+and validates every seed it would create (raising ``UserError`` on a file it cannot use);
+``write_conversion`` then writes them, each atomically (a file makes at most one save, which
+``SaveStore.save`` checks loads back before writing it). Seeds go to the player's stories
+folder and are never overwritten (an existing one is reported as skipped, so importing the
+same file twice changes nothing); saves get a name made from the file name, numbered when
+taken (``castle 2``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePath
+from typing import Literal
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.importers import aidungeon, clover, kobold
+from gpt2_adventure.story.importers.common import (
+    ImportProblem,
+    decode_text,
+    numbered,
+    read_bytes,
+    save_name,
+    seed_id,
+    unique,
+    write_new,
+)
+from gpt2_adventure.story.importers.detect import FORMATS, Detected, Format, detect
+from gpt2_adventure.story.importers.imported import (
+    Conversion,
+    ImportedStory,
+    ImportResult,
+    Item,
+)
+from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
+from gpt2_adventure.story.model import Seed
+from gpt2_adventure.story.seeds import MAX_SEED_BYTES, parse_seed, to_toml
+
+AsKind = Literal["seed", "save"]
+AS_KINDS: tuple[str, ...] = ("seed", "save")
+_LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
+                           "aid2-save": aidungeon.SAVE_FORMAT,
+                           "clover-save": clover.SAVE_FORMAT,
+                           "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT}
+_SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
+                "kobold": "kobold"}
+
+__all__ = ["AS_KINDS", "FORMATS", "AsKind", "Conversion", "ImportProblem", "ImportResult",
+           "Item", "convert_bytes", "convert_document", "convert_file", "export_kobold",
+           "import_file", "to_kobold", "write_conversion"]
+
+
+def convert_file(path: Path, as_: AsKind | None = None) -> Conversion:
+    """Read and convert one file (nothing is written)."""
+    return convert_bytes(read_bytes(path), str(path), as_)
+
+
+def convert_bytes(data: bytes, name: str, as_: AsKind | None = None) -> Conversion:
+    """Convert a file's bytes; ``name`` is its path or name (shown in messages; its stem names
+    what is created, its extension breaks ties in detection)."""
+    text, notes = decode_text(data, name)
+    detected = detect(text, name, PurePath(name).suffix)
+    conversion = convert_document(detected.doc, detected.format, name, as_)
+    conversion.notes[:0] = notes
+    return conversion
+
+
+def convert_document(doc: object, fmt: Format, name: str,
+                     as_: AsKind | None = None) -> Conversion:
+    """Convert parsed content (JSON/YAML value, or a prompt file's text) of a known format."""
+    if as_ is not None and as_ not in AS_KINDS:
+        raise UserError(f"--as should be seed or save, not {as_!r}")
+    return _convert(Detected(fmt, doc), name, as_)
+
+
+def _title(stem: str) -> str:
+    return " ".join(re.split(r"[_\s]+", stem)).strip()[:80] or "Imported story"
+
+
+def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
+    fmt, doc = detected.format, detected.doc
+    label = _LABELS[fmt]
+    stem = PurePath(where).stem
+    out = Conversion(source=where, format=label)
+    if fmt == "aid2-seeds":
+        if as_ == "save":
+            raise ImportProblem("this file holds story seeds (one per setting and character), "
+                                "not a saved game; import it without --as save", where)
+        out.seeds, out.dropped = aidungeon.seeds_from_story_data(doc, where)
+    else:
+        story, out.dropped = _story(fmt, doc, where, stem, out.notes)
+        if as_ == "seed" or (as_ is None and fmt == "clover-prompt"):
+            description = f"Imported from {label} ({PurePath(where).name})"
+            seed, dropped = story.to_seed(seed_id(_SEED_PREFIX[fmt], stem), description[:200])
+            out.seeds.append(seed)
+            out.dropped += dropped
+        else:
+            out.saves.append((save_name(stem), story.to_state()))
+    for seed in out.seeds:  # all checked before any is written
+        seed_text(seed, where)
+    # A file makes at most one save, and SaveStore.save() checks that it loads back before
+    # writing it; checking here too would double the time a large save takes.
+    return out
+
+
+def _story(fmt: Format, doc: object, where: str, stem: str,
+           notes: list[str]) -> tuple[ImportedStory, list[str]]:
+    if fmt == "aid2-save":
+        return aidungeon.story_from_save(doc, where)
+    if fmt == "clover-save":
+        return clover.story_from_save(doc, where, _title(stem))
+    if fmt == "clover-prompt":
+        if not isinstance(doc, str):
+            raise ImportProblem("a prompt file should be text", where)
+        return clover.story_from_prompt(doc, where, _title(stem))
+    story, dropped, more = kobold.story_from_kobold(doc, where, _title(stem))
+    notes += more
+    return story, dropped
+
+
+def seed_text(seed: Seed, where: str) -> str:
+    """The seed's TOML, checked to load back as a valid seed."""
+    text = to_toml(seed)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SEED_BYTES:
+        raise ImportProblem(f"seed {seed.id!r} would be larger than a seed may be "
+                            f"({MAX_SEED_BYTES // 1_000_000} MB)", where)
+    try:
+        parse_seed(text, seed.id, where)
+    except UserError as error:
+        raise ImportProblem(f"cannot make a valid seed {seed.id!r}: {error.message}",
+                            where) from None
+    return text
+
+
+def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
+    """Write what a conversion made: seeds (skipping existing ones) and saves."""
+    from gpt2_adventure.story.saves import SaveStore
+
+    result = ImportResult(source=conversion.source, format=conversion.format,
+                          dropped=list(conversion.dropped), notes=list(conversion.notes))
+    if conversion.seeds:
+        folder = paths.stories_dir
+        for seed in conversion.seeds:
+            target = folder / f"{seed.id}.toml"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                created = write_new(target, seed_text(seed, conversion.source).encode())
+            except OSError as error:
+                raise ImportProblem(f"cannot write the seed: {error.strerror or error}",
+                                    target) from None
+            (result.created if created else result.skipped).append(
+                Item("seed", seed.id, target))
+    if conversion.saves:
+        store = SaveStore(paths)
+        folder = store.saves_dir
+        taken = ({p.stem.casefold() for p in folder.glob("*.json")} if folder.is_dir()
+                 else set())
+        for wanted, state in conversion.saves:
+            name = unique(numbered(wanted), taken)
+            taken.add(name.casefold())
+            result.created.append(Item("save", name, store.save(state, name)))
+    return result
+
+
+def import_file(path: Path, paths: AppPaths, as_: AsKind | None = None) -> ImportResult:
+    """Convert one file and write what it makes."""
+    return write_conversion(convert_file(path, as_), paths)

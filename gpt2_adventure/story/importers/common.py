@@ -1,0 +1,337 @@
+"""Reading files from other programs safely: size caps, encodings, JSON/YAML, typed fields.
+
+Everything read here may be hostile or broken. Every failure is a ``UserError`` naming the file
+(and the field), never a KeyError/TypeError/RecursionError traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import stat
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+from gpt2_adventure.errors import UserError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
+# YAML is parsed by a pure-Python loader: a small cap keeps it quick (story_data.yaml is 4 kB).
+MAX_YAML_BYTES = 1_000_000
+MAX_SEEDS = 500  # one file may not flood the stories folder (YAML aliases multiply cheaply)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME_BAD = re.compile(r"[^\w \-.']+")  # what check_name() allows: letters, digits, " -_.'"
+_WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                               *(f"lpt{i}" for i in range(10))})
+
+
+class ImportProblem(UserError):
+    """A file that cannot be imported; ``where`` names it."""
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file up to ``limit``; anything else is a clear error."""
+    # O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ImportProblem("no such file", path) from None
+    except IsADirectoryError:
+        raise ImportProblem("this is a folder, not a file", path) from None
+    except PermissionError:
+        raise ImportProblem("cannot read the file: permission denied", path) from None
+    except OSError as error:
+        raise ImportProblem(f"cannot read the file: {error.strerror or error}", path) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)  # checked before fdopen, which refuses a folder with its own error
+        if stat.S_ISDIR(info.st_mode):
+            raise ImportProblem("this is a folder, not a file", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImportProblem("this is not a regular file", path)
+        raise ImportProblem(too_large(limit), path)
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:
+            raise ImportProblem(f"cannot read the file: {error.strerror or error}",
+                                path) from None
+    if len(data) > limit:
+        raise ImportProblem(too_large(limit), path)
+    return data
+
+
+def too_large(limit: int) -> str:
+    size = f"{limit / 1e6:.0f} MB" if limit >= 1e6 else f"{limit / 1e3:.0f} kB"
+    return f"the file is too large to import (the limit is {size})"
+
+
+def decode_text(raw: bytes, where: str) -> tuple[str, list[str]]:
+    """Text from UTF-8 (with or without a byte-order mark), UTF-16 with a BOM, or else
+    Windows-1252/Latin-1, which is reported in the notes because accents may be wrong."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), []
+        except UnicodeDecodeError:
+            raise ImportProblem("the file says it is UTF-16 but is not", where) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if "\x00" in text:
+            raise ImportProblem("this is a binary file, not text", where)
+        return text, []
+    if b"\x00" in raw:
+        raise ImportProblem("this is a binary file, not text", where)
+    # Old Windows tools wrote Windows-1252 (curly quotes at 0x91-0x94); Latin-1 takes the
+    # five bytes Windows-1252 leaves undefined, so decoding always succeeds.
+    try:
+        return raw.decode("cp1252"), ["the file is not UTF-8; read it as Windows-1252 "
+                                      "(check accented letters and quotes)"]
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), ["the file is not UTF-8; read it as Latin-1 "
+                                       "(check accented letters and quotes)"]
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+def load_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as error:
+        raise ImportProblem(f"not valid JSON: {error.msg}",
+                            f"{where}:{error.lineno}:{error.colno}") from None
+    except RecursionError:
+        raise ImportProblem("the JSON is nested too deeply", where) from None
+    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
+        raise ImportProblem(f"the JSON has a value it should not: {error}", where) from None
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """YAML through the safe loader only: tags such as ``!!python/object`` are refused."""
+    import yaml  # only YAML imports pay for it
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise ImportProblem(too_large(MAX_YAML_BYTES) + " for YAML", where)
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        place = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        problem = error.problem or error.context or "unreadable"
+        if "could not determine a constructor" in str(error):
+            problem = f"{problem} (only plain YAML is read; tags like !!python are refused)"
+        raise ImportProblem(f"not valid YAML: {problem}", place) from None
+    except yaml.YAMLError as error:
+        raise ImportProblem(f"not valid YAML: {error}", where) from None
+    except RecursionError:
+        raise ImportProblem("the YAML is nested too deeply", where) from None
+    except (ValueError, TypeError, OverflowError) as error:  # e.g. a date like 2019-99-99
+        raise ImportProblem(f"the YAML has a value that cannot be read: {error}",
+                            where) from None
+
+
+def kind(value: object) -> str:
+    """How a value is named in errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def clean(text: str) -> str:
+    """Lone surrogates (from JSON ``\\ud800`` escapes) cannot be written as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+# -- typed fields -------------------------------------------------------------------------
+
+class Fields:
+    """Typed access to one JSON object, with errors that name the file and the field.
+
+    A missing key and ``null`` both mean "not given": old versions of every format left
+    keys out, and hand edits put nulls in.
+    """
+
+    def __init__(self, data: dict[str, Any], where: str, prefix: str = "") -> None:
+        self.data = data
+        self.where = where
+        self.prefix = prefix
+
+    def name(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.prefix}[{key}]"
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def fail(self, key: str | int, message: str) -> NoReturn:
+        raise ImportProblem(f"{self.name(key)} {message}", self.where)
+
+    def given(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def text(self, key: str, *, required: bool = False) -> str:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.fail(key, "is missing")
+            return ""
+        if not isinstance(value, str):
+            self.fail(key, f"should be text, not {kind(value)}")
+        return clean(value)
+
+    def texts(self, key: str) -> list[str]:
+        """A list of texts (``null`` items count as empty text)."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(key, f"should be a list of text, not {kind(value)}")
+        out = []
+        for index, item in enumerate(value):
+            if item is None:
+                item = ""
+            if not isinstance(item, str):
+                raise ImportProblem(f"{self.name(key)}[{index}] should be text, not "
+                                    f"{kind(item)}", self.where)
+            out.append(clean(item))
+        return out
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.fail(key, f"should be true or false, not {kind(value)}")
+        return value
+
+    def sub(self, key: str | int, value: object) -> Fields:
+        """The object at ``key`` (a dict), or an error naming it."""
+        if not isinstance(value, dict):
+            self.fail(key, f"should be an object, not {kind(value)}")
+        return Fields(value, self.where, self.name(key))
+
+
+def need_object(doc: object, where: str, what: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise ImportProblem(f"not {what}: the file holds {kind(doc)}, not an object", where)
+    return doc
+
+
+# -- names --------------------------------------------------------------------------------
+
+def slug(name: str, limit: int = 48) -> str:
+    """A file-safe id part: ASCII letters, digits and hyphens ("" when nothing is left)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:limit].strip("-")
+
+
+def seed_id(prefix: str, *parts: str) -> str:
+    """``prefix-part-part``; a part that leaves no letters becomes a short hash of itself."""
+    pieces = [slug(p, 24) or hashlib.sha1(p.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+              for p in parts]
+    return "-".join([prefix, *pieces])
+
+
+def save_name(stem: str) -> str:
+    """A save name (see ``saves.check_name``) made from a file name."""
+    name = unicodedata.normalize("NFC", clean(stem))
+    name = " ".join(_NAME_BAD.sub("-", name).split()).replace("..", ".")
+    name = name.strip(" .-")[:80].strip(" .-")
+    if name.lower().endswith(".json"):
+        name = name[:-5].rstrip(" .-")
+    if not name:
+        return "imported story"
+    if name.split(".")[0].rstrip().lower() in _WINDOWS_RESERVED:
+        name = f"{name} story"
+    return name
+
+
+def unique(names: Iterator[str], taken: set[str]) -> str:
+    for name in names:
+        if name.casefold() not in taken:
+            return name
+    raise AssertionError("unreachable: the name generator is endless")
+
+
+def numbered(base: str) -> Iterator[str]:
+    """``base``, ``base 2``, ``base 3``..."""
+    yield base
+    n = 2
+    while True:
+        yield f"{base} {n}"
+        n += 1
+
+
+def first_sentence(text: str, limit: int = 60) -> str:
+    """A one-line title from a story's first words."""
+    line = " ".join(text.split())
+    match = re.match(r".+?[.!?](?=\s|$)", line)
+    title = match.group() if match else line
+    if len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return title
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def write_new(path: Path, data: bytes) -> bool:
+    """Write a new file atomically; never replace an existing one. False if it exists.
+
+    The data goes to a temp file that is then hard-linked to its name: the link fails if the
+    name is taken, so there is no window where a half-written or clobbered file exists. File
+    systems without hard links fall back to an existence check and a rename.
+    """
+    if os.path.lexists(path):
+        return False
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".import-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o644)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            if os.path.lexists(path):
+                return False
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)  # so the new name survives a power cut
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened for fsync on Windows
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
