@@ -84,6 +84,10 @@ class LlamaBackend:
         finally:
             sink.close()
         llm.verbose = False  # no per-call prints to stderr from here on
+        # One throw-away token: pages the weights in and starts the thread pool now, not
+        # during the player's first turn, which otherwise waits for both.
+        llm.eval([int(llm.token_eos())])
+        llm.n_tokens = 0
         return llm
 
     # -- tokens ---------------------------------------------------------------------------

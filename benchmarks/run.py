@@ -1,0 +1,263 @@
+"""The speed suite: throughput, turn latency vs a naive builder, warm resume, memory.
+
+    python benchmarks/run.py [--quick] [--model FILE] [--turns N] [--json OUT]
+
+On a GPT-2-124M-shaped Q8_0 file with random weights unless --model is given (speed does not
+depend on the weight values). Prints a Rich table; --json writes every figure, including
+ttft_ratio_naive_over_ours, evaluated_over_new_tokens, mean_context_fill,
+resume_ttft_over_warm, app_over_bare_tok_s and over_transformers_tok_s (null without
+transformers installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.generate_overhead import PROMPT, app_rate, bare_rate  # noqa: E402
+from benchmarks.prefix_stability import sentence  # noqa: E402
+from benchmarks.shapes import shaped_gguf  # noqa: E402
+
+THREADS = 2
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _isolate() -> None:
+    home = Path(tempfile.mkdtemp(prefix="gpt2adv-suite-"))
+    for part in ("CONFIG", "DATA", "CACHE"):
+        os.environ[f"GPT2_ADVENTURE_{part}_DIR"] = str(home / part.lower())
+
+
+def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
+    import contextlib
+    import io
+
+    import llama_cpp
+
+    from gpt2_adventure.engine.llama_backend import LlamaBackend
+
+    backend = LlamaBackend(model, threads=THREADS, seed=1)
+    with contextlib.redirect_stderr(io.StringIO()):
+        llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_threads=THREADS,
+                              n_threads_batch=THREADS, seed=1, verbose=False)
+    prompt = backend.tokenize(PROMPT)
+    bare, app = [], []
+    for _ in range(rounds):
+        bare.append(bare_rate(llm, prompt, tokens))
+        app.append(app_rate(backend, prompt, tokens))
+    backend.close()
+    llm.close()
+    result: dict[str, Any] = {"bare_tok_s": statistics.median(bare),
+                              "app_tok_s": statistics.median(app)}
+    result["app_over_bare_tok_s"] = result["app_tok_s"] / result["bare_tok_s"]
+    result["transformers_tok_s"] = transformers_rate(tokens)
+    result["over_transformers_tok_s"] = (result["app_tok_s"] / result["transformers_tok_s"]
+                                         if result["transformers_tok_s"] else None)
+    return result
+
+
+def transformers_rate(tokens: int) -> float | None:
+    """Hugging Face transformers on the CPU, same shape and threads (None when absent)."""
+    try:
+        import torch
+        from transformers import GPT2Config, GPT2LMHeadModel
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    model = GPT2LMHeadModel(GPT2Config()).eval()
+    ids = torch.tensor([[464] * 16])
+    with torch.no_grad():
+        model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False)
+        start = time.perf_counter()
+        model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False)
+    return tokens / (time.perf_counter() - start)
+
+
+def _new_session(model_backend: Any, seed: int) -> Any:
+    from gpt2_adventure.engine.sampling import Sampling
+    from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.story.seeds import find_seed
+    from gpt2_adventure.story.session import Session, new_state
+
+    state = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
+                      random.Random(seed))
+    return Session(state, model_backend,
+                   Sampling(max_tokens=60, ignore_eos=True, temperature=0.8), max_rerolls=0)
+
+
+def _turn(session: Any, rng: random.Random) -> Any:
+    for _event in session.act(sentence(rng, rng.randint(10, 14)).rstrip("."), "do"):
+        pass
+    return session.backend.last_stats
+
+
+def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
+    """Our builder over a long adventure, and the naive builder's cost at the same prompts."""
+    from gpt2_adventure.engine.llama_backend import LlamaBackend
+
+    backend = LlamaBackend(model, threads=THREADS, seed=1)
+    session = _new_session(backend, 1)
+    rng = random.Random(5)
+    ours, evaluated, new, fills, full = [], [], [], [], []
+    previous_reply = 0
+    for _ in range(turns):
+        stats = _turn(session, rng)
+        ours.append(stats.time_to_first_token)
+        evaluated.append(stats.evaluated_tokens)
+        action = len(backend.tokenize(session.state.turns[-2].text))
+        new.append(action + previous_reply)
+        previous_reply = stats.generated_tokens
+        used = stats.prompt_tokens + 60
+        fills.append(used / backend.n_ctx)
+        full.append(used >= 0.8 * backend.n_ctx)
+    # The naive builder (the classic dungeons): the whole prompt evaluated every turn.
+    naive = []
+    prompt = session.builder.build(session.state, 60).tokens
+    for _ in range(naive_samples):
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, session.sampling.with_changes(max_tokens=1)):
+            pass
+        naive.append(backend.last_stats.time_to_first_token)  # type: ignore[union-attr]
+    backend.close()
+    warm_full = [t for t, f in zip(ours[1:], full[1:]) if f] or ours[1:]
+    return {
+        "turns": turns,
+        "ours_ttft_median_s": statistics.median(warm_full),
+        "ours_ttft_p95_s": p95(warm_full),
+        "naive_ttft_median_s": statistics.median(naive),
+        "naive_ttft_p95_s": p95(naive),
+        "ttft_ratio_naive_over_ours": statistics.median(naive) / statistics.median(warm_full),
+        "evaluated_over_new_tokens": sum(evaluated[1:]) / max(1, sum(new[1:])),
+        "mean_context_fill": statistics.mean(fills),
+        "mean_evaluated_tokens": statistics.mean(evaluated[1:]),
+        "full_prompt_tokens": len(prompt),
+    }
+
+
+def resume(model: Path, turns: int) -> dict[str, Any]:
+    """TTFT of the first turn after loading a save: with and without the stored state."""
+    from dataclasses import replace
+
+    from gpt2_adventure.config import Settings
+    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.sampling import Sampling
+    from gpt2_adventure.launch import Launch, load_state, open_game
+    from gpt2_adventure.paths import AppPaths
+
+    sampling = Sampling(max_tokens=60, ignore_eos=True, temperature=0.8)
+    launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
+                    mode="play", story="knight", name="Anna", seed=1)
+    backend = LlamaBackend(model, threads=THREADS, seed=1)
+    session = _new_session(backend, 2)
+    state = session.state
+    game = open_game(launch, backend, state, sampling)
+    game.session.max_rerolls = 0
+    rng = random.Random(9)
+    warm = []
+    for _ in range(turns):
+        stats = _turn(game.session, rng)
+        warm.append(stats.time_to_first_token)
+    game.close()
+    backend.close()
+    results = {}
+    for label, keep in (("with_state", True), ("without_state", False)):
+        base = Settings(sampling=sampling)
+        launch.settings = replace(base, model=replace(base.model, save_state=keep))
+        launch.load = f"autosave/{state.id}"
+        backend = LlamaBackend(model, threads=THREADS, seed=1)
+        game = open_game(launch, backend, load_state(launch), sampling)
+        game.session.max_rerolls = 0
+        results[label] = _turn(game.session, random.Random(11)).time_to_first_token
+        game.close()
+        backend.close()
+    warm_median = statistics.median(warm[len(warm) // 2:])
+    return {
+        "warm_ttft_s": warm_median,
+        "resume_with_state_ttft_s": results["with_state"],
+        "resume_without_state_ttft_s": results["without_state"],
+        "resume_ttft_over_warm": results["with_state"] / warm_median,
+    }
+
+
+def memory(model: Path) -> dict[str, Any]:
+    """Peak RSS of a fresh process that loads the model and writes 64 tokens."""
+    import subprocess
+
+    code = (
+        "import resource, sys\n"
+        "from gpt2_adventure.engine.llama_backend import LlamaBackend\n"
+        "from gpt2_adventure.engine.sampling import Sampling\n"
+        f"b = LlamaBackend({str(model)!r}, threads={THREADS})\n"
+        "''.join(b.stream('Hello', Sampling(max_tokens=64, ignore_eos=True)))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return {"peak_rss_mb": int(out.stdout.split()[-1]) / 1024,
+            "file_mb": model.stat().st_size / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few turns and rounds")
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--turns", type=int)
+    parser.add_argument("--json", type=Path, dest="json_out")
+    args = parser.parse_args()
+    _isolate()
+    model = args.model or shaped_gguf("gpt2", "q8_0")
+    turns = args.turns or (8 if args.quick else 200)
+    rounds = 1 if args.quick else 5
+    result: dict[str, Any] = {"model": str(model), "threads": THREADS, "quick": args.quick}
+    result["throughput"] = throughput(model, 32 if args.quick else 128, rounds)
+    result["turns"] = turn_latency(model, turns, 2 if args.quick else 10)
+    result["resume"] = resume(model, 4 if args.quick else 12)
+    result["memory"] = memory(model)
+    result["peak_rss_mb_this_process"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for key in ("app_over_bare_tok_s", "over_transformers_tok_s"):
+        result[key] = result["throughput"][key]
+    for key in ("ttft_ratio_naive_over_ours", "evaluated_over_new_tokens", "mean_context_fill"):
+        result[key] = result["turns"][key]
+    result["resume_ttft_over_warm"] = result["resume"]["resume_ttft_over_warm"]
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result, indent=2))
+    _table(result)
+
+
+def _table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"gpt2-adventure speed suite ({Path(result['model']).name}, "
+                        f"{result['threads']} threads)")
+    table.add_column("group")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for group in ("throughput", "turns", "resume", "memory"):
+        for key, value in result[group].items():
+            shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float)
+                                                 else str(value))
+            table.add_row(group, key, shown)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
