@@ -1,0 +1,38 @@
+"""The benchmarks run (a smoke run on a tiny model): CI checks that, not how fast they are."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_speed_suite_quick(tiny_gguf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "suite.json"
+    run = bench("benchmarks/run.py", "--quick", "--model", str(tiny_gguf), "--json", str(out))
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    for key in ("ttft_ratio_naive_over_ours", "evaluated_over_new_tokens", "mean_context_fill",
+                "resume_ttft_over_warm", "app_over_bare_tok_s"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    assert "over_transformers_tok_s" in result
+    assert "speed suite" in run.stdout
+
+
+def test_generation_overhead_and_prefix_stability(tiny_gguf: Path) -> None:
+    run = bench("benchmarks/generate_overhead.py", "--model", str(tiny_gguf), "--rounds", "1",
+                "--tokens", "16", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout)["app_over_bare"] > 0
+    run = bench("benchmarks/prefix_stability.py", "--turns", "20", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 0 < json.loads(run.stdout)["mean_prefix_share"] <= 1
