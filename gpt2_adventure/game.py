@@ -120,6 +120,13 @@ class Game:
                     late_world=tuple(int(i) for i in plan["late_world"]))
         return True
 
+    def warm(self, cancel: CancelToken) -> int:
+        """Evaluate the next prompt ahead while the player types (call from a worker)."""
+        try:
+            return self.session.warm(cancel)
+        except Exception:  # noqa: BLE001 - warming is an optimisation; the turn will evaluate
+            return 0
+
     def autosave(self, state: StoryState) -> None:
         try:
             self.store.autosave(state)

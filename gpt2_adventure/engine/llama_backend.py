@@ -226,6 +226,26 @@ class LlamaBackend:
                     bias[ids[0]] = NO_BIAS
         return bias
 
+    def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None,
+                chunk: int = 64) -> int:
+        """Evaluate ``tokens`` ahead of time (no reply), so a later prompt that starts with them
+        only evaluates what follows. Stops between chunks when cancelled; returns how many
+        tokens were evaluated."""
+        tokens = [int(t) for t in tokens]
+        if not tokens or len(tokens) >= self._n_ctx:
+            return 0
+        with self._lock:
+            llm = self._llm
+            start = self._reuse_prefix(tokens)
+            done = 0
+            for at in range(start, len(tokens), chunk):
+                if cancel is not None and cancel.cancelled:
+                    break
+                piece = tokens[at: at + chunk]
+                llm.eval(piece)
+                done += len(piece)
+            return done
+
     # -- stored state (resume a save without re-evaluating it) ------------------------------
 
     def export_state(self) -> tuple[list[int], bytes]:

@@ -397,6 +397,17 @@ class Session:
         self._changed()
         return gone
 
+    def warm(self, cancel: CancelToken | None = None, reserve: int = 48) -> int:
+        """While the player types: lay out the next prompt (leaving ``reserve`` tokens for
+        their action) and let the backend evaluate it, so the reply starts after only the
+        action is evaluated. A trim the next turn would need happens now instead."""
+        prefill = getattr(self.backend, "prefill", None)
+        if prefill is None:
+            return 0
+        # Without the chat speaker cue: the player's line comes before it next turn.
+        prompt = self.builder.build(self.state, self.sampling.max_tokens + reserve)
+        return int(prefill(prompt.tokens, cancel))
+
     def preview(self) -> Prompt:
         """The prompt the next reply would get, without moving anything (for a context meter)."""
         saved = replace(self.builder.plan)

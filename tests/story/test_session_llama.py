@@ -47,3 +47,25 @@ def test_thirty_turns(backend: LlamaBackend, story: str, kind: str) -> None:
     # llama.cpp reused the story it had already seen on most turns
     assert sum(e < p / 2 for e, p in zip(evaluated, prompts)) >= 20
     assert store.load(f"autosave/{session.state.id}") == session.state
+
+
+def test_warming_leaves_only_the_action_to_evaluate(backend: LlamaBackend) -> None:
+    from gpt2_adventure.engine.backend import CancelToken
+
+    state = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
+                      random.Random(4))
+    session = Session(state, backend, Sampling(max_tokens=24, temperature=0.9), max_rerolls=0)
+    for turn in range(3):
+        list(session.act(f"I walk to the gate number {turn}"))
+    backend.reset_cache()  # as if the cache had been lost: warming rebuilds it
+    assert session.warm() > 100
+    list(session.act("I knock on the gate"))
+    stats = backend.last_stats
+    assert stats is not None
+    action = len(backend.tokenize("\n> You knock on the gate.\n"))
+    assert stats.evaluated_tokens <= action + 2
+
+    cancel = CancelToken()
+    cancel.cancel()
+    backend.reset_cache()
+    assert session.warm(cancel) == 0  # cancelled before the first chunk

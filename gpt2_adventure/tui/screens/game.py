@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game, Info, OpenSettings, Quit, Reloaded, Stream
 from gpt2_adventure.safe_text import printable
@@ -52,6 +53,7 @@ class GameScreen(Screen):
         self._start = 0  # turns in the story when the current generation began
         self._pending_view: TurnView | None = None
         self._tok_s: float | None = None
+        self._warm_cancel: CancelToken | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class GameScreen(Screen):
                                  lambda _: self.app.pop_screen())
             return
         self._refresh_meter()
+        self._start_warming()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
         self._status("no model")
@@ -122,6 +125,8 @@ class GameScreen(Screen):
         self.submit(message.text, message.kind)
 
     def submit(self, text: str, kind: str) -> None:
+        if self._warm_cancel is not None:
+            self._warm_cancel.cancel()  # the reply waits at most one prefill chunk
         if self.game is None:
             self.notify("the model is still loading", severity="warning")
             return
@@ -227,6 +232,18 @@ class GameScreen(Screen):
                     == "model" else self._start  # /continue and /retry rewrite the last reply
                 self._redraw_from(changed)
         self._refresh_meter()
+        self._start_warming()
+
+    def _start_warming(self) -> None:
+        """Evaluate the next prompt while the player reads and types."""
+        if self.game is None or self.stream is not None:
+            return
+        self._warm_cancel = CancelToken()
+        self._warm(self.game, self._warm_cancel)
+
+    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
+    def _warm(self, game: Game, cancel: CancelToken) -> None:
+        game.warm(cancel)
 
     def _redraw_from(self, index: int) -> None:
         assert self.game is not None
@@ -320,6 +337,8 @@ class GameScreen(Screen):
 
     def shutdown(self) -> None:
         """Stop writing and close the game (autosave, release its lock)."""
+        if self._warm_cancel is not None:
+            self._warm_cancel.cancel()
         if self.stream is not None:
             self.stream.cancel.cancel()
         if self.game is not None:
