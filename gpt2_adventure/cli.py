@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gpt2_adventure import __version__
+from gpt2_adventure.cli_backend import backend_app
 from gpt2_adventure.cli_config import config_app, load_cli_settings
 from gpt2_adventure.cli_import import import_command
 from gpt2_adventure.cli_models import models_app
@@ -30,6 +31,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
 app.add_typer(stories_app, name="stories")
 app.add_typer(saves_app, name="saves")
+app.add_typer(backend_app, name="backend")
 app.command("import")(import_command)
 app.command("generate")(generate_command)
 app.command("bench")(bench_command)

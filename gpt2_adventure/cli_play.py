@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 
-from gpt2_adventure.cli_run import ModelOpt, ThreadsOpt
+from gpt2_adventure.cli_run import (
+    BackendKindOpt,
+    BackendUrlOpt,
+    ModelOpt,
+    ThreadsOpt,
+    with_backend_flags,
+)
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -40,32 +46,37 @@ DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be
 
 def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
                  seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
-                 plain: PlainOpt = False, continue_: ContinueOpt = False) -> None:
+                 plain: PlainOpt = False, continue_: ContinueOpt = False,
+                 backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None) -> None:
     """Play a text adventure (default story: knight)."""
     _start("play", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
-           plain=plain, continue_=continue_)
+           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
 
 
 def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
                  model: ModelOpt = None, name: NameOpt = None, seed: SeedOpt = None,
                  load: LoadOpt = None, threads: ThreadsOpt = None,
-                 plain: PlainOpt = False) -> None:
+                 plain: PlainOpt = False, backend_url: BackendUrlOpt = None,
+                 backend_kind: BackendKindOpt = None) -> None:
     """Chat with a character (default: tavern-keeper), or one from a character card."""
     _start("chat", story=story, character=character, model=model, name=name, seed=seed,
-           load=load, threads=threads, plain=plain)
+           load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind))
 
 
 def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
                   seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
-                  plain: PlainOpt = False, continue_: ContinueOpt = False) -> None:
+                  plain: PlainOpt = False, continue_: ContinueOpt = False,
+                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None
+                  ) -> None:
     """Write a story together with GPT-2, turn by turn (default story: fairy-tale)."""
     _start("write", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
-           plain=plain, continue_=continue_)
+           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
 
 
 def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None,
            seed: int | None, load: str | None, threads: int | None, plain: bool,
-           continue_: bool = False, character: Path | None = None) -> None:
+           continue_: bool = False, character: Path | None = None,
+           backend: tuple[str | None, str | None] = (None, None)) -> None:
     from gpt2_adventure.cli_config import load_cli_settings
     from gpt2_adventure.launch import Launch
 
@@ -76,6 +87,7 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
     if load and continue_:
         raise UserError("choose --load SAVE or --continue, not both")
     paths, settings = load_cli_settings()
+    settings = with_backend_flags(settings, *backend)  # type: ignore[assignment]
     launch = Launch(paths, settings, mode=mode, story=story, character=character, load=load,
                     name=name, model=model, seed=seed, threads=threads)
     if continue_:

@@ -14,6 +14,22 @@ ModelOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Op
     "--model", "-m", help="Catalog name or path to a .gguf file (env GPT2_ADVENTURE_MODEL).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--threads", "-t", min=1, help="CPU threads (default: physical cores).")]
+BackendUrlOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--backend-url", help="Play on a model server at this URL (see README: model servers).")]
+BackendKindOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--backend-kind", help="The server's API: openai or kobold (default: ask the server).")]
+
+
+def with_backend_flags(settings: object, url: str | None, kind: str | None) -> object:
+    """The settings with --backend-url/--backend-kind applied (checked like config values)."""
+    if kind is not None and kind not in ("openai", "kobold", "local"):
+        raise UserError(f"--backend-kind must be openai, kobold or local, got {kind!r}",
+                        "command line")
+    if not url and not kind:
+        return settings
+    from gpt2_adventure.engine.loader import backend_settings
+
+    return backend_settings(settings, url, kind)  # type: ignore[arg-type]
 
 
 def generate_command(
@@ -39,6 +55,8 @@ def generate_command(
         help="Stop at this text (repeatable).")] = None,
     ban: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="Never write this word (repeatable; single-token words).")] = None,
+    backend_url: BackendUrlOpt = None,
+    backend_kind: BackendKindOpt = None,
 ) -> None:
     """Continue PROMPT with GPT-2, streaming to stdout."""
     from gpt2_adventure.cli_config import load_cli_settings
@@ -47,6 +65,7 @@ def generate_command(
     from gpt2_adventure.safe_text import printable
 
     paths, settings = load_cli_settings()
+    settings = with_backend_flags(settings, backend_url, backend_kind)  # type: ignore[assignment]
     try:
         base = named_preset(preset) if preset else settings.sampling
         sampling = base.with_changes(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gpt2_adventure.engine.remote_config import BackendSettings, parse_backend_table
 from gpt2_adventure.engine.sampling import PRESETS, Sampling, preset
 from gpt2_adventure.errors import ConfigError
 
@@ -17,6 +19,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "GPT2_ADVENTURE_"
+MAX_CONFIG_BYTES = 1_000_000  # a settings file is a few hundred bytes
+MAX_THREADS = 512  # ggml's own limit (GGML_MAX_N_THREADS)
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,15 @@ class Settings:
     preset: str = "default"
     sampling: Sampling = field(default_factory=Sampling)
     ui: UISettings = field(default_factory=UISettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": {k: v for k, v in asdict(self.model).items() if v is not None},
             "sampling": {"preset": self.preset, **self.sampling.to_dict()},
             "ui": asdict(self.ui),
+            "backend": {k: v for k, v in asdict(self.backend).items()
+                        if k != "api_key" or v},
         }
 
 
@@ -80,8 +87,9 @@ def _model_from(table: dict[str, Any], base: ModelSettings, where: str) -> Model
             raise ConfigError(f"[model].{key} must be {what}, got {value!r}", where)
         values[key] = value
     result = replace(base, **values)
-    if result.threads is not None and result.threads < 1:
-        raise ConfigError(f"[model].threads must be >= 1, got {result.threads}", where)
+    if result.threads is not None and not 1 <= result.threads <= MAX_THREADS:
+        raise ConfigError(f"[model].threads must be 1..{MAX_THREADS}, got {result.threads}",
+                          where)  # llama.cpp crashes with tens of thousands
     if result.n_ctx < 16:
         raise ConfigError(f"[model].n_ctx must be >= 16, got {result.n_ctx}", where)
     if result.n_batch < 1:
@@ -98,11 +106,37 @@ def _sampling_from(table: dict[str, Any], settings: Settings, where: str) -> Set
             raise ConfigError(f"[sampling].preset must be one of {', '.join(PRESETS)}, "
                               f"got {name!r}", where)
         base = preset(name)
+    for key, value in table.items():
+        _check_sampling_value(key, value, where)
     try:
         sampling = Sampling.from_dict(table, base)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"[sampling]: {exc}", where) from None
     return replace(settings, preset=name or settings.preset, sampling=sampling)
+
+
+def _check_sampling_value(key: str, value: Any, where: str) -> None:
+    """The type each sampling setting needs (llama.cpp's C functions take nothing else)."""
+    default = getattr(Sampling(), key, None)
+    if default is None:
+        return  # an unknown key: Sampling.from_dict names it
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = number and isinstance(value, int), "an integer"
+    elif isinstance(default, float):
+        ok, want = number and math.isfinite(value), "a number"
+    elif isinstance(default, tuple):
+        ok, want = (isinstance(value, list) and all(isinstance(v, str) for v in value),
+                    "a list of texts")
+    else:  # logit_bias
+        ok = isinstance(value, dict) and all(
+            k.lstrip("-").isdecimal() and isinstance(v, (int, float))
+            and not isinstance(v, bool) and not math.isnan(v) for k, v in value.items())
+        want = 'a table of token id = bias, e.g. { "50256" = -100.0 }'
+    if not ok:
+        raise ConfigError(f"[sampling].{key} must be {want}, got {repr(value)[:60]}", where)
 
 
 def _ui_from(table: dict[str, Any], base: UISettings, where: str) -> UISettings:
@@ -121,7 +155,7 @@ def _ui_from(table: dict[str, Any], base: UISettings, where: str) -> UISettings:
     return result
 
 
-SECTIONS = ("model", "sampling", "ui")
+SECTIONS = ("model", "sampling", "ui", "backend")
 
 
 def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settings:
@@ -137,6 +171,9 @@ def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settin
         settings = replace(settings, model=_model_from(data["model"], settings.model, where))
     if "sampling" in data:
         settings = _sampling_from(data["sampling"], settings, where)
+    if "backend" in data:
+        settings = replace(settings, backend=parse_backend_table(data["backend"], where,
+                                                                 settings.backend))
     if "ui" in data:
         settings = replace(settings, ui=_ui_from(data["ui"], settings.ui, where))
     return settings
@@ -145,19 +182,27 @@ def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settin
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse config.toml; a missing file is an empty config."""
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ConfigError("the config file is not a regular file", path)  # a FIFO blocks
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return {}
     except IsADirectoryError:
         raise ConfigError("the config file is a directory", path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", path) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config file is too large (over {MAX_CONFIG_BYTES // 1000} kB)",
+                          path)
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError("the config file is not UTF-8 text", path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path) from None
+    except RecursionError:
+        raise ConfigError("the config file is nested too deeply", path) from None
 
 
 def env_tables(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
@@ -175,6 +220,11 @@ def env_tables(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
     tables: dict[str, Any] = {"model": model} if model else {}
     if environ.get(ENV_PREFIX + "PRESET"):
         tables["sampling"] = {"preset": environ[ENV_PREFIX + "PRESET"]}
+    server = {key: environ[ENV_PREFIX + "BACKEND_" + key.upper()]
+              for key in ("kind", "url", "api_key")
+              if environ.get(ENV_PREFIX + "BACKEND_" + key.upper())}
+    if server:
+        tables["backend"] = server
     return tables
 
 

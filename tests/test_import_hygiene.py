@@ -13,7 +13,10 @@ ENGINE_MODULES = [
     "gpt2_adventure.engine.loader", "gpt2_adventure.engine.convert",
     "gpt2_adventure.engine.checkpoint", "gpt2_adventure.engine.catalog",
     "gpt2_adventure.engine.store", "gpt2_adventure.engine.download",
-    "gpt2_adventure.engine.bench",
+    "gpt2_adventure.engine.bench", "gpt2_adventure.engine.state_cache",
+    "gpt2_adventure.engine.remote_config", "gpt2_adventure.engine.remote_common",
+    "gpt2_adventure.engine.remote_base", "gpt2_adventure.engine.remote_openai",
+    "gpt2_adventure.engine.remote_kobold", "gpt2_adventure.engine.local_tokenizer",
 ]
 
 
