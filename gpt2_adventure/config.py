@@ -74,12 +74,17 @@ _MODEL_ENV = {
 }
 
 
+def _shown(name: str) -> str:
+    """A key from the file as it can be shown in a one-line message."""
+    return name if name.isprintable() else repr(name)[1:-1]
+
+
 def _model_from(table: dict[str, Any], base: ModelSettings, where: str) -> ModelSettings:
     known = {f.name: f for f in fields(ModelSettings)}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            raise ConfigError(f"unknown setting [model].{key}", where,
+            raise ConfigError(f"unknown setting [model].{_shown(key)}", where,
                               hint=f"known settings: {', '.join(known)}")
         expected = {"name": str, "save_state": bool}.get(key, int)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -111,7 +116,7 @@ def _sampling_from(table: dict[str, Any], settings: Settings, where: str) -> Set
     try:
         sampling = Sampling.from_dict(table, base)
     except (ValueError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"[sampling]: {exc}", where) from None
+        raise ConfigError(f"[sampling]: {_shown(str(exc))}", where) from None
     return replace(settings, preset=name or settings.preset, sampling=sampling)
 
 
@@ -143,7 +148,7 @@ def _ui_from(table: dict[str, Any], base: UISettings, where: str) -> UISettings:
     known = {f.name for f in fields(UISettings)}
     for key, value in table.items():
         if key not in known:
-            raise ConfigError(f"unknown setting [ui].{key}", where,
+            raise ConfigError(f"unknown setting [ui].{_shown(key)}", where,
                               hint=f"known settings: {', '.join(sorted(known))}")
         expected = str if key == "theme" else int
         if not isinstance(value, expected) or isinstance(value, bool):
@@ -162,7 +167,7 @@ def apply_tables(settings: Settings, data: dict[str, Any], where: str) -> Settin
     """Layer a parsed config document (or equivalent mapping) over ``settings``."""
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"unknown section [{unknown[0]}]", where,
+        raise ConfigError(f"unknown section [{_shown(unknown[0])}]", where,
                           hint="known sections: " + ", ".join(f"[{s}]" for s in SECTIONS))
     for section in SECTIONS:
         if section in data and not isinstance(data[section], dict):
@@ -251,7 +256,8 @@ def toml_value(value: object) -> str:
                                 for k, v in value.items()) + " }"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+    # JSON escapes the C0 controls; TOML also forbids a raw DEL in a string.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def settings_toml(settings: Settings) -> str:

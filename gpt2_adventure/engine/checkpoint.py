@@ -32,6 +32,9 @@ _DEFAULTS: dict[str, Any] = {
 _SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")  # causal-mask buffers, not weights
 _TORCH_ONLY = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5")
+# JSON files of a checkpoint (config, vocabulary, tokenizer, index): GPT-2's tokenizer.json
+# is 1.4 MB; anything near this is not a GPT-2 checkpoint file.
+MAX_JSON_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,21 @@ def _read_json(path: Path) -> Any:
         raise ModelFileError(f"missing {path.name}", where=path,
                              hint="a Hugging Face GPT-2 checkpoint folder is expected")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        too_large = size > MAX_JSON_BYTES  # refused before reading it all
+        with path.open("rb") as fh:  # read(n) allocates n bytes: size it by the file
+            raw = b"" if too_large else fh.read(size + 1)
+            if size < len(raw) <= MAX_JSON_BYTES:  # it grew since stat
+                raw += fh.read(MAX_JSON_BYTES + 1 - len(raw))
+        if too_large or len(raw) > MAX_JSON_BYTES:
+            raise ModelFileError(f"{path.name} is too large (over {MAX_JSON_BYTES >> 20} MB)",
+                                 where=path)
+        return json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path.name} is not valid JSON: {exc}", where=path) from exc
+    except (RecursionError, ValueError) as exc:  # nested too deeply; a huge integer
+        raise ModelFileError(f"{path.name} is not a usable JSON file "
+                             f"({type(exc).__name__})", where=path) from None
 
 
 def _int(cfg: dict[str, Any], key: str, path: Path) -> int:
@@ -93,7 +108,7 @@ def read_config(folder: Path) -> GPT2Config:
         raise ModelFileError(f"unsupported architecture: model_type is {model_type!r}, not 'gpt2'",
                              where=path, hint="only GPT-2 checkpoints (GPT2LMHeadModel) convert")
     act = cfg.get("activation_function", _DEFAULTS["activation_function"])
-    if act not in _ACTIVATIONS:
+    if not isinstance(act, str) or act not in _ACTIVATIONS:
         raise ModelFileError(f"unsupported activation_function {act!r}", where=path,
                              hint=f"llama.cpp's GPT-2 supports {', '.join(sorted(_ACTIVATIONS))}")
     for flag, wanted in (("scale_attn_by_inverse_layer_idx", False), ("scale_attn_weights", True),
@@ -167,8 +182,11 @@ def read_tokenizer(folder: Path) -> Tokenizer:
         if model.get("type", "BPE") != "BPE":
             raise ModelFileError(f"tokenizer.json model type is {model['type']!r}, not BPE",
                                  where=tj)
+        raw_added = data.get("added_tokens") or []
+        if not isinstance(raw_added, list):
+            raise ModelFileError("tokenizer.json's added_tokens is not a list", where=tj)
         added = [(a.get("content"), a.get("id"), bool(a.get("special", False)))
-                 for a in data.get("added_tokens") or [] if isinstance(a, dict)]
+                 for a in raw_added if isinstance(a, dict)]
         if any(not isinstance(c, str) or not isinstance(i, int) for c, i, _ in added):
             raise ModelFileError("tokenizer.json has a malformed added_tokens entry", where=tj)
         return _build_tokenizer(model["vocab"], _merge_strings(model["merges"], tj), added, tj)
@@ -180,6 +198,9 @@ def read_tokenizer(folder: Path) -> Tokenizer:
     vocab = _read_json(vocab_path)
     if not merges_path.is_file():
         raise ModelFileError("missing merges.txt", where=merges_path)
+    if merges_path.stat().st_size > MAX_JSON_BYTES:
+        raise ModelFileError(f"merges.txt is too large (over {MAX_JSON_BYTES >> 20} MB)",
+                             where=merges_path)
     try:
         lines = merges_path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -202,8 +223,10 @@ def _safetensors_entries(path: Path) -> dict[str, _TensorEntry]:
             n = int.from_bytes(f.read(8), "little")
             if size < 8 or n > size - 8:
                 raise ValueError("header length is larger than the file")
+            if n > MAX_JSON_BYTES:  # the safetensors format itself caps it at 100 MB
+                raise ValueError(f"header of {n} bytes is implausibly large")
             header = json.loads(f.read(n))
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+    except (OSError, ValueError, RecursionError) as exc:  # JSON and UTF-8 errors included
         raise ModelFileError(f"not a readable safetensors file: {exc}", where=path,
                              hint="the download may be truncated; fetch it again") from exc
     if not isinstance(header, dict):
@@ -216,6 +239,9 @@ def _safetensors_entries(path: Path) -> dict[str, _TensorEntry]:
             dtype, shape, (begin, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"bad safetensors entry for {name}", where=path) from exc
+        if not all(type(v) is int and v >= 0 for v in (begin, end, *shape)) or begin > end:
+            raise ModelFileError(f"bad safetensors entry for {name} (shape or offsets are not "
+                                 "whole numbers in order)", where=path)
         if 8 + n + end > size:
             raise ModelFileError(f"tensor {name} lies past the end of the file (truncated?)",
                                  where=path)
@@ -229,11 +255,17 @@ def _tensor_entries(folder: Path) -> tuple[dict[str, _TensorEntry], Path]:
     if single.is_file():
         return _safetensors_entries(single), single
     if index.is_file():
-        weight_map = _read_json(index).get("weight_map")
+        doc = _read_json(index)
+        weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
         if not isinstance(weight_map, dict):
             raise ModelFileError("index has no weight_map", where=index)
+        shards = set(weight_map.values())
+        for shard in shards:  # plain file names beside the index, never a path elsewhere
+            if not isinstance(shard, str) or Path(shard).name != shard or shard in ("", ".", ".."):
+                raise ModelFileError(f"the index names a shard that is not a file in this "
+                                     f"folder: {str(shard)[:80]!r}", where=index)
         entries: dict[str, _TensorEntry] = {}
-        for shard in sorted(set(weight_map.values())):
+        for shard in sorted(shards):
             if not (folder / shard).is_file():
                 raise ModelFileError(f"missing shard {shard}", where=folder / shard)
             entries.update(_safetensors_entries(folder / shard))

@@ -18,6 +18,12 @@ DEFAULT_ALIGNMENT = 32
 MAX_KEY_BYTES = 1 << 16
 MAX_STRING_BYTES = 1 << 24
 MAX_DIMS = 8
+# Strings and inner arrays walked in the whole header. GPT-2 has ~100k (50257 tokens, 50000
+# merges); a hostile file could claim tens of millions, each costing a Python loop step.
+MAX_ITEMS = 1 << 21
+MAX_NESTING = 4  # arrays of arrays; real files use none
+_CHUNK = 1 << 20
+_LENGTH = struct.Struct("<Q")
 
 # GGUF value type -> struct format of a scalar
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
@@ -56,6 +62,12 @@ class Header:
 class _Reader:
     def __init__(self, fh: BinaryIO, size: int) -> None:
         self.fh, self.size = fh, size
+        self.items = 0  # strings and inner arrays walked so far (bounded by MAX_ITEMS)
+
+    def count(self, n: int) -> None:
+        self.items += n
+        if self.items > MAX_ITEMS:
+            raise HeaderError(f"more than {MAX_ITEMS} strings or arrays in the header")
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.fh.tell() + n > self.size:
@@ -83,22 +95,44 @@ class _Reader:
             return self.string()
         raise HeaderError(f"unknown value type {vtype}")
 
-    def skip_array(self, etype: int, count: int) -> None:
+    def skip_array(self, etype: int, count: int, depth: int = 0) -> None:
         if etype in _SCALARS:
             self.skip(count * struct.calcsize(_SCALARS[etype]))
         elif etype == _STRING:
             if count * 8 > self.size - self.fh.tell():  # each string has an 8-byte length
                 raise HeaderError("header cut short")
-            for _ in range(count):
-                self.skip(self.unpack("Q"))
+            self.count(count)
+            self.skip_strings(count)
         elif etype == _ARRAY:
+            if depth >= MAX_NESTING:
+                raise HeaderError(f"arrays nested more than {MAX_NESTING} deep")
             if count * 12 > self.size - self.fh.tell():
                 raise HeaderError("header cut short")
+            self.count(count)
             for _ in range(count):
                 inner, n = self.unpack("I"), self.unpack("Q")
-                self.skip_array(inner, n)
+                self.skip_array(inner, n, depth + 1)
         else:
             raise HeaderError(f"unknown array element type {etype}")
+
+    def skip_strings(self, count: int) -> None:
+        """Skip ``count`` length-prefixed strings, reading the lengths in 1 MiB chunks
+        (a vocabulary is 100k strings: one read call each would take half a second)."""
+        pos, end = self.fh.tell(), self.size
+        buf, start = b"", pos
+        for _ in range(count):
+            off = pos - start
+            if off + 8 > len(buf):
+                if pos + 8 > end:
+                    raise HeaderError("header cut short")
+                self.fh.seek(pos)
+                buf, start, off = self.fh.read(_CHUNK), pos, 0
+                if len(buf) < 8:
+                    raise HeaderError("header cut short")
+            pos += 8 + _LENGTH.unpack_from(buf, off)[0]
+            if pos > end:
+                raise HeaderError("header cut short")
+        self.fh.seek(pos)
 
 
 def _type_size(type_id: int) -> tuple[int, int]:
@@ -122,7 +156,8 @@ def read_header(path: Path) -> Header:
         n_tensors, n_kv = r.unpack("Q"), r.unpack("Q")
         # Every entry takes at least a few bytes: a count beyond the file is a lie.
         if n_tensors > size // 24 or n_kv > size // 12:
-            raise HeaderError(f"counts too large for the file ({n_tensors} tensors, {n_kv} keys)")
+            raise HeaderError(f"header cut short ({n_tensors} tensors and {n_kv} keys cannot "
+                              f"fit in {size} bytes)")
         header = Header(version=version)
         for _ in range(n_kv):
             key = r.string(MAX_KEY_BYTES)

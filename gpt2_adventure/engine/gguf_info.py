@@ -6,6 +6,7 @@ we can see from the header is refused here with a one-line ModelFileError.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from gpt2_adventure.errors import ModelFileError
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_ARCHITECTURES = ("gpt2",)
 GPT2_TRAINING_CONTEXT = 1024
+# The smallest context the game runs with ([model].n_ctx >= 16): a position table shorter than
+# this would be evaluated past its end, which aborts the process inside ggml.
+MIN_POSITIONS = 16
 
 
 @dataclass(frozen=True)
@@ -146,15 +150,24 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
 
     def meta_int(key: str, default: int = 0) -> int:
         value = meta.get(f"{arch}.{key}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ModelFileError(f"corrupt GGUF file ({arch}.{key} is {value})", path)
         return int(value) if isinstance(value, (int, float)) else default
 
     header_ctx = meta_int("context_length", GPT2_TRAINING_CONTEXT)
     # ggml stores shapes fastest-first: position_embd is [n_embd, n_positions]. llama.cpp
     # needs the two to agree, and evaluating past the table would abort the process.
+    for needed in ("token_embd.weight", "position_embd.weight"):
+        if len(by_name[needed].shape) != 2:
+            raise ModelFileError(f"corrupt GGUF file ({needed} has shape "
+                                 f"{list(by_name[needed].shape)}, not 2 dimensions)", path)
     table_rows = int(by_name["position_embd.weight"].shape[-1])
     if table_rows != header_ctx:
         raise ModelFileError(f"the file claims a {header_ctx}-token context but its position "
                              f"table has {table_rows} rows", path)
+    if table_rows < MIN_POSITIONS:
+        raise ModelFileError(f"the model's position table has only {table_rows} rows; the game "
+                             f"needs a context of at least {MIN_POSITIONS} tokens", path)
 
     name, pre = meta.get("general.name"), meta.get("tokenizer.ggml.pre")
     return ModelInfo(

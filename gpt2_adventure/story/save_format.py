@@ -244,6 +244,7 @@ class _Checker:
         if out["alternatives"] and not 0 <= chosen < len(out["alternatives"]):
             raise UserError(f"bad save: {field}.chosen is {chosen} but there are "
                             f"{len(out['alternatives'])} alternatives", self.where)
+        out["chosen"] = chosen if out["alternatives"] else 0  # no alternatives: nothing chosen
         return out
 
     def world(self, value: object, field: str) -> dict[str, Any]:

@@ -166,7 +166,10 @@ def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
             raise UserError(f"save file is too large ({info.st_size / 1e6:.0f} MB; the limit "
                             f"is {limit / 1e6:.0f} MB)", where)
         try:
-            data = stream.read(limit + 1)
+            # Sized by the file (read(n) allocates n bytes up front); more if it grew since.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(limit + 1 - len(data))
         except OSError as error:
             raise UserError(f"cannot read the save file: {error.strerror}", where) from None
     if len(data) > limit:
@@ -177,14 +180,23 @@ def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
 class GameLock:
     """An OS file lock held while a game is open; the OS drops it if the process dies."""
 
-    def __init__(self, path: Path, game_id: str) -> None:
+    def __init__(self, path: Path, game_id: str, root: Path | None = None) -> None:
         self.path = path
         self.game_id = game_id
+        self.root = root  # the lock file must stay inside it (no link out of the saves)
         self._fd: int | None = None
 
     def acquire(self) -> GameLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.root is not None:
+                SaveStore.check_inside(self.root, self.path.parent, self.path.parent.name)
+            # O_NOFOLLOW: a lock file that is a link is refused, not followed.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                         0o600)
+        except OSError as error:
+            raise UserError(f"cannot create the game's lock file: {error.strerror or error}",
+                            self.path) from None
         try:
             _lock_fd(fd)
         except OSError:
@@ -240,7 +252,8 @@ class SaveStore:
 
     def hold(self, game_id: str) -> GameLock:
         """A lock to hold while the game is open: ``with store.hold(state.id): ...``."""
-        return GameLock(self.saves_dir / ".locks" / f"{autosave_slot(game_id)}.lock", game_id)
+        return GameLock(self.saves_dir / ".locks" / f"{autosave_slot(game_id)}.lock", game_id,
+                        root=self.saves_dir)
 
     def _write(self, path: Path, state: StoryState, name: str) -> Path:
         data = encode(state, name)
@@ -343,7 +356,11 @@ class SaveStore:
         return found[0] if found else exact
 
     def _check_inside(self, path: Path, name: str) -> None:
-        root = self.saves_dir.resolve()
+        self.check_inside(self.saves_dir, path, name)
+
+    @staticmethod
+    def check_inside(saves_dir: Path, path: Path, name: str) -> None:
+        root = saves_dir.resolve()
         try:
             resolved = path.resolve()
         except (OSError, RuntimeError):  # a symlink loop

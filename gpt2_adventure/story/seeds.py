@@ -8,7 +8,9 @@ over a bundled seed with the same id (file stem). The format is documented in
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -63,6 +65,8 @@ def parse_seed(text: str, seed_id: str, where: str | Path = "<seed>",
             message = message[:found.start()]
             line = int(found.group(1)) if found.group(1) else line
         raise SeedError(f"invalid TOML: {message}", where, line) from None
+    except RecursionError:
+        raise SeedError("invalid TOML: nested too deeply", where) from None
     try:
         seed = check_seed(data, seed_id)
     except Problem as problem:
@@ -77,8 +81,16 @@ def parse_seed(text: str, seed_id: str, where: str | Path = "<seed>",
 def load_seed(path: Path | str) -> Seed:
     """Read and validate one seed file. Raises SeedError."""
     path = Path(path)
+    # O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        with path.open("rb") as file:
+        fd = os.open(path, flags)
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(fd)
+            raise SeedError("this is a folder, not a seed file" if stat.S_ISDIR(kind)
+                            else "this is not a regular file", path)
+        with os.fdopen(fd, "rb") as file:
             raw = file.read(MAX_SEED_BYTES + 1)
     except FileNotFoundError:
         raise SeedError("no such seed file", path) from None

@@ -1,0 +1,63 @@
+"""A long game on a real GPT-2 GGUF, autosaved after every turn, measured turn by turn.
+
+``python -m tests.support.reliability_long_session MODEL TURNS N_CTX`` prints one JSON line per
+turn (seconds, resident memory from /proc/self/status, autosave size, prompt and evaluated
+tokens) and a last line with the loaded save's turn count. Its own process: the memory it
+reports is the game's, not pytest's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from gpt2_adventure.engine.llama_backend import LlamaBackend
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.saves import SaveStore, autosave_slot
+from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.session import Session, new_state
+
+ACTIONS = [("look around", "do"), ("open the heavy door", "do"), ("hello there", "say"),
+           ("The wind picks up.", "story"), ("draw my sword", "do"), ("who goes there", "say"),
+           ("walk north along the river", "do"), ("", "story")]
+
+
+def rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    model, turns, n_ctx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    paths = AppPaths.from_env()
+    store = SaveStore(paths)
+    backend = LlamaBackend(model, n_ctx=n_ctx, threads=1, seed=5)
+    rng = random.Random(5)
+    state = new_state(find_seed(paths, "knight"), {"name": "Anna"}, rng)
+    session = Session(state, backend, Sampling(max_tokens=16), on_change=store.autosave)
+    save = store.autosave_dir / f"{autosave_slot(state.id)}.json"
+    for turn in range(turns):
+        text, kind = ACTIONS[turn % len(ACTIONS)]
+        started = time.perf_counter()
+        for _ in session.act(f"{text} {turn}" if text else "", kind):  # type: ignore[arg-type]
+            pass
+        seconds = time.perf_counter() - started
+        stats = backend.last_stats
+        print(json.dumps({"turn": turn, "seconds": seconds, "rss_kb": rss_kb(),
+                          "save_bytes": save.stat().st_size,
+                          "prompt": stats.prompt_tokens if stats else 0,
+                          "evaluated": stats.evaluated_tokens if stats else 0}), flush=True)
+    loaded = store.load(f"autosave/{autosave_slot(state.id)}")
+    print(json.dumps({"loaded_turns": len(loaded.turns), "turns": len(state.turns),
+                      "same": loaded == state}), flush=True)
+    backend.close()
+
+
+if __name__ == "__main__":
+    main()
