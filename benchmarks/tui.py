@@ -38,8 +38,15 @@ def _tmux(*args: str) -> str:
 def _start(env: dict[str, str], command: str) -> str:
     name = f"bench-{uuid.uuid4().hex[:8]}"
     flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
-    _tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", *flags, "-c", str(ROOT),
-          command)
+    for attempt in range(3):  # a tmux server starting up can exit once ("server exited")
+        try:
+            _tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", *flags, "-c",
+                  str(ROOT), command)
+            return name
+        except RuntimeError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
     return name
 
 
@@ -94,6 +101,8 @@ def key_latency(env: dict[str, str], samples: int) -> list[float]:
 
 
 def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
+    """Replies streamed into the real app (Pilot, as run_tui sets it up) vs the bare backend
+    writing from the very same prompts."""
     from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.llama_backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
@@ -102,19 +111,13 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
     from gpt2_adventure.tui.app import AdventureApp
     from gpt2_adventure.tui.screens.game import GameScreen
 
+    sys.setswitchinterval(0.0005)  # as run_tui does
     backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
     sampling = Sampling(max_tokens=tokens, ignore_eos=True, repeat_penalty=1.0)
-    bare = []
-    for _ in range(rounds):
-        backend.reset_cache()
-        for _piece in backend.stream("You are a knight.", sampling):
-            pass
-        bare.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
-
-    settings = Settings(sampling=sampling)
-    launch = Launch(paths=AppPaths.from_env(), settings=settings, mode="play", story="knight",
-                    name="Anna", seed=1)
+    launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
+                    mode="play", story="knight", name="Anna", seed=1)
     tui: list[float] = []
+    prompts: list[list[int]] = []
 
     async def drive() -> None:
         app = AdventureApp(launch, lambda _launch: backend)
@@ -124,18 +127,25 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
             while screen.game is None:
                 await pilot.pause(0.05)
             screen.game.session.max_rerolls = 0
+            screen.game.session.sampling = sampling
             for _ in range(rounds):
-                backend.reset_cache()
                 screen.submit("/continue", "do")
                 while screen.stream is None:
-                    await pilot.pause(0.01)
+                    await asyncio.sleep(0.01)
                 while screen.stream is not None:
-                    await pilot.pause(0.01)
-                stats = backend.last_stats
-                tui.append(stats.tokens_per_second)  # type: ignore[union-attr]
+                    await asyncio.sleep(0.05)
+                tui.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
+                prompts.append(list(screen.game.session.last_prompt.tokens))  # type: ignore[union-attr]
             await pilot.press("ctrl+q")
 
-    asyncio.run(drive())
+    asyncio.run(drive())  # the app closes its backend as it quits
+    backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
+    bare = []
+    for prompt in prompts:
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, sampling):
+            pass
+        bare.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
     return statistics.median(bare), statistics.median(tui)
 
 

@@ -13,7 +13,7 @@ from gpt2_adventure.errors import UserError
 ModelOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional here)
     "--model", "-m", help="Catalog name or path to a .gguf file (env GPT2_ADVENTURE_MODEL).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
-    "--threads", "-t", min=1, help="CPU threads (default: physical cores).")]
+    "--threads", "-t", min=1, max=512, help="CPU threads (default: physical cores).")]
 BackendUrlOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--backend-url", help="Play on a model server at this URL (see README: model servers).")]
 BackendKindOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045

@@ -45,7 +45,7 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     store = _store()
     infos = store.list()
     if as_json:
-        typer.echo(json.dumps([info.to_json() for info in infos], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps([info.to_json() for info in infos], indent=2))
         return
     from gpt2_adventure.safe_text import printable
 

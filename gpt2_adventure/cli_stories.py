@@ -51,7 +51,7 @@ def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     for error in errors:
         _warn(f"skipped a broken seed: {error}")
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -99,8 +99,7 @@ def stories_show(
     paths = AppPaths.from_env()
     seed = find_seed(paths, name)
     if as_json:
-        typer.echo(json.dumps({**seed.to_dict(), **_row(seed, paths)}, indent=2,
-                              ensure_ascii=False))
+        typer.echo(json.dumps({**seed.to_dict(), **_row(seed, paths)}, indent=2))
         return
     from rich.console import Console
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,12 +39,31 @@ class Launch:
     threads: int | None = None
 
 
+def _fits(default: object, value: object) -> bool:
+    """Is ``value`` the kind of value this Sampling field holds?"""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int) and not isinstance(default, float):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    return isinstance(value, dict) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+
+
 def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampling:
-    """The player's settings with the seed's suggestions on top (flags are in ``base``)."""
+    """The player's settings with the seed's or save's suggestions on top (flags are in
+    ``base``). Suggestions of the wrong kind are dropped: a bad value in an old save must
+    not stop the game (llama.cpp would refuse it on every reply)."""
+    defaults = Sampling()
+    usable = {k: v for k, v in seed_sampling.items()
+              if hasattr(defaults, k) and _fits(getattr(defaults, k), v)}
     try:
-        return Sampling.from_dict(dict(seed_sampling), base) if seed_sampling else base
+        return Sampling.from_dict(usable, base) if usable else base
     except (ValueError, TypeError):
-        return base  # a bad suggestion in an old save must not stop the game
+        return base
 
 
 def pick_seed(launch: Launch) -> Seed:
@@ -80,7 +100,7 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
     except OSError:
         return None
     return StateCache(launch.paths.saves_dir / "autosave", fingerprint,
-                      max_bytes=model.state_max_mb * 1024 * 1024)
+                      max_bytes=model.state_max_mb * 1024 * 1024, root=launch.paths.saves_dir)
 
 
 def open_game(launch: Launch, backend: Backend, state: StoryState, sampling: Sampling,

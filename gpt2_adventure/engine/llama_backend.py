@@ -44,13 +44,15 @@ class LlamaBackend:
     ) -> None:
         self.info: ModelInfo = read_model_info(model_path)
         self.name = self.info.name
-        self._n_ctx = max(16, min(n_ctx, self.info.training_context))
+        self._n_ctx = min(max(16, n_ctx), self.info.training_context)
         self.threads = threads or physical_cores()
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         self._rng = random.Random(self.seed)  # one draw per reply: fixed seed = same session
         self._lock = threading.Lock()
         self._last_stats: GenerationStats | None = None
         self._pieces: dict[int, bytes] = {}
+        self._generated: list[int] = []  # the last reply's token ids, for tokens_for()
+        self._closed = False
         self._llm = self._load(log_file, n_gpu_layers, n_batch)
         self._eos = int(self._llm.token_eos())
         self._n_vocab = int(self._llm.n_vocab())
@@ -111,6 +113,7 @@ class LlamaBackend:
         return bool(llama_cpp.llama_supports_gpu_offload())
 
     def tokenize(self, text: str) -> list[int]:
+        self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
@@ -148,6 +151,7 @@ class LlamaBackend:
         self, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: CancelToken | None
     ) -> Iterator[str]:
         with self._lock:
+            self._check_open()
             stats = GenerationStats(prompt_tokens=len(tokens))
             self._last_stats = stats
             start = time.perf_counter()
@@ -159,6 +163,7 @@ class LlamaBackend:
                 bias=self._bias(sampling), history=tokens)
             text = TextAssembler(stop)
             first_token_at = 0.0
+            self._generated = []
             try:
                 llm.eval(tokens[reused:])
                 import llama_cpp
@@ -175,6 +180,7 @@ class LlamaBackend:
                         stats.finish_reason = "eos"
                         break
                     stats.generated_tokens += 1
+                    self._generated.append(token)
                     piece = text.feed(self._piece(token))
                     if piece:
                         yield piece
@@ -235,6 +241,7 @@ class LlamaBackend:
         if not tokens or len(tokens) >= self._n_ctx:
             return 0
         with self._lock:
+            self._check_open()
             llm = self._llm
             start = self._reuse_prefix(tokens)
             done = 0
@@ -255,6 +262,7 @@ class LlamaBackend:
         import llama_cpp
 
         with self._lock:
+            self._check_open()
             llm = self._llm
             tokens = [int(t) for t in llm.input_ids[: llm.n_tokens]]
             if not tokens:
@@ -271,6 +279,7 @@ class LlamaBackend:
         import llama_cpp
 
         with self._lock:
+            self._check_open()
             llm = self._llm
             llm.n_tokens = 0
             llm._ctx.kv_cache_seq_rm(-1, 0, -1)
@@ -286,6 +295,20 @@ class LlamaBackend:
             llm.n_tokens = len(tokens)
             return True
 
+    def tokens_for(self, text: str) -> list[int] | None:
+        """The last reply's own token ids that spell exactly ``text`` (a prefix of the reply),
+        or None. Re-tokenizing a reply can split it differently from how the model wrote it,
+        which would make the next prompt differ from what llama.cpp holds."""
+        want = text.encode("utf-8")
+        spelled = b""
+        for i, token in enumerate(self._generated):
+            if spelled == want:
+                return self._generated[:i]
+            spelled += self._piece(token)
+            if not want.startswith(spelled):
+                return None
+        return list(self._generated) if spelled == want else None
+
     def reset_cache(self) -> None:
         """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""
         with self._lock:
@@ -293,4 +316,10 @@ class LlamaBackend:
 
     def close(self) -> None:
         with self._lock:
-            self._llm.close()
+            if not self._closed:
+                self._closed = True
+                self._llm.close()
+
+    def _check_open(self) -> None:
+        if self._closed:  # llama.cpp would touch freed memory
+            raise RuntimeError("the model has been closed")

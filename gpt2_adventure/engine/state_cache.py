@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gpt2_adventure.fileio import clean_stale_temps, is_inside
+
 MAGIC = b"G2ASTATE"
 VERSION = 1
 _FINGERPRINT_CHUNK = 1 << 20
@@ -43,11 +45,15 @@ def model_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+TEMP_PREFIX = ".state-"
+
+
 @dataclass
 class StateCache:
     folder: Path  # where state files live (beside the autosaves)
     fingerprint: str
     max_bytes: int = 256 * 1024 * 1024
+    root: Path | None = None  # the folder must stay inside this one (no links out)
 
     def path(self, game_id: str) -> Path:
         safe = hashlib.sha256(game_id.encode()).hexdigest()[:32]
@@ -67,7 +73,11 @@ class StateCache:
         }).encode("utf-8")
         blob = MAGIC + struct.pack("<I", len(header)) + header + data
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state-", suffix=".tmp")
+        if self.root is not None and not is_inside(self.root, self.folder):
+            raise OSError(f"{self.folder} leads outside {self.root}; not writing there")
+        clean_stale_temps(self.folder, TEMP_PREFIX)  # a kill mid-write leaves one behind
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f"{TEMP_PREFIX}{os.getpid()}-",
+                                   suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)

@@ -101,6 +101,10 @@ class ContextBuilder:
         self.plan = Plan()
         self._cache: dict[str, list[int]] = {}
 
+    def adopt(self, text: str, tokens: list[int]) -> None:
+        """Use these token ids for ``text`` from now on (the ones the model wrote it with)."""
+        self._cache[text] = list(tokens)
+
     def reset(self) -> None:
         """Forget the layout (after a load or a big edit): the next prompt is laid out anew."""
         self.plan = Plan()

@@ -23,7 +23,6 @@ import shutil
 import stat
 import tempfile
 import threading
-import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.fileio import clean_stale_temps, is_inside
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story import save_format
 from gpt2_adventure.story.model import StoryState
@@ -45,8 +45,6 @@ _WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in 
                                *(f"LPT{i}" for i in range(10)), "COM¹", "COM²", "COM³",
                                "LPT¹", "LPT²", "LPT³"})
 _TEMP_PREFIX = ".save-"
-_TEMP_RE = re.compile(r"^\.save-(\d+)-.*\.tmp$")
-_STALE_TEMP_SECONDS = 3600
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -295,15 +293,7 @@ class SaveStore:
 
     def _clean_temp(self, folder: Path) -> None:
         """Remove temp files left by crashed writes (not those of a live writer)."""
-        now = time.time()
-        for entry in folder.glob(f"{_TEMP_PREFIX}*.tmp"):
-            match = _TEMP_RE.match(entry.name)
-            if not match:
-                continue
-            with contextlib.suppress(OSError):
-                old = now - entry.lstat().st_mtime > _STALE_TEMP_SECONDS
-                if old or not _alive(int(match.group(1))):
-                    entry.unlink()
+        clean_stale_temps(folder, _TEMP_PREFIX)
 
     @staticmethod
     def _aside(path: Path, label: str) -> Path:
@@ -360,12 +350,7 @@ class SaveStore:
 
     @staticmethod
     def check_inside(saves_dir: Path, path: Path, name: str) -> None:
-        root = saves_dir.resolve()
-        try:
-            resolved = path.resolve()
-        except (OSError, RuntimeError):  # a symlink loop
-            resolved = None
-        if resolved is None or not (resolved == root or root in resolved.parents):
+        if not is_inside(saves_dir, path):
             raise UserError(f"save {name!r} is a link to somewhere outside the saves folder; "
                             "not following it", path)
 
@@ -453,15 +438,4 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread of ours may be writing it
-    if os.name == "nt":
-        return True  # no cheap check: rely on the age limit
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. EPERM: it exists, owned by someone else
-        return True
     return True

@@ -127,7 +127,8 @@ class Session:
         """The turn the player's input becomes (None for empty input), not yet in the story."""
         mode = self.state.mode
         if mode == "chat":
-            assert self.state.chat is not None
+            if self.state.chat is None:
+                raise SessionError("this chat has no character (the save lacks its chat part)")
             line = " ".join(text.split())
             if not line:
                 return None
@@ -219,8 +220,26 @@ class Session:
 
     def _add_reply(self, cleaned: str) -> None:
         text, speaker = self._reply_text(cleaned)
+        self._adopt_reply(text)
         self.state.turns.append(Turn(role="model", text=text, speaker=speaker,
                                      alternatives=[text]))
+
+    def _adopt_reply(self, text: str) -> None:
+        tail = self._tail()  # the cue the prompt ended with (a chat speaker's name)
+        if text.startswith(tail):
+            self._adopt_tokens(text, text[len(tail):], before=tail)
+
+    def _adopt_tokens(self, turn_text: str, written: str, before: str = "") -> None:
+        """Let the next prompt spell ``turn_text`` with the tokens the model wrote (``written``
+        is its part that came from the model; ``before`` what the turn held already)."""
+        tokens_for = getattr(self.backend, "tokens_for", None)
+        if tokens_for is None:
+            return
+        tokens = tokens_for(written)
+        if tokens is None:
+            return
+        prefix = self.builder.tokens(before) if before else []
+        self.builder.adopt(turn_text, prefix + tokens)
 
     def retry(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """A new reply to the last action; the earlier ones stay as alternatives."""
@@ -236,6 +255,7 @@ class Session:
                         self.pending = Pending(None, event.text, "alternative")
                     else:
                         text, _ = self._reply_text(event.text)
+                        self._adopt_reply(text)
                         last.alternatives.append(text)
                         last.choose(len(last.alternatives) - 1)
                         turns.append(last)
@@ -265,6 +285,7 @@ class Session:
     def _extend(self, turn: Turn, more: str) -> None:
         if not more.strip():
             return
+        self._adopt_tokens(turn.text + more, more, before=turn.text)
         turn.text += more
         if turn.alternatives:
             turn.alternatives[turn.chosen] = turn.text

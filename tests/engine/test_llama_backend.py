@@ -211,3 +211,28 @@ def test_a_broken_file_is_refused_before_llama_cpp_sees_it(tmp_path: Path) -> No
     path.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 40)
     with pytest.raises(ModelFileError):
         LlamaBackend(path)
+
+
+def test_tokens_for_gives_back_the_replys_own_tokens(backend: LlamaBackend) -> None:
+    text = "".join(backend.stream("The knight", FREE))
+    stats = backend.last_stats
+    assert stats is not None
+    tokens = backend.tokens_for(text)
+    assert tokens is not None and len(tokens) == stats.generated_tokens
+    assert backend.detokenize(tokens) == text
+    first = backend.detokenize(tokens[:3])
+    assert backend.tokens_for(first) == tokens[:3]
+    assert backend.tokens_for(text + " and more") is None
+    assert backend.tokens_for("something it never wrote") is None
+
+
+def test_a_closed_model_refuses_work_instead_of_crashing(tiny_gguf: Path) -> None:
+    b = LlamaBackend(tiny_gguf, threads=1)
+    b.close()
+    b.close()  # twice is fine
+    with pytest.raises(RuntimeError, match="closed"):
+        b.tokenize("Hello")
+    with pytest.raises(RuntimeError, match="closed"):
+        "".join(b.stream([464, 3290], FREE))
+    with pytest.raises(RuntimeError, match="closed"):
+        b.export_state()

@@ -416,10 +416,6 @@ def _dead_pid() -> int:
 
 
 @needs_inotify
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/state_cache.py StateCache.store writes .state-XXXX.tmp (no pid in the name) and "
-    "nothing removes one left by a killed process: every crash while the model state is "
-    "written at exit leaves a file as large as the KV cache (hundreds of MB for gpt2-xl)"))
 def test_a_model_state_write_killed_midway_is_cleaned_next_time(tiny_gguf: Path) -> None:
     write_config()
     rig = Rig(tiny_gguf, random.Random(5))

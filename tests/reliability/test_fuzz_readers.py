@@ -101,18 +101,15 @@ def _report() -> Iterator[None]:
     COUNTS.clear()
 
 
-def attempt(reader: str, call: Callable[[], Any],
-            known: Callable[[UserError], bool] = lambda error: False) -> Any:
+def attempt(reader: str, call: Callable[[], Any]) -> Any:
     """Run a reader on one input: its result, or None after one of our errors. Anything else
-    (KeyError, RecursionError...) fails the test; so does taking too long. ``known`` picks out
-    the errors of a known defect (each has its own xfail test below) from the message check."""
+    (KeyError, RecursionError...) fails the test; so does taking too long."""
     COUNTS[reader] += 1
     started = time.perf_counter()
     try:
         return call()
     except UserError as error:
-        if not known(error):
-            clear_message(error)
+        clear_message(error)
         return None
     finally:
         elapsed = time.perf_counter() - started
@@ -149,24 +146,6 @@ def sound_sampling(sampling: Sampling) -> None:
             assert all(isinstance(k, int) and isinstance(v, float) for k, v in value.items())
 
 
-def mistyped_sampling(table: dict[str, Any]) -> bool:
-    """A save's sampling suggestion of the wrong type for its field (a known defect)."""
-    defaults = Sampling()
-    for key, value in table.items():
-        default = getattr(defaults, key, None)
-        if isinstance(default, bool):
-            wrong = not isinstance(value, bool)
-        elif isinstance(default, int):
-            wrong = not isinstance(value, int) or isinstance(value, bool)
-        elif isinstance(default, float):
-            wrong = not isinstance(value, (int, float)) or isinstance(value, bool)
-        else:
-            wrong = False
-        if wrong:
-            return True
-    return False
-
-
 def playable(seed: Seed) -> None:
     """A seed the reader accepted starts a game that saves, loads back, and plays a turn."""
     values = {p.name: p.default or "Anna" for p in seed.placeholders}
@@ -180,8 +159,6 @@ def playable(seed: Seed) -> None:
 
 
 def plays(state: Any) -> None:
-    if state.mode == "chat" and state.chat is None:
-        return  # a known defect: test_known_defect_a_chat_save_without_its_characters
     session = Session(state, FakeBackend([" The wind rises."], n_ctx=256),
                       session_sampling(Sampling(max_tokens=8), state.sampling))
     try:
@@ -374,8 +351,7 @@ def test_save_documents(n: int) -> None:
         loaded = attempt("saves", lambda: decode(raw, "fuzz.json"))
         if loaded is not None:
             state = loaded.state
-            if not mistyped_sampling(state.sampling):  # known: test_known_defect_save_sampling
-                sound_sampling(session_sampling(Sampling(), state.sampling))
+            sound_sampling(session_sampling(Sampling(), state.sampling))
             assert decode(encode(state, "again"), "again").state == state
             plays(state)
 
@@ -484,11 +460,6 @@ def _peer_samples() -> list[tuple[str, bytes]]:
             if p.is_file() and p.suffix in (".json", ".yaml", ".txt")]
 
 
-def yaml_message_defect(error: UserError) -> bool:
-    """A known defect: test_known_defect_yaml_errors_span_lines."""
-    return error.message.startswith("not valid YAML:") and "\n" in error.message
-
-
 @pytest.mark.parametrize("n", sizes("importers"))
 def test_importers(n: int) -> None:
     importers = _importers()
@@ -512,8 +483,7 @@ def test_importers(n: int) -> None:
             name = sample_name
             data = mutate(sample_data, edits) if choice == 2 else sample_data[: edits[0][1]
                                                                               % 4000]
-        attempt("importers", lambda: importers.convert_bytes(data, name, as_),
-                known=yaml_message_defect)
+        attempt("importers", lambda: importers.convert_bytes(data, name, as_))
 
     check()
 
@@ -894,13 +864,10 @@ def test_readers_accept_what_the_game_writes() -> None:
     assert asdict(defaults.sampling) == asdict(Sampling())
 
 
-# -- defects the fuzzers found in files this suite may not change (see the report) ---------
+# -- defects the fuzzers found outside the readers, now fixed ----------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "story/session.py Session.player_turn asserts state.chat is not None: a chat-mode save "
-    "with \"chat\": null loads, then every turn fails with AssertionError"))
-def test_known_defect_a_chat_save_without_its_characters() -> None:
+def test_a_chat_save_without_its_characters_fails_cleanly() -> None:
     doc = json.loads(json.dumps(GOOD_SAVES["chat"]))
     doc["state"]["chat"] = None
     try:
@@ -915,11 +882,7 @@ def test_known_defect_a_chat_save_without_its_characters() -> None:
         pass
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "launch.py session_sampling: a save's sampling suggestion of the wrong type (\"top_k\": "
-    "1.5) is passed to Sampling, which does not check types; llama.cpp's sampler then fails "
-    "with ctypes.ArgumentError on every reply (the game shows 'generation failed')"))
-def test_known_defect_save_sampling_of_the_wrong_type() -> None:
+def test_save_sampling_of_the_wrong_type_is_dropped() -> None:
     for key, value in (("top_k", 1.5), ("max_tokens", 2.5), ("repeat_last_n", 64.0),
                        ("ignore_eos", 1)):
         doc = json.loads(json.dumps(GOOD_SAVES["adventure"]))
@@ -928,10 +891,7 @@ def test_known_defect_save_sampling_of_the_wrong_type() -> None:
         sound_sampling(session_sampling(Sampling(), state.sampling))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "story/importers/common.py load_yaml: a yaml.YAMLError without a mark is shown with "
-    "str(error), which spans lines (error: ... + '  in \"<unicode string>\", position 0')"))
-def test_known_defect_yaml_errors_span_lines() -> None:
+def test_yaml_errors_are_one_line() -> None:
     importers = _importers()
     with pytest.raises(UserError) as caught:
         importers.convert_bytes(b"\x01", "story_data.yaml")

@@ -277,10 +277,6 @@ def test_a_save_file_linked_elsewhere_is_neither_read_nor_overwritten(
     assert [p.name for p in paths.saves_dir.glob("mine.link-*.json")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/state_cache.py StateCache.store writes <autosave>/<id>.kvstate through an autosave "
-    "folder that links outside the saves folder (SaveStore refuses that folder; the state "
-    "cache does not check it)"))
 def test_the_model_state_is_not_written_through_a_linked_autosave_folder(
         world: tuple[Path, AppPaths], tiny_gguf: Path) -> None:
     from gpt2_adventure.config import Settings

@@ -213,10 +213,6 @@ def test_the_real_command_never_prints_hostile_text_raw(tmp_path: Path, tiny_ggu
         assert_safe(text, where)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli_saves.py (saves list --json) and cli_stories.py (stories list/show --json) print "
-    "json.dumps(..., ensure_ascii=False): JSON escapes C0 controls but leaves C1 controls "
-    "(U+009B is CSI), bidi overrides and zero-width characters raw on the terminal"))
 def test_json_listings_never_print_hostile_text_raw(tmp_path: Path) -> None:
     paths = AppPaths.from_env()
     SaveStore(paths).save(evil_state(), "evil")
@@ -302,9 +298,6 @@ async def _game_with_evil_story(tmp_path: Path, pilot_size: tuple[int, int] = (1
     return make_app(story=str(evil_seed(tmp_path)), backend=FakeBackend([EVIL_REPLY] * 4))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tui/widgets/side_panel.py SidePanel.load puts memory, author's note and world info into "
-    "TextArea/Input as they are: Textual draws their escape sequences raw to the terminal"))
 async def test_tui_side_panel_shows_story_text_literally(tmp_path: Path) -> None:
     app = await _game_with_evil_story(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -315,9 +308,6 @@ async def test_tui_side_panel_shows_story_text_literally(tmp_path: Path) -> None
         assert_screen_safe(app, "the side panel")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tui/screens/dialogs.py EditTurn puts the turn's text into a TextArea as it is: Textual "
-    "draws its escape sequences raw to the terminal"))
 async def test_tui_edit_dialog_shows_story_text_literally(tmp_path: Path) -> None:
     from textual.widgets import Input
 
@@ -384,10 +374,6 @@ async def test_tui_load_screen_shows_hostile_save_names_literally() -> None:
         assert_screen_safe(app, "the load screen")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tui/screens/game.py GameScreen._info / submit (Reloaded) / on_generation_failed / the warn "
-    "callback pass story text (memory lines, world info, notes, loaded titles, error messages) "
-    "to notify() without safe_text.printable: raw escape sequences reach the terminal"))
 async def test_tui_notifications_show_story_text_literally(tmp_path: Path) -> None:
     from textual.widgets import Input
 
@@ -479,7 +465,6 @@ def test_a_real_terminal_is_not_driven_by_story_text(tmp_path: Path, tiny_gguf: 
 
 @pytest.mark.slow
 @needs_tmux
-@pytest.mark.xfail(strict=True, reason="see test_tui_notifications_show_story_text_literally")
 def test_a_real_terminal_is_not_driven_by_a_notification(tmp_path: Path,
                                                            tiny_gguf: Path) -> None:
     write_config()

@@ -134,7 +134,7 @@ def load_yaml(text: str, where: str) -> Any:
             problem = f"{problem} (only plain YAML is read; tags like !!python are refused)"
         raise ImportProblem(f"not valid YAML: {problem}", place) from None
     except yaml.YAMLError as error:
-        raise ImportProblem(f"not valid YAML: {error}", where) from None
+        raise ImportProblem(f"not valid YAML: {' '.join(str(error).split())}", where) from None
     except RecursionError:
         raise ImportProblem("the YAML is nested too deeply", where) from None
     except (ValueError, TypeError, OverflowError) as error:  # e.g. a date like 2019-99-99

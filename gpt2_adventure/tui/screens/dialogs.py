@@ -68,7 +68,7 @@ class Questions(ModalScreen[dict]):
             yield Static("Before you begin", classes="title")
             for p in self.placeholders:
                 yield Label(Text(printable(p.question)))
-                yield Input(value=self.known.get(p.name, p.default), id=f"q-{p.name}",
+                yield Input(value=printable(self.known.get(p.name, p.default)), id=f"q-{p.name}",
                             placeholder=printable(p.default))
             with Horizontal():
                 yield Button("Begin", id="begin", variant="primary")
@@ -115,7 +115,7 @@ class EditTurn(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="title")
-            yield TextArea(self.text, id="text", soft_wrap=True)
+            yield TextArea(printable(self.text), id="text", soft_wrap=True)
             with Horizontal():
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +18,7 @@ from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.session import Done, Piece, Restart
 from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GenerationFailed, Streamed
+from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
@@ -93,8 +96,7 @@ class GameScreen(Screen):
         try:
             self.game = open_game(app.launch, message.backend, self.state,  # type: ignore[attr-defined]
                                   app.launch.settings.sampling,  # type: ignore[attr-defined]
-                                  warn=lambda text: self.notify(text, severity="warning",
-                                                                markup=False))
+                                  warn=lambda text: say(self, text, severity="warning"))
         except UserError as error:
             self.app.push_screen(Choice("This game cannot be opened", str(error),
                                         [("back", "Back")], error=True),
@@ -147,7 +149,7 @@ class GameScreen(Screen):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
             self._redraw()
-            self.notify("\n".join(outcome.lines), markup=False)
+            say(self, "\n".join(outcome.lines))
         elif isinstance(outcome, Quit):
             self.app.action_quit_game()  # type: ignore[attr-defined]
         elif isinstance(outcome, OpenSettings):
@@ -157,8 +159,7 @@ class GameScreen(Screen):
         if len(info.lines) > 3:
             self.app.push_screen(Choice("gpt2-adventure", "\n".join(info.lines), [("ok", "OK")]))
         else:
-            self.notify("\n".join(info.lines), severity="error" if info.error else "information",
-                        markup=False)
+            say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
     def _begin(self, stream: Stream, text: str, kind: str) -> None:
         assert self.game is not None
@@ -177,8 +178,19 @@ class GameScreen(Screen):
 
     @work(thread=True, exclusive=True, group="generation", exit_on_error=False)
     def _generate(self, stream: Stream) -> None:
+        # Pieces are passed on in batches, ~20 a second: a message per token keeps the UI
+        # thread busy, and every time it holds the GIL this thread (and so GPT-2) waits.
+        batch, last = "", time.monotonic()
         try:
             for event in stream.events:
+                if isinstance(event, Piece):
+                    batch += event.text
+                    if time.monotonic() - last < 0.05:
+                        continue
+                    event, batch, last = Piece(batch), "", time.monotonic()
+                elif batch:
+                    self.post_message(Streamed(Piece(batch)))
+                    batch = ""
                 self.post_message(Streamed(event))
         except UserError as error:
             self.post_message(GenerationFailed(str(error)))
@@ -202,8 +214,8 @@ class GameScreen(Screen):
 
     def on_generation_failed(self, message: GenerationFailed) -> None:
         self._finish()
-        self.notify(f"generation failed: {message.error}\nYour story is safe; try again.",
-                    severity="error", markup=False, timeout=10)
+        say(self, f"generation failed: {message.error}\nYour story is safe; try again.",
+            severity="error", timeout=10)
 
     def _ask_keep(self) -> None:
         def decide(choice: str | None) -> None:
@@ -333,7 +345,7 @@ class GameScreen(Screen):
                                        ("\n" if old.endswith("\n") else ""))
                 self._redraw()
 
-        self.app.push_screen(EditTurn(f"Edit turn {index + 1}", old.strip()), save)
+        self.app.push_screen(EditTurn(f"Edit turn {index + 1}", printable(old.strip())), save)
 
     def shutdown(self) -> None:
         """Stop writing and close the game (autosave, release its lock)."""

@@ -49,7 +49,9 @@ class LoadScreen(Screen):
         try:
             state = SaveStore(app.launch.paths).load(event.option.id or "")  # type: ignore[attr-defined]
         except UserError as error:
-            self.notify(str(error), severity="error", markup=False)
+            from gpt2_adventure.tui.say import say
+
+            say(self, str(error), severity="error")
             return
         app.pop_screen()
         for screen in list(app.screen_stack):

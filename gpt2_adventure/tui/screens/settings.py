@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from gpt2_adventure.config import UISettings, load_settings, save_settings
 from gpt2_adventure.engine.sampling import PRESETS, Sampling
+from gpt2_adventure.tui.say import say
 
 FIELDS = [("temperature", float), ("top_k", int), ("top_p", float), ("min_p", float),
           ("typical_p", float), ("repeat_penalty", float), ("repeat_last_n", int),
@@ -79,7 +80,7 @@ class SettingsScreen(Screen):
             if width and not 30 <= width <= 400:
                 raise ValueError("text width must be 0 (the whole window) or 30..400")
         except ValueError as error:
-            self.notify(f"not saved: {error}", severity="error", markup=False)
+            say(self, f"not saved: {error}", severity="error")
             return
         model = self.query_one("#model", Input).value.strip() or None
         ui = UISettings(theme=str(self.query_one("#theme", Select).value), text_width=width)
@@ -91,7 +92,7 @@ class SettingsScreen(Screen):
         launch.settings = replace(launch.settings, preset=preset, sampling=sampling, ui=ui,
                                   model=replace(launch.settings.model, name=model))
         self._apply_to_open_game(sampling)
-        self.notify(f"saved to {launch.paths.config_file}", markup=False)
+        say(self, f"saved to {launch.paths.config_file}")
         self.app.pop_screen()
 
     def _apply_to_open_game(self, sampling: Sampling) -> None:

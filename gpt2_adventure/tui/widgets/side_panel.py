@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, TextArea
 
+from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState, WorldEntry
 
 
@@ -59,9 +60,10 @@ class SidePanel(VerticalScroll):
         yield Button("Apply", id="apply", variant="primary")
 
     def load(self, state: StoryState) -> None:
-        self.query_one("#memory", TextArea).text = state.memory
-        self.query_one("#note", Input).value = state.authors_note
-        self.query_one("#world", TextArea).text = world_to_text(state.world)
+        # Editors draw what they hold raw: control characters are shown as escapes here.
+        self.query_one("#memory", TextArea).text = printable(state.memory)
+        self.query_one("#note", Input).value = printable(state.authors_note)
+        self.query_one("#world", TextArea).text = printable(world_to_text(state.world))
         self._old_world = list(state.world)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
