@@ -27,10 +27,14 @@ def measure(model: Path, n_batch: int, flash: bool, kv: str, rounds: int) -> dic
     import llama_cpp
 
     kv_type = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0}[kv]
-    with contextlib.redirect_stderr(io.StringIO()):
-        llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_batch=n_batch,
-                              n_threads=2, n_threads_batch=2, flash_attn=flash,
-                              type_k=kv_type, type_v=kv_type, verbose=False)
+    row: dict[str, object] = {"n_batch": n_batch, "flash_attn": flash, "kv_cache": kv}
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_batch=n_batch,
+                                  n_threads=2, n_threads_batch=2, flash_attn=flash,
+                                  type_k=kv_type, type_v=kv_type, verbose=False)
+    except ValueError:  # e.g. a quantized V cache needs flash attention
+        return {**row, "prompt_tok_s": None, "eval_tok_s_at_depth": None}
     prompt = [464, 3290, 373, 257, 1310] * 180  # 900 tokens
     prompt_rates, gen_rates = [], []
     for _ in range(rounds):
@@ -43,8 +47,7 @@ def measure(model: Path, n_batch: int, flash: bool, kv: str, rounds: int) -> dic
             llm.eval([464])
         gen_rates.append(100 / (time.perf_counter() - start))
     llm.close()
-    return {"n_batch": n_batch, "flash_attn": flash, "kv_cache": kv,
-            "prompt_tok_s": statistics.median(prompt_rates),
+    return {**row, "prompt_tok_s": statistics.median(prompt_rates),
             "eval_tok_s_at_depth": statistics.median(gen_rates)}
 
 
@@ -62,8 +65,9 @@ def main() -> None:
         return
     print(f"{'n_batch':>7} {'flash':>5} {'kv':>5} {'prompt tok/s':>13} {'eval tok/s':>11}")
     for row in rows:
-        print(f"{row['n_batch']:>7} {row['flash_attn']!s:>5} {row['kv_cache']:>5} "
-              f"{row['prompt_tok_s']:>13.1f} {row['eval_tok_s_at_depth']:>11.1f}")
+        rates = (f"{row['prompt_tok_s']:>13.1f} {row['eval_tok_s_at_depth']:>11.1f}"
+                 if row["prompt_tok_s"] is not None else f"{'not supported':>25}")
+        print(f"{row['n_batch']:>7} {row['flash_attn']!s:>5} {row['kv_cache']:>5} {rates}")
 
 
 if __name__ == "__main__":

@@ -95,9 +95,14 @@ class Game:
         backend = self.session.backend
         if self.state_cache is None or not hasattr(backend, "export_state"):
             return
+        builder = self.session.builder
+        # The replies as the model wrote them: re-tokenized, they could differ from the cache.
+        shown = builder.plan.window_start
+        spelled = [[t.text, builder.tokens(t.text)] for t in self.state.turns[shown:]]
         try:
-            plan = dataclasses.asdict(self.session.builder.plan)
-            self.state_cache.store(self.state.id, backend, {"plan": plan})  # type: ignore[arg-type]
+            plan = dataclasses.asdict(builder.plan)
+            self.state_cache.store(self.state.id, backend,  # type: ignore[arg-type]
+                                   {"plan": plan, "spelled": spelled})
         except OSError as error:
             self.warn(f"could not store the model state: {error}")
 
@@ -109,6 +114,11 @@ class Game:
         extra = self.state_cache.restore(self.state.id, backend)  # type: ignore[arg-type]
         if extra is None:
             return False
+        for item in extra.get("spelled") or []:
+            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], list) and all(isinstance(t, int) for t in item[1])
+                    and self.session.backend.detokenize(item[1]) == item[0]):
+                self.session.builder.adopt(item[0], item[1])
         plan = extra.get("plan")
         # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
         with contextlib.suppress(KeyError, TypeError, ValueError):
