@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.json_kind import kind
 
 MAX_FIELD_CHARS = 100_000  # per text field
 MAX_NAME_CHARS = 200  # the name is a speaker label in every chat line
@@ -24,21 +25,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def clean(text: str) -> str:
     """Drop NULs, replace lone surrogates: everything else is kept exactly."""
     return _SURROGATE.sub("\ufffd", text.replace("\0", ""))
-
-
-def kind(value: Any) -> str:
-    """A JSON value's type in words, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 class Fields:

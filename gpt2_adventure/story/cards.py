@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.story.card_fields import Fields, kind
+from gpt2_adventure.story.card_fields import Fields
 from gpt2_adventure.story.card_seed import seed_from_fields
+from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.png_text import is_png, read_text_chunks
 

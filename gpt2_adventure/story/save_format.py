@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from gpt2_adventure import __version__
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
 
 FORMAT = "gpt2-adventure-save"
@@ -80,14 +81,14 @@ def decode(raw: bytes, where: str) -> SaveDocument:
     except ValueError as error:  # NaN/Infinity, or an integer too long to convert
         raise UserError(f"save file has a value it should not: {error}", where) from None
     if not isinstance(doc, dict):
-        raise UserError(f"not a gpt2-adventure save (the file holds {_kind(doc)}, "
+        raise UserError(f"not a gpt2-adventure save (the file holds {kind(doc)}, "
                         "not an object)", where)
     if doc.get("format") != FORMAT:
         raise UserError(f'not a gpt2-adventure save (no "format": "{FORMAT}")', where)
     version = doc.get("version")
     if type(version) is not int or version < 1:
         raise UserError(f'bad save: "version" should be a whole number >= 1, not '
-                        f"{_kind(version)}", where)
+                        f"{kind(version)}", where)
     doc = upgrade(doc, where)
     if "state" not in doc:
         raise UserError("bad save: state is missing", where)
@@ -142,18 +143,6 @@ def _lenient_text(value: object) -> str:
     return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return "a list" if isinstance(value, list) else "an object"
-
-
 class _Checker:
     """Checks the decoded state field by field; errors name the field, e.g. state.turns[2].text.
 
@@ -165,7 +154,7 @@ class _Checker:
         self.where = where
 
     def fail(self, field: str, expected: str, value: object) -> NoReturn:
-        raise UserError(f"bad save: {field} should be {expected}, not {_kind(value)}",
+        raise UserError(f"bad save: {field} should be {expected}, not {kind(value)}",
                         self.where)
 
     def obj(self, value: object, field: str) -> dict[str, Any]:
@@ -186,7 +175,7 @@ class _Checker:
     def choice(self, value: object, field: str, allowed: tuple[str, ...]) -> str:
         if isinstance(value, str) and value in allowed:
             return value
-        shown = repr(value[:40]) if isinstance(value, str) else _kind(value)
+        shown = repr(value[:40]) if isinstance(value, str) else kind(value)
         raise UserError(f"bad save: {field} should be one of {', '.join(allowed)}, not {shown}",
                         self.where)
 
