@@ -154,15 +154,16 @@ def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
         raise UserError("cannot read the save file: permission denied", where) from None
     except OSError as error:
         raise UserError(f"cannot read the save file: {error.strerror}", where) from None
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(fd)
+    info = os.fstat(fd)  # before fdopen, which refuses a folder with an error of its own
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
             raise UserError("this is a folder, not a save file", where)
         if not stat.S_ISREG(info.st_mode):
             raise UserError("this is not a regular file", where)
-        if info.st_size > limit:
-            raise UserError(f"save file is too large ({info.st_size / 1e6:.0f} MB; the limit "
-                            f"is {limit / 1e6:.0f} MB)", where)
+        raise UserError(f"save file is too large ({info.st_size / 1e6:.0f} MB; the limit "
+                        f"is {limit / 1e6:.0f} MB)", where)
+    with os.fdopen(fd, "rb") as stream:
         try:
             # Sized by the file (read(n) allocates n bytes up front); more if it grew since.
             data = stream.read(info.st_size + 1)

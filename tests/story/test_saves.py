@@ -564,3 +564,10 @@ def test_a_game_open_twice_is_refused(store: SaveStore) -> None:
     with store.hold(state.id):  # released on exit
         pass
     assert store.list() == []  # lock files are not saves
+
+
+def test_a_folder_in_place_of_a_save_is_a_clean_error() -> None:
+    paths = AppPaths.from_env()
+    (paths.saves_dir / "castle.json").mkdir(parents=True)
+    with pytest.raises(UserError, match="folder"):
+        SaveStore(paths).load("castle")
