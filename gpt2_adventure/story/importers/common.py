@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.json_kind import kind as json_kind
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
 # YAML is parsed by a pure-Python loader: a small cap keeps it quick (story_data.yaml is 4 kB).
@@ -143,19 +144,13 @@ def load_yaml(text: str, where: str) -> Any:
 
 
 def kind(value: object) -> str:
-    """How a value is named in errors."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (list, tuple)):
-        return "a list"
+    """How a value is named in errors: JSON's words, but YAML's "a mapping" for tables."""
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, tuple):
+        return "a list"
+    if value is None or isinstance(value, (bool, int, float, str, list)):
+        return json_kind(value)
     return f"a {type(value).__name__}"
 
 
