@@ -127,7 +127,7 @@ class Game:
                     window_start=int(plan["window_start"]),
                     note_at=None if plan["note_at"] is None else int(plan["note_at"]),
                     top_world=tuple(int(i) for i in plan["top_world"]),
-                    late_world=tuple(int(i) for i in plan["late_world"]))
+                    late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
         return True
 
     def warm(self, cancel: CancelToken) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import random
@@ -296,18 +297,26 @@ class LlamaBackend:
             return True
 
     def tokens_for(self, text: str) -> list[int] | None:
-        """The last reply's own token ids that spell exactly ``text`` (a prefix of the reply),
-        or None. Re-tokenizing a reply can split it differently from how the model wrote it,
-        which would make the next prompt differ from what llama.cpp holds."""
-        want = text.encode("utf-8")
-        spelled = b""
-        for i, token in enumerate(self._generated):
-            if spelled == want:
-                return self._generated[:i]
-            spelled += self._piece(token)
-            if not want.startswith(spelled):
-                return None
-        return list(self._generated) if spelled == want else None
+        """Token ids that spell ``text``, reusing as many of the last reply's own ids as spell
+        its beginning (the rest is tokenized); None when the reply does not begin it.
+        Re-tokenizing a reply can split it differently from how the model wrote it, which
+        would make the next prompt differ from what llama.cpp holds. The reply's text may be
+        cut inside a token (clean-up to whole sentences) or hold U+FFFD where the model
+        wrote broken UTF-8; both are matched as the stream decoded them."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        shown = ""
+        best = (0, 0)  # (tokens, characters) of the longest whole-character match
+        for i, token in enumerate(self._generated, start=1):
+            shown += decoder.decode(self._piece(token))
+            if not text.startswith(shown):
+                break
+            if decoder.getstate()[0] == b"":  # no character left half-way
+                best = (i, len(shown))
+        count, chars = best
+        if count == 0:
+            return None
+        rest = text[chars:]
+        return self._generated[:count] + (self.tokenize(rest) if rest else [])
 
     def reset_cache(self) -> None:
         """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""

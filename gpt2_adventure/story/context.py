@@ -9,13 +9,16 @@ one, so the layout is chosen to change as little as possible from turn to turn:
   always yields the same tokens.
 * Old turns are trimmed in one large chunk (down to ``low_water`` of the context) when the
   prompt would overflow, not one turn per turn.
-* The author's note (and world info that turns up mid-window) is placed ``note_depth`` turns
-  from the end at each trim and then stays put while the story grows under it, so it does
-  not invalidate the prefix every turn (``note_max_depth`` can bound how far it drifts).
-  Measured on a 200-turn adventure (benchmarks/prefix_stability.py): moving it only at
-  trims, with trims down to half the context, reuses more of the prompt and keeps the
-  context fuller than any fixed drift bound tried.
+* The author's note is placed ``note_depth`` turns from the end at each trim and then stays
+  put while the story grows under it, so it does not invalidate the prefix every turn
+  (``note_max_depth`` can bound how far it drifts). Measured on a 200-turn adventure
+  (benchmarks/prefix_stability.py): moving it only at trims, with trims down to half the
+  context, reuses more of the prompt and keeps the context fuller than any fixed drift
+  bound tried.
 * World info found at a trim goes to the top block, where it stays until the next trim.
+  An entry that turns up mid-window is inserted where the story has got to (before the
+  player's newest line) and stays there: only the entry itself is new to the model, where
+  putting it higher up would re-evaluate every turn below it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class Plan:
     window_start: int = 0  # first turn in view
     note_at: int | None = None  # the note block goes before this turn
     top_world: tuple[int, ...] = ()  # world entries in the top block (indices into state.world)
-    late_world: tuple[int, ...] = ()  # world entries in the note block
+    # world entries found mid-window: (entry index, the turn it goes before)
+    late_world: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -144,9 +148,19 @@ class ContextBuilder:
         return out
 
     def _note_tokens(self, state: StoryState) -> list[int]:
-        world = self._world_tokens(state, self.plan.late_world)
         note = note_text(state.authors_note)
-        return world + (self.tokens("\n" + note + "\n") if note else [])
+        return self.tokens("\n" + note + "\n") if note else []
+
+    def _late_world(self, state: StoryState, room: int) -> dict[int, list[int]]:
+        """Mid-window entries by the turn they go before, within ``room`` tokens."""
+        out: dict[int, list[int]] = {}
+        for i, at in self.plan.late_world:
+            piece = self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
+            if len(piece) > room:
+                break  # later entries wait for the next trim, as in the top block
+            room -= len(piece)
+            out[at] = out.get(at, []) + piece
+        return out
 
     def _scan(self, state: StoryState, tail: str) -> str:
         recent = state.turns[-self.scan_turns:] if self.scan_turns else []
@@ -160,18 +174,21 @@ class ContextBuilder:
         world = self._world_tokens(state, plan.top_world)
         note = self._note_tokens(state)
         note_at = plan.note_at if plan.note_at is not None else len(state.turns)
+        late = self._late_world(state, int(self.n_ctx * self.world_share) - len(world))
         story: list[int] = []
         before = 0
-        for i in range(plan.window_start, len(state.turns)):
-            if i == note_at:
+        n = len(state.turns)
+        for i in range(plan.window_start, n + 1):
+            if i == min(note_at, n):
                 before = len(story)
-            story += self.tokens(state.turns[i].text)
-        if note_at >= len(state.turns):
-            before = len(story)
+            story += late.get(i, [])
+            if i < n:
+                story += self.tokens(state.turns[i].text)
+        late_count = sum(len(piece) for piece in late.values())
         tail_tokens = self.tokens(tail)
         tokens = pinned + world + story[:before] + note + story[before:] + tail_tokens
-        parts = {"pinned": len(pinned), "world": len(world), "story": len(story),
-                 "note": len(note), "tail": len(tail_tokens)}
+        parts = {"pinned": len(pinned), "world": len(world) + late_count,
+                 "story": len(story) - late_count, "note": len(note), "tail": len(tail_tokens)}
         return tokens, parts
 
     def _turn_cost(self, state: StoryState, i: int) -> int:
@@ -189,15 +206,19 @@ class ContextBuilder:
             plan.note_at = min(max(plan.note_at, plan.window_start), n)
         valid = set(range(len(state.world)))
         plan.top_world = tuple(i for i in plan.top_world if i in valid)
-        plan.late_world = tuple(i for i in plan.late_world if i in valid)
 
         active = triggered_world(state.world, self._scan(state, tail))
         if plan.note_at is None:  # a fresh layout: the world info found now goes on top
             plan.top_world, plan.late_world = tuple(active), ()
-        placed = set(plan.top_world) | set(plan.late_world)
+        plan.late_world = tuple((i, min(max(at, plan.window_start), n))
+                                for i, at in plan.late_world if i in valid)
+        placed = set(plan.top_world) | {i for i, _ in plan.late_world}
         new = [i for i in active if i not in placed]
         if new:
-            plan.late_world = plan.late_world + tuple(new)
+            # Before the player's newest line when it is the last turn, else at the end.
+            at = n - 1 if n and state.turns[-1].role == "player" else n
+            plan.late_world = plan.late_world + tuple((i, max(at, plan.window_start))
+                                                      for i in new)
         drifted = self.note_max_depth is not None and plan.note_at is not None and (
             n - plan.note_at > self.note_max_depth)
         if plan.note_at is None or drifted:
@@ -217,7 +238,7 @@ class ContextBuilder:
         parts["reply"] = reply_tokens
         _, pinned_cut = self._pinned(state)
         return Prompt(tokens=tokens, parts=parts, first_visible_turn=plan.window_start,
-                      active_world=sorted(set(plan.top_world) | set(plan.late_world)),
+                      active_world=sorted(set(plan.top_world) | {i for i, _ in plan.late_world}),
                       trimmed=trimmed, pinned_cut=pinned_cut)
 
     def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int) -> None:

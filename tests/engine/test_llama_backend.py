@@ -222,8 +222,31 @@ def test_tokens_for_gives_back_the_replys_own_tokens(backend: LlamaBackend) -> N
     assert backend.detokenize(tokens) == text
     first = backend.detokenize(tokens[:3])
     assert backend.tokens_for(first) == tokens[:3]
-    assert backend.tokens_for(text + " and more") is None
+    longer = backend.tokens_for(text + " and more")
+    assert longer is not None and longer[:len(tokens)] == tokens
+    assert backend.detokenize(longer) == text + " and more"
     assert backend.tokens_for("something it never wrote") is None
+
+
+def test_tokens_for_keeps_the_reply_tokens_before_a_cut_inside_a_token(
+        backend: LlamaBackend) -> None:
+    text = "".join(backend.stream("The knight", FREE))
+    tokens = backend.tokens_for(text)
+    assert tokens is not None
+    whole = backend.detokenize(tokens[:-1])
+    cut = whole + backend.detokenize(tokens[-1:])[:-1]  # the last token only in part
+    spelled = backend.tokens_for(cut)
+    assert spelled is not None and backend.detokenize(spelled) == cut
+    assert spelled[:len(tokens) - 1] == tokens[:-1]
+
+
+def test_tokens_for_matches_broken_utf8_as_the_stream_showed_it(backend: LlamaBackend) -> None:
+    half = backend.tokenize("🐉")[:1]  # the first bytes of the dragon only
+    assert backend.detokenize(half) == "\ufffd"
+    backend._generated = backend.tokenize("The") + half + backend.tokenize(" end")  # noqa: SLF001
+    text = "The\ufffd end"
+    spelled = backend.tokens_for(text)
+    assert spelled == backend._generated  # noqa: SLF001
 
 
 def test_a_closed_model_refuses_work_instead_of_crashing(tiny_gguf: Path) -> None:

@@ -145,6 +145,45 @@ def test_world_info_appears_when_its_key_is_mentioned() -> None:
     assert "DRAGON LORE" in shown and "bridges" in shown
 
 
+
+def test_world_info_found_mid_window_goes_before_the_new_line_and_stays() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    world = [WorldEntry(keys=("Larion",), content="LARION LORE")]
+    state = StoryState(mode="adventure", title="t", world=world, authors_note="NOTE",
+                       turns=[Turn(role="opening", text="You stand in a field.")])
+    for i in range(4):
+        state.turns.append(Turn(role="player", text=f"\n> You walk {i}.\n"))
+        state.turns.append(Turn(role="model", text=f" The road goes on {i}."))
+    before = builder.build(state, 20).tokens
+    state.turns.append(Turn(role="player", text="\n> You ask about Larion.\n"))
+    prompt = builder.build(state, 20)
+    shown = backend.detokenize(prompt.tokens)
+    assert shown.endswith("on 3.\nLARION LORE\n\n> You ask about Larion.\n")
+    # Everything the model had already seen is still the prompt's prefix.
+    assert prompt.tokens[:len(before)] == before
+    assert prompt.active_world == [0]
+    state.turns.append(Turn(role="model", text=" Nobody answers."))
+    state.turns.append(Turn(role="player", text="\n> You wait.\n"))
+    later = builder.build(state, 20).tokens
+    assert later[:len(prompt.tokens)] == prompt.tokens
+    assert backend.detokenize(later).count("LARION LORE") == 1
+
+
+def test_world_info_found_by_a_reply_waits_at_the_end_for_the_next_line() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    world = [WorldEntry(keys=("Larion",), content="LARION LORE")]
+    state = StoryState(mode="adventure", title="t", world=world,
+                       turns=[Turn(role="opening", text="You stand in a field.")])
+    before = builder.build(state, 20).tokens
+    state.turns.append(Turn(role="model", text=" A sign points to Larion."))
+    warm = builder.build(state, 20).tokens
+    assert backend.detokenize(warm).endswith("Larion.\nLARION LORE\n")
+    assert warm[:len(before)] == before
+    state.turns.append(Turn(role="player", text="\n> You follow it.\n"))
+    assert builder.build(state, 20).tokens[:len(warm)] == warm
+
 def test_triggers_ignore_case_and_need_a_secondary_key_when_given() -> None:
     world = [WorldEntry(keys=("Dragon",), secondary_keys=("red",), content="x")]
     assert triggered_world(world, "a DRAGON flies") == []
