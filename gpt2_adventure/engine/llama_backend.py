@@ -8,6 +8,7 @@ import io
 import random
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gpt2_adventure.engine.backend import CancelToken, GenerationStats
 from gpt2_adventure.engine.gguf_info import ModelInfo, read_model_info
 from gpt2_adventure.engine.hardware import physical_cores
 from gpt2_adventure.engine.llama_logs import route_llama_logs
+from gpt2_adventure.engine.model_thread import ModelThread
 from gpt2_adventure.engine.sampler_chain import build_sampler_chain
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.textstream import TextAssembler
@@ -54,7 +56,14 @@ class LlamaBackend:
         self._pieces: dict[int, bytes] = {}
         self._generated: list[int] = []  # the last reply's token ids, for tokens_for()
         self._closed = False
-        self._llm = self._load(log_file, n_gpu_layers, n_batch)
+        # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
+        self._model_thread = ModelThread()
+        weakref.finalize(self, self._model_thread.stop)  # a backend never closed
+        try:
+            self._llm = self._model_thread.call(self._load, log_file, n_gpu_layers, n_batch)
+        except BaseException:
+            self._model_thread.stop()
+            raise
         self._eos = int(self._llm.token_eos())
         self._n_vocab = int(self._llm.n_vocab())
 
@@ -166,7 +175,7 @@ class LlamaBackend:
             first_token_at = 0.0
             self._generated = []
             try:
-                llm.eval(tokens[reused:])
+                self._eval(tokens[reused:])
                 import llama_cpp
 
                 while True:
@@ -194,7 +203,7 @@ class LlamaBackend:
                     if llm.n_tokens >= self._n_ctx:  # the next eval would be past the last position
                         stats.finish_reason = "context"
                         break
-                    llm.eval([token])
+                    self._eval([token])
                 if stats.finish_reason != "cancelled":
                     tail = text.finish()
                     if tail:
@@ -207,6 +216,9 @@ class LlamaBackend:
                     stats.generation_seconds = time.perf_counter() - first_token_at
                 if not stats.finish_reason:
                     stats.finish_reason = "cancelled"  # the consumer closed the stream early
+
+    def _eval(self, tokens: list[int]) -> None:
+        self._model_thread.call(self._llm.eval, tokens)
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
         """Keep the KV cache for the longest common prefix with the last evaluation."""
@@ -243,14 +255,13 @@ class LlamaBackend:
             return 0
         with self._lock:
             self._check_open()
-            llm = self._llm
             start = self._reuse_prefix(tokens)
             done = 0
             for at in range(start, len(tokens), chunk):
                 if cancel is not None and cancel.cancelled:
                     break
                 piece = tokens[at: at + chunk]
-                llm.eval(piece)
+                self._eval(piece)
                 done += len(piece)
             return done
 
@@ -327,7 +338,10 @@ class LlamaBackend:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._llm.close()
+                try:
+                    self._model_thread.call(self._llm.close)
+                finally:
+                    self._model_thread.stop()
 
     def _check_open(self) -> None:
         if self._closed:  # llama.cpp would touch freed memory

@@ -259,3 +259,26 @@ def test_a_closed_model_refuses_work_instead_of_crashing(tiny_gguf: Path) -> Non
         "".join(b.stream([464, 3290], FREE))
     with pytest.raises(RuntimeError, match="closed"):
         b.export_state()
+
+
+def test_every_evaluation_runs_on_the_models_own_thread(backend: LlamaBackend) -> None:
+    # OpenMP builds keep a worker team per calling thread; two teams on two cores made
+    # generation ~17% slower, so evaluations from any thread go through one thread.
+    threads: list[str] = []
+    llm = backend._llm  # noqa: SLF001
+    real_eval = llm.eval
+
+    def recording_eval(tokens):  # noqa: ANN001, ANN202
+        threads.append(threading.current_thread().name)
+        return real_eval(tokens)
+
+    llm.eval = recording_eval
+    try:
+        worker = threading.Thread(target=lambda: backend.prefill(backend.tokenize("A door")))
+        worker.start()
+        worker.join()
+        "".join(backend.stream("A door opens", Sampling(max_tokens=4, ignore_eos=True)))
+    finally:
+        llm.eval = real_eval
+    assert len(threads) >= 4
+    assert set(threads) == {"gpt2-model"}

@@ -1,0 +1,69 @@
+"""One long-lived thread for every llama.cpp evaluation of a model.
+
+llama.cpp's CPU backend, as built by llama-cpp-python on Linux, runs a graph with OpenMP:
+each thread that calls llama_decode gets its own team of worker threads, which lives as long
+as that thread. Once two teams exist and their threads outnumber the cores, libgomp spins
+only briefly at each barrier before sleeping, and there is a barrier after every operation
+of every layer. Measured here (2 cores, 2 threads, GPT-2 124M): a second team left alive by
+another thread takes generation from ~81 to ~66 tokens/s. The game evaluates from its load,
+warm-up and generation workers, so all evaluations are funnelled through this one thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class _Job:
+    __slots__ = ("args", "done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the model thread when the job has run
+
+
+class ModelThread:
+    """Run calls on a single daemon thread and wait for their results."""
+
+    def __init__(self, name: str = "gpt2-model") -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the model thread; its exception is raised here."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        if not self._thread.is_alive():
+            raise RuntimeError("the model thread has stopped")
+        job = _Job(fn, args)
+        self._jobs.put(job)
+        job.done.acquire()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Let the thread end after the jobs already queued."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            if threading.current_thread() is not self._thread:
+                self._thread.join()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job.result = job.fn(*job.args)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller to raise
+                job.error = error
+            finally:
+                job.done.release()
