@@ -46,7 +46,22 @@ def _isolate() -> None:
         os.environ[f"GPT2_ADVENTURE_{part}_DIR"] = str(home / part.lower())
 
 
+TURN_CONTEXT = 768  # a prompt three quarters into GPT-2's 1024 tokens, as in a long game
+
+
+def turn_prompt(tokenize: Any, length: int = TURN_CONTEXT) -> list[int]:
+    """A story-like prompt of ``length`` tokens (the real GPT-2 vocabulary)."""
+    rng = random.Random(7)
+    text = ""
+    while len(tokenize(text)) < length:
+        text += " " + " ".join(sentence(rng, rng.randint(8, 14)) for _ in range(20))
+    return tokenize(text)[:length]
+
+
 def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
+    """Tokens/s after the first token for the app, a bare llama-cpp-python loop and
+    transformers, from a short prompt and from a prompt at a long game's context (the
+    headline figures: a reply in a game is written on top of a long story)."""
     import contextlib
     import io
 
@@ -58,37 +73,59 @@ def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
     with contextlib.redirect_stderr(io.StringIO()):
         llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_threads=THREADS,
                               n_threads_batch=THREADS, seed=1, verbose=False)
-    prompt = backend.tokenize(PROMPT)
-    bare, app = [], []
-    for _ in range(rounds):
-        bare.append(bare_rate(llm, prompt, tokens))
-        app.append(app_rate(backend, prompt, tokens))
+    prompts = {"short": backend.tokenize(PROMPT), "turn": turn_prompt(backend.tokenize)}
+    result: dict[str, Any] = {"turn_prompt_tokens": len(prompts["turn"])}
+    for label, prompt in prompts.items():
+        bare, app = [], []
+        for _ in range(rounds):
+            bare.append(bare_rate(llm, prompt, tokens))
+            app.append(app_rate(backend, prompt, tokens))
+        result[f"{label}_bare_tok_s"] = statistics.median(bare)
+        result[f"{label}_app_tok_s"] = statistics.median(app)
+        result[f"{label}_transformers_tok_s"] = transformers_rate(prompt, tokens, rounds)
+        result[f"{label}_app_over_bare"] = statistics.median(app) / statistics.median(bare)
+        hf = result[f"{label}_transformers_tok_s"]
+        result[f"{label}_over_transformers"] = statistics.median(app) / hf if hf else None
     backend.close()
     llm.close()
-    result: dict[str, Any] = {"bare_tok_s": statistics.median(bare),
-                              "app_tok_s": statistics.median(app)}
-    result["app_over_bare_tok_s"] = result["app_tok_s"] / result["bare_tok_s"]
-    result["transformers_tok_s"] = transformers_rate(tokens)
-    result["over_transformers_tok_s"] = (result["app_tok_s"] / result["transformers_tok_s"]
-                                         if result["transformers_tok_s"] else None)
+    result["app_over_bare_tok_s"] = result["turn_app_over_bare"]
+    result["over_transformers_tok_s"] = result["turn_over_transformers"]
     return result
 
 
-def transformers_rate(tokens: int) -> float | None:
-    """Hugging Face transformers on the CPU, same shape and threads (None when absent)."""
+def transformers_rate(prompt: list[int], tokens: int, rounds: int) -> float | None:
+    """Hugging Face transformers on the CPU, same shape, threads, prompt and measure (tokens/s
+    after the first), greedy with its KV cache; None when it is not installed."""
     try:
         import torch
         from transformers import GPT2Config, GPT2LMHeadModel
+        from transformers.generation.streamers import BaseStreamer
     except ImportError:
         return None
+
+    class Clock(BaseStreamer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def put(self, value: Any) -> None:  # the prompt first, then one call per token
+            self.times.append(time.perf_counter())
+
+        def end(self) -> None:
+            pass
+
     torch.set_num_threads(THREADS)
     model = GPT2LMHeadModel(GPT2Config()).eval()
-    ids = torch.tensor([[464] * 16])
-    with torch.no_grad():
-        model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False)
-        start = time.perf_counter()
-        model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False)
-    return tokens / (time.perf_counter() - start)
+    ids = torch.tensor([prompt])
+    rates = []
+    with torch.inference_mode():
+        model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False)  # warm-up
+        for _ in range(rounds):
+            clock = Clock()
+            model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
+                           streamer=clock)
+            # times[1] is the first new token; the rest are the ones after it
+            rates.append((tokens - 1) / (clock.times[-1] - clock.times[1]))
+    return statistics.median(rates)
 
 
 def _new_session(model_backend: Any, seed: int) -> Any:

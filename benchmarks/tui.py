@@ -102,7 +102,8 @@ def key_latency(env: dict[str, str], samples: int) -> list[float]:
 
 def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
     """Replies streamed into the real app (Pilot, as run_tui sets it up) vs the bare backend
-    writing from the very same prompts."""
+    writing from the very same prompt, round by round: this machine's speed drifts by a
+    third over minutes, so only interleaved rounds compare like with like."""
     from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.llama_backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
@@ -116,10 +117,9 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
     sampling = Sampling(max_tokens=tokens, ignore_eos=True, repeat_penalty=1.0)
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
                     mode="play", story="knight", name="Anna", seed=1)
-    tui: list[float] = []
-    prompts: list[list[int]] = []
+    close, backend.close = backend.close, lambda: None  # type: ignore[method-assign]
 
-    async def drive() -> None:
+    async def tui_round() -> tuple[float, list[int]]:
         app = AdventureApp(launch, lambda _launch: backend)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.screen
@@ -128,24 +128,25 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
                 await pilot.pause(0.05)
             screen.game.session.max_rerolls = 0
             screen.game.session.sampling = sampling
-            for _ in range(rounds):
-                screen.submit("/continue", "do")
-                while screen.stream is None:
-                    await asyncio.sleep(0.01)
-                while screen.stream is not None:
-                    await asyncio.sleep(0.05)
-                tui.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
-                prompts.append(list(screen.game.session.last_prompt.tokens))  # type: ignore[union-attr]
+            screen.submit("/continue", "do")
+            while screen.stream is None:
+                await asyncio.sleep(0.01)
+            while screen.stream is not None:
+                await asyncio.sleep(0.05)
+            rate = backend.last_stats.tokens_per_second  # type: ignore[union-attr]
+            prompt = list(screen.game.session.last_prompt.tokens)  # type: ignore[union-attr]
             await pilot.press("ctrl+q")
+        return rate, prompt
 
-    asyncio.run(drive())  # the app closes its backend as it quits
-    backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
-    bare = []
-    for prompt in prompts:
+    tui, bare = [], []
+    for _ in range(rounds):
+        rate, prompt = asyncio.run(tui_round())
+        tui.append(rate)
         backend.reset_cache()
         for _piece in backend.stream(prompt, sampling):
             pass
         bare.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
+    close()
     return statistics.median(bare), statistics.median(tui)
 
 

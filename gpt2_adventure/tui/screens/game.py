@@ -23,7 +23,13 @@ from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
-from gpt2_adventure.tui.widgets.transcript import VIEW_MARKER, Transcript, TurnView, turn_text
+from gpt2_adventure.tui.widgets.transcript import (
+    FRAME_SECONDS,
+    VIEW_MARKER,
+    Transcript,
+    TurnView,
+    turn_text,
+)
 
 
 class GameScreen(Screen):
@@ -178,14 +184,15 @@ class GameScreen(Screen):
 
     @work(thread=True, exclusive=True, group="generation", exit_on_error=False)
     def _generate(self, stream: Stream) -> None:
-        # Pieces are passed on in batches, ~20 a second: a message per token keeps the UI
-        # thread busy, and every time it holds the GIL this thread (and so GPT-2) waits.
+        # Pieces are passed on in batches, one per frame of the transcript: a message per
+        # token keeps the UI thread busy, and while it holds the GIL this thread (and GPT-2)
+        # waits.
         batch, last = "", time.monotonic()
         try:
             for event in stream.events:
                 if isinstance(event, Piece):
                     batch += event.text
-                    if time.monotonic() - last < 0.05:
+                    if time.monotonic() - last < FRAME_SECONDS:
                         continue
                     event, batch, last = Piece(batch), "", time.monotonic()
                 elif batch:
