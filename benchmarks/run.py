@@ -1,6 +1,6 @@
 """The speed suite: throughput, turn latency vs a naive builder, warm resume, memory.
 
-    python benchmarks/run.py [--quick] [--model FILE] [--turns N] [--json OUT]
+    python benchmarks/run.py [--quick] [--model FILE] [--turns N] [--json OUT] [--shapes A,B]
 
 On a GPT-2-124M-shaped Q8_0 file with random weights unless --model is given (speed does not
 depend on the weight values). Prints a Rich table; --json writes every figure, including
@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate_overhead import PROMPT, app_rate, bare_rate  # noqa: E402
 from benchmarks.prefix_stability import sentence  # noqa: E402
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.shapes import SHAPES, shaped_gguf  # noqa: E402
 
 THREADS = 2
 
@@ -75,14 +76,17 @@ def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
                               n_threads_batch=THREADS, seed=1, verbose=False)
     prompts = {"short": backend.tokenize(PROMPT), "turn": turn_prompt(backend.tokenize)}
     result: dict[str, Any] = {"turn_prompt_tokens": len(prompts["turn"])}
+    hf_round = transformers_rounds()
     for label, prompt in prompts.items():
-        bare, app = [], []
-        for _ in range(rounds):
+        bare, app, hf = [], [], []
+        for _ in range(rounds):  # interleaved: this machine's speed drifts over minutes
             bare.append(bare_rate(llm, prompt, tokens))
             app.append(app_rate(backend, prompt, tokens))
+            if hf_round is not None:
+                hf.append(hf_round(prompt, tokens))
         result[f"{label}_bare_tok_s"] = statistics.median(bare)
         result[f"{label}_app_tok_s"] = statistics.median(app)
-        result[f"{label}_transformers_tok_s"] = transformers_rate(prompt, tokens, rounds)
+        result[f"{label}_transformers_tok_s"] = statistics.median(hf) if hf else None
         result[f"{label}_app_over_bare"] = statistics.median(app) / statistics.median(bare)
         hf = result[f"{label}_transformers_tok_s"]
         result[f"{label}_over_transformers"] = statistics.median(app) / hf if hf else None
@@ -93,9 +97,9 @@ def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
     return result
 
 
-def transformers_rate(prompt: list[int], tokens: int, rounds: int) -> float | None:
-    """Hugging Face transformers on the CPU, same shape, threads, prompt and measure (tokens/s
-    after the first), greedy with its KV cache; None when it is not installed."""
+def transformers_rounds() -> Callable[[list[int], int], float] | None:
+    """One round of Hugging Face transformers on the CPU (same shape, threads and measure:
+    tokens/s after the first, greedy with its KV cache); None when it is not installed."""
     try:
         import torch
         from transformers import GPT2Config, GPT2LMHeadModel
@@ -115,17 +119,17 @@ def transformers_rate(prompt: list[int], tokens: int, rounds: int) -> float | No
 
     torch.set_num_threads(THREADS)
     model = GPT2LMHeadModel(GPT2Config()).eval()
-    ids = torch.tensor([prompt])
-    rates = []
-    with torch.inference_mode():
-        model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False)  # warm-up
-        for _ in range(rounds):
-            clock = Clock()
-            model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                           streamer=clock)
-            # times[1] is the first new token; the rest are the ones after it
-            rates.append((tokens - 1) / (clock.times[-1] - clock.times[1]))
-    return statistics.median(rates)
+
+    def one_round(prompt: list[int], tokens: int) -> float:
+        ids = torch.tensor([prompt])
+        clock = Clock()
+        with torch.inference_mode():
+            model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens,
+                           do_sample=False, streamer=clock)
+        return (tokens - 1) / (clock.times[-1] - clock.times[1])  # [1]: the first new token
+
+    one_round([464] * 16, 4)  # warm-up
+    return one_round
 
 
 def _new_session(model_backend: Any, seed: int) -> Any:
@@ -196,8 +200,13 @@ def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
     }
 
 
-def resume(model: Path, turns: int) -> dict[str, Any]:
-    """TTFT of the first turn after loading a save: with and without the stored state."""
+def resume(model: Path, turns: int, loads: int = 4) -> dict[str, Any]:
+    """TTFT of the first turn after loading a save, with and without the stored state.
+
+    The game warms the next prompt when it opens and after every reply (the turn-latency run
+    does the same), so warm turns and the resumed turn "as the game plays it" come after
+    ``Session.warm()``; with a stored state that warm-up evaluates one token. The immediate
+    figures are a player who acts before any warm-up (without a state: the whole prompt)."""
     from dataclasses import replace
 
     from gpt2_adventure.config import Settings
@@ -217,41 +226,53 @@ def resume(model: Path, turns: int) -> dict[str, Any]:
     rng = random.Random(9)
     warm = []
     for _ in range(turns):
-        stats = _turn(game.session, rng)
-        warm.append(stats.time_to_first_token)
+        game.session.warm()
+        warm.append(_turn(game.session, rng).time_to_first_token)
     game.close()
     backend.close()
-    results = {}
-    for label, keep in (("with_state", True), ("without_state", False)):
+    results: dict[str, list[float]] = {}
+    warmed: list[int] = []
+    variants = [("with_state", True, True), ("with_state_immediate", True, False)] * loads
+    variants += [("without_state_immediate", False, False)] * loads  # last: it stores none
+    for label, keep, warm_first in variants:
         base = Settings(sampling=sampling)
         launch.settings = replace(base, model=replace(base.model, save_state=keep))
         launch.load = f"autosave/{state.id}"
         backend = LlamaBackend(model, threads=THREADS, seed=1)
         game = open_game(launch, backend, load_state(launch), sampling)
         game.session.max_rerolls = 0
-        results[label] = _turn(game.session, random.Random(11)).time_to_first_token
+        if warm_first:
+            warmed.append(game.session.warm())
+        stats = _turn(game.session, random.Random(11))
+        results.setdefault(label, []).append(stats.time_to_first_token)
         game.close()
         backend.close()
     warm_median = statistics.median(warm[len(warm) // 2:])
+    median = {label: statistics.median(values) for label, values in results.items()}
     return {
         "warm_ttft_s": warm_median,
-        "resume_with_state_ttft_s": results["with_state"],
-        "resume_without_state_ttft_s": results["without_state"],
-        "resume_ttft_over_warm": results["with_state"] / warm_median,
+        "resume_with_state_ttft_s": median["with_state"],
+        "resume_warm_up_tokens_median": statistics.median(warmed),
+        "resume_with_state_immediate_ttft_s": median["with_state_immediate"],
+        "resume_without_state_immediate_ttft_s": median["without_state_immediate"],
+        "resume_ttft_over_warm": median["with_state"] / warm_median,
+        "resume_immediate_ttft_over_warm": median["with_state_immediate"] / warm_median,
     }
 
 
 def memory(model: Path) -> dict[str, Any]:
-    """Peak RSS of a fresh process that loads the model and writes 64 tokens."""
+    """Peak RSS of a fresh process that loads the model and writes 64 tokens. Read from
+    VmHWM: ru_maxrss carries the parent's peak across fork and exec (torch, once loaded here,
+    made a 124M model look like 1.5 GB)."""
     import subprocess
 
     code = (
-        "import resource, sys\n"
         "from gpt2_adventure.engine.llama_backend import LlamaBackend\n"
         "from gpt2_adventure.engine.sampling import Sampling\n"
         f"b = LlamaBackend({str(model)!r}, threads={THREADS})\n"
         "''.join(b.stream('Hello', Sampling(max_tokens=64, ignore_eos=True)))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(status.split('VmHWM:')[1].split()[0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -265,6 +286,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--turns", type=int)
     parser.add_argument("--json", type=Path, dest="json_out")
+    parser.add_argument("--shapes", default="",
+                        help="also measure peak RSS for these shapes (comma-separated: "
+                             "distilgpt2, gpt2-medium, gpt2-large, gpt2-xl), built once")
     args = parser.parse_args()
     _isolate()
     model = args.model or shaped_gguf("gpt2", "q8_0")
@@ -273,8 +297,13 @@ def main() -> None:
     result: dict[str, Any] = {"model": str(model), "threads": THREADS, "quick": args.quick}
     result["throughput"] = throughput(model, 32 if args.quick else 128, rounds)
     result["turns"] = turn_latency(model, turns, 2 if args.quick else 10)
-    result["resume"] = resume(model, 4 if args.quick else 12)
+    result["resume"] = resume(model, 4 if args.quick else 12, 1 if args.quick else 4)
     result["memory"] = memory(model)
+    for shape in filter(None, (name.strip() for name in args.shapes.split(","))):
+        if shape not in SHAPES:
+            parser.error(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
+        result["memory"][f"{shape}_peak_rss_mb"] = memory(shaped_gguf(shape, "q8_0"))[
+            "peak_rss_mb"]
     result["peak_rss_mb_this_process"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for key in ("app_over_bare_tok_s", "over_transformers_tok_s"):
         result[key] = result["throughput"][key]
