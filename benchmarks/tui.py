@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -100,10 +101,11 @@ def key_latency(env: dict[str, str], samples: int) -> list[float]:
     return latencies
 
 
-def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
+def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> tuple[float, float]:
     """Replies streamed into the real app (Pilot, as run_tui sets it up) vs the bare backend
     writing from the very same prompt, round by round: this machine's speed drifts by a
-    third over minutes, so only interleaved rounds compare like with like."""
+    third over minutes, so only interleaved rounds compare like with like. ``history``
+    turns of earlier story are put in the transcript first (a long game)."""
     from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.llama_backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
@@ -128,6 +130,10 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
                 await pilot.pause(0.05)
             screen.game.session.max_rerolls = 0
             screen.game.session.sampling = sampling
+            if history:
+                _long_story(screen.game.state, history)
+                screen._redraw()  # noqa: SLF001
+                await pilot.pause()
             screen.submit("/continue", "do")
             while screen.stream is None:
                 await asyncio.sleep(0.01)
@@ -150,11 +156,22 @@ def throughput(model: Path, tokens: int, rounds: int) -> tuple[float, float]:
     return statistics.median(bare), statistics.median(tui)
 
 
+def _long_story(state: Any, turns: int) -> None:
+    from gpt2_adventure.story.model import Turn
+
+    for i in range(turns):
+        state.turns.append(Turn(role="player", text=f"\n> You walk on ({i}).\n", kind="do"))
+        state.turns.append(Turn(role="model", text=" The road winds on through the hills, "
+                                "past farms and streams, and the sky darkens a little." * 2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--history", type=int, default=200,
+                        help="turns of story in the transcript for the long-game round")
     args = parser.parse_args()
     model = args.model or shaped_gguf("gpt2", "q8_0")
     home = Path(tempfile.mkdtemp(prefix="gpt2adv-bench-"))
@@ -170,6 +187,7 @@ def main() -> None:
     keys = key_latency(env, 20)
     config.unlink()
     bare, tui = throughput(model, 128, args.rounds)
+    long_bare, long_tui = throughput(model, 128, args.rounds, args.history)
     result = {
         "first_paint_s_median": statistics.median(paints),
         "first_paint_s_max": max(paints),
@@ -179,6 +197,8 @@ def main() -> None:
         "bare_tok_s": bare,
         "tui_tok_s": tui,
         "tui_over_bare": tui / bare,
+        "long_game_turns": args.history,
+        "long_game_tui_over_bare": long_tui / long_bare,
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -267,9 +267,12 @@ class GameScreen(Screen):
     def _redraw_from(self, index: int) -> None:
         assert self.game is not None
         transcript = self.query_one(Transcript)
+        if index < transcript.first_shown:  # above the turns the transcript holds
+            self._redraw()
+            return
         views = list(transcript.query(TurnView))
         state = self.game.state
-        for view in views[index:]:
+        for view in views[index - transcript.first_shown:]:
             view.remove()
         for turn in state.turns[index:]:
             transcript.add_turn(turn, state)
@@ -297,9 +300,10 @@ class GameScreen(Screen):
         for marker in transcript.query(".view-marker"):
             marker.remove()
         views = list(transcript.query(TurnView))
-        if 0 < first_visible < len(views):
+        at = first_visible - transcript.first_shown  # the view of that turn, if it is held
+        if first_visible > 0 and 0 <= at < len(views):
             marker = Static(VIEW_MARKER, classes="view-marker")
-            transcript.mount(marker, before=views[first_visible])
+            transcript.mount(marker, before=views[at])
 
     def _status(self, note: str, used: int | None = None) -> None:
         backend = self.game.session.backend if self.game else None
