@@ -36,6 +36,7 @@ class ModelThread:
 
     def __init__(self, name: str = "gpt2-model") -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._stopped = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
@@ -43,17 +44,26 @@ class ModelThread:
         """``fn(*args)`` on the model thread; its exception is raised here."""
         if threading.current_thread() is self._thread:
             return fn(*args)
-        if not self._thread.is_alive():
+        if self._stopped or not self._thread.is_alive():
             raise RuntimeError("the model thread has stopped")
         job = _Job(fn, args)
         self._jobs.put(job)
-        job.done.acquire()
+        interrupted: BaseException | None = None
+        while True:  # a Ctrl+C here must not leave the job running behind the caller's back
+            try:
+                job.done.acquire()
+                break
+            except BaseException as error:  # noqa: BLE001 - raised once the job is done
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        """Let the thread end after the jobs already queued."""
+        """Let the thread end after the jobs already queued; later calls are refused."""
+        self._stopped = True
         if self._thread.is_alive():
             self._jobs.put(None)
             if threading.current_thread() is not self._thread:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -44,3 +47,25 @@ def test_a_call_from_the_thread_itself_does_not_wait_on_itself() -> None:
     worker = ModelThread()
     assert worker.call(lambda: worker.call(lambda: 7)) == 7
     worker.stop()
+
+
+def test_ctrl_c_while_waiting_returns_only_once_the_job_is_done() -> None:
+    # Otherwise the model would go on evaluating while the caller already uses it again.
+    worker = ModelThread()
+    finished: list[bool] = []
+
+    def slow() -> None:
+        time.sleep(0.4)
+        finished.append(True)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            worker.call(slow)
+        assert finished == [True]
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+        worker.stop()

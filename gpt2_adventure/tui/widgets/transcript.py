@@ -106,9 +106,10 @@ class Transcript(VerticalScroll):
     def show_earlier(self) -> None:
         """Bring in up to ``SHOWN_TURNS`` more turns above, keeping the view where it is."""
         state = self._state
-        earlier = self.query(EarlierTurns).first() if self.first_shown else None
-        if state is None or earlier is None:
+        found = self.query(EarlierTurns)
+        if state is None or not self.first_shown or not found:
             return
+        earlier = found.first()
         start = max(0, self.first_shown - SHOWN_TURNS)
         widgets = self._views(state, start, self.first_shown)
         anchor = next(iter(self.query(TurnView)), None)
