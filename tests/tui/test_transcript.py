@@ -49,6 +49,14 @@ async def test_a_long_story_shows_its_last_turns_and_brings_back_earlier_ones() 
         assert views(screen)[:2] == [t.text.strip() for t in
                                      turns[transcript.first_shown:transcript.first_shown + 2]]
         assert transcript.scroll_y > 0  # the view stayed on what the player was reading
+        # The "GPT-2 no longer sees above this line" marker: once, before that turn, if held.
+        first_visible = transcript.first_visible  # as the game last laid the prompt out
+        markers = list(transcript.query(".view-marker"))
+        assert transcript.first_shown < first_visible
+        assert len(markers) == 1
+        children = list(transcript.children)
+        following = children[children.index(markers[0]) + 1]
+        assert str(following.render()) == turns[first_visible].text.strip()
 
         while transcript.first_shown:
             transcript.query_one(EarlierTurns).on_click()

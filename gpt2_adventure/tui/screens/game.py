@@ -25,7 +25,6 @@ from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
 from gpt2_adventure.tui.widgets.transcript import (
     FRAME_SECONDS,
-    VIEW_MARKER,
     Transcript,
     TurnView,
     turn_text,
@@ -296,14 +295,7 @@ class GameScreen(Screen):
         self._mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
 
     def _mark_view(self, first_visible: int) -> None:
-        transcript = self.query_one(Transcript)
-        for marker in transcript.query(".view-marker"):
-            marker.remove()
-        views = list(transcript.query(TurnView))
-        at = first_visible - transcript.first_shown  # the view of that turn, if it is held
-        if first_visible > 0 and 0 <= at < len(views):
-            marker = Static(VIEW_MARKER, classes="view-marker")
-            transcript.mount(marker, before=views[at])
+        self.query_one(Transcript).mark_view(first_visible)
 
     def _status(self, note: str, used: int | None = None) -> None:
         backend = self.game.session.backend if self.game else None

@@ -77,13 +77,13 @@ class Transcript(VerticalScroll):
         self._flush_pending = False
         self._last_flush = 0.0
         self._state: StoryState | None = None
-        self._first_visible = 0
+        self.first_visible = 0  # the first turn GPT-2 still sees (the game keeps it current)
         self.first_shown = 0
 
     def _views(self, state: StoryState, start: int, end: int) -> list[Static]:
         widgets: list[Static] = []
         for i in range(start, end):
-            if i == self._first_visible and i > 0:
+            if i == self.first_visible and i > 0:
                 widgets.append(Static(VIEW_MARKER, classes="view-marker"))
             turn = state.turns[i]
             widgets.append(TurnView(turn_text(turn, state), classes=turn.role))
@@ -92,7 +92,7 @@ class Transcript(VerticalScroll):
     def show_story(self, state: StoryState, first_visible: int = 0) -> None:
         """Draw the story again (after a load, undo, edit...): its last turns."""
         self.remove_children()
-        self._state, self._first_visible = state, first_visible
+        self._state, self.first_visible = state, first_visible
         self.first_shown = max(0, len(state.turns) - SHOWN_TURNS)
         widgets = self._views(state, self.first_shown, len(state.turns))
         if self.first_shown:
@@ -127,12 +127,25 @@ class Transcript(VerticalScroll):
         if new_value <= 0 < old_value and self.first_shown:
             self.call_after_refresh(self.show_earlier)
 
+    def mark_view(self, first_visible: int) -> None:
+        """Put the "GPT-2 no longer sees above this line" marker before that turn (once the
+        turns being mounted are in place), if the transcript holds it."""
+        self.first_visible = first_visible
+        self.call_after_refresh(self._place_marker)
+
+    def _place_marker(self) -> None:
+        self.query(".view-marker").remove()
+        views = [v for v in self.query(TurnView) if not v.has_class("streaming", "pending")]
+        at = self.first_visible - self.first_shown
+        if self.first_visible > 0 and 0 <= at < len(views):
+            self.mount(Static(VIEW_MARKER, classes="view-marker"), before=views[at])
+
     def add_turn(self, turn: Turn, state: StoryState) -> None:
         self._state = state
         self._follow(lambda: self.mount(TurnView(turn_text(turn, state), classes=turn.role)))
-        self._trim(state)
+        self._trim()
 
-    def _trim(self, state: StoryState) -> None:
+    def _trim(self) -> None:
         """Let go of the oldest turns once well past ``SHOWN_TURNS`` (only while the player
         follows the end: the view must not move under someone reading back)."""
         views = list(self.query(TurnView))
