@@ -33,9 +33,13 @@ def route_llama_logs(log_file: Path | None) -> None:
 
         @llama_cpp.llama_log_callback
         def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-            if sink is not None and text:
+            if sink is None or not text or sink.closed:  # closed: replaced, or at exit
+                return
+            try:
                 sink.write(text.decode("utf-8", errors="replace"))
                 sink.flush()
+            except (OSError, ValueError):  # a full disk must not break generation
+                pass
 
         llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
         _installed.update(key=key, callback=_callback, file=sink)

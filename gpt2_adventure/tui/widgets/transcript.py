@@ -120,7 +120,11 @@ class Transcript(VerticalScroll):
         else:
             earlier.remove()
         if anchor is not None:
-            self.call_after_refresh(self.scroll_to_widget, anchor, animate=False, top=True)
+            self.call_after_refresh(self._keep_in_view, anchor)
+
+    def _keep_in_view(self, anchor: TurnView) -> None:
+        if self.is_mounted and anchor.is_mounted:
+            self.scroll_to_widget(anchor, animate=False, top=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -134,10 +138,12 @@ class Transcript(VerticalScroll):
         self.call_after_refresh(self._place_marker)
 
     def _place_marker(self) -> None:
+        if not self.is_mounted:  # the game closed in the meantime
+            return
         self.query(".view-marker").remove()
         views = [v for v in self.query(TurnView) if not v.has_class("streaming", "pending")]
         at = self.first_visible - self.first_shown
-        if self.first_visible > 0 and 0 <= at < len(views):
+        if self.first_visible > 0 and 0 <= at < len(views) and views[at].is_mounted:
             self.mount(Static(VIEW_MARKER, classes="view-marker"), before=views[at])
 
     def add_turn(self, turn: Turn, state: StoryState) -> None:
