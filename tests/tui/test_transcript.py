@@ -84,3 +84,4 @@ async def test_turns_added_at_the_end_let_go_of_the_oldest() -> None:
         assert held == [t.text.strip() for t in turns[transcript.first_shown:]]
         assert transcript.query(EarlierTurns)
 
+

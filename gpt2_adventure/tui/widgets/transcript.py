@@ -123,7 +123,7 @@ class Transcript(VerticalScroll):
             self.call_after_refresh(self._keep_in_view, anchor)
 
     def _keep_in_view(self, anchor: TurnView) -> None:
-        if self.is_mounted and anchor.is_mounted:
+        if self.is_attached and anchor.is_attached:
             self.scroll_to_widget(anchor, animate=False, top=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -138,7 +138,7 @@ class Transcript(VerticalScroll):
         self.call_after_refresh(self._place_marker)
 
     def _place_marker(self) -> None:
-        if not self.is_mounted:  # the game closed in the meantime
+        if not self.is_attached:  # the game closed in the meantime
             return
         self.query(".view-marker").remove()
         views = [v for v in self.query(TurnView) if not v.has_class("streaming", "pending")]
