@@ -83,5 +83,3 @@ async def test_turns_added_at_the_end_let_go_of_the_oldest() -> None:
         assert len(held) == len(turns) - transcript.first_shown <= SHOWN_TURNS + SHOWN_TURNS // 4
         assert held == [t.text.strip() for t in turns[transcript.first_shown:]]
         assert transcript.query(EarlierTurns)
-
-
