@@ -81,6 +81,18 @@ def triggered_world(world: Sequence[WorldEntry], scan: str) -> list[int]:
     return active
 
 
+def _within(pieces: list[list[int]], room: int) -> list[list[int]]:
+    """The leading pieces that fit in ``room`` tokens together: world entries share one
+    budget, earliest first, and the later ones wait for the next trim."""
+    kept: list[list[int]] = []
+    for piece in pieces:
+        if len(piece) > room:
+            break
+        room -= len(piece)
+        kept.append(piece)
+    return kept
+
+
 class ContextBuilder:
     def __init__(
         self,
@@ -138,14 +150,9 @@ class ContextBuilder:
         return (tokens[:cap], True) if len(tokens) > cap else (tokens, False)
 
     def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
-        out: list[int] = []
-        cap = int(self.n_ctx * self.world_share)
-        for i in indices:
-            piece = self.tokens(state.world[i].content.strip() + "\n")
-            if len(out) + len(piece) > cap:
-                break  # later entries wait: the budget is shared, earliest entries first
-            out += piece
-        return out
+        pieces = [self.tokens(state.world[i].content.strip() + "\n") for i in indices]
+        return [t for piece in _within(pieces, int(self.n_ctx * self.world_share))
+                for t in piece]
 
     def _note_tokens(self, state: StoryState) -> list[int]:
         note = note_text(state.authors_note)
@@ -153,12 +160,10 @@ class ContextBuilder:
 
     def _late_world(self, state: StoryState, room: int) -> dict[int, list[int]]:
         """Mid-window entries by the turn they go before, within ``room`` tokens."""
+        pieces = [self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
+                  for i, _ in self.plan.late_world]
         out: dict[int, list[int]] = {}
-        for i, at in self.plan.late_world:
-            piece = self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
-            if len(piece) > room:
-                break  # later entries wait for the next trim, as in the top block
-            room -= len(piece)
+        for (_, at), piece in zip(self.plan.late_world, _within(pieces, room), strict=False):
             out[at] = out.get(at, []) + piece
         return out
 

@@ -292,10 +292,7 @@ class GameScreen(Screen):
         n_ctx = session.backend.n_ctx
         self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
         self._status("", used=prompt.used)  # type: ignore[attr-defined]
-        self._mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
-
-    def _mark_view(self, first_visible: int) -> None:
-        self.query_one(Transcript).mark_view(first_visible)
+        self.query_one(Transcript).mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
 
     def _status(self, note: str, used: int | None = None) -> None:
         backend = self.game.session.backend if self.game else None
