@@ -247,12 +247,17 @@ def _screen_output(app) -> str:  # noqa: ANN001
 
 
 def _visible_text(app) -> str:  # noqa: ANN001
-    """The text of every widget's rendering on the current screen."""
+    """The screen's cells, every Static's rendering and every line of the transcript."""
     from textual.widgets import Static
 
-    parts = []
+    from gpt2_adventure.tui.widgets.transcript import Transcript
+    from tests.tui.helpers import screen_text
+
+    parts = [screen_text(app)]
     for widget in app.screen.query(Static):
         parts.append(str(widget.render()))
+    for transcript in app.screen.query(Transcript):
+        parts.extend(transcript.lines())
     return "\n".join(parts)
 
 
@@ -267,7 +272,7 @@ async def test_tui_shows_model_and_seed_text_literally(tmp_path: Path) -> None:
     from textual.widgets import Input
 
     from gpt2_adventure.tui.screens.game import GameScreen
-    from gpt2_adventure.tui.widgets.transcript import Transcript, TurnView
+    from gpt2_adventure.tui.widgets.transcript import Transcript
     from tests.tui.helpers import make_app
 
     app = make_app(story=str(evil_seed(tmp_path)), backend=FakeBackend([EVIL_REPLY] * 4))
@@ -280,7 +285,7 @@ async def test_tui_shows_model_and_seed_text_literally(tmp_path: Path) -> None:
         line.focus()
         await pilot.press("enter")
         await _settle(pilot, screen)
-        views = [str(v.render()) for v in screen.query_one(Transcript).query(TurnView)]
+        views = screen.query_one(Transcript).turn_texts()
         assert len(views) >= 3
         for text in views:
             assert_safe(text, "a turn in the transcript")

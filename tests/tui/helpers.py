@@ -30,3 +30,8 @@ def make_app(mode: str = "play", story: str | None = "knight",
         backend = FakeBackend(list(REPLIES))
     factory = (lambda launch: backend) if hasattr(backend, "stream") else backend
     return AdventureApp(make_launch(mode, story, **kw), factory)  # type: ignore[arg-type]
+
+
+def screen_text(app: AdventureApp) -> str:
+    """What the terminal shows now, as plain text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())  # noqa: SLF001

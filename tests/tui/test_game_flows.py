@@ -12,7 +12,7 @@ from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.screens.title import TitleScreen
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
-from gpt2_adventure.tui.widgets.transcript import Transcript, TurnView
+from gpt2_adventure.tui.widgets.transcript import Transcript
 from tests.support.fake_backend import FakeBackend
 from tests.tui.helpers import make_app, make_launch
 
@@ -39,7 +39,7 @@ async def send(pilot, screen: GameScreen, text: str) -> None:  # noqa: ANN001
 
 
 def shown(screen: GameScreen) -> list[str]:
-    return [str(v.render()) for v in screen.query_one(Transcript).query(TurnView)]
+    return screen.query_one(Transcript).turn_texts()
 
 
 async def test_new_game_from_the_title_screen() -> None:

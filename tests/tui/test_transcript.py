@@ -1,16 +1,16 @@
-"""The transcript holds the story's last turns; earlier ones come back on scrolling up."""
+"""The transcript: the whole story as lines, only those on screen rendered, the reply streaming."""
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual.geometry import Offset
+from textual.selection import Selection
+
 from gpt2_adventure.story.model import Turn
 from gpt2_adventure.tui.screens.game import GameScreen
-from gpt2_adventure.tui.widgets.transcript import (
-    SHOWN_TURNS,
-    EarlierTurns,
-    Transcript,
-    TurnView,
-)
-from tests.tui.helpers import make_app
+from gpt2_adventure.tui.widgets import transcript as transcript_module
+from gpt2_adventure.tui.widgets.transcript import VIEW_MARKER, Transcript
+from tests.tui.helpers import make_app, screen_text
 from tests.tui.test_game_flows import send, settle, wait_idle
 
 
@@ -22,11 +22,12 @@ def long_story(screen: GameScreen, turns: int) -> None:
     screen._redraw()  # noqa: SLF001
 
 
-def views(screen: GameScreen) -> list[str]:
-    return [str(v.render()) for v in screen.query_one(Transcript).query(TurnView)]
+def on_screen(transcript: Transcript) -> list[str]:
+    """The transcript's rows as rendered now (its scrollbar not included)."""
+    return [transcript.render_line(y).text for y in range(transcript.size.height)]
 
 
-async def test_a_long_story_shows_its_last_turns_and_brings_back_earlier_ones() -> None:
+async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start() -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
@@ -36,50 +37,110 @@ async def test_a_long_story_shows_its_last_turns_and_brings_back_earlier_ones() 
         await settle(pilot)
         turns = screen.game.state.turns  # type: ignore[union-attr]
         transcript = screen.query_one(Transcript)
-        held = views(screen)
-        assert len(held) == SHOWN_TURNS
-        assert transcript.first_shown == len(turns) - SHOWN_TURNS
-        assert held[-1] == turns[-1].text.strip()
-        label = transcript.query_one(EarlierTurns)
-        assert f"{transcript.first_shown} earlier turns" in str(label.render())
+        assert transcript.turn_texts() == [t.text.strip() for t in turns]
+        assert transcript.scroll_y == transcript.max_scroll_y > 0
+        assert "The road goes on, step 99." in screen_text(app)
+        assert "Blackpine Wood" not in screen_text(app)  # the opening, far above
 
-        transcript.scroll_home(animate=False)  # reading back to the top brings in more
-        await settle(pilot, 12)
-        assert transcript.first_shown == len(turns) - 2 * SHOWN_TURNS
-        assert views(screen)[:2] == [t.text.strip() for t in
-                                     turns[transcript.first_shown:transcript.first_shown + 2]]
-        assert transcript.scroll_y > 0  # the view stayed on what the player was reading
-        # The "GPT-2 no longer sees above this line" marker: once, before that turn, if held.
-        first_visible = transcript.first_visible  # as the game last laid the prompt out
-        markers = list(transcript.query(".view-marker"))
-        assert transcript.first_shown < first_visible
-        assert len(markers) == 1
-        children = list(transcript.children)
-        following = children[children.index(markers[0]) + 1]
-        assert str(following.render()) == turns[first_visible].text.strip()
+        # "GPT-2 no longer sees above this line": once, right before that turn.
+        lines = transcript.lines()
+        first_visible = transcript.first_visible
+        assert first_visible > 0 and lines.count(VIEW_MARKER) == 1
+        after = lines[lines.index(VIEW_MARKER) + 2]  # the marker, a blank line, the turn
+        assert after == turns[first_visible].text.strip()
 
-        while transcript.first_shown:
-            transcript.query_one(EarlierTurns).on_click()
-            await settle(pilot)
-        assert views(screen) == [t.text.strip() for t in turns]
-        assert not transcript.query(EarlierTurns)
+        transcript.scroll_home(animate=False)
+        await settle(pilot)
+        assert transcript.scroll_y == 0
+        assert "Blackpine Wood" in screen_text(app)
+        assert "step 99." not in screen_text(app)
 
 
-async def test_turns_added_at_the_end_let_go_of_the_oldest() -> None:
+async def test_streaming_wraps_only_the_reply_and_follows_the_end(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)  # a frame per piece
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert isinstance(screen, GameScreen)
         await wait_idle(pilot, screen)
-        long_story(screen, SHOWN_TURNS)
+        long_story(screen, 200)
         await settle(pilot)
         transcript = screen.query_one(Transcript)
-        assert transcript.first_shown <= 1 and not views(screen)[0].startswith("▲")
-        for i in range(SHOWN_TURNS // 8 + 1):
-            await send(pilot, screen, f"look around {i}")
-        turns = screen.game.state.turns  # type: ignore[union-attr]
-        held = views(screen)
-        assert transcript.first_shown > 0
-        assert len(held) == len(turns) - transcript.first_shown <= SHOWN_TURNS + SHOWN_TURNS // 4
-        assert held == [t.text.strip() for t in turns[transcript.first_shown:]]
-        assert transcript.query(EarlierTurns)
+        wraps = 0
+        wrap = Text.wrap
+
+        def counting(self: Text, *args: object, **kwargs: object) -> object:
+            nonlocal wraps
+            wraps += 1
+            return wrap(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        Text.wrap = counting  # type: ignore[method-assign]
+        try:
+            transcript.start_reply()
+            for word in ("The", " fog", " lifts", " and", " a", " tower", " rises.") * 12:
+                transcript.stream(word)
+            await settle(pilot)
+        finally:
+            Text.wrap = wrap  # type: ignore[method-assign]
+        assert wraps == 1 + 84  # the empty reply, then one per frame: no turn wrapped again
+        assert transcript.scroll_y == transcript.max_scroll_y
+        assert transcript.lines()[-2].endswith("a tower rises.")
+        assert "a tower rises." in screen_text(app)
+        transcript.end_reply()
+
+
+async def test_the_view_stays_put_while_the_player_reads_back(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        long_story(screen, 100)
+        await settle(pilot)
+        transcript = screen.query_one(Transcript)
+        transcript.scroll_to(y=20, animate=False)
+        await settle(pilot)
+        shown = on_screen(transcript)
+        transcript.start_reply()
+        for _ in range(30):
+            transcript.stream(" and on, and on, and on")
+        await settle(pilot)
+        assert transcript.scroll_y == 20
+        assert on_screen(transcript) == shown
+        transcript.end_reply()
+        transcript.scroll_end(animate=False, immediate=True)
+        await send(pilot, screen, "look around")
+        assert transcript.scroll_y == transcript.max_scroll_y  # back at the end: follows
+
+
+async def test_a_narrower_terminal_wraps_the_story_again() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        transcript = screen.query_one(Transcript)
+        wide = transcript.lines()
+        await pilot.resize_terminal(60, 30)
+        await settle(pilot)
+        narrow = transcript.lines()
+        assert len(narrow) > len(wide)
+        assert max(map(len, narrow)) <= transcript.size.width < max(map(len, wide))
+        assert " ".join(narrow).split() == " ".join(wide).split()
+        assert transcript.scroll_y == transcript.max_scroll_y
+
+
+async def test_selected_text_is_the_story_as_shown() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        transcript = screen.query_one(Transcript)
+        lines = transcript.lines()
+        row = lines.index("> You open the door.")
+        picked = transcript.get_selection(Selection(Offset(2, row), Offset(6, row + 2)))
+        assert picked == ("You open the door.\n\nThe do", "\n")

@@ -23,12 +23,7 @@ from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
-from gpt2_adventure.tui.widgets.transcript import (
-    FRAME_SECONDS,
-    Transcript,
-    TurnView,
-    turn_text,
-)
+from gpt2_adventure.tui.widgets.transcript import FRAME_SECONDS, Transcript
 
 
 class GameScreen(Screen):
@@ -59,7 +54,6 @@ class GameScreen(Screen):
         self.game: Game | None = None
         self.stream: Stream | None = None
         self._start = 0  # turns in the story when the current generation began
-        self._pending_view: TurnView | None = None
         self._tok_s: float | None = None
         self._warm_cancel: CancelToken | None = None
 
@@ -174,9 +168,7 @@ class GameScreen(Screen):
         if not text.startswith("/"):
             preview = self.game.session.player_turn(text, kind)  # type: ignore[arg-type]
             if preview is not None:
-                self._pending_view = TurnView(turn_text(preview, self.game.state),
-                                              classes="player pending")
-                transcript._follow(lambda: transcript.mount(self._pending_view))
+                transcript.show_pending(preview, self.game.state)
         transcript.start_reply()
         self._status("GPT-2 is writing… (Esc stops)")
         self._generate(stream)
@@ -239,9 +231,6 @@ class GameScreen(Screen):
         """The generation is over: show the turns it added, exactly as the story has them."""
         transcript = self.query_one(Transcript)
         transcript.end_reply()
-        if self._pending_view is not None:
-            self._pending_view.remove()
-            self._pending_view = None
         self.stream = None
         if self.game is not None:
             state = self.game.state
@@ -265,16 +254,7 @@ class GameScreen(Screen):
 
     def _redraw_from(self, index: int) -> None:
         assert self.game is not None
-        transcript = self.query_one(Transcript)
-        if index < transcript.first_shown:  # above the turns the transcript holds
-            self._redraw()
-            return
-        views = list(transcript.query(TurnView))
-        state = self.game.state
-        for view in views[index - transcript.first_shown:]:
-            view.remove()
-        for turn in state.turns[index:]:
-            transcript.add_turn(turn, state)
+        self.query_one(Transcript).replace_from(index, self.game.state)
 
     def _redraw(self) -> None:
         if self.game is None:

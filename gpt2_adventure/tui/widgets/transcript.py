@@ -1,23 +1,32 @@
-"""The story as the player reads it: one widget per turn, the last one streaming."""
+"""The story as the player reads it: one scrolling view of lines, the last reply streaming.
+
+A Line API widget: the story is kept as wrapped lines and only the lines on screen are
+rendered. With a widget per turn, every turn was laid out again whenever the streaming reply
+grew a line, and a 200-turn story streamed at 0.66 of the bare backend's speed."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.cache import LRUCache
+from textual.events import Resize
 from textual.geometry import Size
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
 
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState, Turn
 
 FRAME_SECONDS = 0.1  # the streaming reply is redrawn at most this often
-# Turns kept in the transcript; scrolling to its top brings in earlier ones. Every widget in
-# it is arranged again whenever the streaming reply grows a line: with a 200-turn story all
-# mounted, the TUI streamed at 0.66 of the bare backend's speed (benchmarks/tui.py).
-SHOWN_TURNS = 40
 VIEW_MARKER = "── GPT-2 no longer sees the story above this line ──"
+STREAMING = "transcript--streaming"
+MARKER = "transcript--marker"
+Line = tuple[Text, str]  # a wrapped line and the component class that styles it ("" = none)
+BLANK: Line = (Text(""), "")
 
 
 def turn_text(turn: Turn, state: StoryState) -> Text:
@@ -36,142 +45,80 @@ def turn_text(turn: Turn, state: StoryState) -> Text:
     return Text(raw.strip())
 
 
-class TurnView(Static):
+@dataclass(eq=False)
+class Block:
+    """A turn (or the marker, or the reply being written) and its lines at the current width."""
+
+    text: Text
+    component: str = ""
+    lines: list[Line] | None = None
+
+
+class Transcript(ScrollView, can_focus=True):
+    """Scrolls with the story unless the player has scrolled up to read (also while GPT-2
+    writes). Lines: every turn's, then the player's line waiting for its reply, then the
+    reply being written; a blank line after each."""
+
+    ALLOW_SELECT = True
+    COMPONENT_CLASSES = {STREAMING, MARKER}
     DEFAULT_CSS = """
-    TurnView { margin: 0 0 1 0; }
-    TurnView.player { color: $text; }
-    TurnView.streaming { color: $text-muted; }
-    """
-
-
-class EarlierTurns(Static):
-    """Stands for the turns above the ones shown; a click (or scrolling up to it) shows them."""
-
-    DEFAULT_CSS = """
-    EarlierTurns { color: $text-muted; text-style: italic; margin: 0 0 1 0; }
-    """
-
-    def show_count(self, count: int) -> None:
-        self.update(Text(f"▲ {count} earlier turn{'s' if count != 1 else ''} "
-                         "(scroll up or click to show them)"))
-
-    def on_click(self) -> None:
-        if isinstance(self.parent, Transcript):
-            self.parent.show_earlier()
-
-
-class Transcript(VerticalScroll):
-    """Scrolls with the story unless the player has scrolled up to read. Holds the last
-    ``SHOWN_TURNS`` turns (more while the player reads back); ``first_shown`` is the index
-    of the first turn it holds."""
-
-    DEFAULT_CSS = """
-    Transcript { padding: 0 1; }
-    Transcript .view-marker { color: $warning; text-style: italic; margin: 0 0 1 0; }
+    Transcript { padding: 0 1; overflow-x: hidden; overflow-y: auto;
+                 scrollbar-gutter: stable; }
+    Transcript > .transcript--streaming { color: $text-muted; }
+    Transcript > .transcript--marker { color: $warning; text-style: italic; }
     """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._live: TurnView | None = None
+        self._turns: list[Block] = []
+        self._pending: Block | None = None  # the player's line, shown before the story has it
+        self._live: Block | None = None
         self._live_text = ""
+        self._marker = Block(Text(VIEW_MARKER), MARKER)
+        self._body: list[Line] = []  # the turns' lines
+        self._tail: list[Line] = []  # the pending line's and the live reply's
+        self._width = 0
+        self._strips: LRUCache[int, Strip] = LRUCache(1024)  # rendered body lines
+        self._styles: dict[str, Style] = {}
         self._flush_pending = False
         self._last_flush = 0.0
-        self._state: StoryState | None = None
         self.first_visible = 0  # the first turn GPT-2 still sees (the game keeps it current)
-        self.first_shown = 0
 
-    def _views(self, state: StoryState, start: int, end: int) -> list[Static]:
-        widgets: list[Static] = []
-        for i in range(start, end):
-            if i == self.first_visible and i > 0:
-                widgets.append(Static(VIEW_MARKER, classes="view-marker"))
-            turn = state.turns[i]
-            widgets.append(TurnView(turn_text(turn, state), classes=turn.role))
-        return widgets
+    # -- what the game calls ------------------------------------------------------------------
 
     def show_story(self, state: StoryState, first_visible: int = 0) -> None:
-        """Draw the story again (after a load, undo, edit...): its last turns."""
-        self.remove_children()
-        self._state, self.first_visible = state, first_visible
-        self.first_shown = max(0, len(state.turns) - SHOWN_TURNS)
-        widgets = self._views(state, self.first_shown, len(state.turns))
-        if self.first_shown:
-            earlier = EarlierTurns()
-            earlier.show_count(self.first_shown)
-            widgets.insert(0, earlier)
-        self._live = None
-        self.mount_all(widgets)
-        self.call_after_refresh(self.scroll_end, animate=False)
-
-    def show_earlier(self) -> None:
-        """Bring in up to ``SHOWN_TURNS`` more turns above, keeping the view where it is."""
-        state = self._state
-        found = self.query(EarlierTurns)
-        if state is None or not self.first_shown or not found:
-            return
-        earlier = found.first()
-        start = max(0, self.first_shown - SHOWN_TURNS)
-        widgets = self._views(state, start, self.first_shown)
-        anchor = next(iter(self.query(TurnView)), None)
-        self.first_shown = start
-        self.mount_all(widgets, after=earlier)
-        if start:
-            earlier.show_count(start)
-        else:
-            earlier.remove()
-        if anchor is not None:
-            self.call_after_refresh(self._keep_in_view, anchor)
-
-    def _keep_in_view(self, anchor: TurnView) -> None:
-        if self.is_attached and anchor.is_attached:
-            self.scroll_to_widget(anchor, animate=False, top=True)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if new_value <= 0 < old_value and self.first_shown:
-            self.call_after_refresh(self.show_earlier)
-
-    def mark_view(self, first_visible: int) -> None:
-        """Put the "GPT-2 no longer sees above this line" marker before that turn (once the
-        turns being mounted are in place), if the transcript holds it."""
+        """Draw the story again (after a load, undo, edit...), scrolled to its end."""
+        self._turns = [Block(turn_text(turn, state)) for turn in state.turns]
+        self._pending = self._live = None
+        self._live_text = ""
         self.first_visible = first_visible
-        self.call_after_refresh(self._place_marker)
-
-    def _place_marker(self) -> None:
-        if not self.is_attached:  # the game closed in the meantime
-            return
-        self.query(".view-marker").remove()
-        views = [v for v in self.query(TurnView) if not v.has_class("streaming", "pending")]
-        at = self.first_visible - self.first_shown
-        if self.first_visible > 0 and 0 <= at < len(views) and views[at].is_mounted:
-            self.mount(Static(VIEW_MARKER, classes="view-marker"), before=views[at])
+        self._changed(body=True, tail=True, follow=True)
 
     def add_turn(self, turn: Turn, state: StoryState) -> None:
-        self._state = state
-        self._follow(lambda: self.mount(TurnView(turn_text(turn, state), classes=turn.role)))
-        self._trim()
+        self._turns.append(Block(turn_text(turn, state)))
+        self._changed(body=True)
 
-    def _trim(self) -> None:
-        """Let go of the oldest turns once well past ``SHOWN_TURNS`` (only while the player
-        follows the end: the view must not move under someone reading back)."""
-        views = list(self.query(TurnView))
-        if len(views) <= SHOWN_TURNS + SHOWN_TURNS // 4 or self.scroll_y < self.max_scroll_y - 1:
-            return
-        drop = len(views) - SHOWN_TURNS
-        for view in views[:drop]:
-            view.remove()
-        self.query(".view-marker").remove()  # the game marks its view again after a turn
-        self.first_shown += drop
-        found = self.query(EarlierTurns)
-        earlier = found.first() if found else EarlierTurns()
-        if not found:
-            self.mount(earlier, before=0)
-        earlier.show_count(self.first_shown)
+    def replace_from(self, index: int, state: StoryState) -> None:
+        """Show the story's turns from ``index`` on as it has them now (after a reply, a
+        retry or a /continue rewrote them)."""
+        self._turns[index:] = [Block(turn_text(turn, state)) for turn in state.turns[index:]]
+        self._changed(body=True)
+
+    def mark_view(self, first_visible: int) -> None:
+        """Put the "GPT-2 no longer sees above this line" marker before that turn."""
+        if first_visible != self.first_visible:
+            self.first_visible = first_visible
+            self._changed(body=True)
+
+    def show_pending(self, turn: Turn, state: StoryState) -> None:
+        """The player's line, shown while its reply is written (the story adds it after)."""
+        self._pending = Block(turn_text(turn, state))
+        self._changed(tail=True)
 
     def start_reply(self, lead: str = "") -> None:
         self._live_text = lead
-        self._live = TurnView(Text(lead), classes="model streaming")
-        self._follow(lambda: self.mount(self._live))
+        self._live = Block(Text(lead), STREAMING)
+        self._changed(tail=True)
 
     def stream(self, piece: str) -> None:
         """Add streamed text. The reply is redrawn at most ten times a second: each redraw
@@ -192,31 +139,122 @@ class Transcript(VerticalScroll):
     def _flush(self) -> None:
         self._flush_pending = False
         self._last_flush = time.monotonic()
-        live = self._live
-        if live is None:
-            return
-        # Most flushes add words to the reply's last line: repaint the reply alone, and lay
-        # the screen out again (every turn in the transcript) only when its height changes.
-        width, height = live.content_size
-        live.update(Text(printable(self._live_text.lstrip())), layout=False)
-        need = live.get_content_height(Size(0, 0), Size(0, 0), width) if width else 0
-        if not width or need != height:
-            self._follow(lambda: live.refresh(layout=True))
+        if self._live is not None:
+            self._live.text = Text(printable(self._live_text.lstrip()))
+            self._live.lines = None
+            self._changed(tail=True)
 
     def restart_reply(self, reason: str) -> None:
         self._live_text = ""
         if self._live is not None:
-            self._live.update(Text(f"(re-rolling: the reply {reason})", style="dim italic"))
+            self._live.text = Text(f"(re-rolling: the reply {reason})", style="dim italic")
+            self._live.lines = None
+            self._changed(tail=True)
 
     def end_reply(self) -> None:
-        if self._live is not None:
-            self._live.remove()
-        self._live = None
+        """The reply and the pending line go; the game shows the turns the story kept."""
+        self._live = self._pending = None
         self._live_text = ""
+        self._changed(tail=True)
 
-    def _follow(self, change: object) -> None:
-        """Apply a change; keep the view at the bottom only if it was there already."""
-        at_bottom = self.scroll_y >= self.max_scroll_y - 1
-        change()  # type: ignore[operator]
-        if at_bottom:
-            self.call_after_refresh(self.scroll_end, animate=False)
+    def turn_texts(self) -> list[str]:
+        """The turns shown, as plain text (the reply being written and a pending line not
+        included)."""
+        return [block.text.plain for block in self._turns]
+
+    def lines(self) -> list[str]:
+        """Every line of the transcript as plain text, wrapped as shown."""
+        return [text.plain for text, _ in self._body + self._tail]
+
+    # -- lines ----------------------------------------------------------------------------------
+
+    def _wrapped(self, block: Block) -> list[Line]:
+        if block.lines is None:
+            wrapped = block.text.wrap(self.app.console, max(self._width, 1), overflow="fold")
+            for line in wrapped:
+                line.rstrip()  # the space a line was broken at
+            block.lines = [(line, block.component) for line in wrapped] or [BLANK]
+        return block.lines
+
+    def _changed(self, body: bool = False, tail: bool = False, follow: bool = False) -> None:
+        """Rebuild the lines that changed and show them; the view stays at the end if it was
+        there (or ``follow``), and otherwise stays on what the player is reading."""
+        follow = follow or self.is_vertical_scroll_end
+        before = len(self._body) + len(self._tail)
+        start = len(self._body)
+        if body and self._width:
+            lines: list[Line] = []
+            for i, block in enumerate(self._turns):
+                if i == self.first_visible and i > 0:
+                    lines += [*self._wrapped(self._marker), BLANK]
+                lines += [*self._wrapped(block), BLANK]
+            self._body = lines
+            self._strips.clear()
+            start = 0
+        if (tail or body) and self._width:
+            lines = []
+            for block in (self._pending, self._live):
+                if block is not None:
+                    lines += [*self._wrapped(block), BLANK]
+            self._tail = lines
+        total = len(self._body) + len(self._tail)
+        if total != before or self.virtual_size.height != total:
+            self.virtual_size = Size(self._width, total)
+        if follow:  # forced: the scrollbar a longer story needs is only shown after layout
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self.refresh_lines(start, max(total, before) - start)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.size.width != self._width:
+            self._width = self.size.width
+            for block in (*self._turns, self._marker, self._pending, self._live):
+                if block is not None:
+                    block.lines = None
+            self._changed(body=True, tail=True, follow=self.is_vertical_scroll_end)
+
+    # -- rendering --------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips.clear()
+
+    def _style(self, component: str) -> Style:
+        style = self._styles.get(component)
+        if style is None:
+            style = self.rich_style
+            if component:
+                style += self.get_component_rich_style(component, partial=True)
+            self._styles[component] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        selection = self.text_selection
+        if index >= len(self._body) + len(self._tail):
+            return Strip.blank(width, self.rich_style)
+        if selection is None and (cached := self._strips.get(index)) is not None:
+            return cached
+        text, component = (self._body[index] if index < len(self._body)
+                           else self._tail[index - len(self._body)])
+        if selection is not None and (span := selection.get_span(index)) is not None:
+            start, end = span
+            text = text.copy()
+            text.stylize(self.screen.get_component_rich_style("screen--selection"),
+                         start, len(text) if end == -1 else end)
+        style = self._style(component)
+        if text.style:  # a turn's own style (Rich leaves a text's base style to its caller)
+            style += self.app.console.get_style(text.style)
+        strip = Strip(text.render(self.app.console), text.cell_len).apply_style(style)
+        strip = strip.crop_extend(0, width, self.rich_style).apply_offsets(0, index)
+        if selection is None and index < len(self._body):
+            self._strips[index] = strip
+        return strip
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        return selection.extract("\n".join(self.lines())), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._strips.clear()
+        self.refresh()
