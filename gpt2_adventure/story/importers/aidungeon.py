@@ -130,7 +130,7 @@ def _prompts(value: object, label: str, dropped: list[str]) -> list[str]:
 
 def _seed(setting: str, description: str, character: str, data: Any,
           dropped: list[str]) -> Seed | None:
-    label = f"{setting}/{character}"
+    label = repr(f"{setting}/{character}")  # quoted and escaped: names can hold newlines
     if not isinstance(data, dict):
         dropped.append(f"{label}: it is {kind(data)}, not a mapping")
         return None

@@ -72,8 +72,8 @@ def test_each_setting_and_character_becomes_a_seed(tmp_path: Path, paths: AppPat
                                                       "aid2-space-pilot"]
     assert all(item.path.parent == paths.stories_dir for item in result.created)
     dropped = "\n".join(result.dropped)
-    assert "fantasy/noitems: item2 should be text, not null" in dropped
-    assert "fantasy/empty: no prompts" in dropped
+    assert "'fantasy/noitems': item2 should be text, not null" in dropped
+    assert "'fantasy/empty': no prompts" in dropped
     assert "setting 'broken': it is text, not a mapping" in dropped
 
     knight = find_seed(paths, "aid2-fantasy-knight")
@@ -108,6 +108,15 @@ def test_no_usable_character_is_an_error_and_writes_nothing(tmp_path: Path,
         import_file(source, paths)
     assert info.value.where == str(source)
     assert files_under(paths.stories_dir) == []
+
+
+def test_a_character_name_with_a_newline_keeps_the_error_on_one_line(tmp_path: Path) -> None:
+    # Found by the fuzzer: the dropped character's name went into the message as it was.
+    data = b'{"settings": {"": {"description": "", "characters": {"\\n> x": null}}}}'
+    with pytest.raises(UserError, match="no setting with a usable character") as info:
+        convert_bytes(data, str(tmp_path / "story.json"))
+    assert "\n" not in info.value.message
+    assert "'/\\n> x'" in info.value.message
 
 
 def test_too_many_seeds_is_refused(tmp_path: Path) -> None:
