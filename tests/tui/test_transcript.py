@@ -144,3 +144,19 @@ async def test_selected_text_is_the_story_as_shown() -> None:
         row = lines.index("> You open the door.")
         picked = transcript.get_selection(Selection(Offset(2, row), Offset(6, row + 2)))
         assert picked == ("You open the door.\n\nThe do", "\n")
+
+
+async def test_the_player_can_select_story_text_with_the_mouse() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        transcript = screen.query_one(Transcript)
+        row = transcript.lines().index("> You open the door.") - int(transcript.scroll_y)
+        await pilot.mouse_down(transcript, offset=(3, row))
+        await pilot.hover(transcript, offset=(10, row))
+        await pilot.mouse_up(transcript, offset=(10, row))
+        await settle(pilot)
+        assert screen.get_selected_text() == "You open"
