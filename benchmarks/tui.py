@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +82,17 @@ def key_latency(env: dict[str, str], samples: int) -> list[float]:
         _tmux("send-keys", "-t", name, "-l", "/continue")
         _tmux("send-keys", "-t", name, "Enter")
         _wait(name, "GPT-2 is writing", timeout=30)
+        typed = ""
         for i in range(samples):
-            letter = "xyzwvq"[i % 6] * (i // 6 + 1)
+            typed += "xyzwvq"[i % 6]  # the input line holds all typed so far
             start = time.perf_counter()
-            _tmux("send-keys", "-t", name, "-l", letter[-1])
+            _tmux("send-keys", "-t", name, "-l", typed[-1])
             deadline = start + 5
             while time.perf_counter() < deadline:
                 screen = _tmux("capture-pane", "-p", "-t", name)
                 if "GPT-2 is writing" not in screen:
                     break  # the reply ended: later samples would not be "while streaming"
-                if letter in screen:
+                if typed in screen:
                     latencies.append(time.perf_counter() - start)
                     break
                 time.sleep(0.001)
@@ -101,11 +103,21 @@ def key_latency(env: dict[str, str], samples: int) -> list[float]:
     return latencies
 
 
-def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> tuple[float, float]:
+@dataclass
+class Throughput:
+    bare_tok_s: float  # medians over the rounds
+    tui_tok_s: float
+    ratio: float  # median of each round's TUI/bare (the two ran side by side)
+    ui_cpu_share: float  # the UI thread's CPU time over a reply's wall time (median)
+
+
+def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throughput:
     """Replies streamed into the real app (Pilot, as run_tui sets it up) vs the bare backend
     writing from the very same prompt, round by round: this machine's speed drifts by a
-    third over minutes, so only interleaved rounds compare like with like. ``history``
-    turns of earlier story are put in the transcript first (a long game)."""
+    third over minutes, so only interleaved rounds compare like with like (and which of the
+    two goes first alternates). ``history`` turns of earlier story are put in the transcript
+    first (a long game). On two busy cores, the UI thread's CPU time is the cost: it is
+    reported too, a steadier figure than the speed ratio."""
     from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.llama_backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
@@ -121,7 +133,7 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> tuple
                     mode="play", story="knight", name="Anna", seed=1)
     close, backend.close = backend.close, lambda: None  # type: ignore[method-assign]
 
-    async def tui_round() -> tuple[float, list[int]]:
+    async def tui_round() -> tuple[float, float, list[int]]:
         app = AdventureApp(launch, lambda _launch: backend)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.screen
@@ -133,27 +145,39 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> tuple
             if history:
                 _long_story(screen.game.state, history)
                 screen._redraw()  # noqa: SLF001
-                await pilot.pause()
+            await pilot.pause(0.5)  # the player reads the screen first: it has settled
+            cpu, wall = time.thread_time(), time.perf_counter()
             screen.submit("/continue", "do")
             while screen.stream is None:
                 await asyncio.sleep(0.01)
             while screen.stream is not None:
                 await asyncio.sleep(0.05)
+            share = (time.thread_time() - cpu) / (time.perf_counter() - wall)
             rate = backend.last_stats.tokens_per_second  # type: ignore[union-attr]
             prompt = list(screen.game.session.last_prompt.tokens)  # type: ignore[union-attr]
             await pilot.press("ctrl+q")
-        return rate, prompt
+        return rate, share, prompt
 
-    tui, bare = [], []
-    for _ in range(rounds):
-        rate, prompt = asyncio.run(tui_round())
-        tui.append(rate)
+    def bare_round(prompt: list[int]) -> float:
         backend.reset_cache()
         for _piece in backend.stream(prompt, sampling):
             pass
-        bare.append(backend.last_stats.tokens_per_second)  # type: ignore[union-attr]
+        return backend.last_stats.tokens_per_second  # type: ignore[union-attr]
+
+    tui, bare, shares = [], [], []
+    prompt: list[int] = []
+    for i in range(rounds):
+        if i % 2 and prompt:  # the prompt is the same every round: the story is replayed
+            bare.append(bare_round(prompt))
+        rate, share, prompt = asyncio.run(tui_round())
+        tui.append(rate)
+        shares.append(share)
+        if len(bare) < len(tui):
+            bare.append(bare_round(prompt))
     close()
-    return statistics.median(bare), statistics.median(tui)
+    ratios = [t / b for t, b in zip(tui, bare)]
+    return Throughput(statistics.median(bare), statistics.median(tui), statistics.median(ratios),
+                      statistics.median(shares))
 
 
 def _long_story(state: Any, turns: int) -> None:
@@ -168,7 +192,7 @@ def _long_story(state: Any, turns: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--history", type=int, default=200,
                         help="turns of story in the transcript for the long-game round")
@@ -186,19 +210,21 @@ def main() -> None:
     paints = first_paint(env, args.rounds)
     keys = key_latency(env, 20)
     config.unlink()
-    bare, tui = throughput(model, 128, args.rounds)
-    long_bare, long_tui = throughput(model, 128, args.rounds, args.history)
+    short = throughput(model, 128, args.rounds)
+    long = throughput(model, 128, args.rounds, args.history)
     result = {
         "first_paint_s_median": statistics.median(paints),
         "first_paint_s_max": max(paints),
         "key_latency_ms_median": statistics.median(keys) * 1000 if keys else None,
         "key_latency_ms_p95": sorted(keys)[int(0.95 * (len(keys) - 1))] * 1000 if keys else None,
         "key_samples": len(keys),
-        "bare_tok_s": bare,
-        "tui_tok_s": tui,
-        "tui_over_bare": tui / bare,
+        "bare_tok_s": short.bare_tok_s,
+        "tui_tok_s": short.tui_tok_s,
+        "tui_over_bare": short.ratio,
+        "ui_thread_cpu_share": short.ui_cpu_share,
         "long_game_turns": args.history,
-        "long_game_tui_over_bare": long_tui / long_bare,
+        "long_game_tui_over_bare": long.ratio,
+        "long_game_ui_thread_cpu_share": long.ui_cpu_share,
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.geometry import Offset
 from textual.selection import Selection
+from textual.widgets import Input
 
 from gpt2_adventure.story.model import Turn
 from gpt2_adventure.tui.screens.game import GameScreen
@@ -49,6 +50,14 @@ async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start(
         after = lines[lines.index(VIEW_MARKER) + 2]  # the marker, a blank line, the turn
         assert after == turns[first_visible].text.strip()
 
+        end = transcript.scroll_y
+        await pilot.press("pageup")  # the input line has focus; the story scrolls anyway
+        await settle(pilot)
+        assert end - transcript.size.height <= transcript.scroll_y < end
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert transcript.scroll_y == end
+
         transcript.scroll_home(animate=False)
         await settle(pilot)
         assert transcript.scroll_y == 0
@@ -86,6 +95,32 @@ async def test_streaming_wraps_only_the_reply_and_follows_the_end(monkeypatch) -
         assert transcript.scroll_y == transcript.max_scroll_y
         assert transcript.lines()[-2].endswith("a tower rises.")
         assert "a tower rises." in screen_text(app)
+        transcript.end_reply()
+
+
+async def test_a_long_reply_scrolls_the_view_a_third_at_a_time(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        long_story(screen, 40)
+        await settle(pilot)
+        transcript = screen.query_one(Transcript)
+        height = transcript.size.height
+        positions = []
+        transcript.start_reply()
+        for i in range(400):  # ~50 lines of reply, a word at a time
+            transcript.stream(f" word{i}")
+            positions.append(transcript.scroll_y)
+            last = transcript.lines()[-2]  # the reply's last line (a blank line follows)
+            top = int(transcript.scroll_y)
+            assert last in transcript.lines()[top:top + height], f"word{i} is off screen"
+        steps = [b - a for a, b in zip(positions, positions[1:]) if b != a]
+        assert len(steps) >= 4
+        assert all(step >= height // 3 for step in steps), steps
+        assert transcript.scroll_y == transcript.max_scroll_y
         transcript.end_reply()
 
 
@@ -146,7 +181,7 @@ async def test_selected_text_is_the_story_as_shown() -> None:
         assert picked == ("You open the door.\n\nThe do", "\n")
 
 
-async def test_the_player_can_select_story_text_with_the_mouse() -> None:
+async def test_the_player_selects_story_text_with_the_mouse_and_copies_it() -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
@@ -158,5 +193,8 @@ async def test_the_player_can_select_story_text_with_the_mouse() -> None:
         await pilot.mouse_down(transcript, offset=(3, row))
         await pilot.hover(transcript, offset=(10, row))
         await pilot.mouse_up(transcript, offset=(10, row))
-        await settle(pilot)
         assert screen.get_selected_text() == "You open"
+        assert isinstance(app.focused, Input)  # the story never takes focus from the line
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert app.clipboard == "You open"

@@ -37,6 +37,10 @@ class GameScreen(Screen):
         Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
         Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
         Binding("f1", "command('/help')", "Help", id="game.help"),
+        # The story never takes focus (typing always goes to the input line): it scrolls
+        # from here, with the mouse wheel, or by dragging its scrollbar.
+        Binding("pageup", "scroll_story(-1)", "Scroll up", show=False, id="game.page_up"),
+        Binding("pagedown", "scroll_story(1)", "Scroll down", show=False, id="game.page_down"),
     ]
     DEFAULT_CSS = """
     GameScreen #title { height: 1; padding: 0 1; background: $primary; color: $text;
@@ -289,6 +293,13 @@ class GameScreen(Screen):
             self.stream.cancel.cancel()
         elif self.has_class("panel"):
             self.remove_class("panel")
+
+    def action_scroll_story(self, pages: int) -> None:
+        transcript = self.query_one(Transcript)
+        if pages < 0:
+            transcript.scroll_page_up(animate=False)
+        else:
+            transcript.scroll_page_down(animate=False)
 
     def action_cycle_mode(self) -> None:
         self.query_one(InputBar).cycle()
