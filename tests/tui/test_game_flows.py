@@ -242,3 +242,15 @@ async def test_model_text_is_shown_literally(evil: str) -> None:
         else:
             assert "\x1b" not in text and "\\x1b[31mred" in text and "\\u202e" in text
         assert app.is_running
+
+
+async def test_what_lives_as_long_as_the_game_is_kept_from_the_cyclic_collector() -> None:
+    import gc
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        assert gc.get_freeze_count() > 0
+        assert screen.game is not None

@@ -124,6 +124,27 @@ async def test_a_long_reply_scrolls_the_view_a_third_at_a_time(monkeypatch) -> N
         transcript.end_reply()
 
 
+async def test_every_frame_shows_the_reply_as_it_is_now(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        transcript = screen.query_one(Transcript)
+        transcript.start_reply()
+        text = ""
+        for word in ("Snow", " falls", " on", " the", " tower", " and", " the", " crows",
+                     " fly", " south,", " far", " beyond", " the", " grey", " hills.") * 3:
+            transcript.stream(word)
+            text += word
+            await pilot.pause()
+            rows = [row.strip() for row in screen_text(app).splitlines()]
+            shown = " ".join(row for row in rows if row)
+            assert " ".join(text.split()[-6:]) in shown, text  # repainted up to the last word
+        transcript.end_reply()
+
+
 async def test_the_view_stays_put_while_the_player_reads_back(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
     app = make_app()

@@ -201,6 +201,13 @@ class Transcript(ScrollView, can_focus=False):
             for block in (self._pending, self._live):
                 if block is not None:
                     lines += [*self._wrapped(block), BLANK]
+            if not body:  # repaint from the first line that changed (new words: the last)
+                same = 0
+                for old, new in zip(self._tail, lines):
+                    if old != new:
+                        break
+                    same += 1
+                start += same
             self._tail = lines
         total = height = len(self._body) + len(self._tail)
         if follow and not redraw:
