@@ -108,7 +108,9 @@ class GameScreen(Screen):
             return
         # What is alive now (the model, the tokenizer, the app) lives as long as the game: out
         # of the cyclic collector's way, whose full passes over it stalled every thread (the
-        # UI and GPT-2's) for up to 84 ms mid-reply; with it frozen, 23 ms.
+        # UI and GPT-2's) for up to 84 ms mid-reply; with it frozen, 23 ms. Collected first,
+        # so that no garbage (an earlier game's screen) is frozen with it.
+        gc.collect()
         gc.freeze()
         self._refresh_meter()
         self._start_warming()

@@ -94,10 +94,6 @@ class Transcript(ScrollView, can_focus=False):
         self.first_visible = first_visible
         self._changed(body=True, tail=True, redraw=True)
 
-    def add_turn(self, turn: Turn, state: StoryState) -> None:
-        self._turns.append(Block(turn_text(turn, state)))
-        self._changed(body=True)
-
     def replace_from(self, index: int, state: StoryState) -> None:
         """Show the story's turns from ``index`` on as it has them now (after a reply, a
         retry or a /continue rewrote them)."""
