@@ -177,13 +177,17 @@ async def test_a_narrower_terminal_wraps_the_story_again() -> None:
         assert isinstance(screen, GameScreen)
         await wait_idle(pilot, screen)
         await send(pilot, screen, "open the door")
+        long_story(screen, 30)  # taller than the view: the scrollbar takes its columns
+        await settle(pilot)
         transcript = screen.query_one(Transcript)
         wide = transcript.lines()
         await pilot.resize_terminal(60, 30)
         await settle(pilot)
         narrow = transcript.lines()
         assert len(narrow) > len(wide)
-        assert max(map(len, narrow)) <= transcript.size.width < max(map(len, wide))
+        width = transcript.scrollable_content_region.width  # the scrollbar's columns excluded
+        assert transcript.show_vertical_scrollbar
+        assert max(map(len, narrow)) <= width < max(map(len, wide))
         assert " ".join(narrow).split() == " ".join(wide).split()
         assert transcript.scroll_y == transcript.max_scroll_y
 

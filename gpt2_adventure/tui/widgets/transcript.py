@@ -230,8 +230,9 @@ class Transcript(ScrollView, can_focus=False):
         scroll_update(size)
 
     def on_resize(self, event: Resize) -> None:
-        if self.size.width != self._width:
-            self._width = self.size.width
+        width = self.scrollable_content_region.width  # what the scrollbar leaves
+        if width != self._width:
+            self._width = width
             for block in (*self._turns, self._marker, self._pending, self._live):
                 if block is not None:
                     block.lines = None
@@ -255,7 +256,7 @@ class Transcript(ScrollView, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self._width
         selection = self.text_selection
         if index >= len(self._body) + len(self._tail):
             return Strip.blank(width, self.rich_style)
