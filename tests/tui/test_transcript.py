@@ -41,7 +41,7 @@ async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start(
         assert transcript.turn_texts() == [t.text.strip() for t in turns]
         assert transcript.scroll_y == transcript.max_scroll_y > 0
         assert "The road goes on, step 99." in screen_text(app)
-        assert "Blackpine Wood" not in screen_text(app)  # the opening, far above
+        assert "You are Anna, a knight" not in screen_text(app)  # the opening, far above
 
         # "GPT-2 no longer sees above this line": once, right before that turn.
         lines = transcript.lines()
@@ -61,7 +61,7 @@ async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start(
         transcript.scroll_home(animate=False)
         await settle(pilot)
         assert transcript.scroll_y == 0
-        assert "Blackpine Wood" in screen_text(app)
+        assert "You are Anna, a knight" in screen_text(app)
         assert "step 99." not in screen_text(app)
 
 
