@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from gpt2_adventure.config import Settings, UISettings
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.launch import Launch
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.tui.app import AdventureApp
+from gpt2_adventure.tui.screens.game import GameScreen
 from tests.support.fake_backend import FakeBackend
 
 REPLIES = [" The door creaks open. Cold air rushes past you.",
@@ -35,3 +40,37 @@ def make_app(mode: str = "play", story: str | None = "knight",
 def screen_text(app: AdventureApp) -> str:
     """What the terminal shows now, as plain text (one line per row)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())  # noqa: SLF001
+
+
+async def settle(pilot: Pilot, rounds: int = 6) -> None:
+    for _ in range(rounds):
+        await pilot.pause()
+
+
+async def wait_idle(pilot: Pilot, screen: GameScreen, limit: int = 200) -> None:
+    """Until the game is open and GPT-2 is not writing."""
+    for _ in range(limit):
+        await pilot.pause(0.01)
+        if screen.stream is None and screen.game is not None:
+            break
+    await settle(pilot)
+
+
+async def send(pilot: Pilot, screen: GameScreen, text: str) -> None:
+    line = screen.query_one("#line", Input)
+    line.value = text
+    line.focus()
+    await pilot.press("enter")
+    await wait_idle(pilot, screen)
+
+
+@asynccontextmanager
+async def playing(size: tuple[int, int] = (100, 30),
+                  **kw: object) -> AsyncIterator[tuple[AdventureApp, Pilot, GameScreen]]:
+    """A game open in the app (``make_app(**kw)``), its model ready."""
+    app = make_app(**kw)  # type: ignore[arg-type]
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        yield app, pilot, screen

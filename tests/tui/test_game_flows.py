@@ -14,28 +14,7 @@ from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.transcript import Transcript
 from tests.support.fake_backend import FakeBackend
-from tests.tui.helpers import make_app, make_launch
-
-
-async def settle(pilot, rounds: int = 6) -> None:  # noqa: ANN001
-    for _ in range(rounds):
-        await pilot.pause()
-
-
-async def wait_idle(pilot, screen: GameScreen, limit: int = 200) -> None:  # noqa: ANN001
-    for _ in range(limit):
-        await pilot.pause(0.01)
-        if screen.stream is None and screen.game is not None:
-            break
-    await settle(pilot)
-
-
-async def send(pilot, screen: GameScreen, text: str) -> None:  # noqa: ANN001
-    line = screen.query_one("#line", Input)
-    line.value = text
-    line.focus()
-    await pilot.press("enter")
-    await wait_idle(pilot, screen)
+from tests.tui.helpers import make_app, make_launch, playing, send, settle, wait_idle
 
 
 def shown(screen: GameScreen) -> list[str]:
@@ -247,10 +226,6 @@ async def test_model_text_is_shown_literally(evil: str) -> None:
 async def test_what_lives_as_long_as_the_game_is_kept_from_the_cyclic_collector() -> None:
     import gc
 
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing() as (_app, _pilot, screen):
         assert gc.get_freeze_count() > 0
         assert screen.game is not None

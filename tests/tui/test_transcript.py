@@ -11,8 +11,7 @@ from gpt2_adventure.story.model import Turn
 from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.widgets import transcript as transcript_module
 from gpt2_adventure.tui.widgets.transcript import VIEW_MARKER, Transcript
-from tests.tui.helpers import make_app, screen_text
-from tests.tui.test_game_flows import send, settle, wait_idle
+from tests.tui.helpers import playing, screen_text, send, settle
 
 
 def long_story(screen: GameScreen, turns: int) -> None:
@@ -29,11 +28,7 @@ def on_screen(transcript: Transcript) -> list[str]:
 
 
 async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start() -> None:
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         long_story(screen, 200)
         await settle(pilot)
         turns = screen.game.state.turns  # type: ignore[union-attr]
@@ -67,11 +62,7 @@ async def test_a_long_story_is_held_whole_and_scrolls_from_its_end_to_its_start(
 
 async def test_streaming_wraps_only_the_reply_and_follows_the_end(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)  # a frame per piece
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         long_story(screen, 200)
         await settle(pilot)
         transcript = screen.query_one(Transcript)
@@ -100,11 +91,7 @@ async def test_streaming_wraps_only_the_reply_and_follows_the_end(monkeypatch) -
 
 async def test_a_long_reply_scrolls_the_view_a_third_at_a_time(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         long_story(screen, 40)
         await settle(pilot)
         transcript = screen.query_one(Transcript)
@@ -126,11 +113,7 @@ async def test_a_long_reply_scrolls_the_view_a_third_at_a_time(monkeypatch) -> N
 
 async def test_every_frame_shows_the_reply_as_it_is_now(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         transcript = screen.query_one(Transcript)
         transcript.start_reply()
         text = ""
@@ -147,11 +130,7 @@ async def test_every_frame_shows_the_reply_as_it_is_now(monkeypatch) -> None:  #
 
 async def test_the_view_stays_put_while_the_player_reads_back(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         long_story(screen, 100)
         await settle(pilot)
         transcript = screen.query_one(Transcript)
@@ -171,11 +150,7 @@ async def test_the_view_stays_put_while_the_player_reads_back(monkeypatch) -> No
 
 
 async def test_a_narrower_terminal_wraps_the_story_again() -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((120, 30)) as (app, pilot, screen):
         await send(pilot, screen, "open the door")
         long_story(screen, 30)  # taller than the view: the scrollbar takes its columns
         await settle(pilot)
@@ -193,11 +168,7 @@ async def test_a_narrower_terminal_wraps_the_story_again() -> None:
 
 
 async def test_selected_text_is_the_story_as_shown() -> None:
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         await send(pilot, screen, "open the door")
         transcript = screen.query_one(Transcript)
         lines = transcript.lines()
@@ -207,11 +178,7 @@ async def test_selected_text_is_the_story_as_shown() -> None:
 
 
 async def test_the_player_selects_story_text_with_the_mouse_and_copies_it() -> None:
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GameScreen)
-        await wait_idle(pilot, screen)
+    async with playing((100, 30)) as (app, pilot, screen):
         await send(pilot, screen, "open the door")
         transcript = screen.query_one(Transcript)
         row = transcript.lines().index("> You open the door.") - int(transcript.scroll_y)
