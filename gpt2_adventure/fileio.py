@@ -1,10 +1,11 @@
-"""Small file-safety pieces shared by saves and stored model states."""
+"""Small file-safety pieces: reading a file the player named, stale temp files."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -48,3 +49,56 @@ def is_inside(root: Path, path: Path) -> bool:
     except (OSError, RuntimeError):  # a symlink loop
         return False
     return resolved == top or top in resolved.parents
+
+
+class FileRefused(Exception):
+    """Why a file was not read, worded for the player; ``reason`` lets a caller word a case
+    its own way ("missing", "folder", "not_regular", "denied", "unreadable", "too_large")."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or FileRefused. A FIFO or a
+    device is refused without blocking: opened O_NONBLOCK and checked before reading."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise FileRefused(f"no such {noun}", "missing") from None
+    except IsADirectoryError:
+        raise FileRefused(f"this is a folder, not a {noun}", "folder") from None
+    except PermissionError:
+        raise FileRefused(f"cannot read the {noun}: permission denied", "denied") from None
+    except OSError as error:
+        raise FileRefused(f"cannot read the {noun}: {error.strerror or error}",
+                          "unreadable") from None
+    info = os.fstat(fd)  # before fdopen, which refuses a folder with an error of its own
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRefused(f"this is a folder, not a {noun}", "folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused("this is not a regular file", "not_regular")
+        raise FileRefused(f"the {noun} is too large (the limit is {size_text(limit)})", "too_large")
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            # Sized by the file (read(n) allocates n bytes up front); more if it grew since.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(limit + 1 - len(data))
+        except OSError as error:
+            raise FileRefused(f"cannot read the {noun}: {error.strerror or error}",
+                              "unreadable") from None
+    if len(data) > limit:
+        raise FileRefused(f"the {noun} is too large (the limit is {size_text(limit)})", "too_large")
+    return data
+
+
+def size_text(limit: int) -> str:
+    """A size limit as the player reads it: 50 MB, 64 kB, 100 bytes."""
+    if limit >= 1_000_000:
+        return f"{limit / 1e6:.0f} MB"
+    return f"{limit / 1e3:.0f} kB" if limit >= 1000 else f"{limit} bytes"

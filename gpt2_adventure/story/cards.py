@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.fileio import FileRefused, read_regular_file
 from gpt2_adventure.story.card_fields import Fields
 from gpt2_adventure.story.card_seed import seed_from_fields
 from gpt2_adventure.story.json_kind import kind
@@ -100,27 +100,12 @@ def parse_json(raw: bytes, what: str, where: str, in_file: bool = False) -> Any:
 
 def _read_file(path: Path, where: str) -> bytes:
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise UserError("no such character card file", where) from None
-    except OSError as exc:
-        raise UserError(f"cannot read the card: {exc.strerror or exc}", where) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise UserError("this is a folder, not a character card file", where)
-    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
-        raise UserError("not a regular file", where)
-    too_big = UserError(f"the file is too large for a character card (at most "
-                        f"{MAX_CARD_BYTES // 1_000_000} MB)", where)
-    if info.st_size > MAX_CARD_BYTES:
-        raise too_big
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CARD_BYTES + 1)  # it may have grown since stat
-    except OSError as exc:
-        raise UserError(f"cannot read the card: {exc.strerror or exc}", where) from None
-    if len(data) > MAX_CARD_BYTES:
-        raise too_big
-    return data
+        return read_regular_file(path, MAX_CARD_BYTES, "character card file")
+    except FileRefused as refused:
+        if refused.reason == "too_large":
+            raise UserError(f"the file is too large for a character card (at most "
+                            f"{MAX_CARD_BYTES // 1_000_000} MB)", where) from None
+        raise UserError(str(refused), where) from None
 
 
 def _refuse_other_formats(data: bytes, path: Path, where: str) -> None:

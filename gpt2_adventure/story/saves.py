@@ -20,7 +20,6 @@ import hashlib
 import os
 import re
 import shutil
-import stat
 import tempfile
 import threading
 import unicodedata
@@ -31,7 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.fileio import clean_stale_temps, is_inside
+from gpt2_adventure.fileio import (
+    FileRefused,
+    clean_stale_temps,
+    is_inside,
+    read_regular_file,
+)
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story import save_format
 from gpt2_adventure.story.model import StoryState
@@ -144,36 +148,11 @@ def _fsync_dir(folder: Path) -> None:
 
 def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
     """The bytes of a regular file up to ``limit``; anything else is a clear UserError."""
-    # O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise UserError("save file not found", where) from None
-    except PermissionError:
-        raise UserError("cannot read the save file: permission denied", where) from None
-    except OSError as error:
-        raise UserError(f"cannot read the save file: {error.strerror}", where) from None
-    info = os.fstat(fd)  # before fdopen, which refuses a folder with an error of its own
-    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-        os.close(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UserError("this is a folder, not a save file", where)
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError("this is not a regular file", where)
-        raise UserError(f"save file is too large ({info.st_size / 1e6:.0f} MB; the limit "
-                        f"is {limit / 1e6:.0f} MB)", where)
-    with os.fdopen(fd, "rb") as stream:
-        try:
-            # Sized by the file (read(n) allocates n bytes up front); more if it grew since.
-            data = stream.read(info.st_size + 1)
-            if len(data) > info.st_size:
-                data += stream.read(limit + 1 - len(data))
-        except OSError as error:
-            raise UserError(f"cannot read the save file: {error.strerror}", where) from None
-    if len(data) > limit:
-        raise UserError(f"save file is too large (the limit is {limit / 1e6:.0f} MB)", where)
-    return data
+        return read_regular_file(path, limit, "save file")
+    except FileRefused as refused:
+        message = "save file not found" if refused.reason == "missing" else str(refused)
+        raise UserError(message, where) from None
 
 
 class GameLock:

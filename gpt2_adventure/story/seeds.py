@@ -8,9 +8,7 @@ over a bundled seed with the same id (file stem). The format is documented in
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.fileio import FileRefused, read_regular_file
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.model import ChatSpec, Seed, WorldEntry
@@ -81,26 +80,13 @@ def parse_seed(text: str, seed_id: str, where: str | Path = "<seed>",
 def load_seed(path: Path | str) -> Seed:
     """Read and validate one seed file. Raises SeedError."""
     path = Path(path)
-    # O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
-        kind = os.fstat(fd).st_mode
-        if not stat.S_ISREG(kind):
-            os.close(fd)
-            raise SeedError("this is a folder, not a seed file" if stat.S_ISDIR(kind)
-                            else "this is not a regular file", path)
-        with os.fdopen(fd, "rb") as file:
-            raw = file.read(MAX_SEED_BYTES + 1)
-    except FileNotFoundError:
-        raise SeedError("no such seed file", path) from None
-    except IsADirectoryError:
-        raise SeedError("this is a folder, not a seed file", path) from None
-    except OSError as exc:
-        raise SeedError(f"cannot read the seed file: {exc.strerror}", path) from None
-    if len(raw) > MAX_SEED_BYTES:
-        raise SeedError(f"the file is too large; a seed may be at most "
-                        f"{MAX_SEED_BYTES // 1_000_000} MB", path, 1)
+        raw = read_regular_file(path, MAX_SEED_BYTES, "seed file")
+    except FileRefused as refused:
+        if refused.reason == "too_large":
+            raise SeedError(f"the file is too large; a seed may be at most "
+                            f"{MAX_SEED_BYTES // 1_000_000} MB", path, 1) from None
+        raise SeedError(str(refused), path) from None
     try:
         text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
     except UnicodeDecodeError as exc:

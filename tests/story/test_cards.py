@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from gpt2_adventure import fileio
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story import cards
 from gpt2_adventure.story.card_fields import MAX_FIELD_CHARS, substitute
@@ -453,8 +454,8 @@ def test_read_errors_become_user_errors(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "open", denied)
-    refused(path, "cannot read the card: Permission denied")
+    monkeypatch.setattr(fileio.os, "open", denied)  # root reads anything: refuse by hand
+    refused(path, "cannot read the character card file: permission denied")
 
 
 def test_file_too_large(tmp_path: Path) -> None:

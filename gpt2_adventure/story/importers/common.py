@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.fileio import FileRefused, read_regular_file, size_text
 from gpt2_adventure.story.json_kind import kind as json_kind
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
@@ -39,40 +39,15 @@ class ImportProblem(UserError):
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file up to ``limit``; anything else is a clear error."""
-    # O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise ImportProblem("no such file", path) from None
-    except IsADirectoryError:
-        raise ImportProblem("this is a folder, not a file", path) from None
-    except PermissionError:
-        raise ImportProblem("cannot read the file: permission denied", path) from None
-    except OSError as error:
-        raise ImportProblem(f"cannot read the file: {error.strerror or error}", path) from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-        os.close(fd)  # checked before fdopen, which refuses a folder with its own error
-        if stat.S_ISDIR(info.st_mode):
-            raise ImportProblem("this is a folder, not a file", path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImportProblem("this is not a regular file", path)
-        raise ImportProblem(too_large(limit), path)
-    with os.fdopen(fd, "rb") as stream:
-        try:
-            data = stream.read(limit + 1)
-        except OSError as error:
-            raise ImportProblem(f"cannot read the file: {error.strerror or error}",
-                                path) from None
-    if len(data) > limit:
-        raise ImportProblem(too_large(limit), path)
-    return data
+        return read_regular_file(path, limit)
+    except FileRefused as refused:
+        message = too_large(limit) if refused.reason == "too_large" else str(refused)
+        raise ImportProblem(message, path) from None
 
 
 def too_large(limit: int) -> str:
-    size = f"{limit / 1e6:.0f} MB" if limit >= 1e6 else f"{limit / 1e3:.0f} kB"
-    return f"the file is too large to import (the limit is {size})"
+    return f"the file is too large to import (the limit is {size_text(limit)})"
 
 
 def decode_text(raw: bytes, where: str) -> tuple[str, list[str]]:
