@@ -190,3 +190,20 @@ async def test_the_player_selects_story_text_with_the_mouse_and_copies_it() -> N
         await pilot.press("ctrl+c")
         await settle(pilot)
         assert app.clipboard == "You open"
+
+
+async def test_a_reply_rolled_again_says_so_then_streams_anew(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(transcript_module, "FRAME_SECONDS", 0)
+    async with playing((100, 30)) as (app, pilot, screen):
+        transcript = screen.query_one(Transcript)
+        transcript.start_reply()
+        transcript.stream("The the the the")
+        transcript.restart_reply("repeated itself")
+        await settle(pilot)
+        assert transcript.lines()[-2] == "(re-rolling: the reply repeated itself)"
+        assert "(re-rolling: the reply repeated itself)" in screen_text(app)
+        transcript.stream("A raven lands.")
+        await settle(pilot)
+        assert transcript.lines()[-2] == "A raven lands."
+        assert "re-rolling" not in screen_text(app) and "The the" not in screen_text(app)
+        transcript.end_reply()

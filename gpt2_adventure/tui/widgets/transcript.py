@@ -135,16 +135,15 @@ class Transcript(ScrollView, can_focus=False):
     def _flush(self) -> None:
         self._flush_pending = False
         self._last_flush = time.monotonic()
-        if self._live is not None:
-            self._live.text = Text(printable(self._live_text.lstrip()))
-            self._live.lines = None
-            self._changed(tail=True)
+        self._show_live(Text(printable(self._live_text.lstrip())))
 
     def restart_reply(self, reason: str) -> None:
         self._live_text = ""
+        self._show_live(Text(f"(re-rolling: the reply {reason})", style="dim italic"))
+
+    def _show_live(self, text: Text) -> None:
         if self._live is not None:
-            self._live.text = Text(f"(re-rolling: the reply {reason})", style="dim italic")
-            self._live.lines = None
+            self._live.text, self._live.lines = text, None
             self._changed(tail=True)
 
     def end_reply(self) -> None:
