@@ -63,6 +63,7 @@ class FileRefused(Exception):
 def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, or FileRefused. A FIFO or a
     device is refused without blocking: opened O_NONBLOCK and checked before reading."""
+    too_large = f"the {noun} is too large (the limit is {size_text(limit)})"
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
@@ -82,7 +83,7 @@ def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
             raise FileRefused(f"this is a folder, not a {noun}", "folder")
         if not stat.S_ISREG(info.st_mode):
             raise FileRefused("this is not a regular file", "not_regular")
-        raise FileRefused(f"the {noun} is too large (the limit is {size_text(limit)})", "too_large")
+        raise FileRefused(too_large, "too_large")
     with os.fdopen(fd, "rb") as stream:
         try:
             # Sized by the file (read(n) allocates n bytes up front); more if it grew since.
@@ -93,7 +94,7 @@ def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
             raise FileRefused(f"cannot read the {noun}: {error.strerror or error}",
                               "unreadable") from None
     if len(data) > limit:
-        raise FileRefused(f"the {noun} is too large (the limit is {size_text(limit)})", "too_large")
+        raise FileRefused(too_large, "too_large")
     return data
 
 
