@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.shapes import shaped_gguf  # noqa: E402
-from gpt2_adventure.engine.llama_backend import LlamaBackend  # noqa: E402
+from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 
 PROMPT = "You are a knight living in the kingdom of Larion. You have a steel longsword."

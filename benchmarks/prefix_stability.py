@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.shapes import CACHE  # noqa: E402
 from gpt2_adventure.engine.backend import CancelToken, GenerationStats  # noqa: E402
-from gpt2_adventure.engine.llama_backend import LlamaBackend  # noqa: E402
+from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 from gpt2_adventure.paths import AppPaths  # noqa: E402
-from gpt2_adventure.story.seeds import find_seed  # noqa: E402
+from gpt2_adventure.story.seeds.library import find_seed  # noqa: E402
 from gpt2_adventure.story.session import Done, Session, new_state  # noqa: E402
 
 _VOCABULARY = (

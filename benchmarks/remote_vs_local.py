@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.shapes import shaped_gguf  # noqa: E402
 from gpt2_adventure.engine.backend import GenerationStats  # noqa: E402
-from gpt2_adventure.engine.llama_backend import LlamaBackend  # noqa: E402
-from gpt2_adventure.engine.remote_config import BackendSettings  # noqa: E402
-from gpt2_adventure.engine.remote_openai import OpenAIBackend  # noqa: E402
+from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
+from gpt2_adventure.engine.remote.openai import OpenAIBackend  # noqa: E402
+from gpt2_adventure.engine.remote.settings import BackendSettings  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 from gpt2_adventure.paths import AppPaths  # noqa: E402
 from tests.support.servers import LlamaServer  # noqa: E402

@@ -68,7 +68,7 @@ def throughput(model: Path, tokens: int, rounds: int) -> dict[str, Any]:
 
     import llama_cpp
 
-    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
 
     backend = LlamaBackend(model, threads=THREADS, seed=1)
     with contextlib.redirect_stderr(io.StringIO()):
@@ -135,7 +135,7 @@ def transformers_rounds() -> Callable[[list[int], int], float] | None:
 def _new_session(model_backend: Any, seed: int) -> Any:
     from gpt2_adventure.engine.sampling import Sampling
     from gpt2_adventure.paths import AppPaths
-    from gpt2_adventure.story.seeds import find_seed
+    from gpt2_adventure.story.seeds.library import find_seed
     from gpt2_adventure.story.session import Session, new_state
 
     state = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
@@ -152,7 +152,7 @@ def _turn(session: Any, rng: random.Random) -> Any:
 
 def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
     """Our builder over a long adventure, and the naive builder's cost at the same prompts."""
-    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
 
     backend = LlamaBackend(model, threads=THREADS, seed=1)
     session = _new_session(backend, 1)
@@ -210,7 +210,7 @@ def resume(model: Path, turns: int, loads: int = 4) -> dict[str, Any]:
     from dataclasses import replace
 
     from gpt2_adventure.config import Settings
-    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
     from gpt2_adventure.launch import Launch, load_state, open_game
     from gpt2_adventure.paths import AppPaths
@@ -267,7 +267,7 @@ def memory(model: Path) -> dict[str, Any]:
     import subprocess
 
     code = (
-        "from gpt2_adventure.engine.llama_backend import LlamaBackend\n"
+        "from gpt2_adventure.engine.llama.backend import LlamaBackend\n"
         "from gpt2_adventure.engine.sampling import Sampling\n"
         f"b = LlamaBackend({str(model)!r}, threads={THREADS})\n"
         "''.join(b.stream('Hello', Sampling(max_tokens=64, ignore_eos=True)))\n"

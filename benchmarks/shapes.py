@@ -22,8 +22,8 @@ CACHE = ROOT / "benchmarks" / ".cache"
 
 def shaped_gguf(shape: str = "gpt2", quant: str = "q8_0") -> Path:
     """Build (once, cached under benchmarks/.cache) a random GGUF of a released GPT-2 shape."""
-    from gpt2_adventure.engine.convert import convert_checkpoint
-    from gpt2_adventure.engine.llama_logs import route_llama_logs
+    from gpt2_adventure.engine.llama.logs import route_llama_logs
+    from gpt2_adventure.engine.models.convert import convert_checkpoint
     from tests.support.hf_checkpoint import make_checkpoint
 
     out = CACHE / f"{shape}-random-{quant}.gguf"

@@ -119,7 +119,7 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throu
     first (a long game). On two busy cores, the UI thread's CPU time is the cost: it is
     reported too, a steadier figure than the speed ratio."""
     from gpt2_adventure.config import Settings
-    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.engine.sampling import Sampling
     from gpt2_adventure.launch import Launch
     from gpt2_adventure.paths import AppPaths

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.remote_config import BackendSettings, parse_backend_table
+from gpt2_adventure.engine.remote.settings import BackendSettings, parse_backend_table
 from gpt2_adventure.engine.sampling import PRESETS, Sampling, preset
+from gpt2_adventure.engine.settings import ModelSettings
 from gpt2_adventure.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -21,20 +22,6 @@ else:  # pragma: no cover
 ENV_PREFIX = "GPT2_ADVENTURE_"
 MAX_CONFIG_BYTES = 1_000_000  # a settings file is a few hundred bytes
 MAX_THREADS = 512  # ggml's own limit (GGML_MAX_N_THREADS)
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """The [model] table."""
-
-    name: str | None = None  # catalog name or path to a .gguf; None = the default model
-    threads: int | None = None  # None = number of physical cores
-    n_gpu_layers: int = -1  # -1 = all layers on the GPU (Metal/CUDA builds); ignored on CPU builds
-    n_ctx: int = 1024  # clamped to the model's training context
-    n_batch: int = 512
-    seed: int | None = None  # None = random per session
-    save_state: bool = True  # keep llama.cpp's state beside the autosave: loaded games resume warm
-    state_max_mb: int = 256  # larger states are not stored
 
 
 @dataclass(frozen=True)

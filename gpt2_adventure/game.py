@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.engine.state_cache import StateCache
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.model import ActionKind, StoryState, WorldEntry
-from gpt2_adventure.story.saves import GameLock, SaveStore
+from gpt2_adventure.story.saves.store import GameLock, SaveStore
 from gpt2_adventure.story.session import Event, Session, SessionError
 
 
@@ -288,7 +288,7 @@ class Game:
         path = Path(target.strip()).expanduser()
         if path.exists():
             raise UserError("the file exists; choose another name", path)
-        from gpt2_adventure.story.saves import atomic_write
+        from gpt2_adventure.story.saves.store import atomic_write
 
         atomic_write(path, self._render(fmt).encode("utf-8"), mode=0o644)
         return Info([f"exported: {path}"])

@@ -11,13 +11,13 @@ from typing import Literal
 
 from gpt2_adventure.config import Settings
 from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.llama.state_cache import StateCache, model_fingerprint
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.engine.state_cache import StateCache, model_fingerprint
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import Placeholder, Seed, StoryState
-from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.session import Session, new_state
 
 DEFAULT_STORY = {"play": "knight", "chat": "tavern-keeper", "write": "fairy-tale"}
@@ -67,10 +67,10 @@ def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampli
 
 
 def pick_seed(launch: Launch) -> Seed:
-    from gpt2_adventure.story.seeds import find_seed
+    from gpt2_adventure.story.seeds.library import find_seed
 
     if launch.character is not None:
-        from gpt2_adventure.story.cards import load_card
+        from gpt2_adventure.story.cards.reader import load_card
 
         return load_card(launch.character)
     spec = launch.story or DEFAULT_STORY.get(launch.mode, "knight")

@@ -34,10 +34,10 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _convert(checkpoint: Path, out: Path, quant: str) -> Path:
-    from gpt2_adventure.engine.convert import convert_checkpoint
+    from gpt2_adventure.engine.models.convert import convert_checkpoint
 
     if quant not in ("f32", "f16"):  # llama.cpp's quantizer logs; keep the output clean
-        from gpt2_adventure.engine.llama_logs import route_llama_logs
+        from gpt2_adventure.engine.llama.logs import route_llama_logs
 
         route_llama_logs(None)
     return convert_checkpoint(checkpoint, out, quant)

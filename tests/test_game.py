@@ -14,8 +14,8 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import Game, Info, Quit, Reloaded, Stream
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import StoryState
-from gpt2_adventure.story.saves import SaveInUseError, SaveStore, autosave_slot
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.saves.store import SaveInUseError, SaveStore, autosave_slot
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Done, Session, new_state
 from tests.support.fake_backend import FakeBackend
 

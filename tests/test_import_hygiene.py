@@ -8,15 +8,15 @@ import pytest
 
 ENGINE_MODULES = [
     "gpt2_adventure.engine.backend", "gpt2_adventure.engine.sampling",
-    "gpt2_adventure.engine.llama_backend", "gpt2_adventure.engine.gguf_info",
-    "gpt2_adventure.engine.textstream", "gpt2_adventure.engine.sampler_chain",
-    "gpt2_adventure.engine.loader", "gpt2_adventure.engine.convert",
-    "gpt2_adventure.engine.checkpoint", "gpt2_adventure.engine.catalog",
-    "gpt2_adventure.engine.store", "gpt2_adventure.engine.download",
-    "gpt2_adventure.engine.bench", "gpt2_adventure.engine.state_cache",
-    "gpt2_adventure.engine.remote_config", "gpt2_adventure.engine.remote_common",
-    "gpt2_adventure.engine.remote_base", "gpt2_adventure.engine.remote_openai",
-    "gpt2_adventure.engine.remote_kobold", "gpt2_adventure.engine.local_tokenizer",
+    "gpt2_adventure.engine.llama.backend", "gpt2_adventure.engine.models.gguf_info",
+    "gpt2_adventure.engine.textstream", "gpt2_adventure.engine.llama.sampler_chain",
+    "gpt2_adventure.engine.loader", "gpt2_adventure.engine.models.convert",
+    "gpt2_adventure.engine.models.checkpoint", "gpt2_adventure.engine.models.catalog",
+    "gpt2_adventure.engine.models.store", "gpt2_adventure.engine.models.download",
+    "gpt2_adventure.engine.bench", "gpt2_adventure.engine.llama.state_cache",
+    "gpt2_adventure.engine.remote.settings", "gpt2_adventure.engine.remote.http",
+    "gpt2_adventure.engine.remote.base", "gpt2_adventure.engine.remote.openai",
+    "gpt2_adventure.engine.remote.kobold", "gpt2_adventure.engine.models.local_tokenizer",
 ]
 
 

@@ -20,8 +20,8 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import Game, OpenSettings
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.plain import PlainGame, make_console, remainder, run_plain
-from gpt2_adventure.story.saves import SaveStore, autosave_slot
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
 from tests.test_cli import assert_clean_error
@@ -204,7 +204,7 @@ def _registered() -> bool:
 # Until cli.py registers the commands, run them through cli.main with them added.
 _WRAPPER = """
 from gpt2_adventure import cli
-from gpt2_adventure.cli_play import chat_command, play_command, write_command
+from gpt2_adventure.cli.play import chat_command, play_command, write_command
 have = {c.name for c in cli.app.registered_commands}
 for name, command in (("play", play_command), ("chat", chat_command), ("write", write_command)):
     if name not in have:

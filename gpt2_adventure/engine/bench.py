@@ -6,9 +6,10 @@ import statistics
 import time
 from typing import Any
 
-from gpt2_adventure.config import Settings
 from gpt2_adventure.engine.loader import load_backend
+from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.settings import ModelSettings
 from gpt2_adventure.paths import AppPaths
 
 _FILLER = ("The old road wound through the hills toward the castle, where the king waited "
@@ -17,7 +18,8 @@ _FILLER = ("The old road wound through the hills toward the castle, where the ki
 
 def run_bench(
     paths: AppPaths,
-    settings: Settings,
+    model_settings: ModelSettings,
+    server: BackendSettings,
     *,
     model: str | None,
     threads: int | None,
@@ -26,7 +28,7 @@ def run_bench(
     repeats: int = 3,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    backend = load_backend(paths, settings, model=model, threads=threads, seed=1234)
+    backend = load_backend(paths, model_settings, server, model=model, threads=threads, seed=1234)
     load_seconds = time.perf_counter() - started
     prompt_tokens = min(prompt_tokens, backend.n_ctx - 2)
     gen_tokens = min(gen_tokens, backend.n_ctx - 2)

@@ -20,7 +20,7 @@ from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.model import ActionKind, Seed, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.person import format_do, format_say
 from gpt2_adventure.story.postprocess import clean_reply, loop_reason
-from gpt2_adventure.story.seeds import fill_seed
+from gpt2_adventure.story.seeds.library import fill_seed
 
 
 class SessionError(UserError):

@@ -23,8 +23,8 @@ BackendFactory = Callable[[Launch], Backend]
 def _load_real_backend(launch: Launch) -> Backend:
     from gpt2_adventure.engine.loader import load_backend
 
-    return load_backend(launch.paths, launch.settings, model=launch.model,
-                        threads=launch.threads, seed=launch.seed)
+    return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
+                        model=launch.model, threads=launch.threads, seed=launch.seed)
 
 
 class AdventureApp(App):

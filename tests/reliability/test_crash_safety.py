@@ -35,7 +35,7 @@ import pytest
 
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.commands import usage
-from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.saves.store import SaveStore
 from tests.support import reliability_inotify as inotify
 from tests.support.reliability_figures import record
 from tests.support.reliability_proc import (

@@ -35,19 +35,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpt2_adventure.config import Settings, load_settings, settings_toml, toml_value
-from gpt2_adventure.engine.checkpoint import load_checkpoint
-from gpt2_adventure.engine.gguf_header import MAX_ITEMS
-from gpt2_adventure.engine.gguf_info import read_model_info
+from gpt2_adventure.engine.models.checkpoint import load_checkpoint
+from gpt2_adventure.engine.models.gguf_header import MAX_ITEMS
+from gpt2_adventure.engine.models.gguf_info import read_model_info
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.launch import session_sampling
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
-from gpt2_adventure.story.cards import load_card_report
+from gpt2_adventure.story.cards.reader import load_card_report
 from gpt2_adventure.story.model import Seed
-from gpt2_adventure.story.save_format import decode, encode
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import find_seed, load_seed, parse_seed
+from gpt2_adventure.story.saves.format import decode, encode
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import find_seed, load_seed, parse_seed
 from gpt2_adventure.story.session import Session, new_state
 from tests.support import reliability_gguf as gg
 from tests.support.fake_backend import FakeBackend

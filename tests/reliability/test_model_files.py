@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt2_adventure.engine.gguf_info import read_model_info
+from gpt2_adventure.engine.models.gguf_info import read_model_info
 from gpt2_adventure.engine.sampling import PRESETS
 from gpt2_adventure.errors import ModelFileError
 from tests.support.gguf_files import write_gguf
@@ -125,7 +125,7 @@ def _cut_points(size: int, header_end: int, n: int, rng: random.Random) -> list[
 
 
 def _header_end(path: Path) -> int:
-    from gpt2_adventure.engine.gguf_header import read_header
+    from gpt2_adventure.engine.models.gguf_header import read_header
 
     return min(t.offset for t in read_header(path).tensors)
 

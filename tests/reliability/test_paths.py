@@ -21,8 +21,8 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game, Info
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import find_seed, write_template
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import find_seed, write_template
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
 from tests.support.reliability_proc import run
@@ -280,7 +280,7 @@ def test_a_save_file_linked_elsewhere_is_neither_read_nor_overwritten(
 def test_the_model_state_is_not_written_through_a_linked_autosave_folder(
         world: tuple[Path, AppPaths], tiny_gguf: Path) -> None:
     from gpt2_adventure.config import Settings
-    from gpt2_adventure.engine.llama_backend import LlamaBackend
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.launch import Launch, open_game
 
     root, paths = world
@@ -302,7 +302,7 @@ def test_the_model_state_is_not_written_through_a_linked_autosave_folder(
 
 def test_a_checkpoint_index_cannot_name_files_outside_its_folder(tmp_path: Path) -> None:
     """A downloaded checkpoint's index lists its shards: only files beside it are read."""
-    from gpt2_adventure.engine.checkpoint import load_checkpoint
+    from gpt2_adventure.engine.models.checkpoint import load_checkpoint
     from gpt2_adventure.errors import ModelFileError
 
     folder = tmp_path / "ckpt"

@@ -31,8 +31,8 @@ from gpt2_adventure.plain import make_console, run_plain
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.export import export_markdown, export_text
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn, WorldEntry
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seed_toml import toml_string
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.to_toml import toml_string
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
 from tests.support.reliability_proc import ROOT, child_env, run, write_config
@@ -148,7 +148,7 @@ def test_exports_show_hostile_text_literally(mode: str) -> None:
 
 def _plain_game(replies: list[str], story: str = "knight") -> tuple[object, Session]:
     from gpt2_adventure.game import Game
-    from gpt2_adventure.story.seeds import find_seed
+    from gpt2_adventure.story.seeds.library import find_seed
 
     paths = AppPaths.from_env()
     state = new_state(find_seed(paths, story), {"name": "Anna"}, random.Random(1))

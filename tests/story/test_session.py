@@ -10,8 +10,8 @@ from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import WorldEntry
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import (
     Done,
     Piece,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gpt2_adventure.engine.llama_backend import LlamaBackend
+from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Done, Session, new_state
 
 

@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gpt2_adventure.engine.backend import CancelToken
-from gpt2_adventure.engine.llama_backend import LlamaBackend
+from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling, preset
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import WorldEntry
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
 
 WORDS = ("dragon", "sword", "castle", "the", "forest", "ancient", "whispered", "gold", "night",

@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from gpt2_adventure.engine.llama_backend import LlamaBackend
+from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.saves import SaveStore, autosave_slot
-from gpt2_adventure.story.seeds import find_seed
+from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
+from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
 
 ACTIONS = [("look around", "do"), ("open the heavy door", "do"), ("hello there", "say"),

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx2
 
-from gpt2_adventure.engine.local_tokenizer import LocalTokenizer
+from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
 
 STORY = ("You walk into the dark hall. A candle flickers on the old table. The door creaks "
          "shut behind you, and somewhere below a bell rings twice. ")

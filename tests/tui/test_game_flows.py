@@ -6,7 +6,7 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn, Questions
 from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.screens.title import TitleScreen

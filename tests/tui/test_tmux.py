@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.saves.store import SaveStore
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 ROOT = Path(__file__).resolve().parents[2]

@@ -37,7 +37,7 @@ from gpt2_adventure.story.importers.imported import (
 )
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
 from gpt2_adventure.story.model import Seed
-from gpt2_adventure.story.seeds import MAX_SEED_BYTES, parse_seed, to_toml
+from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
 
 AsKind = Literal["seed", "save"]
 AS_KINDS: tuple[str, ...] = ("seed", "save")
@@ -137,7 +137,7 @@ def seed_text(seed: Seed, where: str) -> str:
 
 def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
     """Write what a conversion made: seeds (skipping existing ones) and saves."""
-    from gpt2_adventure.story.saves import SaveStore
+    from gpt2_adventure.story.saves.store import SaveStore
 
     result = ImportResult(source=conversion.source, format=conversion.format,
                           dropped=list(conversion.dropped), notes=list(conversion.notes))

@@ -40,7 +40,7 @@ from gpt2_adventure.story.importers.common import (
 )
 from gpt2_adventure.story.importers.imported import ImportedStory
 from gpt2_adventure.story.model import Placeholder, Seed, Turn
-from gpt2_adventure.story.seed_fill import escape
+from gpt2_adventure.story.seeds.fill import escape
 
 SEEDS_FORMAT = "AI Dungeon 2 story seeds (story_data.yaml)"
 SAVE_FORMAT = "an AI Dungeon 2 save"

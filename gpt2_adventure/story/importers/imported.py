@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from gpt2_adventure.story.model import ChatSpec, Mode, Seed, StoryState, Turn, WorldEntry
-from gpt2_adventure.story.seed_fill import escape
+from gpt2_adventure.story.seeds.fill import escape
 
 ItemKind = Literal["seed", "save"]
 

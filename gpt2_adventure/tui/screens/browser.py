@@ -50,7 +50,7 @@ class SeedBrowser(Screen):
         self.seeds: dict[str, Seed] = {}
 
     def compose(self) -> ComposeResult:
-        from gpt2_adventure.story.seeds import list_seeds
+        from gpt2_adventure.story.seeds.library import list_seeds
 
         seeds, _broken = list_seeds(self.app.launch.paths)  # type: ignore[attr-defined]
         chosen = sorted((s for s in seeds if s.mode == self.mode),
@@ -77,7 +77,7 @@ class SeedBrowser(Screen):
         yield Footer()
 
     def _model_options(self) -> list[tuple[str, str]]:
-        from gpt2_adventure.engine.store import installed
+        from gpt2_adventure.engine.models.store import installed
 
         launch = self.app.launch  # type: ignore[attr-defined]
         default = launch.model or launch.settings.model.name or "gpt2"
@@ -116,7 +116,7 @@ class SeedBrowser(Screen):
             self.app.start_seed(seed)  # type: ignore[attr-defined]
 
     def _custom(self, text: str | None) -> None:
-        from gpt2_adventure.story.seed_fill import escape
+        from gpt2_adventure.story.seeds.fill import escape
 
         if not text or not text.strip():
             return

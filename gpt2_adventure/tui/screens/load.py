@@ -20,7 +20,7 @@ class LoadScreen(Screen):
     """
 
     def compose(self) -> ComposeResult:
-        from gpt2_adventure.story.saves import SaveStore
+        from gpt2_adventure.story.saves.store import SaveStore
 
         saves = SaveStore(self.app.launch.paths).list()  # type: ignore[attr-defined]
         options = []
@@ -43,7 +43,7 @@ class LoadScreen(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         from gpt2_adventure.errors import UserError
-        from gpt2_adventure.story.saves import SaveStore
+        from gpt2_adventure.story.saves.store import SaveStore
 
         app = self.app
         try:

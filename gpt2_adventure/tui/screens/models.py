@@ -53,8 +53,8 @@ class ModelsScreen(Screen[bool]):
             self._pull(self._auto_pull)
 
     def _fill(self) -> None:
-        from gpt2_adventure.engine.catalog import catalog
-        from gpt2_adventure.engine.store import installed
+        from gpt2_adventure.engine.models.catalog import catalog
+        from gpt2_adventure.engine.models.store import installed
 
         table = self.query_one(DataTable)
         table.clear()
@@ -82,7 +82,7 @@ class ModelsScreen(Screen[bool]):
         if event.button.id == "pull":
             self._pull(name)
         elif event.button.id == "remove":
-            from gpt2_adventure.engine.store import remove
+            from gpt2_adventure.engine.models.store import remove
 
             removed = remove(self.app.launch.paths, name)  # type: ignore[attr-defined]
             self.notify(f"removed {len(removed)} file(s)" if removed else "not installed",
@@ -96,7 +96,7 @@ class ModelsScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="pull", exit_on_error=False)
     def _download(self, name: str) -> None:
-        from gpt2_adventure.engine.download import pull
+        from gpt2_adventure.engine.models.download import pull
 
         bar = self.query_one(ProgressBar)
 

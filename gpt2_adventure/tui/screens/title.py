@@ -47,7 +47,7 @@ class TitleScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        from gpt2_adventure.story.saves import SaveStore
+        from gpt2_adventure.story.saves.store import SaveStore
 
         menu = self.query_one(OptionList)
         if SaveStore(self.app.launch.paths).latest_autosave() is None:  # type: ignore[attr-defined]
@@ -63,7 +63,7 @@ class TitleScreen(Screen):
             mode = {"new": "adventure", "chat": "chat", "write": "story"}[choice]
             app.push_screen(SeedBrowser(mode))
         elif choice == "continue":
-            from gpt2_adventure.story.saves import SaveStore
+            from gpt2_adventure.story.saves.store import SaveStore
 
             latest = SaveStore(app.launch.paths).latest_autosave()  # type: ignore[attr-defined]
             if latest is not None:

@@ -10,8 +10,8 @@ import pytest
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.importers import convert_bytes, convert_file, import_file
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import fill_seed, find_seed, list_seeds, load_seed
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import fill_seed, find_seed, list_seeds, load_seed
 from tests.story.importers import files_under, peer_sample, write_json
 
 STORY_DATA = """\

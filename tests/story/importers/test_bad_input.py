@@ -12,7 +12,7 @@ import pytest
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.importers import import_file
-from gpt2_adventure.story.saves import SaveStore
+from gpt2_adventure.story.saves.store import SaveStore
 from tests.story.importers import files_under
 
 KOBOLD = {"gamestarted": True, "prompt": "Ünïcode prompt", "memory": "", "authorsnote": "",

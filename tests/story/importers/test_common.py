@@ -21,7 +21,7 @@ from gpt2_adventure.story.importers.common import (
     seed_id,
     write_new,
 )
-from gpt2_adventure.story.saves import check_name
+from gpt2_adventure.story.saves.store import check_name
 
 
 def test_decode_utf8_with_and_without_bom() -> None:

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.story import save_format
 from gpt2_adventure.story.importers import FORMATS, convert_bytes, convert_document
 from gpt2_adventure.story.importers.kobold import export_kobold
+from gpt2_adventure.story.saves import format as save_format
 
 NAME = "fuzz/story.json"
 KEYS = ["story_start", "context", "actions", "results", "choices", "possible_action_results",

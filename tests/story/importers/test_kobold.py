@@ -14,8 +14,8 @@ from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.importers import convert_bytes, import_file
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn, WorldEntry
-from gpt2_adventure.story.saves import SaveStore
-from gpt2_adventure.story.seeds import fill_seed, find_seed
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import fill_seed, find_seed
 from tests.story.importers import files_under, peer_sample, write_json
 
 STORY: dict[str, Any] = {

@@ -1,0 +1,92 @@
+"""The `gpt2-adventure` command. Heavy modules are imported inside the commands that use them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gpt2_adventure import __version__
+from gpt2_adventure.cli.backend import backend_app
+from gpt2_adventure.cli.config import config_app, load_cli_settings
+from gpt2_adventure.cli.imports import import_command
+from gpt2_adventure.cli.models import models_app
+from gpt2_adventure.cli.play import chat_command, play_command, write_command
+from gpt2_adventure.cli.run import bench_command, generate_command
+from gpt2_adventure.cli.saves import saves_app
+from gpt2_adventure.cli.stories import stories_app
+from gpt2_adventure.errors import UserError
+
+app = typer.Typer(
+    name="gpt2-adventure",
+    help="Play an AI dungeon, co-write stories and chat with GPT-2, locally.",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("play")(play_command)
+app.command("chat")(chat_command)
+app.command("write")(write_command)
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+app.add_typer(stories_app, name="stories")
+app.add_typer(saves_app, name="saves")
+app.add_typer(backend_app, name="backend")
+app.command("import")(import_command)
+app.command("generate")(generate_command)
+app.command("bench")(bench_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gpt2-adventure {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Play an AI dungeon, co-write stories and chat with GPT-2, locally.
+
+    With no command, opens the title screen.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    from gpt2_adventure.launch import Launch
+    from gpt2_adventure.tui.app import run_tui
+
+    paths, settings = load_cli_settings()
+    raise typer.Exit(run_tui(Launch(paths=paths, settings=settings, mode="title")))
+
+
+def report(error: UserError) -> None:
+    """The one-line error format: ``error: <what> (<where>)`` and at most one hint line."""
+    from gpt2_adventure.safe_text import printable
+
+    print(f"error: {printable(str(error))}", file=sys.stderr)
+    if error.hint:
+        print(f"hint: {printable(error.hint)}", file=sys.stderr)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except UserError as error:
+        if debug:
+            raise
+        report(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "load_cli_settings"]

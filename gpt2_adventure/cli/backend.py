@@ -1,0 +1,130 @@
+"""`gpt2-adventure backend ...`: check a model server before playing on it."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from gpt2_adventure.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from gpt2_adventure.engine.remote.settings import BackendSettings
+    from gpt2_adventure.paths import AppPaths
+
+backend_app = typer.Typer(
+    help="Model servers: llama.cpp's llama-server, llama-cpp-python, KoboldCpp, vLLM, "
+         "text-generation-webui.", no_args_is_help=True)
+
+
+@backend_app.callback()
+def _group() -> None:
+    """Play on a model server instead of this machine."""
+
+
+def configured_backend(paths: AppPaths) -> BackendSettings:
+    """The [backend] table of config.toml (defaults when there is none)."""
+    from gpt2_adventure.engine.remote.settings import BackendSettings, parse_backend_table
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    path = paths.config_file
+    if not path.is_file():
+        return BackendSettings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file: {exc}", path) from None
+    table = data.get("backend", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[backend] must be a table", path)
+    return parse_backend_table(table, str(path))
+
+
+def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) -> dict[str, Any]:
+    """Connect, then time the model-info request and a one-token completion."""
+    from gpt2_adventure.engine.remote import open_remote
+    from gpt2_adventure.engine.sampling import Sampling
+
+    start = time.perf_counter()
+    backend: Any = open_remote(settings, paths)
+    connect = time.perf_counter() - start
+    try:
+        info = statistics.median(backend.ping() for _ in range(rounds))
+        completions = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _piece in backend.stream("Hello", Sampling(max_tokens=1, temperature=0.0)):
+                pass
+            completions.append(time.perf_counter() - start)
+        stats = backend.last_stats
+        return {
+            "kind": settings.kind, "url": settings.base_url, "server": backend.server,
+            "model": backend.name, "model_id": backend.model_id,
+            "n_ctx": backend.n_ctx, "n_ctx_source": backend.n_ctx_source,
+            "tokenizer": backend.tokenizer_source,
+            "connect_ms": round(connect * 1000, 1),
+            "model_info_ms": round(info * 1000, 1),
+            "completion_ms": round(statistics.median(completions) * 1000, 1),
+            "first_token_ms": round(stats.time_to_first_token * 1000, 1) if stats else None,
+        }
+    finally:
+        backend.close()
+
+
+@backend_app.command("check")
+def check(
+    url: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--url", help="The server's base URL, e.g. http://127.0.0.1:8080 "
+                      "(default: url in \\[backend] of config.toml).")] = None,
+    kind: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--kind", help="openai or kobold (default: kind in \\[backend], else detected).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what a server reports (model, context size, tokenizer) and how fast it answers."""
+    from gpt2_adventure.engine.remote import detect_kind, settings_problem
+    from gpt2_adventure.paths import AppPaths
+
+    paths = AppPaths.from_env()
+    settings = configured_backend(paths)
+    if kind is not None and kind not in ("openai", "kobold"):
+        raise UserError(f"--kind must be openai or kobold, got {kind!r}")
+    if url is not None:
+        settings = replace(settings, url=url, kind=kind or "local")  # type: ignore[arg-type]
+    elif kind is not None:
+        settings = replace(settings, kind=kind)  # type: ignore[arg-type]
+    if not settings.url:
+        raise UserError("no server to check", hint="pass --url URL, or set url and kind in "
+                                                   f"[backend] of {paths.config_file}")
+    if settings.kind == "local":
+        problem = settings_problem(replace(settings, kind="openai"))
+        if problem:
+            raise UserError(f"--url {problem[1]}")
+        settings = replace(settings, kind=detect_kind(settings))
+    problem = settings_problem(settings)
+    if problem:
+        raise UserError(f"{'--url' if problem[0] == 'url' else problem[0]} {problem[1]}")
+    report = check_server(settings, paths)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    from gpt2_adventure.safe_text import printable
+
+    rows = [
+        ("server", f"{report['url']} ({report['kind']}: {report['server']})"),
+        ("model", report["model_id"]),
+        ("context", f"{report['n_ctx']} tokens ({report['n_ctx_source']})"),
+        ("tokenizer", report["tokenizer"]),
+        ("latency", f"model info {report['model_info_ms']} ms, 1-token completion "
+                    f"{report['completion_ms']} ms (first token {report['first_token_ms']} ms)"),
+    ]
+    for label, value in rows:
+        typer.echo(f"{label:<10} {printable(str(value))}")

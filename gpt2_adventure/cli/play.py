@@ -1,0 +1,242 @@
+"""`gpt2-adventure play`, `chat` and `write`: straight into a game, full-screen or plain."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
+
+import typer
+
+from gpt2_adventure.cli.run import (
+    BackendKindOpt,
+    BackendUrlOpt,
+    ModelOpt,
+    ThreadsOpt,
+    with_backend_flags,
+)
+from gpt2_adventure.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gpt2_adventure.engine.backend import Backend
+    from gpt2_adventure.launch import Launch
+    from gpt2_adventure.story.model import Placeholder, StoryState
+
+StoryOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional here)
+    "--story", "-s", help="A story: a name from `gpt2-adventure stories list` or a .toml file.")]
+NameOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--name", "-n", help="Your name in the story (fills {name}; no question asked).")]
+SeedOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--seed", help="Fix the random seed (which opening, and the model's sampling).")]
+LoadOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--load", "-l", help="Resume a save: a name from `gpt2-adventure saves list`, or a file.")]
+PlainOpt = Annotated[bool, typer.Option(
+    "--plain", help="A line-by-line game on stdin/stdout (screen readers, pipes, scripts); "
+                    "the default when stdin or stdout is not a terminal.")]
+ContinueOpt = Annotated[bool, typer.Option("--continue", help="Resume the latest autosave.")]
+CharacterOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    "--character", "-c", help="Chat with a character card (.json or .png).")]
+
+Mode = Literal["play", "chat", "write"]
+DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be asked about
+
+
+def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
+                 seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
+                 plain: PlainOpt = False, continue_: ContinueOpt = False,
+                 backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None) -> None:
+    """Play a text adventure (default story: knight)."""
+    _start("play", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
+           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+
+
+def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
+                 model: ModelOpt = None, name: NameOpt = None, seed: SeedOpt = None,
+                 load: LoadOpt = None, threads: ThreadsOpt = None,
+                 plain: PlainOpt = False, backend_url: BackendUrlOpt = None,
+                 backend_kind: BackendKindOpt = None) -> None:
+    """Chat with a character (default: tavern-keeper), or one from a character card."""
+    _start("chat", story=story, character=character, model=model, name=name, seed=seed,
+           load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind))
+
+
+def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
+                  seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
+                  plain: PlainOpt = False, continue_: ContinueOpt = False,
+                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None
+                  ) -> None:
+    """Write a story together with GPT-2, turn by turn (default story: fairy-tale)."""
+    _start("write", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
+           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+
+
+def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None,
+           seed: int | None, load: str | None, threads: int | None, plain: bool,
+           continue_: bool = False, character: Path | None = None,
+           backend: tuple[str | None, str | None] = (None, None)) -> None:
+    from gpt2_adventure.cli.config import load_cli_settings
+    from gpt2_adventure.launch import Launch
+
+    if story and character:
+        raise UserError("choose --story or --character, not both")
+    if (load or continue_) and (story or character):
+        raise UserError("a loaded game has its own story; drop --story/--character")
+    if load and continue_:
+        raise UserError("choose --load SAVE or --continue, not both")
+    paths, settings = load_cli_settings()
+    settings = with_backend_flags(settings, *backend)
+    launch = Launch(paths, settings, mode=mode, story=story, character=character, load=load,
+                    name=name, model=model, seed=seed, threads=threads)
+    if continue_:
+        launch.load = _latest_autosave(launch)
+    if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        code = run_plain_launch(launch)
+    else:
+        code = _run_tui(launch)
+    if code:
+        raise typer.Exit(code)
+
+
+def _latest_autosave(launch: Launch) -> str:
+    from gpt2_adventure.story.saves.store import SaveStore
+
+    latest = SaveStore(launch.paths).latest_autosave()
+    if latest is None:
+        raise UserError("there is no autosaved game to continue",
+                        hint="start one with: gpt2-adventure play")
+    return latest[0]
+
+
+def _run_tui(launch: Launch) -> int:
+    try:
+        from gpt2_adventure.tui.app import run_tui
+    except ModuleNotFoundError as error:  # a build without the TUI (or textual): still playable
+        if error.name not in ("textual", "gpt2_adventure.tui.app"):
+            raise
+        print("note: the full-screen interface is not available here; playing in plain mode",
+              file=sys.stderr)
+        return run_plain_launch(launch)
+    return run_tui(launch)
+
+
+# -- plain mode --------------------------------------------------------------------------
+
+
+def run_plain_launch(launch: Launch) -> int:
+    """Resolve the save or the story first (a bad one fails before a model loads), then play."""
+    from gpt2_adventure.launch import load_state, open_game
+    from gpt2_adventure.plain import make_console, run_plain
+    from gpt2_adventure.safe_text import printable
+
+    interactive = sys.stdin.isatty()  # someone at the keyboard can answer questions
+    console = make_console(sys.stdout)
+    state = _resume(launch, load_state(launch)) if launch.load else _new(launch, interactive,
+                                                                         console)
+    backend = _load_model(launch, interactive, console)
+    try:
+        def warn(message: str) -> None:
+            print(f"warning: {printable(message)}", file=sys.stderr)
+
+        game = open_game(launch, backend, state, launch.settings.sampling, warn=warn)
+        return run_plain(game, sys.stdin, console)
+    finally:
+        backend.close()
+
+
+def _resume(launch: Launch, state: StoryState) -> StoryState:
+    """Refuse a game open elsewhere now, not after the model has loaded."""
+    from gpt2_adventure.story.saves.store import SaveStore
+
+    SaveStore(launch.paths).hold(state.id).acquire().release()
+    return state
+
+
+def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
+    from gpt2_adventure.launch import pick_seed, start_state
+
+    seed = pick_seed(launch)
+
+    def ask(placeholder: Placeholder) -> str:
+        if interactive:
+            from rich.prompt import Prompt
+            from rich.text import Text
+
+            from gpt2_adventure.safe_text import printable
+
+            question = Text(printable(placeholder.question))  # seed text: data, not markup
+            try:
+                if placeholder.default:
+                    return Prompt.ask(question, default=placeholder.default, console=console)
+                return Prompt.ask(question, console=console)
+            except EOFError:
+                return ""  # Ctrl+D: take the default
+        # stdin carries the actions: never read answers from it
+        return DEFAULT_NAME if placeholder.name == "name" and not placeholder.default else ""
+
+    return start_state(launch, seed, ask)
+
+
+def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
+    from gpt2_adventure.engine.loader import load_backend
+
+    missing = _missing_catalog_model(launch)
+    pulled = missing is not None and interactive and _offer_pull(launch, console, *missing)
+    if interactive and (missing is None or pulled):  # else load_backend fails at once
+        console.print("loading the model…", style="dim")
+    return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
+                        model=launch.model, threads=launch.threads, seed=launch.seed)
+
+
+def _missing_catalog_model(launch: Launch) -> tuple[str, str | None] | None:
+    """(name, quant) when the model asked for is a catalog model that is not installed."""
+    from gpt2_adventure.engine.models import catalog, store
+
+    server = getattr(launch.settings, "backend", None)
+    if getattr(server, "kind", "local") != "local":
+        return None  # a server runs the model: nothing to download here
+    spec = (launch.model or launch.settings.model.name
+            or os.environ.get(store.MODEL_ENV, "").strip() or catalog.DEFAULT_MODEL).strip()
+    name, _, quant = spec.partition(":")
+    entry = catalog.find(name)
+    if entry is None or Path(spec).exists():
+        return None
+    try:
+        entry.normalize_quant(quant or None)
+        if store.model_path(launch.paths, entry.name, quant or None) is not None:
+            return None
+    except UserError:
+        return None  # load_backend says what is wrong with it
+    return entry.name, quant or None
+
+
+def _offer_pull(launch: Launch, console: Console, name: str, quant: str | None) -> bool:
+    """Ask to download the missing model; True once it is installed."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.text import Text
+
+    from gpt2_adventure.engine.models import catalog, store
+    from gpt2_adventure.engine.models.download import pull
+
+    entry = catalog.find(name)
+    assert entry is not None
+    size = f"~{entry.size(quant) / 1e6:.0f} MB"
+    first = "No model installed." if not store.installed(launch.paths) else \
+        f"Model {name} is not installed."
+    try:
+        answer = console.input(Text(f"{first} Download {name} ({size}) now? [Y/n] "))
+    except EOFError:
+        answer = "n"
+    if answer.strip().lower() not in ("", "y", "yes"):
+        return False  # load_backend then fails with the store's error and its hint
+    with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console) as progress:
+        task = progress.add_task(f"pulling {name}", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None)
+
+        pull(launch.paths, name, quant, progress=update)
+    return True

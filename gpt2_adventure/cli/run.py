@@ -1,0 +1,131 @@
+"""`gpt2-adventure generate` and `gpt2-adventure bench`: the model, without a game around it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from gpt2_adventure.errors import UserError
+
+if TYPE_CHECKING:
+    from gpt2_adventure.config import Settings
+
+ModelOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional here)
+    "--model", "-m", help="Catalog name or path to a .gguf file (env GPT2_ADVENTURE_MODEL).")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--threads", "-t", min=1, max=512, help="CPU threads (default: physical cores).")]
+BackendUrlOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--backend-url", help="Play on a model server at this URL (see README: model servers).")]
+BackendKindOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--backend-kind", help="The server's API: openai or kobold (default: ask the server).")]
+
+
+def with_backend_flags(settings: Settings, url: str | None, kind: str | None) -> Settings:
+    """The settings with --backend-url/--backend-kind applied (checked like config values)."""
+    if kind is not None and kind not in ("openai", "kobold", "local"):
+        raise UserError(f"--backend-kind must be openai, kobold or local, got {kind!r}",
+                        "command line")
+    if not url and not kind:
+        return settings
+    from dataclasses import replace
+
+    from gpt2_adventure.engine.loader import choose_server
+
+    server = choose_server(settings.backend, url, kind)  # type: ignore[arg-type]
+    return replace(settings, backend=server)
+
+
+def generate_command(
+    prompt: Annotated[str, typer.Argument(help="Text for GPT-2 to continue ('-' reads stdin).")],
+    model: ModelOpt = None,
+    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Tokens to write.")] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(help="Fix the random seed.")] = None,  # noqa: UP045
+    threads: ThreadsOpt = None,
+    ignore_eos: Annotated[bool, typer.Option(
+        "--ignore-eos", help="Keep going past the end-of-text token.")] = False,
+    preset: Annotated[Optional[str], typer.Option(help="Sampling preset.")] = None,  # noqa: UP045
+    temperature: Annotated[Optional[float], typer.Option(min=0.0)] = None,  # noqa: UP045
+    top_k: Annotated[Optional[int], typer.Option(min=0)] = None,  # noqa: UP045
+    top_p: Annotated[Optional[float], typer.Option(min=0.0, max=1.0)] = None,  # noqa: UP045
+    min_p: Annotated[Optional[float], typer.Option(min=0.0, max=1.0)] = None,  # noqa: UP045
+    typical_p: Annotated[Optional[float], typer.Option(min=0.0, max=1.0)] = None,  # noqa: UP045
+    repeat_penalty: Annotated[Optional[float], typer.Option(min=0.0)] = None,  # noqa: UP045
+    repeat_last_n: Annotated[Optional[int], typer.Option(min=0)] = None,  # noqa: UP045
+    frequency_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
+    presence_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
+    mirostat: Annotated[Optional[int], typer.Option(min=0, max=2)] = None,  # noqa: UP045
+    stop: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        help="Stop at this text (repeatable).")] = None,
+    ban: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        help="Never write this word (repeatable; single-token words).")] = None,
+    backend_url: BackendUrlOpt = None,
+    backend_kind: BackendKindOpt = None,
+) -> None:
+    """Continue PROMPT with GPT-2, streaming to stdout."""
+    from gpt2_adventure.cli.config import load_cli_settings
+    from gpt2_adventure.engine.loader import load_backend
+    from gpt2_adventure.engine.sampling import preset as named_preset
+    from gpt2_adventure.safe_text import printable
+
+    paths, settings = load_cli_settings()
+    settings = with_backend_flags(settings, backend_url, backend_kind)
+    try:
+        base = named_preset(preset) if preset else settings.sampling
+        sampling = base.with_changes(
+            max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+            min_p=min_p, typical_p=typical_p, repeat_penalty=repeat_penalty,
+            repeat_last_n=repeat_last_n, frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty, mirostat=mirostat,
+            ignore_eos=ignore_eos or None, banned_strings=tuple(ban) if ban else None)
+    except ValueError as exc:
+        raise UserError(str(exc), "command line") from None
+    text = sys.stdin.read() if prompt == "-" else prompt
+    backend = load_backend(paths, settings.model, settings.backend, model=model,
+                           threads=threads, seed=seed)
+    tokens = backend.tokenize(text)
+    room = backend.n_ctx - min(sampling.max_tokens, backend.n_ctx // 2)
+    if len(tokens) > room:
+        # Keep the end of the prompt: it is what the continuation follows from.
+        print(f"note: the prompt is {len(tokens)} tokens; keeping the last {room} so the "
+              f"reply fits the model's {backend.n_ctx}-token context", file=sys.stderr)
+        tokens = tokens[-room:]
+    out = sys.stdout
+    for piece in backend.stream(tokens, sampling, stop=stop or ()):
+        out.write(printable(piece))
+        out.flush()
+    out.write("\n")
+    backend.close()
+
+
+def bench_command(
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    prompt_tokens: Annotated[int, typer.Option(min=8, max=1000)] = 512,
+    gen_tokens: Annotated[int, typer.Option(min=8, max=512)] = 128,
+    repeats: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure load time, prompt tokens/s and generated tokens/s of a model."""
+    from gpt2_adventure.cli.config import load_cli_settings
+    from gpt2_adventure.engine.bench import run_bench
+
+    paths, settings = load_cli_settings()
+    result = run_bench(paths, settings.model, settings.backend, model=model, threads=threads,
+                       prompt_tokens=prompt_tokens, gen_tokens=gen_tokens, repeats=repeats)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result['model']} ({result['quantization']}, "
+                        f"{result['threads']} threads)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("load time", f"{result['load_seconds']:.2f} s")
+    table.add_row(f"prompt ({prompt_tokens} tokens)", f"{result['prompt_tok_s']:.1f} tok/s")
+    table.add_row(f"generation ({gen_tokens} tokens)", f"{result['gen_tok_s']:.1f} tok/s")
+    Console().print(table)

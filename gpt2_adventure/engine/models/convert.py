@@ -1,0 +1,197 @@
+"""Convert a Hugging Face GPT-2 checkpoint into a GGUF file llama.cpp can load.
+
+f32/f16 are written here with the ``gguf`` package, one tensor at a time; q8_0 and q4_k_m
+are an f16 GGUF run through llama.cpp's own quantizer. The output appears atomically:
+everything goes to a temp file next to ``out`` that replaces it only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gpt2_adventure.engine.models.checkpoint import Checkpoint, load_checkpoint
+from gpt2_adventure.errors import ModelFileError, UserError
+
+QUANT_TYPES = ("f32", "f16", "q8_0", "q4_k_m")
+_LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
+# Checkpoint files ``out`` must never replace (the weight files are checked separately).
+_SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
+                 "added_tokens.json", "model.safetensors.index.json"}
+
+_F16_MAX = float(np.finfo(np.float16).max)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _PlannedTensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    load: Callable[[], np.ndarray]
+
+
+def _plan(ckpt: Checkpoint, half: bool) -> list[_PlannedTensor]:
+    """GGUF tensors in llama.cpp's GPT-2 layout, each with a loader producing its data."""
+    c, n_vocab = ckpt.config, len(ckpt.tokenizer.tokens)
+    e, f = c.n_embd, c.n_inner
+    f32, matrix = np.dtype(np.float32), np.dtype(np.float16 if half else np.float32)
+    plan: list[_PlannedTensor] = []
+
+    def add(name: str, shape: tuple[int, ...], load: Callable[[], np.ndarray],
+            dtype: np.dtype = f32) -> None:
+        plan.append(_PlannedTensor(name, shape, dtype, load))
+
+    def src(key: str, transpose: bool = False) -> Callable[[], np.ndarray]:
+        # HF Conv1D weights are [in, out]; ggml wants [out, in] rows.
+        return lambda: ckpt.tensor(key).T if transpose else ckpt.tensor(key)
+
+    add("token_embd.weight", (n_vocab, e), src("wte.weight"), matrix)
+    # Position embeddings are looked up, not multiplied: keep them exact (and the
+    # quantizer leaves them alone too).
+    add("position_embd.weight", (c.n_positions, e), src("wpe.weight"))
+    add("output_norm.weight", (e,), src("ln_f.weight"))
+    add("output_norm.bias", (e,), src("ln_f.bias"))
+    # llama.cpp would fall back to token_embd when "output" is absent, but writing it lets
+    # the quantizer give the head its own (higher) precision and carries untied fine-tunes.
+    add("output.weight", (n_vocab, e), ckpt.output_head, matrix)
+    for i in range(c.n_layer):
+        h, b = f"h.{i}", f"blk.{i}"
+        for ours, theirs in (("attn_norm", "ln_1"), ("ffn_norm", "ln_2")):
+            add(f"{b}.{ours}.weight", (e,), src(f"{h}.{theirs}.weight"))
+            add(f"{b}.{ours}.bias", (e,), src(f"{h}.{theirs}.bias"))
+        for ours, theirs, n_out, n_in in (("attn_qkv", "attn.c_attn", 3 * e, e),
+                                          ("attn_output", "attn.c_proj", e, e),
+                                          ("ffn_up", "mlp.c_fc", f, e),
+                                          ("ffn_down", "mlp.c_proj", e, f)):
+            add(f"{b}.{ours}.weight", (n_out, n_in), src(f"{h}.{theirs}.weight", True), matrix)
+            add(f"{b}.{ours}.bias", (n_out,), src(f"{h}.{theirs}.bias"))
+    return plan
+
+
+def _write_gguf(ckpt: Checkpoint, path: Path, half: bool, progress: Progress) -> None:
+    import gguf
+
+    c, tok = ckpt.config, ckpt.tokenizer
+    writer = gguf.GGUFWriter(path, "gpt2")
+    try:
+        writer.add_name(ckpt.name)
+        writer.add_context_length(c.n_positions)
+        writer.add_embedding_length(c.n_embd)
+        writer.add_feed_forward_length(c.n_inner)
+        writer.add_block_count(c.n_layer)
+        writer.add_head_count(c.n_head)
+        writer.add_layer_norm_eps(c.layer_norm_epsilon)
+        ftype = gguf.LlamaFileType.MOSTLY_F16 if half else gguf.LlamaFileType.ALL_F32
+        writer.add_file_type(ftype)
+        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre("gpt-2")
+        writer.add_token_list(tok.tokens)
+        writer.add_token_types([
+            gguf.TokenType.CONTROL if i in tok.control
+            else gguf.TokenType.USER_DEFINED if i in tok.user_defined
+            else gguf.TokenType.NORMAL
+            for i in range(len(tok.tokens))
+        ])
+        writer.add_token_merges(tok.merges)
+        writer.add_bos_token_id(tok.eot_id)
+        writer.add_eos_token_id(tok.eot_id)
+
+        plan = _plan(ckpt, half)
+        for t in plan:
+            nbytes = int(np.prod(t.shape)) * t.dtype.itemsize
+            writer.add_tensor_info(t.name, t.shape, t.dtype, nbytes)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for n, t in enumerate(plan, 1):
+            progress(f"writing {t.name} ({n}/{len(plan)})")
+            data = t.load()
+            if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
+                raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
+            if t.dtype == np.float16 and np.abs(data).max(initial=0) > _F16_MAX:
+                raise ModelFileError(f"{t.name} has values that do not fit in f16",
+                                     where=ckpt.folder, hint="convert with quant f32")
+            writer.write_tensor_data(np.ascontiguousarray(data, dtype=t.dtype))
+    finally:
+        writer.close()
+
+
+def _quantize(src: Path, dst: Path, quant: str) -> None:
+    """Run llama.cpp's quantizer. Its log lines go wherever ``route_llama_logs`` sent them."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, _LLAMA_FTYPES[quant])
+    params.nthread = os.cpu_count() or 1
+    rc = llama_cpp.llama_model_quantize(os.fsencode(src), os.fsencode(dst), ctypes.byref(params))
+    if rc != 0:
+        raise ModelFileError(f"llama.cpp could not quantize to {quant} (code {rc})", where=src,
+                             hint="the llama.cpp log file has the details")
+
+
+@contextlib.contextmanager
+def _temp_file(folder: Path, stem: str) -> Iterator[Path]:
+    """An unused path in ``folder``, removed on the way out unless it was renamed away.
+
+    Not created here (unlike mkstemp, whose 0600 mode would stick to the final file).
+    """
+    path = folder / f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+
+def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
+                       progress: Progress | None = None) -> Path:
+    """Convert the checkpoint folder ``src`` to the GGUF file ``out`` and return ``out``.
+
+    ``quant`` is one of ``QUANT_TYPES``. For q8_0/q4_k_m, llama.cpp logs through its log
+    callback: call ``route_llama_logs`` first so nothing reaches the terminal.
+    """
+    report = progress or (lambda _msg: None)
+    if quant not in QUANT_TYPES:
+        raise UserError(f"unknown quantization {quant!r}",
+                        hint=f"choose one of {', '.join(QUANT_TYPES)}")
+    src, out = Path(src), Path(out)
+    ckpt = load_checkpoint(src)  # validates everything before any output or message
+    c = ckpt.config
+    report(f"read {ckpt.name}: {c.n_layer} layers, n_embd {c.n_embd}, {c.n_head} heads, "
+           f"context {c.n_positions}, vocabulary {len(ckpt.tokenizer.tokens)}")
+    target = out.resolve()
+    if target == src.resolve() or target in {p.resolve() for p in ckpt.files} or (
+            target.parent == src.resolve() and target.name in _SOURCE_NAMES):
+        raise UserError("the output would overwrite the checkpoint it is converted from",
+                        where=out, hint="choose another output file name")
+    if out.is_dir():
+        raise UserError("the output path is a folder", where=out, hint="name a .gguf file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    with _temp_file(out.parent, out.name) as tmp:
+        if quant in ("f32", "f16"):
+            _write_gguf(ckpt, tmp, half=quant == "f16", progress=report)
+        else:
+            with _temp_file(out.parent, out.name + ".f16") as f16:
+                _write_gguf(ckpt, f16, half=True, progress=report)
+                report(f"quantizing to {quant}")
+                _quantize(f16, tmp, quant)
+        _fsync(tmp)  # the data is on disk before the name points at it
+        os.replace(tmp, out)
+    report(f"wrote {out}")
+    return out
+

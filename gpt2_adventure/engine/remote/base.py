@@ -1,0 +1,308 @@
+"""The part of a remote backend that does not depend on the API: the Backend protocol's
+context budget, stop strings, cancellation, one-at-a-time locking and statistics.
+
+A subclass connects (``_connect``: name, context size, tokenizer) and turns one request
+into ``Chunk``s (``_chunks``); it may also offer ``_abort`` to stop the server early.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx2
+
+from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.remote.http import RemoteError, make_client, request_json
+from gpt2_adventure.engine.remote.settings import BackendSettings
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.textstream import TextAssembler
+from gpt2_adventure.errors import ContextOverflowError
+from gpt2_adventure.paths import AppPaths
+
+GPT2_CONTEXT = 1024
+GPT2_NAME = re.compile(r"gpt-?2", re.IGNORECASE)
+GPT2_HELLO = [15496, 995]  # "Hello world" in GPT-2's vocabulary
+GPT2_EOS = 50256
+BAN = -100.0  # the strongest bias the OpenAI API allows; JSON has no -inf
+
+
+class Tokenizer(Protocol):
+    source: str
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def detokenize(self, tokens: Sequence[int]) -> str: ...
+
+
+@dataclass
+class Chunk:
+    """One received event: new text, and what the server said about the end, if anything."""
+
+    text: str = ""
+    finish: str | None = None
+    completion_tokens: int | None = None  # the server's own count (OpenAI "usage")
+    evaluated_tokens: int | None = None  # prompt tokens the server actually ran
+
+
+class RemoteBackend:
+    """A model on a server. ``stream`` may be called from any thread, one at a time."""
+
+    api = "a remote"
+    info_path = ""  # the cheap GET that names the model (for `backend check`'s latency)
+
+    def __init__(self, settings: BackendSettings, paths: AppPaths) -> None:
+        self.settings = settings
+        self.url = settings.base_url
+        self._paths = paths
+        self._client: httpx2.Client = make_client(settings)
+        self._lock = threading.Lock()
+        self._last_stats: GenerationStats | None = None
+        self.name = ""
+        self.server = self.api.split(" ", 1)[-1]  # what kind of server, as far as we can tell
+        self.model_id = ""
+        self._n_ctx = GPT2_CONTEXT
+        self.n_ctx_source = "default"
+        self.tokenizer: Tokenizer | None = None
+        self._eos: int | None = None  # known when the vocabulary is GPT-2's
+        try:
+            self._connect()
+        except BaseException:
+            self._client.close()
+            raise
+
+    # -- for subclasses ---------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+    def _chunks(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int
+                ) -> Iterator[Chunk]:
+        raise NotImplementedError
+
+    def _abort(self) -> None:
+        """Ask the server to stop generating (for APIs that can; must not block)."""
+
+    def _set_context(self, reported: int | None, source: str, train: int | None = None) -> None:
+        """Use the configured size, else the server's, else GPT-2's; never past what the
+        model was trained for (a GPT-2 evaluated past 1024 positions aborts its server)."""
+        if self.settings.n_ctx:
+            n, self.n_ctx_source = self.settings.n_ctx, "config"
+        elif reported and reported > 0:
+            n, self.n_ctx_source = int(reported), source
+        else:
+            n, self.n_ctx_source = GPT2_CONTEXT, "default"
+        if train and train > 0:
+            n = min(n, int(train))
+        if GPT2_NAME.search(self.name or self.model_id):  # the file name, not its folders
+            n = min(n, GPT2_CONTEXT)
+        self._n_ctx = max(16, n)
+
+    def _local_tokenizer(self) -> Tokenizer:
+        from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
+
+        return LocalTokenizer(self._paths.cache_dir, self._paths.log_file)
+
+    # -- the Backend protocol ---------------------------------------------------------------
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self._last_stats
+
+    @property
+    def tokenizer_source(self) -> str:
+        return self.tokenizer.source if self.tokenizer else "none"
+
+    @property
+    def gpt2_vocab(self) -> bool:
+        """True when the tokenizer is GPT-2's (so its end-of-text token is known)."""
+        return self.tokenizer is not None and self.tokenize("Hello world") == GPT2_HELLO
+
+    def tokenize(self, text: str) -> list[int]:
+        assert self.tokenizer is not None
+        return self.tokenizer.tokenize(text)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        assert self.tokenizer is not None
+        return self.tokenizer.detokenize(tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        sampling: Sampling,
+        stop: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str]:
+        # Servers take text; it is counted again as the server will see it, so the budget
+        # holds even where joining separately tokenized parts would count differently.
+        text = prompt if isinstance(prompt, str) else self.detokenize(prompt)
+        text = text or "\n"
+        n = self.count_tokens(text)
+        if n >= self._n_ctx:
+            raise ContextOverflowError(
+                f"the prompt is {n} tokens; the model sees at most {self._n_ctx} "
+                f"tokens, prompt and reply together", hint="shorten the prompt")
+        max_tokens = min(sampling.max_tokens, self._n_ctx - n)
+        return self._generate(text, n, sampling, tuple(stop), max_tokens, cancel)
+
+    def _generate(self, text: str, n: int, sampling: Sampling, stop: tuple[str, ...],
+                  max_tokens: int, cancel: CancelToken | None) -> Iterator[str]:
+        with self._lock:
+            stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
+            self._last_stats = stats
+            start = time.perf_counter()
+            first = 0.0
+            assembler = TextAssembler(stop)
+            received: list[str] = []
+            server_finish: str | None = None
+            usage: int | None = None
+            complete = False  # the server's stream ran to its end
+            pump = _Pump(self._chunks(text, sampling, stop, max_tokens))
+            try:
+                for chunk in pump.chunks(cancel):
+                    usage = chunk.completion_tokens or usage
+                    if chunk.evaluated_tokens is not None:
+                        stats.evaluated_tokens = chunk.evaluated_tokens
+                    server_finish = chunk.finish or server_finish
+                    if chunk.text:
+                        if not first:
+                            first = time.perf_counter()
+                            stats.time_to_first_token = stats.prompt_seconds = first - start
+                        received.append(chunk.text)
+                        piece = assembler.feed(chunk.text.encode("utf-8"))
+                        if piece:
+                            yield piece
+                        if assembler.stopped:
+                            stats.finish_reason = "stop"
+                            break
+                else:
+                    complete = pump.complete
+                if cancel is not None and cancel.cancelled:
+                    stats.finish_reason = "cancelled"
+                else:
+                    tail = assembler.finish()
+                    if tail:
+                        yield tail
+                    if assembler.stopped:
+                        stats.finish_reason = "stop"
+            except RemoteError as error:
+                stats.finish_reason = "error"
+                error.partial = error.partial or assembler.text
+                raise
+            finally:
+                pump.stop()
+                if not complete and stats.finish_reason != "error":
+                    self._abort()  # we stopped reading first: stop the server too
+                if first:
+                    stats.generation_seconds = time.perf_counter() - first
+                # After a cancel or an error the server may be stuck: count without it.
+                stats.generated_tokens = usage or (
+                    self._count_generated(received) if complete or stats.finish_reason == "stop"
+                    else len(received))
+                if not stats.finish_reason:
+                    stats.finish_reason = self._finish(
+                        server_finish, stop, stats.generated_tokens, max_tokens,
+                        max_tokens < sampling.max_tokens) if complete else "cancelled"
+
+    def _finish(self, server: str | None, stop: Sequence[str], generated: int, max_tokens: int,
+                clamped: bool) -> str:
+        """Our finish reason from the server's ("stop" or "length", or none at all)."""
+        if server == "length" or (server is None and generated >= max_tokens):
+            return "context" if clamped else "length"
+        if server in ("stop", "eos", None):
+            # A server trims the stop string it met, so "stop" may be either.
+            return "stop" if stop else "eos"
+        return server
+
+    def _bias(self, sampling: Sampling) -> dict[int, float]:
+        """Token biases within the API's -100..100, bans included (as the local backend's)."""
+        bias = {k: max(BAN, min(100.0, v)) for k, v in sampling.logit_bias.items()}
+        if sampling.ignore_eos and self._eos is not None:
+            bias[self._eos] = BAN
+        for banned in sampling.banned_strings:
+            for variant in (banned, " " + banned):
+                ids = self.tokenize(variant)
+                if len(ids) == 1:  # multi-token strings cannot be banned by a bias alone
+                    bias[ids[0]] = BAN
+        return bias
+
+    def _count_generated(self, received: list[str]) -> int:
+        if not received:
+            return 0
+        try:
+            return self.count_tokens("".join(received))
+        except RemoteError:
+            return len(received)  # the server went away: one event is about one token
+
+    def ping(self) -> float:
+        """Seconds for one round trip of the model-info request."""
+        start = time.perf_counter()
+        request_json(self._client, self.settings, "GET", self.info_path, self.api)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+            close = getattr(self.tokenizer, "close", None)
+            if close is not None:
+                close()
+
+
+class _Pump:
+    """Reads a request's chunks on a thread of its own, so that a cancel is seen at once,
+    even while the server is silent (thinking about a long prompt, or hung): the reader is
+    left to close its connection at the next event or at the read timeout."""
+
+    POLL = 0.05
+
+    def __init__(self, chunks: Iterator[Chunk]) -> None:
+        self._source = chunks
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self.complete = False
+        self._thread = threading.Thread(target=self._run, name="remote-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for chunk in self._source:
+                self._queue.put(("chunk", chunk))
+                if self._stop.is_set():
+                    return
+            self._queue.put(("end", None))
+        except BaseException as error:  # handed to the consumer's thread
+            self._queue.put(("error", error))
+        finally:
+            self._source.close()  # leaves the request's `with`: the connection is closed
+
+    def chunks(self, cancel: CancelToken | None) -> Iterator[Chunk]:
+        while True:
+            try:
+                kind, item = self._queue.get(timeout=self.POLL)
+            except queue.Empty:
+                if cancel is not None and cancel.cancelled:
+                    return
+                continue
+            if cancel is not None and cancel.cancelled:
+                return
+            if kind == "error":
+                raise item
+            if kind == "end":
+                self.complete = True
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,178 @@
+"""The KoboldAI API: KoboldCpp (streaming) and KoboldAI United (one answer per request).
+
+KoboldCpp streams from ``POST /api/extra/generate/stream`` (events ``{"token": ...,
+"finish_reason": ...}``) and stops early on ``POST /api/extra/abort``; plain KoboldAI
+answers ``POST /api/v1/generate`` once, with the whole reply. How ``Sampling`` travels:
+
+=================  ====================================================================
+temperature        ``temperature``
+top_k / top_p      ``top_k`` / ``top_p``
+min_p              ``min_p`` (KoboldCpp)
+typical_p          ``typical``
+repeat_penalty     ``rep_pen``, over the last ``rep_pen_range`` = repeat_last_n tokens
+presence_penalty   ``presence_penalty`` (KoboldCpp)
+frequency_penalty  not offered by the KoboldAI API: ignored
+mirostat_*         ``mirostat``, ``mirostat_tau``, ``mirostat_eta`` (KoboldCpp)
+max_tokens         ``max_length`` (cut to the room left); ``max_context_length`` = n_ctx
+ignore_eos         ``ban_eos_token`` (KoboldCpp), ``use_default_badwordsids`` (KoboldAI)
+banned_strings     ``banned_strings`` (KoboldCpp bans whole strings), plus a -100
+                   ``logit_bias`` on those that are one token
+logit_bias         ``logit_bias`` {"id": bias} (KoboldCpp), clamped to -100..100
+=================  ====================================================================
+Stop strings go as ``stop_sequence`` and are cut here (KoboldCpp streams them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx2
+
+from gpt2_adventure.engine.remote.base import GPT2_EOS, Chunk, RemoteBackend
+from gpt2_adventure.engine.remote.http import (
+    CUT_HINT,
+    KIND_HINT,
+    RemoteError,
+    TokenizerApi,
+    check_status,
+    event_json,
+    is_event_stream,
+    iter_sse,
+    network_errors,
+    probe_tokenizer,
+    request_json,
+    try_json,
+)
+from gpt2_adventure.engine.sampling import Sampling
+
+API = "a KoboldAI"
+TOKENIZER_API = TokenizerApi(
+    "KoboldCpp", "/api/extra/tokencount",
+    lambda text, model: {"prompt": text, "special": False}, "ids",
+    "/api/extra/detokenize", lambda ids, model: {"ids": ids}, "result")
+STREAM_PATH = "/api/extra/generate/stream"
+GENERATE_PATH = "/api/v1/generate"
+
+
+def _value(answer: Any) -> int | None:
+    value = answer.get("value") if isinstance(answer, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class KoboldBackend(RemoteBackend):
+    """A model behind the KoboldAI API."""
+
+    api = API
+    info_path = "/api/v1/model"
+
+    def _connect(self) -> None:
+        answer = request_json(self._client, self.settings, "GET", "/api/v1/model", API)
+        name = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(name, str):
+            raise RemoteError("the server's /api/v1/model answer names no model; it does not "
+                              f"look like {API} server", self.url, hint=KIND_HINT)
+        self.model_id = name
+        self.name = name.removeprefix("koboldcpp/")
+        version = try_json(self._client, self.settings, "GET", "/api/extra/version")
+        self.koboldcpp = isinstance(version, dict) and version.get("result") == "KoboldCpp"
+        self.server = (f"KoboldCpp {version.get('version', '')}".strip()
+                       if isinstance(version, dict) and self.koboldcpp else "KoboldAI")
+        self._genkey = ""
+        self._probe_context()
+        self.tokenizer = probe_tokenizer(self._client, self.settings, [TOKENIZER_API]) \
+            or self._local_tokenizer()
+        self._eos = GPT2_EOS if self.gpt2_vocab else None
+
+    def _probe_context(self) -> None:
+        if self.settings.n_ctx:
+            self._set_context(None, "config")
+            return
+        for path in ("/api/extra/true_max_context_length", "/api/v1/config/max_context_length"):
+            found = _value(try_json(self._client, self.settings, "GET", path))
+            if found:
+                self._set_context(found, f"server ({path})")
+                return
+        self._set_context(None, "default")
+
+    def request_body(self, text: str, sampling: Sampling, stop: Sequence[str],
+                     max_tokens: int) -> dict[str, Any]:
+        s = sampling
+        body: dict[str, Any] = {
+            "prompt": text, "max_length": max_tokens, "max_context_length": self.n_ctx,
+            "temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
+            "min_p": s.min_p, "typical": s.typical_p, "rep_pen": s.repeat_penalty,
+            "rep_pen_range": s.repeat_last_n, "presence_penalty": s.presence_penalty,
+            "stop_sequence": list(stop), "genkey": self._genkey,
+        }
+        if s.mirostat:
+            body.update(mirostat=s.mirostat, mirostat_tau=s.mirostat_tau,
+                        mirostat_eta=s.mirostat_eta)
+        if s.ignore_eos:
+            body.update(ban_eos_token=True, use_default_badwordsids=True)
+        if s.banned_strings:
+            body["banned_strings"] = list(s.banned_strings)
+        bias = self._bias(sampling)
+        if bias:
+            body["logit_bias"] = {str(k): v for k, v in bias.items()}
+        return body
+
+    def _chunks(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int
+                ) -> Iterator[Chunk]:
+        # A key per request: KoboldCpp's abort stops only the job with that key, so a late
+        # abort of this reply cannot stop the next one.
+        self._genkey = "GPT2ADV" + secrets.token_hex(6)
+        body = self.request_body(text, sampling, stop, max_tokens)
+        path = STREAM_PATH if self.koboldcpp else GENERATE_PATH
+        got: list[str] = []
+        ended = False
+        with network_errors(self.url, self.settings, lambda: "".join(got)), \
+                self._client.stream("POST", path, json=body) as response:
+            check_status(response, self.url, API)
+            if not is_event_stream(response):
+                yield self._whole(response, path)
+                return
+            for event in iter_sse(response.iter_lines()):
+                data = event_json(event, self.url, "".join(got))
+                token = data.get("token")
+                if not isinstance(token, str):
+                    raise RemoteError("the server's stream holds events that are not "
+                                      "KoboldCpp tokens", self.url, hint=KIND_HINT,
+                                      partial="".join(got))
+                finish = data.get("finish_reason")
+                ended = finish not in (None, "", "null")
+                got.append(token)
+                yield Chunk(token, str(finish) if ended else None)
+                if ended:
+                    return
+        if not ended:
+            raise RemoteError("the server ended the stream in the middle of a reply", self.url,
+                              hint=CUT_HINT, partial="".join(got))
+
+    def _whole(self, response: httpx2.Response, path: str) -> Chunk:
+        response.read()
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        results = data.get("results") if isinstance(data, dict) else None
+        first = results[0] if isinstance(results, list) and results else None
+        if not isinstance(first, dict) or not isinstance(first.get("text"), str):
+            raise RemoteError(f"the server's answer to {path} is not a KoboldAI result",
+                              self.url, hint=KIND_HINT)
+        finish = first.get("finish_reason")
+        return Chunk(first["text"], finish if isinstance(finish, str) else None)
+
+    def _abort(self) -> None:
+        if not self.koboldcpp:
+            return
+        key, timeout = self._genkey, min(5.0, self.settings.read_timeout)
+
+        def post() -> None:  # best effort, off the player's thread: the reply is dropped anyway
+            with contextlib.suppress(httpx2.HTTPError):
+                self._client.post("/api/extra/abort", json={"genkey": key}, timeout=timeout)
+
+        threading.Thread(target=post, name="kobold-abort", daemon=True).start()

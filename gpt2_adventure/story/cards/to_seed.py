@@ -1,0 +1,284 @@
+"""How a character card's fields become a chat seed (file reading lives in ``cards.py``).
+
+GPT-2 is not an instruction follower: it continues text. So the card becomes prose it can
+continue (a persona header, example lines as ``Name: text``), and instruction-style fields
+(system prompt, post-history instructions) are left out and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from gpt2_adventure.story.cards.fields import (
+    MAX_FIELD_CHARS,
+    MAX_NAME_CHARS,
+    MAX_WORLD_ENTRIES,
+    Fields,
+    clean,
+    substitute,
+)
+from gpt2_adventure.story.model import ChatSpec, Seed, WorldEntry
+from gpt2_adventure.story.seeds.fill import escape
+
+PLAYER = "You"
+OTHER_PLAYER = "User"  # when the character itself is called "You"
+NEUTRAL_GREETING = "Hello."
+MEMORY_MAX_CHARS = 600  # a short scenario is pinned as memory; a long one stays in the persona
+DESCRIPTION_MAX_CHARS = 160
+LONG_PERSONA_CHARS = 3_000  # about 750 tokens: most of GPT-2's 1,024
+_START = re.compile(r"[ \t]*<start>\s*", re.IGNORECASE)
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
+_IGNORED = (("system_prompt", "system prompt ignored (GPT-2 does not follow instructions)"),
+            ("post_history_instructions", "post-history instructions ignored (GPT-2 does not "
+                                          "follow instructions)"))
+_QUIET_EXTENSIONS = {"talkativeness", "fav", "depth_prompt", "world"}  # UI state or handled
+_NOT_LOGIC = (1, 2)  # SillyTavern selectiveLogic NOT_ALL / NOT_ANY
+_AND_ALL = 3
+
+Sub = Callable[[str], str]
+
+
+def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
+    """Build the chat seed from a card's fields (root of V1, ``data`` of V2/V3)."""
+    notes: list[str] = []
+    title = " ".join(fields.text("name", MAX_NAME_CHARS).split())  # one line, as a label
+    if not title:
+        raise fields.error("name", "is missing or empty: a character card needs a name")
+    # V3: when a nickname is set, {{char}} means the nickname.
+    nickname = " ".join(fields.text("nickname", MAX_NAME_CHARS).split()) if version == "V3" else ""
+    character, player = _speakers(nickname or title, notes)
+
+    def sub(text: str) -> str:
+        return substitute(text, character, player).strip()
+
+    description = sub(fields.text("description"))
+    personality = sub(fields.text("personality"))
+    scenario = sub(fields.text("scenario"))
+    first = sub(fields.text("first_mes"))
+    greetings = [g for g in map(sub, fields.texts("alternate_greetings")) if g]
+    examples = example_dialogue(sub(fields.text("mes_example")))
+    creator_notes = fields.text("creator_notes").strip()
+
+    openings = [first, *greetings] if first else greetings
+    if not openings:
+        notes.append("the card has no first message; the chat opens with a neutral greeting")
+        openings = [NEUTRAL_GREETING]
+    memory = scenario if len(scenario) <= MEMORY_MAX_CHARS else ""
+    parts = [f"{character}'s persona: {description}" if description else "",
+             f"{character}'s personality: {personality}" if personality else "",
+             f"Scenario: {scenario}" if scenario and not memory else ""]
+    persona = "\n".join(p for p in parts if p)
+    if len(persona) > LONG_PERSONA_CHARS:
+        notes.append(f"the persona is long (about {len(persona) // 4:,} tokens of GPT-2's "
+                     "1,024); consider shortening it")
+
+    summary = one_line(description or creator_notes, DESCRIPTION_MAX_CHARS)
+    if creator_notes and description:
+        notes.append("creator notes ignored (they are for people browsing cards)")
+    notes += [note for key, note in _IGNORED if fields.filled(key)]
+    if version == "V3":
+        notes += _v3_notes(fields)
+    authors_note = _extensions(fields, sub, notes)
+    world = _world(fields, version, sub, notes)
+
+    # Seed texts are templates ({name} placeholders); card text is literal, so its braces
+    # are doubled and fill_seed() gives back exactly what the card said.
+    seed = Seed(
+        id=slug(title), title=title, mode="chat", openings=tuple(map(escape, openings)),
+        genre=_genre(fields, notes), description=summary or f"A chat with {character}.",
+        memory=escape(memory), authors_note=escape(authors_note), world=world, sampling={},
+        chat=ChatSpec(character=escape(character), persona=escape(persona),
+                      example_dialogue=escape(examples), greeting=escape(openings[0]),
+                      player=player),
+    )
+    return seed, notes
+
+
+def _speakers(name: str, notes: list[str]) -> tuple[str, str]:
+    """The character's and the player's speaker labels for ``Name: text`` lines."""
+    character = " ".join(name.replace(":", " ").split())
+    if not character:
+        character = "Character"
+    if character != name:
+        notes.append(f"the name has ':' which cannot be in a speaker's name; the character "
+                     f"speaks as {one_line(character, 40)!r}")
+    if character.casefold() == PLAYER.casefold():
+        notes.append(f"the character is called {PLAYER!r}, so the player is called "
+                     f"{OTHER_PLAYER!r}")
+        return character, OTHER_PLAYER
+    return character, PLAYER
+
+
+def example_dialogue(text: str) -> str:
+    """Drop the ``<START>`` separators; a blank line marks where one example ended."""
+    lines: list[str] = []
+    for line in text.split("\n"):  # not splitlines(): keep U+2028 and friends as written
+        start = _START.match(line)
+        if start is None:
+            lines.append(line)
+            continue
+        if lines and lines[-1].strip():
+            lines.append("")
+        if line[start.end():].strip():
+            lines.append(line[start.end():])
+    return "\n".join(lines).strip()
+
+
+def one_line(text: str, limit: int) -> str:
+    """Whitespace collapsed, cut at a word boundary with an ellipsis when too long."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "\u2026"
+
+
+def slug(name: str) -> str:
+    """A file-safe id: ASCII letters, digits and hyphens; a hash when nothing is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    if not text:
+        return "card-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{text}-card" if text in _WINDOWS_RESERVED else text
+
+
+def _listing(labels: list[str], shown: int = 5) -> str:
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
+def _genre(fields: Fields, notes: list[str]) -> str:
+    tags = fields.raw.get("tags")
+    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+        picked = [one_line(clean(t), 20) for t in tags if t.strip()][:3]
+        if picked:
+            return ", ".join(picked)
+    elif fields.filled("tags"):
+        notes.append("tags ignored (not a list of text)")
+    return "character card"
+
+
+def _v3_notes(fields: Fields) -> list[str]:
+    notes = []
+    group = fields.raw.get("group_only_greetings")
+    if isinstance(group, list) and group:
+        notes.append(f"{len(group)} group-only greeting(s) ignored")
+    assets = fields.raw.get("assets")
+    if isinstance(assets, list):
+        # The default icon ("ccdefault:") is the PNG itself; anything else is not shown.
+        extra = [a for a in assets if not (isinstance(a, dict) and a.get("uri") == "ccdefault:")]
+        if extra:
+            notes.append(f"{len(extra)} asset(s) ignored (images and sounds are not shown)")
+    return notes
+
+
+def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
+    """SillyTavern's character note (``depth_prompt``) is an author's note; the rest is noted."""
+    ext = fields.raw.get("extensions")
+    if not isinstance(ext, dict):
+        if fields.filled("extensions"):
+            notes.append("extensions ignored (not an object)")
+        return ""
+    authors_note = ""
+    depth = ext.get("depth_prompt")
+    prompt = depth.get("prompt") if isinstance(depth, dict) else None
+    if isinstance(prompt, str) and len(prompt) <= MAX_FIELD_CHARS:
+        authors_note = sub(clean(prompt))
+    elif depth:
+        notes.append("extensions.depth_prompt ignored (not in the expected shape)")
+    linked = ext.get("world")
+    if isinstance(linked, str) and linked.strip():
+        notes.append(f"the card names a separate lorebook ({one_line(clean(linked), 40)!r}) "
+                     "that is not inside it")
+    other = sorted(one_line(clean(k), 40) for k, v in ext.items()
+                   if v and k not in _QUIET_EXTENSIONS)
+    if other:
+        notes.append(f"extensions ignored: {_listing(other)}")
+    return authors_note
+
+
+def _world(fields: Fields, version: str, sub: Sub, notes: list[str]) -> tuple[WorldEntry, ...]:
+    book = fields.obj("character_book")
+    if book is None:
+        return ()
+    settings = [k for k in ("scan_depth", "token_budget", "recursive_scanning") if book.filled(k)]
+    if settings:
+        notes.append(f"lorebook settings ignored: {', '.join(settings)}")
+    dropped: dict[str, list[str]] = {}
+    world: list[WorldEntry] = []
+    for i, entry in enumerate(book.objs("entries", MAX_WORLD_ENTRIES)):
+        made = _entry(entry, version, sub, dropped, f"entries[{i}]")
+        if made is not None:
+            world.append(made)
+    for reason, labels in dropped.items():
+        notes.append(f"{reason}: {_listing(labels)}")
+    return tuple(world)
+
+
+def _entry(entry: Fields, version: str, sub: Sub, dropped: dict[str, list[str]],
+           index: str) -> WorldEntry | None:
+    keys = [k for k in map(sub, entry.texts("keys")) if k]
+    comment = " ".join((entry.text("comment") or entry.text("name")).split())
+    short = one_line(comment or (keys[0] if keys else ""), 40)
+    label = f'{index} "{short}"' if short else index
+
+    def drop(reason: str) -> None:
+        dropped.setdefault(reason, []).append(label)
+
+    if not entry.flag("enabled", True):
+        drop("disabled lorebook entries dropped")
+        return None
+    content = entry.text("content")
+    if version == "V3":
+        content, decorated = _strip_decorators(content)
+        if decorated:
+            drop("V3 decorators (@@ lines) removed from lorebook entries")
+    content = sub(content)
+    constant = entry.flag("constant", False)
+    secondary = [k for k in map(sub, entry.texts("secondary_keys")) if k]
+    if not content:
+        drop("lorebook entries without content dropped")
+        return None
+    if entry.flag("use_regex", False) and not constant:
+        drop("lorebook entries with regex keys dropped (only plain keys are supported)")
+        return None
+    if not keys and not constant:
+        drop("lorebook entries without keys dropped (they could never trigger)")
+        return None
+    if not entry.flag("selective", False):
+        if secondary:
+            drop("secondary keys ignored on non-selective lorebook entries")
+        secondary = []
+    elif secondary:
+        secondary = _selective_logic(entry.raw.get("extensions"), secondary, drop)
+    return WorldEntry(keys=tuple(map(escape, keys)), content=escape(content),
+                      secondary_keys=tuple(map(escape, secondary)), always=constant,
+                      comment=comment)
+
+
+def _selective_logic(ext: Any, secondary: list[str], drop: Callable[[str], None]) -> list[str]:
+    logic = ext.get("selectiveLogic") if isinstance(ext, dict) else None
+    if isinstance(logic, bool):  # True == 1 in Python; not a SillyTavern logic value
+        return secondary
+    if logic in _NOT_LOGIC:
+        drop("secondary keys with NOT logic ignored (the entry triggers on its keys alone)")
+        return []
+    if logic == _AND_ALL:
+        drop("secondary keys with AND ALL logic read as 'any one of them'")
+    return secondary
+
+
+def _strip_decorators(content: str) -> tuple[str, bool]:
+    lines = content.split("\n")
+    n = 0
+    while n < len(lines) and lines[n].startswith("@@"):
+        n += 1
+    return "\n".join(lines[n:]), n > 0

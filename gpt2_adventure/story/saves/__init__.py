@@ -1,0 +1,1 @@
+"""Saved games: the versioned JSON format and the store of save files."""

@@ -1,0 +1,421 @@
+"""Named saves and autosaves in the data dir's ``saves/`` folder.
+
+Layout::
+
+    saves/<name>.json                 named saves (the file name is the save's name)
+    saves/autosave/<game id>.json     one autosave slot per game, rewritten after every turn
+    saves/.locks/<game id>.lock       held while a game is open (two windows, one game)
+    saves/**/.save-<pid>-*.tmp        a write in progress, or left by a crash: never read
+
+Policy for files that do not load: they are never overwritten. Saving over one first moves
+it aside to ``<name>.broken-<UTC time>.json`` (it then shows up in ``list`` with its error),
+because refusing would make autosave fail every turn and leave the game unsaved. A readable
+file from an older save version is kept once as ``<name>.v<N>.json`` before it is replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.fileio import (
+    FileRefused,
+    clean_stale_temps,
+    is_inside,
+    read_regular_file,
+)
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.saves import format as save_format
+from gpt2_adventure.story.saves.format import MAX_SAVE_BYTES, SaveDocument, decode, encode
+
+AUTOSAVE_PREFIX = "autosave/"
+MAX_NAME_CHARS = 100
+_MAX_NAME_BYTES = 180  # leaves room for ".broken-<time>.json" under a 255-byte file name limit
+_NAME_PUNCTUATION = frozenset(" -_.'")
+_WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                               *(f"LPT{i}" for i in range(10)), "COM¹", "COM²", "COM³",
+                               "LPT¹", "LPT²", "LPT³"})
+_TEMP_PREFIX = ".save-"
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+class SaveInUseError(UserError):
+    """The game is open in another gpt2-adventure process."""
+
+
+@dataclass(frozen=True)
+class SaveInfo:
+    """One line of ``saves list``. An unreadable file has ``error`` set and empty fields."""
+
+    name: str  # what load/delete take: "castle" or "autosave/<game id>"
+    path: Path
+    autosave: bool
+    title: str = ""
+    mode: str = ""
+    turns: int = 0
+    saved_at: datetime | None = None  # from the file; its mtime if the file is unreadable
+    game_id: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "mode": self.mode, "turns": self.turns,
+                "saved_at": self.saved_at.isoformat() if self.saved_at else None,
+                "path": str(self.path), "autosave": self.autosave, "id": self.game_id,
+                "error": self.error}
+
+
+def check_name(name: str) -> str:
+    """A save name as stored (trimmed, NFC), or a UserError saying what is wrong with it."""
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name:
+        raise UserError("a save name cannot be empty")
+    shown = repr(name[:40])
+    if len(name) > MAX_NAME_CHARS or len(name.encode()) > _MAX_NAME_BYTES:
+        raise UserError(f"save name {shown}... is too long (at most {MAX_NAME_CHARS} letters)")
+    bad = sorted({c for c in name if c not in _NAME_PUNCTUATION
+                  and unicodedata.category(c)[0] not in "LNM"})
+    if bad:
+        raise UserError(f"save name {shown} has characters a save name cannot have: "
+                        + " ".join(repr(c) for c in bad),
+                        hint="use letters, digits, spaces and - _ . '")
+    if ".." in name or name.startswith(".") or name.endswith("."):
+        raise UserError(f"save name {shown} cannot start or end with '.' or contain '..'")
+    if name.split(".")[0].rstrip().upper() in _WINDOWS_RESERVED:
+        raise UserError(f"save name {shown} is reserved on Windows; pick another")
+    if name.lower().endswith(".json"):
+        raise UserError(f"save name {shown} should not end with .json (it is added for you)")
+    return name
+
+
+def autosave_slot(game_id: str) -> str:
+    """The file stem of a game's autosave; ids that are not plain tokens are hashed."""
+    if _SAFE_ID.fullmatch(game_id):
+        return game_id
+    return hashlib.sha256(game_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+
+    Temp file in the same folder (same file system), write, flush, fsync, ``os.replace``, then
+    fsync the folder so the rename itself survives a power cut.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TEMP_PREFIX}{os.getpid()}-",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened for fsync on Windows
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
+    """The bytes of a regular file up to ``limit``; anything else is a clear UserError."""
+    try:
+        return read_regular_file(path, limit, "save file")
+    except FileRefused as refused:
+        message = "save file not found" if refused.reason == "missing" else str(refused)
+        raise UserError(message, where) from None
+
+
+class GameLock:
+    """An OS file lock held while a game is open; the OS drops it if the process dies."""
+
+    def __init__(self, path: Path, game_id: str, root: Path | None = None) -> None:
+        self.path = path
+        self.game_id = game_id
+        self.root = root  # the lock file must stay inside it (no link out of the saves)
+        self._fd: int | None = None
+
+    def acquire(self) -> GameLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.root is not None:
+                SaveStore.check_inside(self.root, self.path.parent, self.path.parent.name)
+            # O_NOFOLLOW: a lock file that is a link is refused, not followed.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                         0o600)
+        except OSError as error:
+            raise UserError(f"cannot create the game's lock file: {error.strerror or error}",
+                            self.path) from None
+        try:
+            _lock_fd(fd)
+        except OSError:
+            os.close(fd)
+            raise SaveInUseError("this game is already open in another gpt2-adventure",
+                                 self.game_id, hint="close the other one first") from None
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock; the empty lock file is harmless
+            self._fd = None
+
+    def __enter__(self) -> GameLock:
+        return self.acquire() if self._fd is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock_fd(fd: int) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        # flock (not lockf): it also conflicts between two opens in the same process
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class SaveStore:
+    """Reads and writes saves under ``paths.saves_dir``. Creates folders only when writing."""
+
+    def __init__(self, paths: AppPaths) -> None:
+        self.saves_dir = paths.saves_dir
+        self.autosave_dir = self.saves_dir / "autosave"
+        self._write_lock = threading.Lock()  # the game thread's autosave vs a named save
+        self._written: dict[Path, tuple[int, int, int]] = {}  # files we wrote, by stat
+
+    # writing
+    def save(self, state: StoryState, name: str) -> Path:
+        """Save under a plain name (``saves/<name>.json``); an existing save is replaced."""
+        name = check_name(name)
+        return self._write(self.saves_dir / f"{name}.json", state, name)
+
+    def autosave(self, state: StoryState) -> Path:
+        """Write the game's autosave slot (one per game id)."""
+        slot = autosave_slot(state.id)
+        return self._write(self.autosave_dir / f"{slot}.json", state, AUTOSAVE_PREFIX + slot)
+
+    def hold(self, game_id: str) -> GameLock:
+        """A lock to hold while the game is open: ``with store.hold(state.id): ...``."""
+        return GameLock(self.saves_dir / ".locks" / f"{autosave_slot(game_id)}.lock", game_id,
+                        root=self.saves_dir)
+
+    def _write(self, path: Path, state: StoryState, name: str) -> Path:
+        data = encode(state, name)
+        decode(data, name)  # never write a file we could not load back
+        with self._write_lock:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._check_inside(path.parent, name)
+                self._clean_temp(path.parent)
+                self._make_room(path)
+                atomic_write(path, data)
+                info = path.stat()
+            except OSError as error:
+                raise UserError(f"cannot write the save: {error.strerror or error}",
+                                path) from None
+            self._written[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
+        return path
+
+    def _make_room(self, path: Path) -> None:
+        """Move an unreadable file aside and keep a copy of an older-version one."""
+        if not os.path.lexists(path):
+            return
+        if path.is_symlink():  # replacing swaps the link itself; keep it in case it mattered
+            os.replace(path, self._aside(path, "link-" + _stamp()))
+            return
+        with contextlib.suppress(OSError):
+            info = path.lstat()
+            if self._written.get(path) == (info.st_ino, info.st_size, info.st_mtime_ns):
+                return  # our own last write: no need to read it again every turn
+        try:
+            version = self._read(path, path.stem).version
+        except UserError:
+            os.replace(path, self._aside(path, "broken-" + _stamp()))
+            return
+        if version < save_format.CURRENT_VERSION:  # read at call time (tests patch it)
+            backup = path.with_name(f"{path.stem}.v{version}.json")
+            if not os.path.lexists(backup):
+                shutil.copy2(path, backup)
+
+    def _clean_temp(self, folder: Path) -> None:
+        """Remove temp files left by crashed writes (not those of a live writer)."""
+        clean_stale_temps(folder, _TEMP_PREFIX)
+
+    @staticmethod
+    def _aside(path: Path, label: str) -> Path:
+        target = path.with_name(f"{path.stem}.{label}.json")
+        n = 2
+        while os.path.lexists(target):
+            target = path.with_name(f"{path.stem}.{label}-{n}.json")
+            n += 1
+        return target
+
+    # reading
+    def load(self, name_or_path: str | Path) -> StoryState:
+        """A save by name (``castle``, ``autosave/<id>``) or by an explicit path to a file."""
+        return self.load_document(name_or_path).state
+
+    def load_document(self, name_or_path: str | Path) -> SaveDocument:
+        path = self.locate(name_or_path)
+        return self._read(path, str(path))
+
+    def locate(self, name_or_path: str | Path) -> Path:
+        """The file a save name or path refers to; names never lead outside the saves folder."""
+        if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
+            path = Path(name_or_path).expanduser()
+            if path.is_dir():
+                raise UserError("this is a folder, not a save file", path)
+            if not path.exists():
+                raise UserError("save file not found", path)
+            return path  # other odd files (a FIFO...) are refused by read_limited
+        path = self._named(name_or_path)
+        if not path.exists():
+            raise UserError(f"no save named {name_or_path.strip()!r}", self.saves_dir,
+                            hint="`gpt2-adventure saves list` shows the saves")
+        self._check_inside(path, name_or_path)
+        return path
+
+    def _named(self, ref: str, prefix_ok: bool = True) -> Path:
+        """The path for a name or ``autosave/<id or unique prefix>`` (may not exist)."""
+        ref = ref.strip()
+        if ref.endswith(".json") and not ref.startswith(AUTOSAVE_PREFIX):
+            ref = ref[: -len(".json")]
+        if not ref.startswith(AUTOSAVE_PREFIX):
+            return self.saves_dir / f"{check_name(ref)}.json"
+        key = check_name(ref[len(AUTOSAVE_PREFIX):])
+        exact = self.autosave_dir / f"{key}.json"
+        if not prefix_ok or exact.exists() or not self.autosave_dir.is_dir():
+            return exact
+        found = sorted(p for p in self.autosave_dir.glob("*.json") if p.stem.startswith(key))
+        if len(found) > 1:
+            raise UserError(f"{ref!r} matches {len(found)} autosaves; give more of the id")
+        return found[0] if found else exact
+
+    def _check_inside(self, path: Path, name: str) -> None:
+        self.check_inside(self.saves_dir, path, name)
+
+    @staticmethod
+    def check_inside(saves_dir: Path, path: Path, name: str) -> None:
+        if not is_inside(saves_dir, path):
+            raise UserError(f"save {name!r} is a link to somewhere outside the saves folder; "
+                            "not following it", path)
+
+    def _read(self, path: Path, where: str) -> SaveDocument:
+        return decode(read_limited(path, where), where)
+
+    def latest_autosave(self) -> tuple[str, StoryState] | None:
+        """The newest autosave that loads (by saved_at, else mtime); broken ones are skipped."""
+        best: tuple[datetime, str, StoryState] | None = None
+        for info, doc in self._scan(self.autosave_dir, AUTOSAVE_PREFIX):
+            if doc is not None and info.saved_at and (best is None or info.saved_at > best[0]):
+                best = (info.saved_at, info.name, doc.state)
+        return (best[1], best[2]) if best else None
+
+    def list(self) -> list[SaveInfo]:
+        """Every save, newest first; unreadable files are listed with their error."""
+        found = [info for folder, prefix in ((self.saves_dir, ""),
+                                             (self.autosave_dir, AUTOSAVE_PREFIX))
+                 for info, _ in self._scan(folder, prefix)]
+        return sorted(found, key=lambda i: i.saved_at or _EPOCH, reverse=True)
+
+    def _scan(self, folder: Path, prefix: str) -> Iterator[tuple[SaveInfo, SaveDocument | None]]:
+        """Each ``*.json`` in ``folder`` (temp and hidden files skipped), read one at a time."""
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            name = prefix + unicodedata.normalize("NFC", path.stem)
+            try:
+                self._check_inside(path, name)
+                doc = self._read(path, str(path))
+            except (UserError, OSError) as error:
+                yield SaveInfo(name=name, path=path, autosave=bool(prefix),
+                               error=_short_error(error, path), saved_at=_mtime(path)), None
+                continue
+            yield SaveInfo(name=name, path=path, autosave=bool(prefix), title=doc.state.title,
+                           mode=doc.state.mode, turns=len(doc.state.turns),
+                           saved_at=doc.saved_at or _mtime(path), game_id=doc.state.id), doc
+
+    def find(self, name: str) -> Path:
+        """The existing file of a save name (exact; never a path) — what ``delete`` removes."""
+        if _looks_like_path(name):
+            raise UserError(f"{name!r} is a path; give a save name from "
+                            "`gpt2-adventure saves list`")
+        path = self._named(name, prefix_ok=False)
+        if not os.path.lexists(path):
+            raise UserError(f"no save named {name.strip()!r}", self.saves_dir)
+        return path
+
+    def delete(self, name: str) -> Path:
+        """Delete a save by name. A link is removed, never what it points to."""
+        path = self.find(name)
+        try:
+            path.unlink()
+        except OSError as error:
+            raise UserError(f"cannot delete the save: {error.strerror}", path) from None
+        self._written.pop(path, None)
+        return path
+
+
+def _looks_like_path(ref: str) -> bool:
+    if ref.startswith(AUTOSAVE_PREFIX) and "/" not in ref[len(AUTOSAVE_PREFIX):]:
+        return False
+    return any(sep and sep in ref for sep in ("/", "\\", os.sep, os.altsep)) or (
+        ref.endswith(".json") and Path(ref).is_file())
+
+
+def _short_error(error: Exception, path: Path) -> str:
+    """The error without the file's path (the listing shows it), keeping line:column."""
+    if not isinstance(error, UserError):
+        return str(error)
+    place = (error.where or "").removeprefix(str(path)).lstrip(":")
+    return f"{error.message} (at {place})" if place else error.message
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc)
+    except OSError:
+        return None
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+    return True

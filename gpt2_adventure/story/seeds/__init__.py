@@ -1,0 +1,1 @@
+"""Story seeds: TOML files read, checked, filled in and written."""

@@ -1,0 +1,159 @@
+"""`gpt2-adventure import FILE... [--as seed|save]` and `saves export --format kobold`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from gpt2_adventure.cli.imports import import_command
+from gpt2_adventure.cli.saves import saves_app
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.importers.detect import KNOWN
+from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
+from gpt2_adventure.story.saves.store import SaveStore
+from tests.story.importers import peer_sample
+
+app = typer.Typer()
+app.command()(import_command)
+KOBOLD = {"gamestarted": True, "prompt": "Once \x1b[31mupon", "memory": "", "authorsnote": "",
+          "actions": [" a time."], "worldinfo": [{"key": "", "content": "never shown"}]}
+STORY_DATA = ('settings:\n  fantasy:\n    description: "in Larion. "\n    characters:\n'
+              '      knight: {prompts: ["You ride."], item1: sword, item2: shield}\n')
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_reports_created_and_dropped(tmp_path: Path) -> None:
+    source = tmp_path / "niko.json"
+    source.write_text(json.dumps(KOBOLD), encoding="utf-8")
+    code, out, err = invoke(str(source))
+    assert code == 0, err
+    lines = out.splitlines()
+    save = AppPaths.from_env().saves_dir / "niko.json"
+    assert lines[0] == f"{source}: a KoboldAI story"
+    assert lines[1] == f"created save niko: {save}"
+    assert lines[2] == "dropped: world info entry 1: it has no keys and is not constant, so " \
+                       "it never shows"
+    assert SaveStore(AppPaths.from_env()).load("niko").turns[0].text == "Once \x1b[31mupon"
+    # Importing again makes a second save rather than replacing the first.
+    code, out, _ = invoke(str(source))
+    assert code == 0 and "created save niko 2:" in out
+
+
+def test_bad_files_are_reported_and_the_others_still_imported(tmp_path: Path) -> None:
+    good = tmp_path / "story_data.yaml"
+    good.write_text(STORY_DATA, encoding="utf-8")
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]", encoding="utf-8")
+    missing = tmp_path / "missing.json"
+    code, out, err = invoke(str(listed), str(good), str(missing))
+    assert code == 2
+    errors = err.splitlines()
+    assert errors == [f"error: the file holds a list, not an object; expected {KNOWN} ({listed})",
+                      f"error: no such file ({missing})"]
+    assert "Traceback" not in err
+    assert "created seed aid2-fantasy-knight:" in out
+    code, out, _ = invoke(str(good))
+    assert code == 0 and "skipped seed aid2-fantasy-knight: it already exists" in out
+
+
+def test_as_seed_and_bad_as(tmp_path: Path) -> None:
+    source = tmp_path / "niko.json"
+    source.write_text(json.dumps(KOBOLD), encoding="utf-8")
+    code, out, err = invoke(str(source), "--as", "seed")
+    assert code == 0, err
+    assert "created seed kobold-niko:" in out and "1 turns after the opening" in out
+    result = CliRunner().invoke(app, [str(source), "--as", "game"])
+    assert isinstance(result.exception, UserError)
+    assert "--as should be seed or save" in str(result.exception)
+
+
+def test_output_is_terminal_safe(tmp_path: Path) -> None:
+    source = tmp_path / "evil\x1b]0;x\x07.json"
+    source.write_text(json.dumps(KOBOLD), encoding="utf-8")
+    code, out, err = invoke(str(source))
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;x\\x07" in out
+
+
+def test_module_is_light() -> None:
+    code = ("import sys, gpt2_adventure.cli.imports\n"
+            "print(any(m.startswith(('gpt2_adventure.story', 'yaml')) for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_real_peer_files(tmp_path: Path) -> None:
+    code, out, err = invoke(str(peer_sample("aidungeon2/story_data.yaml")),
+                            str(peer_sample("koboldai/sample_story.json")))
+    assert code == 0, err
+    assert out.count("created seed aid2-") == 14 and "created save sample_story:" in out
+
+
+# -- saves export --format kobold ---------------------------------------------------------
+
+def saved_game() -> SaveStore:
+    store = SaveStore(AppPaths.from_env())
+    state = StoryState(mode="adventure", title="Castle", memory="You are Ana.",
+                       world=[WorldEntry(keys=("gate",), content="The gate is old.")],
+                       turns=[Turn("opening", "You stand at the gate."),
+                              Turn("player", "\n> You open it.\n", kind="do", raw="open it"),
+                              Turn("model", " It creaks — \x1b[31m ✓", alternatives=[
+                                  " It creaks — \x1b[31m ✓"])])
+    store.save(state, "castle")
+    return store
+
+
+def test_export_kobold_to_stdout_and_back(tmp_path: Path) -> None:
+    saved_game()
+    result = CliRunner().invoke(saves_app, ["export", "castle", "--format", "kobold"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.isascii() and "\x1b" not in result.stdout
+    doc = json.loads(result.stdout)
+    assert doc["prompt"] == "You stand at the gate."
+    assert doc["actions"] == ["\n> You open it.\n", " It creaks — \x1b[31m ✓"]
+    assert doc["worldinfo"][0]["key"] == "gate"
+    exported = tmp_path / "castle.json"
+    exported.write_text(result.stdout, encoding="ascii")
+    code, out, err = invoke(str(exported))
+    assert code == 0, err
+    back = SaveStore(AppPaths.from_env()).load("castle 2")
+    assert [t.text for t in back.turns] == [t.text for t in
+                                            SaveStore(AppPaths.from_env()).load("castle").turns]
+
+
+def test_export_kobold_to_a_file_by_extension(tmp_path: Path) -> None:
+    saved_game()
+    out = tmp_path / "castle.json"
+    result = CliRunner().invoke(saves_app, ["export", "castle", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="ascii"))["gamestarted"] is True
+    result = CliRunner().invoke(saves_app, ["export", "castle", "-f", "json", "--out", str(out),
+                                            "--force"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(saves_app, ["export", "castle", "-f", "xml"])
+    assert isinstance(result.exception, UserError)
+    assert "md, txt or kobold" in str(result.exception)
+
+
+def test_export_notes_go_to_stderr(tmp_path: Path) -> None:
+    store = saved_game()
+    state = store.load("castle")
+    state.sampling = {"temperature": 1.1}
+    store.save(state, "castle")
+    result = CliRunner().invoke(saves_app, ["export", "castle", "-f", "kobold"])
+    assert result.exit_code == 0
+    json.loads(result.stdout)  # stdout is only the JSON
+    assert "dropped: this game's own generation settings" in result.stderr

@@ -1,0 +1,30 @@
+from gpt2_adventure.engine.llama.hardware import _linux_physical_cores, physical_cores
+
+HYPERTHREADED = """processor\t: 0
+physical id\t: 0
+core id\t\t: 0
+
+processor\t: 1
+physical id\t: 0
+core id\t\t: 0
+
+processor\t: 2
+physical id\t: 0
+core id\t\t: 1
+
+processor\t: 3
+physical id\t: 0
+core id\t\t: 1
+"""
+
+
+def test_two_hyperthreads_per_core_count_once() -> None:
+    assert _linux_physical_cores(HYPERTHREADED) == 2
+
+
+def test_cpuinfo_without_core_ids_counts_zero_so_callers_fall_back() -> None:
+    assert _linux_physical_cores("processor\t: 0\nmodel name\t: ARM\n") == 0
+
+
+def test_physical_cores_is_positive() -> None:
+    assert physical_cores() >= 1

@@ -1,0 +1,202 @@
+"""Installed models: listing, picking, resolving --model, removing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpt2_adventure.engine.models import store
+from gpt2_adventure.errors import ModelFileError, UserError
+from gpt2_adventure.paths import AppPaths
+
+
+@pytest.fixture
+def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+    for var, sub in (("CONFIG", "config"), ("DATA", "data"), ("CACHE", "cache")):
+        monkeypatch.setenv(f"GPT2_ADVENTURE_{var}_DIR", str(tmp_path / sub))
+    monkeypatch.delenv(store.MODEL_ENV, raising=False)
+    return AppPaths.from_env()
+
+
+def put(paths: AppPaths, relative: str, data: bytes = b"GGUF") -> Path:
+    path = paths.models_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_nothing_installed_when_the_models_dir_does_not_exist(paths: AppPaths) -> None:
+    assert store.installed(paths) == []
+    assert store.model_path(paths, "gpt2") is None
+    assert not paths.models_dir.exists()  # looking creates nothing
+
+
+def test_installed_lists_complete_gguf_files_only(paths: AppPaths) -> None:
+    q8 = put(paths, "gpt2/gpt2.Q8_0.gguf", b"x" * 10)
+    f16 = put(paths, "gpt2/gpt2.f16.gguf")
+    custom = put(paths, "my-finetune/my-finetune-Q4_K_M.gguf")
+    put(paths, "gpt2/gpt2.Q6_K.gguf.0123abcd.part")  # our partial download
+    put(paths, "gpt2/.cache/huggingface/download/x.incomplete")
+    put(paths, "gpt2/.hidden.gguf")
+    put(paths, "gpt2/README.md")
+    (paths.models_dir / "gpt2" / "folder.gguf").mkdir()
+
+    found = store.installed(paths)
+
+    assert [(m.name, m.quant, m.path) for m in found] == [
+        ("gpt2", "Q8_0", q8),
+        ("gpt2", "F16", f16),
+        ("my-finetune", "Q4_K_M", custom),
+    ]
+    assert found[0].size == 10
+
+
+def test_model_path_prefers_q8_0_and_honours_a_quant(paths: AppPaths) -> None:
+    q4 = put(paths, "gpt2/gpt2.Q4_K_M.gguf")
+    assert store.model_path(paths, "gpt2") == q4
+    q8 = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    assert store.model_path(paths, "gpt2") == q8
+    assert store.model_path(paths, "GPT2", "q4_k_m") == q4
+    assert store.model_path(paths, "gpt2", "F16") is None
+
+
+def test_resolve_an_installed_name(paths: AppPaths) -> None:
+    q8 = put(paths, "gpt2-medium/gpt2-medium.Q8_0.gguf")
+    q4 = put(paths, "gpt2-medium/gpt2-medium.Q4_K_M.gguf")
+    assert store.resolve_model(paths, "gpt2-medium") == q8
+    assert store.resolve_model(paths, "gpt2-medium:q4_k_m") == q4
+
+
+def test_resolve_a_name_that_is_not_installed_says_how_to_pull_it(paths: AppPaths) -> None:
+    with pytest.raises(UserError) as caught:
+        store.resolve_model(paths, "gpt2-large")
+    error = caught.value
+    assert not isinstance(error, ModelFileError)
+    assert "not installed" in error.message
+    assert error.hint is not None
+    assert "`gpt2-adventure models pull gpt2-large`" in error.hint
+    assert "--model PATH" in error.hint
+
+
+def test_a_partial_download_is_not_installed(paths: AppPaths) -> None:
+    put(paths, "gpt2/gpt2.Q8_0.gguf.abcdef0123456789.part")
+    assert store.installed(paths) == []
+    with pytest.raises(UserError, match="not installed"):
+        store.resolve_model(paths, "gpt2")
+
+
+def test_resolve_none_uses_the_env_var_then_the_default(
+    paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    assert store.resolve_model(paths, None) == default
+
+    distil = put(paths, "distilgpt2/distilgpt2.Q8_0.gguf")
+    monkeypatch.setenv(store.MODEL_ENV, "distilgpt2")
+    assert store.resolve_model(paths, None) == distil
+    assert store.resolve_model(paths, "gpt2") == default  # an explicit spec wins
+
+    monkeypatch.setenv(store.MODEL_ENV, "gpt2-xl")
+    with pytest.raises(UserError) as caught:
+        store.resolve_model(paths, None)
+    assert caught.value.where == store.MODEL_ENV
+
+
+def test_env_var_may_hold_a_path(
+    paths: AppPaths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model = tmp_path / "elsewhere" / "story.gguf"
+    model.parent.mkdir()
+    model.write_bytes(b"GGUF")
+    monkeypatch.setenv(store.MODEL_ENV, str(model))
+    assert store.resolve_model(paths, None) == model
+
+
+def test_resolve_a_path(paths: AppPaths, tmp_path: Path) -> None:
+    model = tmp_path / "my model.gguf"
+    model.write_bytes(b"GGUF")
+    assert store.resolve_model(paths, str(model)) == model
+
+
+def test_resolve_a_missing_path_names_it(paths: AppPaths, tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "model.gguf"
+    with pytest.raises(ModelFileError) as caught:
+        store.resolve_model(paths, str(missing))
+    assert str(missing) in str(caught.value)
+
+
+def test_resolve_a_directory_is_a_clear_error(paths: AppPaths, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "inside.gguf").write_bytes(b"GGUF")
+    with pytest.raises(ModelFileError, match="folder") as caught:
+        store.resolve_model(paths, str(folder))
+    assert caught.value.where == str(folder)
+    assert caught.value.hint is not None and "inside.gguf" in caught.value.hint
+
+
+def test_resolve_an_unknown_name_lists_the_catalog(paths: AppPaths) -> None:
+    with pytest.raises(UserError, match="gpt2-medium") as caught:
+        store.resolve_model(paths, "gpt-j")
+    assert "gpt-j" in caught.value.message
+
+
+def test_an_installed_model_outside_the_catalog_resolves(paths: AppPaths) -> None:
+    custom = put(paths, "my-finetune/my-finetune.F16.gguf")
+    assert store.resolve_model(paths, "my-finetune") == custom
+
+
+def test_remove_deletes_that_model_only(paths: AppPaths) -> None:
+    q8 = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    partial = put(paths, "gpt2/gpt2.Q6_K.gguf.0123.part")
+    meta = put(paths, "gpt2/.cache/huggingface/download/x.metadata")
+    other = put(paths, "gpt2-medium/gpt2-medium.Q8_0.gguf")
+
+    removed = store.remove(paths, "GPT2")
+
+    assert set(removed) == {q8, partial, meta}
+    assert not (paths.models_dir / "gpt2").exists()
+    assert other.exists()
+    assert store.remove(paths, "gpt2") == []  # already gone
+
+
+def test_remove_never_follows_symlinks_out(paths: AppPaths, tmp_path: Path) -> None:
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    keep_file = outside / "keep.gguf"
+    keep_file.write_bytes(b"GGUF")
+    folder = paths.models_dir / "gpt2"
+    folder.mkdir(parents=True)
+    (folder / "link.gguf").symlink_to(keep_file)
+    (folder / "linked-dir").symlink_to(outside, target_is_directory=True)
+
+    removed = store.remove(paths, "gpt2")
+
+    assert {p.name for p in removed} == {"link.gguf", "linked-dir"}
+    assert keep_file.read_bytes() == b"GGUF"
+    assert not folder.exists()
+
+
+def test_remove_a_symlinked_model_folder_removes_the_link_only(
+    paths: AppPaths, tmp_path: Path
+) -> None:
+    outside = tmp_path / "shared-models"
+    outside.mkdir()
+    (outside / "gpt2.Q8_0.gguf").write_bytes(b"GGUF")
+    paths.models_dir.mkdir(parents=True)
+    (paths.models_dir / "gpt2").symlink_to(outside, target_is_directory=True)
+
+    assert store.remove(paths, "gpt2") == [paths.models_dir / "gpt2"]
+    assert (outside / "gpt2.Q8_0.gguf").exists()
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "../data", "gpt2/../..", "a\\b"])
+def test_remove_refuses_names_that_are_not_one_folder(
+    paths: AppPaths, tmp_path: Path, name: str
+) -> None:
+    sibling = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    with pytest.raises(UserError):
+        store.remove(paths, name)
+    assert sibling.exists()
+    assert paths.cache_dir.exists()

@@ -1,0 +1,253 @@
+"""The OpenAI-compatible backend: through llama-cpp-python's real server, and a fake one for
+faults and request shapes."""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpt2_adventure.engine.backend import Backend, CancelToken
+from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
+from gpt2_adventure.engine.remote.http import RemoteError
+from gpt2_adventure.engine.remote.openai import OpenAIBackend
+from gpt2_adventure.engine.remote.settings import BackendSettings
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.errors import ContextOverflowError
+from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.story.seeds.library import find_seed
+from gpt2_adventure.story.session import Done, Piece, Session, new_state
+from tests.support.servers import FakeServer, LlamaServer
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def paths(tmp_path: Path, cache: Path) -> AppPaths:
+    return AppPaths(tmp_path / "config", tmp_path / "data", cache)
+
+
+@pytest.fixture(scope="module")
+def llama(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    with LlamaServer(tiny_gguf, tmp_path_factory.mktemp("server") / "server.log") as server:
+        yield server
+
+
+def connect(url: str, paths: AppPaths, **settings: object) -> OpenAIBackend:
+    options = {"read_timeout": 10.0, "retries": 0, **settings}
+    return OpenAIBackend(BackendSettings(kind="openai", url=url, **options),  # type: ignore[arg-type]
+                         paths)
+
+
+@pytest.fixture
+def backend(llama: LlamaServer, paths: AppPaths) -> Iterator[OpenAIBackend]:
+    b = connect(llama.url + "/v1", paths)
+    yield b
+    b.close()
+
+
+# -- the real llama-cpp-python server ---------------------------------------------------------
+
+def test_connect_reads_the_server(backend: OpenAIBackend, tiny_gguf: Path) -> None:
+    assert isinstance(backend, Backend)
+    assert backend.model_id == str(tiny_gguf) and backend.name == tiny_gguf.name
+    assert (backend.n_ctx, backend.n_ctx_source) == (1024, "default")  # it does not say
+    assert backend.tokenizer_source == "server (llama-cpp-python server)"
+    assert backend.server == "OpenAI-compatible (llama-cpp-python server)"
+    assert backend.tokenize("Hello world") == [15496, 995]
+    assert backend.detokenize([18435, 995]) == " Hello world"
+
+
+def test_stream_fills_stats(backend: OpenAIBackend) -> None:
+    sampling = Sampling(max_tokens=12, ignore_eos=True, temperature=0.9)
+    text = "".join(backend.stream("Once upon a time", sampling))
+    stats = backend.last_stats
+    assert text and stats is not None
+    assert (stats.prompt_tokens, stats.finish_reason) == (4, "length")
+    assert 10 <= stats.generated_tokens <= 13  # recounted from the text: merges may differ
+    assert 0 < stats.time_to_first_token < 5 and stats.tokens_per_second > 0
+
+
+def test_stop_strings_never_reach_the_player(backend: OpenAIBackend) -> None:
+    for seed in range(3):
+        text = "".join(backend.stream(f"Story {seed}:", Sampling(max_tokens=40, temperature=1.5),
+                                      stop=[" "]))
+        assert " " not in text
+        assert backend.last_stats is not None
+        assert backend.last_stats.finish_reason in ("stop", "length")
+
+
+def test_cancel_within_one_event(backend: OpenAIBackend) -> None:
+    cancel = CancelToken()
+    got = []
+    for piece in backend.stream("Once", Sampling(max_tokens=500, ignore_eos=True), cancel=cancel):
+        got.append(piece)
+        if len(got) == 3:
+            cancel.cancel()
+    assert len(got) == 3
+    assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
+    # The server lets go of the request when it next writes to the closed connection.
+    assert "".join(backend.stream("Twice", Sampling(max_tokens=4, ignore_eos=True)))
+
+
+def test_context_budget(backend: OpenAIBackend) -> None:
+    long = backend.tokenize("word" + " word" * 1009)
+    assert len(long) == 1010
+    "".join(backend.stream(long, Sampling(max_tokens=60, ignore_eos=True)))
+    stats = backend.last_stats
+    assert stats is not None and stats.prompt_tokens == 1010
+    assert stats.finish_reason == "context" and stats.generated_tokens <= 14
+    with pytest.raises(ContextOverflowError):
+        backend.stream(backend.tokenize("word" + " word" * 1023), Sampling())
+
+
+@pytest.mark.parametrize("story, kind", [("knight", "do"), ("tavern-keeper", "say"),
+                                         ("noir", "story")])
+def test_ten_turns_of_each_mode(backend: OpenAIBackend, paths: AppPaths, story: str,
+                                kind: str) -> None:
+    store = SaveStore(paths)
+    state = new_state(find_seed(paths, story), {"name": "Anna"}, random.Random(3))
+    session = Session(state, backend, Sampling(max_tokens=24, temperature=0.9),
+                      on_change=store.autosave)
+    for turn in range(10):
+        events = list(session.act(f"I look at the thing number {turn}", kind))  # type: ignore[arg-type]
+        assert isinstance(events[-1], Done) and not events[-1].cancelled
+        stats = backend.last_stats
+        assert stats is not None and stats.prompt_tokens + stats.generated_tokens <= 1024
+    assert len([t for t in session.state.turns if t.role == "player"]) == 10
+    assert store.load(f"autosave/{session.state.id}") == session.state
+
+
+def test_server_killed_mid_stream_then_back(tiny_gguf: Path, tmp_path: Path,
+                                           paths: AppPaths) -> None:
+    with LlamaServer(tiny_gguf, tmp_path / "server.log") as server:
+        backend = connect(server.url, paths, retries=0, connect_timeout=2.0)
+        store = SaveStore(paths)
+        state = new_state(find_seed(paths, "knight"), {"name": "Anna"}, random.Random(1))
+        short, long = Sampling(max_tokens=24), Sampling(max_tokens=500, ignore_eos=True)
+        session = Session(state, backend, short, on_change=store.autosave)
+        list(session.act("I draw my sword", "do"))
+        before = copy.deepcopy(session.state)
+        session.sampling = long  # still streaming when the server dies
+        pieces = 0
+        with pytest.raises(RemoteError) as info:
+            for event in session.act("I charge the dragon", "do"):
+                if isinstance(event, Piece):
+                    pieces += 1
+                    if pieces == 1:
+                        server.kill()
+        assert "broke in the middle" in info.value.message and info.value.where == server.url
+        assert session.state == before and store.load(f"autosave/{state.id}") == before
+        with pytest.raises(RemoteError, match="could not connect"):  # still down
+            list(session.act("I charge the dragon", "do"))
+        assert session.state == before
+        server.start()  # back, same port
+        session.sampling = short
+        done = [e for e in session.act("I charge the dragon", "do") if isinstance(e, Done)]
+        assert done and not done[0].cancelled
+        assert len(session.state.turns) == len(before.turns) + 2
+        assert store.load(f"autosave/{state.id}") == session.state
+        backend.close()
+
+
+# -- a fake server: request shape and faults --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTokenizer]:
+    t = LocalTokenizer(tmp_path_factory.mktemp("fake-tok"))
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def fake(tok: LocalTokenizer) -> Iterator[FakeServer]:
+    with FakeServer(tok, "openai", n_ctx=2048, model="my-gpt2-medium") as s:
+        yield s
+
+
+def test_request_maps_sampling(fake: FakeServer, paths: AppPaths) -> None:
+    backend = connect(fake.url, paths)
+    assert (backend.n_ctx, backend.n_ctx_source) == (1024, "server (/v1/models)")  # GPT-2 cap
+    assert backend.tokenizer_source == "server (llama.cpp server)"
+    sampling = Sampling(temperature=0.5, top_k=0, top_p=0.95, min_p=0.1, typical_p=0.8,
+                        repeat_penalty=1.1, repeat_last_n=256, presence_penalty=0.3,
+                        frequency_penalty=0.2, mirostat=2, max_tokens=7, ignore_eos=True,
+                        banned_strings=("You",))
+    assert "".join(backend.stream("Hi", sampling, stop=["\n"])) == "".join(fake.pieces(7))
+    body = fake.bodies("/v1/completions")[0]
+    expected = {"model": "my-gpt2-medium", "prompt": "Hi", "max_tokens": 7, "stream": True,
+                "temperature": 0.5, "top_k": 0, "top_p": 0.95, "min_p": 0.1, "typical_p": 0.8,
+                "repeat_penalty": 1.1, "repetition_penalty": 1.1, "repeat_last_n": 256,
+                "presence_penalty": 0.3, "frequency_penalty": 0.2, "mirostat": 2,
+                "mirostat_mode": 2, "stop": ["\n"], "ignore_eos": True, "ban_eos_token": True}
+    assert {k: body[k] for k in expected} == expected
+    you = {str(backend.tokenize(w)[0]) for w in ("You", " You")}
+    assert body["logit_bias"] == {"50256": -100.0, **{t: -100.0 for t in you}}
+
+
+def test_local_tokenizer_when_the_server_has_none(tok: LocalTokenizer, paths: AppPaths) -> None:
+    with FakeServer(tok, "openai", server_tokenizer=False, n_ctx=None) as fake:
+        backend = connect(fake.url, paths)
+        assert backend.tokenizer_source == "local GPT-2 tokenizer"
+        assert (backend.n_ctx, backend.n_ctx_source) == (1024, "default")
+        assert backend.tokenize("Hello world") == [15496, 995]
+        assert "".join(backend.stream(backend.tokenize("Hi"), Sampling(max_tokens=3)))
+
+
+@pytest.mark.parametrize("fault, words", [
+    ("500", "(HTTP 500): CUDA out of memory"),
+    ("garbage", "garbage in the event stream"),
+    ("cut", "broke in the middle"),  # a chunked stream that stops short
+    ("hang", "did not answer within 0.5 s"),
+])
+def test_faults(fake: FakeServer, paths: AppPaths, fault: str, words: str) -> None:
+    backend = connect(fake.url, paths, read_timeout=0.5)
+    fake.fault = fault
+    start = time.monotonic()
+    with pytest.raises(RemoteError) as info:
+        "".join(backend.stream("Hi", Sampling(max_tokens=20)))
+    assert time.monotonic() - start < 3
+    assert words in info.value.message and info.value.where == fake.url
+    assert backend.last_stats is not None and backend.last_stats.finish_reason == "error"
+    fake.fault = None
+    assert "".join(backend.stream("Hi", Sampling(max_tokens=3)))
+
+
+def test_cancel_while_the_server_is_silent(fake: FakeServer, paths: AppPaths) -> None:
+    backend = connect(fake.url, paths, read_timeout=30)
+    fake.fault = "hang"
+    cancel = CancelToken()
+    threading.Timer(0.2, cancel.cancel).start()
+    start = time.monotonic()
+    assert list(backend.stream("Hi", Sampling(max_tokens=5), cancel=cancel)) == []
+    assert time.monotonic() - start < 1  # not the 30 s read timeout
+    assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
+    fake.fault = None
+    start = time.monotonic()
+    assert "".join(backend.stream("Hi", Sampling(max_tokens=3)))  # not held by the lock
+    assert time.monotonic() - start < 1
+
+
+def test_wrong_kind_and_key(fake: FakeServer, tok: LocalTokenizer, paths: AppPaths) -> None:
+    with FakeServer(tok, "kobold") as kobold, pytest.raises(RemoteError) as info:
+        connect(kobold.url, paths)
+    assert "no /v1/models (HTTP 404)" in info.value.message and "kind" in (info.value.hint or "")
+    fake.fault = "html"
+    with pytest.raises(RemoteError, match="not JSON"):
+        connect(fake.url, paths)
+    fake.fault, fake.api_key = None, "sesame"
+    with pytest.raises(RemoteError, match="HTTP 401") as info:
+        connect(fake.url, paths)
+    assert "api_key" in (info.value.hint or "")
+    assert connect(fake.url, paths, api_key="sesame").name == "my-gpt2-medium"
+    with pytest.raises(RemoteError, match="no model 'gpt3'"):
+        connect(fake.url, paths, api_key="sesame", model="gpt3")
