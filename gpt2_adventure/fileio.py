@@ -1,4 +1,5 @@
-"""Small file-safety pieces: reading a file the player named, stale temp files."""
+"""Small file-safety pieces: reading a file the player named, writing a file atomically,
+stale temp files."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import os
 import re
 import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,3 +105,43 @@ def size_text(limit: int) -> str:
     if limit >= 1_000_000:
         return f"{limit / 1e6:.0f} MB"
     return f"{limit / 1e3:.0f} kB" if limit >= 1000 else f"{limit} bytes"
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, temp_prefix: str = ".tmp-") -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+
+    Temp file in the same folder (same file system), write, flush, fsync, ``os.replace``, then
+    fsync the folder so the rename itself survives a power cut. The temp file is named
+    ``<temp_prefix><pid>-….tmp``, so ``clean_stale_temps(folder, temp_prefix)`` can tell a
+    dead writer's leftovers from a live one's.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{temp_prefix}{os.getpid()}-",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened for fsync on Windows
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -288,7 +288,7 @@ class Game:
         path = Path(target.strip()).expanduser()
         if path.exists():
             raise UserError("the file exists; choose another name", path)
-        from gpt2_adventure.story.saves.store import atomic_write
+        from gpt2_adventure.fileio import atomic_write
 
         atomic_write(path, self._render(fmt).encode("utf-8"), mode=0o644)
         return Info([f"exported: {path}"])

@@ -146,7 +146,7 @@ def saves_export(
     if out is None:
         typer.echo(text, nl=False)
         return
-    from gpt2_adventure.story.saves.store import atomic_write
+    from gpt2_adventure.fileio import atomic_write
 
     try:
         atomic_write(out, text.encode("utf-8", "replace"), mode=0o644)

@@ -20,7 +20,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from typing import Any
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import (
     FileRefused,
+    atomic_write,
     clean_stale_temps,
     is_inside,
     read_regular_file,
@@ -106,44 +106,6 @@ def autosave_slot(game_id: str) -> str:
     if _SAFE_ID.fullmatch(game_id):
         return game_id
     return hashlib.sha256(game_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
-
-    Temp file in the same folder (same file system), write, flush, fsync, ``os.replace``, then
-    fsync the folder so the rename itself survives a power cut.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TEMP_PREFIX}{os.getpid()}-",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # folders cannot be opened for fsync on Windows
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_limited(path: Path, where: str, limit: int = MAX_SAVE_BYTES) -> bytes:
@@ -242,7 +204,7 @@ class SaveStore:
                 self._check_inside(path.parent, name)
                 self._clean_temp(path.parent)
                 self._make_room(path)
-                atomic_write(path, data)
+                atomic_write(path, data, temp_prefix=_TEMP_PREFIX)
                 info = path.stat()
             except OSError as error:
                 raise UserError(f"cannot write the save: {error.strerror or error}",
