@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
 from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.hardware import physical_cores
 from gpt2_adventure.engine.llama.logs import route_llama_logs
@@ -27,7 +27,7 @@ from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 NO_BIAS = float("-inf")
 
 
-class LlamaBackend:
+class LlamaBackend(Backend):
     """One GPT-2 model in llama.cpp. ``stream`` may be called from any thread, one at a time.
 
     The context is clamped to the model's training context: GPT-2 has a learned position
@@ -123,6 +123,14 @@ class LlamaBackend:
 
         return bool(llama_cpp.llama_supports_gpu_offload())
 
+    @property
+    def supports_prefill(self) -> bool:
+        return True
+
+    @property
+    def supports_state(self) -> bool:
+        return True
+
     def tokenize(self, text: str) -> list[int]:
         self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
@@ -130,9 +138,6 @@ class LlamaBackend:
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", errors="replace")
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
 
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
