@@ -93,7 +93,7 @@ class Game:
     def store_model_state(self) -> None:
         """Keep llama.cpp's state beside the autosave, so loading this game resumes warm."""
         backend = self.session.backend
-        if self.state_cache is None or not hasattr(backend, "export_state"):
+        if self.state_cache is None or not backend.supports_state:
             return
         builder = self.session.builder
         # The replies as the model wrote them: re-tokenized, they could differ from the cache.
@@ -101,17 +101,16 @@ class Game:
         spelled = [[t.text, builder.tokens(t.text)] for t in self.state.turns[shown:]]
         try:
             plan = dataclasses.asdict(builder.plan)
-            self.state_cache.store(self.state.id, backend,  # type: ignore[arg-type]
-                                   {"plan": plan, "spelled": spelled})
+            self.state_cache.store(self.state.id, backend, {"plan": plan, "spelled": spelled})
         except OSError as error:
             self.warn(f"could not store the model state: {error}")
 
     def restore_model_state(self) -> bool:
         """Load a stored state for this game if one is valid; the prompt layout comes with it."""
         backend = self.session.backend
-        if self.state_cache is None or not hasattr(backend, "import_state"):
+        if self.state_cache is None or not backend.supports_state:
             return False
-        extra = self.state_cache.restore(self.state.id, backend)  # type: ignore[arg-type]
+        extra = self.state_cache.restore(self.state.id, backend)
         if extra is None:
             return False
         for item in extra.get("spelled") or []:

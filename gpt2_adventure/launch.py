@@ -91,9 +91,9 @@ def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -
 
 def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
     """Where this model's stored states live, if the settings allow them."""
-    info = getattr(backend, "info", None)
+    info = backend.info
     model = launch.settings.model
-    if not model.save_state or info is None:
+    if not model.save_state or not backend.supports_state or info is None:
         return None
     try:
         fingerprint = model_fingerprint(info.path)

@@ -1,13 +1,23 @@
-"""The interface every model backend offers to the story engine and the UI."""
+"""The interface every model backend offers to the story engine and the UI.
+
+``Backend`` is an abstract base class rather than a Protocol: a backend says what it is by
+deriving from it, a missing required method fails at construction (not at the first call
+mid-game), and the optional parts come with defaults that mean "not offered", so callers ask
+(``supports_state``, ``supports_prefill``) instead of probing with getattr/hasattr.
+"""
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.sampling import Sampling
+
+if TYPE_CHECKING:
+    from gpt2_adventure.engine.models.gguf_info import ModelInfo
 
 
 class CancelToken:
@@ -44,26 +54,35 @@ class GenerationStats:
         return (self.generated_tokens - 1) / self.generation_seconds
 
 
-@runtime_checkable
-class Backend(Protocol):
+class Backend(ABC):
     """A loaded model. One generation at a time; safe to call from a worker thread."""
 
-    name: str
+    name: str  # what the player sees in the status bar (set by every backend)
+    # The model file, for a backend that loaded one itself (the state cache fingerprints it).
+    info: ModelInfo | None = None
+
+    # -- required -------------------------------------------------------------------------
 
     @property
+    @abstractmethod
     def n_ctx(self) -> int:
         """Tokens the model can see at once (prompt + reply), never above its training context."""
-        ...
 
     @property
-    def last_stats(self) -> GenerationStats | None: ...
+    @abstractmethod
+    def last_stats(self) -> GenerationStats | None:
+        """What the last ``stream`` did; None before the first."""
 
+    @abstractmethod
     def tokenize(self, text: str) -> list[int]: ...
 
+    @abstractmethod
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
 
+    @abstractmethod
     def stream(
         self,
         prompt: str | Sequence[int],
@@ -74,6 +93,45 @@ class Backend(Protocol):
         """Yield the reply in pieces of whole characters, ending early at a stop string
         (which is not yielded), end-of-text, ``max_tokens``, the end of the context, or
         cancellation. Raises ContextOverflowError when the prompt leaves no room to reply."""
-        ...
 
+    @abstractmethod
     def close(self) -> None: ...
+
+    # -- optional: the defaults say "not offered" ---------------------------------------------
+
+    @property
+    def gpu_offload(self) -> bool:
+        """True when this machine runs the model's layers on a GPU."""
+        return False
+
+    @property
+    def tokenizer_source(self) -> str:
+        """Where token ids come from: the model's own vocabulary, unless a backend says else."""
+        return "model"
+
+    @property
+    def supports_prefill(self) -> bool:
+        """True when ``prefill`` evaluates ahead of time (worth laying out a prompt for)."""
+        return False
+
+    def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
+        """Evaluate ``tokens`` ahead of a reply; returns how many were evaluated (none here)."""
+        return 0
+
+    def tokens_for(self, text: str) -> list[int] | None:
+        """The token ids the last reply was written in, for ``text`` that begins with it;
+        None when the backend does not keep them (the text is then tokenized again)."""
+        return None
+
+    @property
+    def supports_state(self) -> bool:
+        """True when ``export_state``/``import_state`` carry the evaluated context across runs."""
+        return False
+
+    def export_state(self) -> tuple[list[int], bytes]:
+        """The evaluated tokens and the model's opaque state for them (nothing here)."""
+        return [], b""
+
+    def import_state(self, tokens: Sequence[int], data: bytes) -> bool:
+        """Restore an exported state; False when it cannot (always, here)."""
+        return False

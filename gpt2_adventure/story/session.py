@@ -232,10 +232,7 @@ class Session:
     def _adopt_tokens(self, turn_text: str, written: str, before: str = "") -> None:
         """Let the next prompt spell ``turn_text`` with the tokens the model wrote (``written``
         is its part that came from the model; ``before`` what the turn held already)."""
-        tokens_for = getattr(self.backend, "tokens_for", None)
-        if tokens_for is None:
-            return
-        tokens = tokens_for(written)
+        tokens = self.backend.tokens_for(written)
         if tokens is None:
             return
         prefix = self.builder.tokens(before) if before else []
@@ -422,12 +419,11 @@ class Session:
         """While the player types: lay out the next prompt (leaving ``reserve`` tokens for
         their action) and let the backend evaluate it, so the reply starts after only the
         action is evaluated. A trim the next turn would need happens now instead."""
-        prefill = getattr(self.backend, "prefill", None)
-        if prefill is None:
-            return 0
+        if not self.backend.supports_prefill:
+            return 0  # nothing to gain, and laying the prompt out now would move the plan
         # Without the chat speaker cue: the player's line comes before it next turn.
         prompt = self.builder.build(self.state, self.sampling.max_tokens + reserve)
-        return int(prefill(prompt.tokens, cancel))
+        return int(self.backend.prefill(prompt.tokens, cancel))
 
     def preview(self) -> Prompt:
         """The prompt the next reply would get, without moving anything (for a context meter)."""

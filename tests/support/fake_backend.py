@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.textstream import TextAssembler
 from gpt2_adventure.errors import ContextOverflowError
@@ -18,7 +18,7 @@ from gpt2_adventure.errors import ContextOverflowError
 _PIECES = re.compile(r"\s+|\w+|[^\w\s]")
 
 
-class FakeBackend:
+class FakeBackend(Backend):
     name = "fake"
 
     def __init__(self, replies: Sequence[str] | Callable[[str], str] = (), n_ctx: int = 1024,
@@ -52,9 +52,6 @@ class FakeBackend:
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return "".join(self._words[t] for t in tokens)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
 
     def _next_reply(self, prompt_text: str) -> str:
         if callable(self._script):

@@ -33,7 +33,7 @@ def make_app(mode: str = "play", story: str | None = "knight",
              **kw: object) -> AdventureApp:
     if backend is None:
         backend = FakeBackend(list(REPLIES))
-    factory = (lambda launch: backend) if hasattr(backend, "stream") else backend
+    factory = (lambda launch: backend) if isinstance(backend, Backend) else backend
     return AdventureApp(make_launch(mode, story, **kw), factory)  # type: ignore[arg-type]
 
 

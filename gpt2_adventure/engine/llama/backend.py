@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.hardware import physical_cores
 from gpt2_adventure.engine.llama.logs import route_llama_logs
 from gpt2_adventure.engine.llama.model_thread import ModelThread
@@ -26,7 +27,7 @@ from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 NO_BIAS = float("-inf")
 
 
-class LlamaBackend:
+class LlamaBackend(Backend):
     """One GPT-2 model in llama.cpp. ``stream`` may be called from any thread, one at a time.
 
     The context is clamped to the model's training context: GPT-2 has a learned position
@@ -99,7 +100,7 @@ class LlamaBackend:
         # One throw-away token: pages the weights in and starts the thread pool now, not
         # during the player's first turn, which otherwise waits for both.
         llm.eval([int(llm.token_eos())])
-        llm.n_tokens = 0
+        internals.trim(llm, 0)
         return llm
 
     # -- tokens ---------------------------------------------------------------------------
@@ -122,6 +123,14 @@ class LlamaBackend:
 
         return bool(llama_cpp.llama_supports_gpu_offload())
 
+    @property
+    def supports_prefill(self) -> bool:
+        return True
+
+    @property
+    def supports_state(self) -> bool:
+        return True
+
     def tokenize(self, text: str) -> list[int]:
         self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
@@ -129,9 +138,6 @@ class LlamaBackend:
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", errors="replace")
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
 
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
@@ -200,7 +206,8 @@ class LlamaBackend:
                     if stats.generated_tokens >= sampling.max_tokens:
                         stats.finish_reason = "length"
                         break
-                    if llm.n_tokens >= self._n_ctx:  # the next eval would be past the last position
+                    # The next eval would be past the last position.
+                    if internals.evaluated_count(llm) >= self._n_ctx:
                         stats.finish_reason = "context"
                         break
                     self._eval([token])
@@ -222,17 +229,13 @@ class LlamaBackend:
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
         """Keep the KV cache for the longest common prefix with the last evaluation."""
-        llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
         common = 0
-        for a, b in zip(cached, tokens):
+        for a, b in zip(internals.evaluated(self._llm), tokens):
             if a != b:
                 break
             common += 1
         # At least one token must be evaluated to get fresh logits to sample from.
-        common = min(common, len(tokens) - 1)
-        llm.n_tokens = common  # eval() drops the KV cells from here on
-        return common
+        return internals.trim(self._llm, min(common, len(tokens) - 1))
 
     def _bias(self, sampling: Sampling) -> dict[int, float]:
         bias = dict(sampling.logit_bias)
@@ -269,43 +272,23 @@ class LlamaBackend:
 
     def export_state(self) -> tuple[list[int], bytes]:
         """The evaluated tokens and llama.cpp's KV cache for them."""
-        import ctypes
-
-        import llama_cpp
-
         with self._lock:
             self._check_open()
-            llm = self._llm
-            tokens = [int(t) for t in llm.input_ids[: llm.n_tokens]]
+            tokens = internals.evaluated(self._llm)
             if not tokens:
                 return [], b""
-            size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
-            buffer = (ctypes.c_uint8 * size)()
-            written = llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0)
-            return tokens, ctypes.string_at(buffer, written)
+            return tokens, internals.export_sequence(self._llm)
 
     def import_state(self, tokens: Sequence[int], data: bytes) -> bool:
         """Restore an exported state; False (and an empty cache) if llama.cpp refuses it."""
-        import ctypes
-
-        import llama_cpp
-
         with self._lock:
             self._check_open()
-            llm = self._llm
-            llm.n_tokens = 0
-            llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            internals.trim(self._llm, 0)
             if not tokens or len(tokens) >= self._n_ctx or not data:
                 return False
             if any(not 0 <= int(t) < self._n_vocab for t in tokens):
                 return False
-            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-            if llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(data), 0) != len(data):
-                llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-                return False
-            llm.input_ids[: len(tokens)] = list(tokens)
-            llm.n_tokens = len(tokens)
-            return True
+            return internals.import_sequence(self._llm, tokens, data)
 
     def tokens_for(self, text: str) -> list[int] | None:
         """Token ids that spell ``text``, reusing as many of the last reply's own ids as spell
@@ -332,7 +315,7 @@ class LlamaBackend:
     def reset_cache(self) -> None:
         """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""
         with self._lock:
-            self._llm.n_tokens = 0
+            internals.trim(self._llm, 0)
 
     def close(self) -> None:
         with self._lock:

@@ -15,21 +15,14 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.fileio import clean_stale_temps, is_inside
 
 MAGIC = b"G2ASTATE"
 VERSION = 1
 _FINGERPRINT_CHUNK = 1 << 20
-
-
-class StatefulBackend(Protocol):
-    n_ctx: int
-
-    def export_state(self) -> tuple[list[int], bytes]: ...
-
-    def import_state(self, tokens: list[int], data: bytes) -> bool: ...
 
 
 def model_fingerprint(path: Path) -> str:
@@ -59,7 +52,7 @@ class StateCache:
         safe = hashlib.sha256(game_id.encode()).hexdigest()[:32]
         return self.folder / f"{safe}.kvstate"
 
-    def store(self, game_id: str, backend: StatefulBackend, extra: dict[str, Any]) -> int:
+    def store(self, game_id: str, backend: Backend, extra: dict[str, Any]) -> int:
         """Write the backend's state for this game; returns bytes written (0: skipped)."""
         tokens, data = backend.export_state()
         target = self.path(game_id)
@@ -89,7 +82,7 @@ class StateCache:
             raise
         return len(blob)
 
-    def restore(self, game_id: str, backend: StatefulBackend) -> dict[str, Any] | None:
+    def restore(self, game_id: str, backend: Backend) -> dict[str, Any] | None:
         """Load the state into the backend; returns its ``extra`` or None when not usable."""
         header, data = self._read(self.path(game_id))
         if header is None or data is None:

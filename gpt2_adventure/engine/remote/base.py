@@ -1,8 +1,9 @@
 """The part of a remote backend that does not depend on the API: the Backend protocol's
 context budget, stop strings, cancellation, one-at-a-time locking and statistics.
 
-A subclass connects (``_connect``: name, context size, tokenizer) and turns one request
-into ``Chunk``s (``_chunks``); it may also offer ``_abort`` to stop the server early.
+A subclass connects (``_connect``: name, context size, tokenizer), turns one request into
+``Chunk``s (``_chunks``) and says how to stop the server early (``_abort``); the three are
+abstract, so a subclass that forgets one fails when it is created.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import queue
 import re
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx2
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
 from gpt2_adventure.engine.remote.http import RemoteError, make_client, request_json
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
@@ -39,6 +41,8 @@ class Tokenizer(Protocol):
 
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass
 class Chunk:
@@ -50,7 +54,7 @@ class Chunk:
     evaluated_tokens: int | None = None  # prompt tokens the server actually ran
 
 
-class RemoteBackend:
+class RemoteBackend(Backend):
     """A model on a server. ``stream`` may be called from any thread, one at a time."""
 
     api = "a remote"
@@ -78,15 +82,18 @@ class RemoteBackend:
 
     # -- for subclasses ---------------------------------------------------------------------
 
+    @abstractmethod
     def _connect(self) -> None:
-        raise NotImplementedError
+        """Ask the server what it runs: set name, model_id, the context and the tokenizer."""
 
+    @abstractmethod
     def _chunks(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int
                 ) -> Iterator[Chunk]:
-        raise NotImplementedError
+        """Send one completion request and yield what comes back."""
 
+    @abstractmethod
     def _abort(self) -> None:
-        """Ask the server to stop generating (for APIs that can; must not block)."""
+        """Ask the server to stop generating, where its API can (must not block)."""
 
     def _set_context(self, reported: int | None, source: str, train: int | None = None) -> None:
         """Use the configured size, else the server's, else GPT-2's; never past what the
@@ -108,7 +115,7 @@ class RemoteBackend:
 
         return LocalTokenizer(self._paths.cache_dir, self._paths.log_file)
 
-    # -- the Backend protocol ---------------------------------------------------------------
+    # -- the Backend interface --------------------------------------------------------------
 
     @property
     def n_ctx(self) -> int:
@@ -134,9 +141,6 @@ class RemoteBackend:
     def detokenize(self, tokens: Sequence[int]) -> str:
         assert self.tokenizer is not None
         return self.tokenizer.detokenize(tokens)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
 
     def stream(
         self,
@@ -255,9 +259,8 @@ class RemoteBackend:
     def close(self) -> None:
         with self._lock:
             self._client.close()
-            close = getattr(self.tokenizer, "close", None)
-            if close is not None:
-                close()
+            if self.tokenizer is not None:
+                self.tokenizer.close()
 
 
 class _Pump:

@@ -232,6 +232,9 @@ class ServerTokenizer:
         except RemoteError:
             return False
 
+    def close(self) -> None:
+        """Nothing to free: the HTTP client is the backend's, closed with it."""
+
 
 def probe_tokenizer(client: httpx2.Client, settings: BackendSettings,
                     apis: Sequence[TokenizerApi], model: str = "") -> ServerTokenizer | None:

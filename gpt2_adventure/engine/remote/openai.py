@@ -40,6 +40,7 @@ from gpt2_adventure.engine.remote.http import (
     CUT_HINT,
     KIND_HINT,
     RemoteError,
+    ServerTokenizer,
     TokenizerApi,
     check_status,
     event_json,
@@ -110,9 +111,8 @@ class OpenAIBackend(RemoteBackend):
         self.tokenizer = probe_tokenizer(self._client, self.settings, TOKENIZER_APIS,
                                          self.model_id) or self._local_tokenizer()
         self._eos = GPT2_EOS if self.gpt2_vocab else None
-        api = getattr(self.tokenizer, "api", None)
-        if api is not None:
-            self.server = f"OpenAI-compatible ({api.name})"
+        if isinstance(self.tokenizer, ServerTokenizer):  # its API names the server
+            self.server = f"OpenAI-compatible ({self.tokenizer.api.name})"
 
     def _probe_context(self, entry: dict[str, Any]) -> None:
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
@@ -187,6 +187,10 @@ class OpenAIBackend(RemoteBackend):
         if not ended:
             raise RemoteError("the server ended the stream in the middle of a reply", self.url,
                               hint=CUT_HINT, partial="".join(got))
+
+    def _abort(self) -> None:
+        """Nothing to send: the OpenAI API has no abort; closing the stream (which the
+        reader does) is what stops a server that notices it."""
 
     def _chunk(self, data: dict[str, Any]) -> Chunk:
         if "error" in data:  # llama-server reports errors inside the stream

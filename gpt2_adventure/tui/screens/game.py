@@ -287,7 +287,7 @@ class GameScreen(Screen):
 
     def _status(self, note: str, used: int | None = None) -> None:
         backend = self.game.session.backend if self.game else None
-        device = "GPU" if getattr(backend, "gpu_offload", False) else (
+        device = "GPU" if backend is not None and backend.gpu_offload else (
             "CPU" if backend is not None else "-")
         self.query_one(StatusBar).show(model=backend.name if backend else "", device=device,
                                        tok_s=self._tok_s, used=used,

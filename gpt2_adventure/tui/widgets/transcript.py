@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState, Turn
+from gpt2_adventure.tui.textual_shim import set_virtual_size_quietly
 
 FRAME_SECONDS = 0.1  # the streaming reply is redrawn at most this often
 VIEW_MARKER = "── GPT-2 no longer sees the story above this line ──"
@@ -212,21 +213,11 @@ class Transcript(ScrollView, can_focus=False):
             elif self._live is not None:
                 height = total + room
         if self.virtual_size != (size := Size(self._width, height)):
-            self._resize_story(size)
+            set_virtual_size_quietly(self, size)  # no layout per streamed line
         if follow:  # forced: the scrollbar a longer story needs is only shown after layout
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh_lines(start, max(total, before) - start)
 
-    def _resize_story(self, size: Size) -> None:
-        """Set the scrollable size without laying the screen out again: a layout repaints
-        every widget, and the reply grows a line every few frames. Only the scrollbar
-        appearing or going needs one (``_scroll_update`` asks for it then)."""
-        scroll_update = getattr(self, "_scroll_update", None)  # Textual's own, private
-        if scroll_update is None:
-            self.virtual_size = size
-            return
-        self.set_reactive(Transcript.virtual_size, size)
-        scroll_update(size)
 
     def on_resize(self, event: Resize) -> None:
         width = self.scrollable_content_region.width  # what the scrollbar leaves

@@ -31,6 +31,7 @@ def backend(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> LlamaB
 
 def test_is_a_backend(backend: LlamaBackend) -> None:
     assert isinstance(backend, Backend)
+    assert backend.supports_prefill and backend.supports_state  # the game uses both
 
 
 def test_tokenizer_gives_gpt2_ids(backend: LlamaBackend) -> None:
