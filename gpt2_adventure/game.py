@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpt2_adventure import schema
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
@@ -308,15 +309,12 @@ class Game:
             shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
             return Info(shown + ["change one with: /settings NAME VALUE"])
         name, _, value = arg.partition(" ")
-        fields = {f.name: f for f in dataclasses.fields(Sampling)}
-        if name not in fields or not value.strip() or name in ("logit_bias", "banned_strings"):
-            raise CommandError(f"/settings NAME VALUE, NAME one of: "
-                               f"{', '.join(n for n in fields if n != 'logit_bias')}")
-        current = getattr(self.session.sampling, name)
+        typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
+        if name not in typed or not value.strip():
+            raise CommandError(f"/settings NAME VALUE, NAME one of: {', '.join(typed)}")
         try:
-            parsed = (value.strip().lower() in ("1", "true", "yes", "on")
-                      if isinstance(current, bool) else type(current)(value.strip()))
-            self.session.sampling = self.session.sampling.with_changes(**{name: parsed})
-        except ValueError as error:
-            raise CommandError(f"{name}: {error}") from None
+            parsed = schema.from_text(typed[name], value.strip())
+        except schema.SettingError as error:
+            raise CommandError(str(error)) from None
+        self.session.sampling = dataclasses.replace(self.session.sampling, **{name: parsed})
         return Info([f"{name} = {parsed}"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from gpt2_adventure import schema
 from gpt2_adventure.config import Settings
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.engine.llama.state_cache import StateCache, model_fingerprint
@@ -39,31 +40,15 @@ class Launch:
     threads: int | None = None
 
 
-def _fits(default: object, value: object) -> bool:
-    """Is ``value`` the kind of value this Sampling field holds?"""
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, int) and not isinstance(default, float):
-        return isinstance(value, int)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and math.isfinite(value)
-    if isinstance(default, tuple):
-        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-    return isinstance(value, dict) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
-
-
 def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampling:
     """The player's settings with the seed's or save's suggestions on top (flags are in
-    ``base``). Suggestions of the wrong kind are dropped: a bad value in an old save must
+    ``base``). A suggestion the schema refuses is dropped: a bad value in an old save must
     not stop the game (llama.cpp would refuse it on every reply)."""
-    defaults = Sampling()
-    usable = {k: v for k, v in seed_sampling.items()
-              if hasattr(defaults, k) and _fits(getattr(defaults, k), v)}
-    try:
-        return Sampling.from_dict(usable, base) if usable else base
-    except (ValueError, TypeError):
-        return base
+    usable = {}
+    for key, value in seed_sampling.items():
+        with contextlib.suppress(schema.SettingError):
+            usable[key] = schema.checked(Sampling, key, value)
+    return Sampling.from_dict(usable, base) if usable else base
 
 
 def pick_seed(launch: Launch) -> Seed:

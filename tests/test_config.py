@@ -1,9 +1,19 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gpt2_adventure.config import load_settings
-from gpt2_adventure.errors import ConfigError
+from gpt2_adventure import schema
+from gpt2_adventure.config import (
+    Settings,
+    env_tables,
+    load_settings,
+    save_changes,
+    settings_rows,
+)
+from gpt2_adventure.engine.settings import ModelSettings
+from gpt2_adventure.errors import ConfigError, UserError
+from gpt2_adventure.schema import Spec
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -65,8 +75,6 @@ def test_non_utf8_config_is_refused(tmp_path: Path) -> None:
 
 
 def test_saved_settings_load_back_unchanged(tmp_path: Path) -> None:
-    from dataclasses import replace
-
     from gpt2_adventure.config import UISettings, save_settings
     from gpt2_adventure.engine.sampling import preset
 
@@ -85,3 +93,129 @@ def test_ui_settings_are_checked(tmp_path: Path) -> None:
     path = write(tmp_path, "[ui]\ntext_width = 5\n")
     with pytest.raises(ConfigError, match="text_width"):
         load_settings(path, environ={})
+
+
+# -- derived from the schema ---------------------------------------------------------------
+
+ENV_NAMES = {"GPT2_ADVENTURE_MODEL", "GPT2_ADVENTURE_THREADS", "GPT2_ADVENTURE_N_GPU_LAYERS",
+             "GPT2_ADVENTURE_N_CTX", "GPT2_ADVENTURE_N_BATCH", "GPT2_ADVENTURE_SEED",
+             "GPT2_ADVENTURE_PRESET", "GPT2_ADVENTURE_BACKEND_KIND",
+             "GPT2_ADVENTURE_BACKEND_URL", "GPT2_ADVENTURE_BACKEND_API_KEY"}
+
+
+def _sample(spec: Spec) -> tuple[str, object]:
+    """A text for the setting that is not its default, and the value it means."""
+    if spec.choices:
+        return str(spec.choices[-1]), spec.choices[-1]
+    if spec.kind == "int":
+        number = int(spec.low) + 1 if spec.low is not None else 7
+        return str(number), number
+    return "something", "something"
+
+
+def test_every_declared_variable_is_read_and_no_other() -> None:
+    declared = {(section, spec.name): spec for section, spec, _ in settings_rows(Settings())
+                if spec.env}
+    assert {spec.env for spec in declared.values()} == ENV_NAMES
+    for (section, name), spec in declared.items():
+        text, value = _sample(spec)
+        assert value != spec.default
+        assert env_tables({spec.env: text}) == {section: {name: value}}, spec.env
+        assert env_tables({spec.env: ""}) == {}  # empty is not set
+    assert env_tables({"GPT2_ADVENTURE_SAVE_STATE": "0", "GPT2_ADVENTURE_TOP_K": "1"}) == {}
+
+
+def test_config_show_lists_every_setting_in_declared_order() -> None:
+    settings = replace(Settings(), model=ModelSettings(threads=2, seed=3))
+    shown = settings.to_dict()
+    for section, spec, value in settings_rows(settings):
+        if value is None or (spec.secret and not value):
+            assert spec.name not in shown[section]
+        else:
+            assert spec.name in shown[section], (section, spec.name)
+    assert list(shown["model"]) == [s.name for s in schema.specs(ModelSettings)
+                                    if s.name != "name"]  # None is left out
+    assert "api_key" not in shown["backend"]
+    with_key = replace(settings, backend=replace(settings.backend, api_key="k"))
+    assert with_key.to_dict()["backend"]["api_key"] == "k"
+
+
+def test_a_bounds_violation_reads_the_same_from_the_file_and_the_environment(
+        tmp_path: Path) -> None:
+    rule = "must be 1..512, got 0"
+    with pytest.raises(ConfigError) as from_file:
+        load_settings(write(tmp_path, "[model]\nthreads = 0\n"), environ={})
+    assert from_file.value.message == f"[model].threads {rule}"
+    with pytest.raises(ConfigError) as from_env:
+        load_settings(tmp_path / "none.toml", environ={"GPT2_ADVENTURE_THREADS": "0"})
+    assert from_env.value.message == f"GPT2_ADVENTURE_THREADS {rule}"
+    assert from_env.value.where == "environment"
+
+
+def test_the_engine_hears_of_the_model_variable_only_through_config(tmp_path: Path) -> None:
+    from gpt2_adventure.engine.loader import load_backend
+    from gpt2_adventure.paths import AppPaths
+
+    paths = AppPaths.from_env()
+    settings = load_settings(tmp_path / "none.toml", environ={"GPT2_ADVENTURE_MODEL": "gpt2-xl"})
+    assert settings.model.name == "gpt2-xl"
+    with pytest.raises(UserError) as caught:
+        load_backend(paths, settings.model, settings.backend)
+    assert caught.value.where == "GPT2_ADVENTURE_MODEL" and "gpt2-xl" in caught.value.message
+    path = write(tmp_path, '[model]\nname = "gpt-j"\n')
+    with pytest.raises(UserError) as caught:
+        load_backend(paths, load_settings(path, environ={}).model, settings.backend)
+    assert caught.value.where == str(path)
+    with pytest.raises(UserError) as caught:  # a --model flag is named by nobody
+        load_backend(paths, settings.model, settings.backend, model="gpt-j")
+    assert caught.value.where is None
+
+
+# -- saving only what changed ---------------------------------------------------------------
+
+HAND_WRITTEN = """\
+# mine
+[ui]
+text_width = 70   # narrow
+
+[sampling]  # tuned
+top_k = 10 # k
+preset = "clover"
+"""
+
+
+def test_save_changes_keeps_the_rest_of_the_file_byte_for_byte(tmp_path: Path) -> None:
+    path = write(tmp_path, HAND_WRITTEN)
+    save_changes(path, {"sampling": {"top_k": 20}})
+    assert path.read_text(encoding="utf-8") == HAND_WRITTEN.replace("top_k = 10", "top_k = 20")
+    save_changes(path, {"model": {"name": "gpt2-medium"}, "ui": {"theme": "nord"},
+                        "sampling": {"banned_strings": ("a b",)}})
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# mine\n[ui]\ntext_width = 70   # narrow\ntheme = \"nord\"\n")
+    assert 'preset = "clover"\nbanned_strings = ["a b"]\n' in text
+    assert text.endswith('[model]\nname = "gpt2-medium"\n')
+    save_changes(path, {"model": {"name": None}})  # None: back to the default
+    assert load_settings(path, environ={}).model.name is None
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_save_changes_refuses_what_the_next_start_would(tmp_path: Path) -> None:
+    path = write(tmp_path, HAND_WRITTEN)
+    with pytest.raises(ConfigError, match=r"\[ui\]\.text_width must be 0"):
+        save_changes(path, {"ui": {"text_width": 5}})
+    with pytest.raises(ConfigError, match=r"unknown setting \[ui\]\.colour"):
+        save_changes(path, {"ui": {"colour": "red"}})
+    path.write_text(HAND_WRITTEN + "[model]\nthreads = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="threads"):  # a file broken since the start
+        save_changes(path, {"ui": {"text_width": 80}})
+    assert path.read_text(encoding="utf-8").endswith("threads = 0\n")
+
+
+def test_save_changes_starts_a_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "config.toml"
+    save_changes(path, {"sampling": {"temperature": 0.5}})
+    assert path.read_text(encoding="utf-8") == (
+        "# gpt2-adventure settings (see `gpt2-adventure config show`)\n\n"
+        "[sampling]\ntemperature = 0.5\n")
+    assert load_settings(path, environ={}).sampling.temperature == 0.5

@@ -305,6 +305,31 @@ def test_settings_show_set_and_bad_values(game: Game) -> None:
     assert backend(game).samplings[-1].temperature == 0.5
 
 
+def test_settings_words_a_bad_value_as_the_config_file_and_seeds_do(
+        game: Game, tmp_path: Path) -> None:
+    from gpt2_adventure.config import load_settings
+    from gpt2_adventure.errors import UserError
+    from gpt2_adventure.story.seeds.library import load_seed
+
+    rule = "must be >= 0, got -1.0"
+    assert info(game.handle("/settings temperature -1"), error=True) == [f"temperature {rule}"]
+    config = tmp_path / "config.toml"
+    config.write_text("[sampling]\ntemperature = -1\n")
+    with pytest.raises(UserError) as from_file:
+        load_settings(config, environ={})
+    assert from_file.value.message == f"[sampling].temperature {rule}"
+    seed = tmp_path / "s.toml"
+    seed.write_text('format = 1\ntitle = "T"\nmode = "story"\nopenings = ["x"]\n'
+                    "[sampling]\ntemperature = -1\n")
+    with pytest.raises(UserError) as from_seed:
+        load_seed(seed)
+    assert from_seed.value.message == f"sampling.temperature: {rule}"
+    assert info(game.handle("/settings ignore_eos maybe"), error=True) == [
+        "ignore_eos must be true or false, got 'maybe'"]
+    assert info(game.handle("/settings ignore_eos on")) == ["ignore_eos = True"]
+    assert "banned_strings" not in info(game.handle("/settings x 1"), error=True)[0]
+
+
 def test_help(game: Game) -> None:
     lines = info(game.handle("/help"))
     assert len(lines) >= 20 and lines[0].startswith("/do TEXT")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from gpt2_adventure.errors import ConfigError, UserError
+from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
     from gpt2_adventure.engine.remote.settings import BackendSettings
@@ -22,31 +21,25 @@ backend_app = typer.Typer(
          "text-generation-webui.", no_args_is_help=True)
 
 
+def _env(name: str) -> str:
+    """The environment variable declared for a [backend] setting (for --help)."""
+    from gpt2_adventure.engine.remote.settings import BackendSettings
+    from gpt2_adventure.schema import find
+
+    spec = find(BackendSettings, name)
+    return spec.env if spec and spec.env else ""
+
+
 @backend_app.callback()
 def _group() -> None:
     """Play on a model server instead of this machine."""
 
 
 def configured_backend(paths: AppPaths) -> BackendSettings:
-    """The [backend] table of config.toml (defaults when there is none)."""
-    from gpt2_adventure.engine.remote.settings import BackendSettings, parse_backend_table
+    """The [backend] settings in effect: config.toml, then GPT2_ADVENTURE_BACKEND_*."""
+    from gpt2_adventure.config import load_settings
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
-    path = paths.config_file
-    if not path.is_file():
-        return BackendSettings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the config file: {exc}", path) from None
-    table = data.get("backend", {})
-    if not isinstance(table, dict):
-        raise ConfigError("[backend] must be a table", path)
-    return parse_backend_table(table, str(path))
+    return load_settings(paths.config_file).backend
 
 
 def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) -> dict[str, Any]:
@@ -83,8 +76,8 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
 @backend_app.command("check")
 def check(
     url: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        "--url", help="The server's base URL, e.g. http://127.0.0.1:8080 "
-                      "(default: url in \\[backend] of config.toml).")] = None,
+        "--url", help="The server's base URL, e.g. http://127.0.0.1:8080 (default: url in "
+                      f"\\[backend] of config.toml, or {_env('url')}).")] = None,
     kind: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--kind", help="openai or kobold (default: kind in \\[backend], else detected).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Optional
@@ -197,8 +196,8 @@ def _missing_catalog_model(launch: Launch) -> tuple[str, str | None] | None:
     server = getattr(launch.settings, "backend", None)
     if getattr(server, "kind", "local") != "local":
         return None  # a server runs the model: nothing to download here
-    spec = (launch.model or launch.settings.model.name
-            or os.environ.get(store.MODEL_ENV, "").strip() or catalog.DEFAULT_MODEL).strip()
+    spec = (launch.model or (launch.settings.model.name or "").strip()  # file < environment
+            or catalog.DEFAULT_MODEL).strip()
     name, _, quant = spec.partition(":")
     entry = catalog.find(name)
     if entry is None or Path(spec).exists():

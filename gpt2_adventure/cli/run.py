@@ -13,8 +13,17 @@ from gpt2_adventure.errors import UserError
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
 
+def _model_env() -> str:
+    """The environment variable declared for [model].name (for --help)."""
+    from gpt2_adventure.engine.settings import ModelSettings
+    from gpt2_adventure.schema import find
+
+    spec = find(ModelSettings, "name")
+    return spec.env if spec and spec.env else ""
+
+
 ModelOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional here)
-    "--model", "-m", help="Catalog name or path to a .gguf file (env GPT2_ADVENTURE_MODEL).")]
+    "--model", "-m", help=f"Catalog name or path to a .gguf file (env {_model_env()}).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--threads", "-t", min=1, max=512, help="CPU threads (default: physical cores).")]
 BackendUrlOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045

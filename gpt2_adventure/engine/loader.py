@@ -48,7 +48,8 @@ def load_backend(
     from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.engine.models.store import resolve_model
 
-    path = resolve_model(paths, model or model_settings.name)
+    path = resolve_model(paths, model or model_settings.name,
+                         where=None if model else model_settings.name_from)
     return LlamaBackend(
         path,
         n_ctx=model_settings.n_ctx,

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from gpt2_adventure import schema
+from gpt2_adventure.schema import setting
 
 
 @dataclass(frozen=True)
 class Sampling:
     """How the next token is chosen. ``0`` disables top_k; ``1.0`` disables the *_p filters."""
 
-    temperature: float = 0.6
-    top_k: int = 40
-    top_p: float = 0.9
-    min_p: float = 0.0
-    typical_p: float = 1.0
-    repeat_penalty: float = 1.15
-    repeat_last_n: int = 128
-    frequency_penalty: float = 0.0
-    presence_penalty: float = 0.0
-    mirostat: int = 0  # 0 = off, 1 = Mirostat, 2 = Mirostat 2.0
-    mirostat_tau: float = 5.0
-    mirostat_eta: float = 0.1
-    max_tokens: int = 60
-    ignore_eos: bool = False
-    banned_strings: tuple[str, ...] = ()
-    logit_bias: dict[int, float] = field(default_factory=dict)
+    temperature: float = setting(0.6, low=0.0, screen=True,
+                                 help="randomness; 0 always takes the likeliest token")
+    top_k: int = setting(40, low=0, screen=True, help="keep the k likeliest tokens; 0 = all")
+    top_p: float = setting(0.9, low=0.0, high=1.0, screen=True,
+                           help="keep the likeliest tokens up to this share; 1 = all")
+    min_p: float = setting(0.0, low=0.0, high=1.0, screen=True,
+                           help="drop tokens below this share of the likeliest one's")
+    typical_p: float = setting(1.0, low=0.0, high=1.0, screen=True,
+                               help="locally typical sampling; 1 = off")
+    repeat_penalty: float = setting(1.15, above=0.0, screen=True,
+                                    help="make recent tokens less likely; 1 = off")
+    repeat_last_n: int = setting(128, low=0, screen=True,
+                                 help="how many recent tokens the penalties look at")
+    frequency_penalty: float = setting(0.0, help="penalty per repeat of a recent token")
+    presence_penalty: float = setting(0.0, help="penalty for any recent token")
+    mirostat: int = setting(0, choices=(0, 1, 2), help="0 = off, 1 = Mirostat, 2 = Mirostat 2.0")
+    mirostat_tau: float = setting(5.0, help="Mirostat's target surprise")
+    mirostat_eta: float = setting(0.1, help="Mirostat's learning rate")
+    max_tokens: int = setting(60, low=1, screen=True, help="the longest reply, in tokens")
+    ignore_eos: bool = setting(False, help="keep writing past the end-of-text token")
+    banned_strings: tuple[str, ...] = setting((), help="texts the model may never write")
+    logit_bias: dict[int, float] = setting(factory=dict,
+                                           help="token id = bias added to its logit")
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -33,48 +43,20 @@ class Sampling:
             raise ValueError("; ".join(problems))
 
     def problems(self) -> list[str]:
-        out = []
-        if self.temperature < 0:
-            out.append(f"temperature must be >= 0, got {self.temperature}")
-        if self.top_k < 0:
-            out.append(f"top_k must be >= 0, got {self.top_k}")
-        for name in ("top_p", "min_p", "typical_p"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                out.append(f"{name} must be between 0 and 1, got {value}")
-        if self.repeat_penalty <= 0:
-            out.append(f"repeat_penalty must be > 0, got {self.repeat_penalty}")
-        if self.repeat_last_n < 0:
-            out.append(f"repeat_last_n must be >= 0, got {self.repeat_last_n}")
-        if self.mirostat not in (0, 1, 2):
-            out.append(f"mirostat must be 0, 1 or 2, got {self.mirostat}")
-        if self.max_tokens < 1:
-            out.append(f"max_tokens must be >= 1, got {self.max_tokens}")
-        return out
+        return [f"{name} {problem}" for name, problem in schema.problems(self)]
 
     def with_changes(self, **changes: Any) -> Sampling:
         """A copy with the given fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["banned_strings"] = list(self.banned_strings)
-        data["logit_bias"] = {str(k): v for k, v in self.logit_bias.items()}
-        return data
+        return {spec.name: schema.plain(spec, value) for spec, value in schema.rows(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: Sampling | None = None) -> Sampling:
-        """Build from a mapping (a config table); unknown keys raise ValueError."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown sampling setting(s): {', '.join(unknown)}")
-        values = dict(data)
-        if "banned_strings" in values:
-            values["banned_strings"] = tuple(str(s) for s in values["banned_strings"])
-        if "logit_bias" in values:
-            values["logit_bias"] = {int(k): float(v) for k, v in values["logit_bias"].items()}
-        return replace(base or cls(), **values)
+        """Build from a mapping (a config table), each value checked; an unknown key or a bad
+        value raises ValueError (``schema.SettingError``)."""
+        return schema.update(base or cls(), data)
 
 
 # AI Dungeon 2 (2019) shipped temperature 0.4, top_k 40, top_p 0.9 and 60-token replies.

@@ -1,20 +1,34 @@
 """The settings the engine needs to open a local model. ``config`` composes them with the
-others; the engine never reads the config file itself."""
+others; the engine never reads the config file or the environment itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from gpt2_adventure.engine.models.catalog import DEFAULT_MODEL
+from gpt2_adventure.schema import setting
+
+MAX_THREADS = 512  # ggml's own limit (GGML_MAX_N_THREADS); llama.cpp crashes far above it
 
 
 @dataclass(frozen=True)
 class ModelSettings:
     """The [model] table."""
 
-    name: str | None = None  # catalog name or path to a .gguf; None = the default model
-    threads: int | None = None  # None = number of physical cores
-    n_gpu_layers: int = -1  # -1 = all layers on the GPU (Metal/CUDA builds); ignored on CPU builds
-    n_ctx: int = 1024  # clamped to the model's training context
-    n_batch: int = 512
-    seed: int | None = None  # None = random per session
-    save_state: bool = True  # keep llama.cpp's state beside the autosave: loaded games resume warm
-    state_max_mb: int = 256  # larger states are not stored
+    name: str | None = setting(None, env="GPT2_ADVENTURE_MODEL", label="model", screen=True,
+                               unset=DEFAULT_MODEL, help="catalog name or path to a .gguf")
+    threads: int | None = setting(None, env="GPT2_ADVENTURE_THREADS", low=1, high=MAX_THREADS,
+                                  unset="physical cores", help="CPU threads")
+    n_gpu_layers: int = setting(-1, env="GPT2_ADVENTURE_N_GPU_LAYERS",
+                                help="layers on the GPU (Metal/CUDA builds); -1 = all")
+    n_ctx: int = setting(1024, env="GPT2_ADVENTURE_N_CTX", low=16,
+                         help="context tokens, clamped to the model's training context")
+    n_batch: int = setting(512, env="GPT2_ADVENTURE_N_BATCH", low=1,
+                           help="prompt tokens evaluated at once")
+    seed: int | None = setting(None, env="GPT2_ADVENTURE_SEED", unset="random per session",
+                               help="random seed")
+    save_state: bool = setting(True, help="keep llama.cpp's state beside the autosave: "
+                                          "loaded games resume warm")
+    state_max_mb: int = setting(256, help="larger states are not stored")
+    # Where ``name`` was set (a config file, an environment variable), for error messages.
+    name_from: str | None = field(default=None, compare=False, repr=False)

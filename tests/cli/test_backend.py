@@ -67,6 +67,23 @@ def test_check_uses_the_config_file(kobold: FakeServer) -> None:
     assert json.loads(result.stdout)["model"] == "mistral"
 
 
+def test_check_takes_the_environment_over_the_file(kobold: FakeServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = AppPaths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    down = f"http://127.0.0.1:{free_port()}"
+    paths.config_file.write_text(f'[backend]\nkind = "openai"\nurl = "{down}"\n')
+    monkeypatch.setenv("GPT2_ADVENTURE_BACKEND_URL", kobold.url)
+    monkeypatch.setenv("GPT2_ADVENTURE_BACKEND_KIND", "kobold")
+    result = run("--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["url"] == kobold.url
+    monkeypatch.setenv("GPT2_ADVENTURE_BACKEND_KIND", "ollama")
+    result = run("--json")
+    assert isinstance(result.exception, ConfigError)
+    assert "GPT2_ADVENTURE_BACKEND_KIND must be one of" in str(result.exception)
+
+
 def test_check_errors_are_user_errors(kobold: FakeServer) -> None:
     down = f"http://127.0.0.1:{free_port()}"
     result = run("--url", down, "--kind", "openai")

@@ -16,8 +16,6 @@ from gpt2_adventure.engine.models import catalog
 from gpt2_adventure.errors import ModelFileError, UserError
 from gpt2_adventure.paths import AppPaths
 
-MODEL_ENV = "GPT2_ADVENTURE_MODEL"
-
 # The quant at the end of a file name: gpt2.Q4_K_M.gguf, model-IQ4_XS.gguf, gpt2.f16.gguf.
 _QUANT_IN_NAME = re.compile(r"(?:^|[.\-])(I?Q\d(?:_[0-9A-Z]+)*|BF16|F16|F32)$", re.IGNORECASE)
 
@@ -61,16 +59,15 @@ def model_path(paths: AppPaths, name: str, quant: str | None = None) -> Path | N
     return models[0].path if models else None
 
 
-def resolve_model(paths: AppPaths, spec: str | None) -> Path:
+def resolve_model(paths: AppPaths, spec: str | None, where: str | None = None) -> Path:
     """A ``--model`` value -> a .gguf path.
 
     ``spec`` is a catalog or installed name (optionally ``name:QUANT``), or a path to a
-    .gguf file; None means $GPT2_ADVENTURE_MODEL, else the default model.
+    .gguf file; None or blank means the default model. ``where`` names where ``spec`` was set
+    (the config file, GPT2_ADVENTURE_MODEL) in errors.
     """
-    where: str | None = None  # names the env var in errors when the spec came from there
     if spec is None or not spec.strip():
-        from_env = os.environ.get(MODEL_ENV, "").strip()
-        spec, where = (from_env, MODEL_ENV) if from_env else (catalog.DEFAULT_MODEL, None)
+        spec, where = catalog.DEFAULT_MODEL, None
     spec = spec.strip()
     if _looks_like_path(spec):
         return _existing_file(Path(spec).expanduser())

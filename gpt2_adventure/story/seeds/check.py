@@ -7,11 +7,10 @@ file; this module never looks at files.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterator
-from dataclasses import fields
 from typing import Any, cast
 
+from gpt2_adventure import schema
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.model import MODES, ChatSpec, Mode, Placeholder, Seed, WorldEntry
 from gpt2_adventure.story.seeds.fill import BraceError, is_identifier, placeholder_names
@@ -174,41 +173,18 @@ def _world(data: dict[str, Any]) -> tuple[WorldEntry, ...]:
     return tuple(out)
 
 
-def _sampling_value(key: str, value: Any, default: Any) -> None:
-    at: KeyPath = ("sampling", key)
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, bool):
-        ok, want = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, want = number and isinstance(value, int), "a whole number"
-    elif isinstance(default, float):
-        ok, want = number and math.isfinite(value), "a number"
-    elif isinstance(default, tuple):
-        ok, want = (isinstance(value, list) and all(isinstance(s, str) for s in value),
-                    'a list of texts, e.g. ["\\n\\n"]')
-    else:  # logit_bias: token id -> bias
-        ok = isinstance(value, dict) and all(
-            k.lstrip("-").isdigit() and isinstance(v, (int, float)) and not isinstance(v, bool)
-            for k, v in value.items())
-        want = 'a table of token id -> bias, e.g. { "50256" = -100.0 }'
-    if not ok:
-        raise Problem(at, f"expected {want}, got {_kind(value)}")
-
-
 def _sampling(data: dict[str, Any]) -> dict[str, Any]:
+    """The seed's suggested sampling, each value checked as config.toml's would be (kept as
+    written: sessions convert it)."""
     table = data.get("sampling", {})
     if not isinstance(table, dict):
         raise Problem(("sampling",), f"expected a [sampling] table, got {_kind(table)}")
-    defaults = Sampling()
-    known = tuple(f.name for f in fields(Sampling))
-    _unknown(table, known, ("sampling",))
+    _unknown(table, tuple(spec.name for spec in schema.specs(Sampling)), ("sampling",))
     for key, value in table.items():
-        _sampling_value(key, value, getattr(defaults, key))
         try:
-            Sampling.from_dict({key: value})
-        except (ValueError, TypeError) as exc:
-            message = str(exc).removeprefix(f"{key} ")
-            raise Problem(("sampling", key), message) from None
+            schema.checked(Sampling, key, value)
+        except schema.SettingError as error:
+            raise Problem(("sampling", key), error.problem) from None
     return dict(table)
 
 

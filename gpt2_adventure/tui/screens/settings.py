@@ -1,8 +1,12 @@
-"""Sampling (with presets), model, theme and text width, saved to config.toml."""
+"""Sampling (with presets), model, theme and text width, saved to config.toml.
+
+The rows are the settings declared with ``screen=True`` (see ``gpt2_adventure.schema``).
+Saving writes only what the player changed, into config.toml as it is: its comments and key
+order stay."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,13 +14,30 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from gpt2_adventure.config import UISettings, load_settings, save_settings
+from gpt2_adventure.config import (
+    Settings,
+    apply_tables,
+    read_config_file,
+    save_changes,
+    settings_rows,
+)
 from gpt2_adventure.engine.sampling import PRESETS, Sampling
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.schema import SettingError, Spec, from_text
 from gpt2_adventure.tui.say import say
 
-FIELDS = [("temperature", float), ("top_k", int), ("top_p", float), ("min_p", float),
-          ("typical_p", float), ("repeat_penalty", float), ("repeat_last_n", int),
-          ("max_tokens", int)]
+ORDER = ("sampling", "model", "ui")  # the sections as the screen lists them
+THEME = ("ui", "theme")  # its choices are the themes the app has, known only at run time
+
+
+def screen_rows(settings: Settings) -> list[tuple[str, Spec, Any]]:
+    """(section, setting, value) of the rows the screen shows, in its order."""
+    rows = [row for row in settings_rows(settings) if row[1].screen]
+    return sorted(rows, key=lambda row: ORDER.index(row[0]))
+
+
+def _widget_id(section: str, name: str) -> str:
+    return f"{section}-{name}"
 
 
 class SettingsScreen(Screen):
@@ -33,34 +54,46 @@ class SettingsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         settings = self.app.launch.settings  # type: ignore[attr-defined]
+        self._rows = screen_rows(settings)
+        self._shown: dict[str, Any] = {}  # widget id -> the value it showed at first
+        self._preset = settings.preset  # the preset whose values the boxes were filled from
         yield Static("Settings (saved to config.toml)", id="heading")
         with VerticalScroll():
-            yield self._row("preset", Select([(n, n) for n in PRESETS], value=settings.preset
-                                             if settings.preset in PRESETS else "default",
-                                             allow_blank=False, id="preset"))
-            for name, _ in FIELDS:
-                yield self._row(name, Input(str(getattr(settings.sampling, name)), id=name))
-            yield self._row("model", Input(settings.model.name or "", placeholder="gpt2",
-                                           id="model"))
-            themes = sorted(self.app.available_themes)
-            yield self._row("theme", Select([(t, t) for t in themes], allow_blank=False,
-                                            value=self.app.theme, id="theme"))
-            yield self._row("text width", Input(str(settings.ui.text_width), id="text_width"))
+            for section, spec, value in self._rows:
+                widget = self._widget(section, spec, value)
+                widget.tooltip = spec.help
+                yield Horizontal(Label(spec.label or spec.name), widget)
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
         yield Footer()
 
-    @staticmethod
-    def _row(label: str, widget: Input | Select) -> Horizontal:
-        return Horizontal(Label(label), widget)
+    def _widget(self, section: str, spec: Spec, value: Any) -> Input | Select:
+        wid = _widget_id(section, spec.name)
+        if (section, spec.name) == THEME:
+            self._shown[wid] = self.app.theme
+            themes = sorted(self.app.available_themes)
+            return Select([(t, t) for t in themes], allow_blank=False, value=self.app.theme,
+                          id=wid)
+        if spec.choices:
+            self._shown[wid] = value if value in spec.choices else spec.default
+            return Select([(str(c), c) for c in spec.choices], value=self._shown[wid],
+                          allow_blank=False, id=wid)
+        self._shown[wid] = value
+        return Input("" if value is None else str(value), placeholder=spec.unset, id=wid)
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "preset" and event.value in PRESETS:
-            chosen = PRESETS[str(event.value)]
-            for name, _ in FIELDS:
-                self.query_one(f"#{name}", Input).value = str(getattr(chosen, name))
-        elif event.select.id == "theme" and event.value:
+        preset_id = _widget_id("sampling", "preset")
+        if event.select.id == preset_id and event.value in PRESETS:
+            if event.value == self._preset:
+                return  # Select reports its first value too: keep the values in effect
+            self._preset = str(event.value)
+            chosen = PRESETS[self._preset]
+            for section, spec, _ in self._rows:
+                if section == "sampling" and hasattr(chosen, spec.name) and not spec.choices:
+                    box = self.query_one(f"#{_widget_id(section, spec.name)}", Input)
+                    box.value = str(getattr(chosen, spec.name))
+        elif event.select.id == _widget_id(*THEME) and event.value:
             self.app.theme = str(event.value)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -69,30 +102,43 @@ class SettingsScreen(Screen):
         else:
             self.app.pop_screen()
 
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """{section: {key: value}} for each row whose value the player changed."""
+        out: dict[str, dict[str, Any]] = {}
+        for section, spec, _ in self._rows:
+            wid = _widget_id(section, spec.name)
+            widget = self.query_one(f"#{wid}")
+            before = self._shown[wid]
+            if isinstance(widget, Select):
+                value = widget.value
+            elif widget.value == ("" if before is None else str(before)):  # type: ignore[attr-defined]
+                continue
+            else:
+                value = from_text(spec, widget.value, spec.name)  # type: ignore[attr-defined]
+            if value != before:
+                out.setdefault(section, {})[spec.name] = value
+        return out
+
     def action_save(self) -> None:
         launch = self.app.launch  # type: ignore[attr-defined]
-        preset = str(self.query_one("#preset", Select).value)
+        path = launch.paths.config_file
         try:
-            values = {name: kind(self.query_one(f"#{name}", Input).value.strip())
-                      for name, kind in FIELDS}
-            sampling = PRESETS[preset].with_changes(**values)
-            width = int(self.query_one("#text_width", Input).value.strip() or 0)
-            if width and not 30 <= width <= 400:
-                raise ValueError("text width must be 0 (the whole window) or 30..400")
-        except ValueError as error:
+            changes = self.changes()
+            if changes:
+                save_changes(path, changes)  # checks the file it writes first
+                settings = apply_tables(launch.settings, changes, str(path))
+                if "preset" in changes.get("sampling", {}):  # the file's other keys still count
+                    table = read_config_file(path).get("sampling", {})
+                    settings = apply_tables(settings, {"sampling": table}, str(path))
+        except (SettingError, UserError) as error:
             say(self, f"not saved: {error}", severity="error")
             return
-        model = self.query_one("#model", Input).value.strip() or None
-        ui = UISettings(theme=str(self.query_one("#theme", Select).value), text_width=width)
-        # Write on top of what the file says (not the environment's overrides).
-        from_file = load_settings(launch.paths.config_file, environ={})
-        saved = replace(from_file, preset=preset, sampling=sampling, ui=ui,
-                        model=replace(from_file.model, name=model))
-        save_settings(launch.paths.config_file, saved)
-        launch.settings = replace(launch.settings, preset=preset, sampling=sampling, ui=ui,
-                                  model=replace(launch.settings.model, name=model))
-        self._apply_to_open_game(sampling)
-        say(self, f"saved to {launch.paths.config_file}")
+        if changes:
+            launch.settings = settings
+            self._apply_to_open_game(settings.sampling)
+            say(self, f"saved to {path}")
+        else:
+            say(self, "nothing changed")
         self.app.pop_screen()
 
     def _apply_to_open_game(self, sampling: Sampling) -> None:
@@ -103,3 +149,4 @@ class SettingsScreen(Screen):
             if isinstance(screen, GameScreen) and screen.game is not None:
                 session = screen.game.session
                 session.sampling = session_sampling(sampling, session.state.sampling)
+

@@ -15,7 +15,6 @@ from gpt2_adventure.paths import AppPaths
 def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
     for var, sub in (("CONFIG", "config"), ("DATA", "data"), ("CACHE", "cache")):
         monkeypatch.setenv(f"GPT2_ADVENTURE_{var}_DIR", str(tmp_path / sub))
-    monkeypatch.delenv(store.MODEL_ENV, raising=False)
     return AppPaths.from_env()
 
 
@@ -86,31 +85,25 @@ def test_a_partial_download_is_not_installed(paths: AppPaths) -> None:
         store.resolve_model(paths, "gpt2")
 
 
-def test_resolve_none_uses_the_env_var_then_the_default(
+def test_resolve_none_is_the_default_model_whatever_the_environment(
     paths: AppPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GPT2_ADVENTURE_MODEL reaches the engine through ModelSettings.name (config reads it).
     default = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    put(paths, "distilgpt2/distilgpt2.Q8_0.gguf")
+    monkeypatch.setenv("GPT2_ADVENTURE_MODEL", "distilgpt2")
     assert store.resolve_model(paths, None) == default
+    assert store.resolve_model(paths, "  ") == default
 
-    distil = put(paths, "distilgpt2/distilgpt2.Q8_0.gguf")
-    monkeypatch.setenv(store.MODEL_ENV, "distilgpt2")
-    assert store.resolve_model(paths, None) == distil
-    assert store.resolve_model(paths, "gpt2") == default  # an explicit spec wins
 
-    monkeypatch.setenv(store.MODEL_ENV, "gpt2-xl")
+def test_errors_name_where_the_spec_was_set(paths: AppPaths) -> None:
     with pytest.raises(UserError) as caught:
-        store.resolve_model(paths, None)
-    assert caught.value.where == store.MODEL_ENV
-
-
-def test_env_var_may_hold_a_path(
-    paths: AppPaths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    model = tmp_path / "elsewhere" / "story.gguf"
-    model.parent.mkdir()
-    model.write_bytes(b"GGUF")
-    monkeypatch.setenv(store.MODEL_ENV, str(model))
-    assert store.resolve_model(paths, None) == model
+        store.resolve_model(paths, "gpt2-xl", where="GPT2_ADVENTURE_MODEL")
+    assert caught.value.where == "GPT2_ADVENTURE_MODEL"
+    assert "not installed" in caught.value.message
+    with pytest.raises(UserError) as caught:
+        store.resolve_model(paths, "gpt-j", where="config.toml")
+    assert caught.value.where == "config.toml"
 
 
 def test_resolve_a_path(paths: AppPaths, tmp_path: Path) -> None:

@@ -1,0 +1,158 @@
+"""The Settings screen: rows from the schema; a save writes only what the player changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Label, Select
+
+from gpt2_adventure.config import load_settings, settings_rows
+from gpt2_adventure.tui.screens import settings as screen_module
+from gpt2_adventure.tui.screens.settings import SettingsScreen, screen_rows
+from tests.tui.helpers import make_app, settle
+
+# Comments, blank lines, a comment line between keys and an order no writer would choose.
+ORIGINAL = """\
+# my settings, written by hand
+
+[ui]
+text_width = 70   # narrow terminal
+theme = "textual-dark"
+
+[sampling]    # tuned for the knight story
+top_k = 10    # fewer choices
+preset = "clover"
+# the next one matters
+temperature = 0.3
+banned_strings = ["suddenly"]
+"""
+
+
+@pytest.fixture
+def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    out: list[str] = []
+    monkeypatch.setattr(screen_module, "say", lambda _node, text, **_kw: out.append(text))
+    return out
+
+
+def app_on(config: Path, environ: dict[str, str] | None = None):  # noqa: ANN201
+    app = make_app(mode="title")
+    app.launch.settings = load_settings(config, environ={} if environ is None else environ)
+    return app
+
+
+def config_file() -> Path:
+    path = Path(os.environ["GPT2_ADVENTURE_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def test_rows_are_the_settings_declared_for_the_screen() -> None:
+    app = make_app(mode="title")
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        labels = [str(label.render()) for label in app.screen.query(Label)]
+    expected = [spec.label or spec.name for _, spec, _ in screen_rows(app.launch.settings)]
+    assert labels == expected
+    assert labels == ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p",
+                      "repeat_penalty", "repeat_last_n", "max_tokens", "model", "theme",
+                      "text width"]
+    assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
+        == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
+            "repeat_last_n", "max_tokens", "name", "theme", "text_width"}
+
+
+async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
+        said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL, encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        # The boxes show the values in effect, not the preset's (top_k is 0 in "clover").
+        assert app.screen.query_one("#sampling-top_k", Input).value == "10"
+        app.screen.query_one("#sampling-temperature", Input).value = "0.45"
+        app.screen.query_one("#sampling-top_p", Input).value = "0.90"  # the same number
+        app.screen.action_save()
+        await settle(pilot)
+    assert path.read_text(encoding="utf-8") == ORIGINAL.replace("temperature = 0.3",
+                                                                 "temperature = 0.45")
+    assert said == [f"saved to {path}"]
+    assert app.launch.settings.sampling.temperature == 0.45
+    assert app.launch.settings.sampling.banned_strings == ("suddenly",)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+
+
+async def test_a_new_preset_and_model_land_in_the_file_as_shown(said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL, encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        app.screen.query_one("#sampling-preset", Select).value = "creative"
+        await settle(pilot)
+        assert app.screen.query_one("#sampling-top_k", Input).value == "0"  # the preset's
+        app.screen.query_one("#model-name", Input).value = "gpt2-medium"
+        app.screen.action_save()
+        await settle(pilot)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(ORIGINAL.split("[sampling]")[0])  # [ui] untouched
+    assert '# fewer choices' in text and "\n[model]\nname = \"gpt2-medium\"\n" in text
+    again = load_settings(path, environ={})
+    assert again.preset == "creative" and again.model.name == "gpt2-medium"
+    assert again.sampling == app.launch.settings.sampling
+    assert again.sampling.banned_strings == ("suddenly",)  # not on the screen: kept
+
+
+async def test_a_bad_value_is_refused_and_nothing_is_written(said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL, encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        app.screen.query_one("#sampling-temperature", Input).value = "-1"
+        app.screen.action_save()
+        await settle(pilot)
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#sampling-temperature", Input).value = "0.3"
+        app.screen.query_one("#ui-text_width", Input).value = "10"
+        app.screen.action_save()
+        await settle(pilot)
+    assert said == ["not saved: temperature must be >= 0, got -1.0",
+                    "not saved: text_width must be 0 (the whole window) or 30..400, got 10"]
+    assert path.read_text(encoding="utf-8") == ORIGINAL
+
+
+async def test_what_the_environment_set_is_not_written_unless_changed(
+        said: list[str]) -> None:
+    path = config_file()  # no file yet
+    app = app_on(path, {"GPT2_ADVENTURE_MODEL": "distilgpt2", "GPT2_ADVENTURE_PRESET": "greedy"})
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        assert app.screen.query_one("#model-name", Input).value == "distilgpt2"
+        app.screen.query_one("#ui-text_width", Input).value = "0"
+        app.screen.action_save()
+        await settle(pilot)
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("[ui]\ntext_width = 0\n") and "model" not in text
+    assert "preset" not in text
+    assert load_settings(path, environ={}).ui.text_width == 0
+
+
+async def test_nothing_changed_writes_nothing(said: list[str]) -> None:
+    path = config_file()
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        app.screen.action_save()
+        await settle(pilot)
+    assert said == ["nothing changed"] and not path.exists()
