@@ -24,7 +24,7 @@ def _load_real_backend(launch: Launch) -> Backend:
     from gpt2_adventure.engine.loader import load_backend
 
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.seed)
+                        model=launch.model, threads=launch.threads, seed=launch.rng_seed)
 
 
 class AdventureApp(App):
