@@ -275,9 +275,7 @@ class Game:
             lock = self.store.hold(state.id).acquire()  # refused if open elsewhere
             self.close()
             self._lock = lock
-        self.session.state = state
-        self.session.builder.reset()
-        self.session.pending = None
+        self.session.replace_state(state)
         warm = self.restore_model_state()
         return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")])
 

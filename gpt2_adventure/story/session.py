@@ -343,6 +343,12 @@ class Session:
         self._changed()
         return step
 
+    def replace_state(self, state: StoryState) -> None:
+        """Play another story (a load): its prompt is laid out anew and nothing is pending."""
+        self.state = state
+        self.builder.reset()
+        self.pending = None
+
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
         turn = self._turn(index)

@@ -9,6 +9,7 @@ import pytest
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.model import WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
@@ -245,3 +246,16 @@ def test_preview_does_not_move_the_layout() -> None:
     prompt = session.preview()
     assert prompt.tokens and (session.builder.plan.window_start,
                               session.builder.plan.note_at) == before
+
+
+def test_replace_state_starts_the_new_story_afresh() -> None:
+    session, backend = make(replies=[" One two three four five six seven."] * 2)
+    backend.cancel_after = 3
+    play(session.act("wait", cancel=CancelToken()))
+    session.builder.plan = Plan(window_start=1, note_at=1)
+    assert session.pending is not None
+    other, _ = make("tavern-keeper")
+    session.replace_state(other.state)
+    assert session.state is other.state
+    assert session.pending is None  # the cancelled reply belonged to the other story
+    assert session.builder.plan == Plan()  # laid out anew
