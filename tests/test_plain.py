@@ -24,7 +24,7 @@ from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
-from tests.test_cli import assert_clean_error
+from tests.cli.test_app import assert_clean_error
 
 LOOP = " You walk on. You walk on. You walk on. You walk on."
 
@@ -110,9 +110,19 @@ def test_an_error_during_generation_is_shown_and_play_goes_on() -> None:
 def test_open_settings_prints_the_settings_listing() -> None:
     game = make_game()
     out = io.StringIO()
-    PlainGame(game, io.StringIO(""), make_console(out)).show(OpenSettings())
+    outcome = game.handle("/settings")
+    assert isinstance(outcome, OpenSettings)
+    PlainGame(game, io.StringIO(""), make_console(out)).show(outcome)
     game.close()
     assert "temperature = " in out.getvalue() and "/settings NAME VALUE" in out.getvalue()
+
+
+def test_what_a_screen_or_dialog_does_in_the_tui_is_said_on_a_line() -> None:
+    out, game = play("look\n/load\n/edit\n/e\n/e 2 > You kick the door.\n", [" A door."])
+    assert "error: /load NAME — load a saved game\n" in out
+    usage = "error: /edit [N] TEXT — replace turn N (default: the last reply) with TEXT\n"
+    assert out.count(usage) == 2  # /e is /edit
+    assert "(edited turn 2)" in out and game.state.turns[1].text == "\n> You kick the door.\n"
 
 
 def test_quit_stops_reading() -> None:
@@ -225,7 +235,7 @@ def run(*args: str, stdin: str | None = "", timeout: float = 180,
 
 
 def saves() -> dict[str, dict]:
-    from tests.test_cli import run as run_cli
+    from tests.cli.test_app import run as run_cli
 
     result = run_cli("saves", "list", "--json")
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,17 @@ from textual.widgets import Footer, Static
 
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import Game, Info, OpenSettings, Quit, Reloaded, Stream
+from gpt2_adventure.game import (
+    AskEdit,
+    Game,
+    Info,
+    OpenLoad,
+    OpenSettings,
+    Outcome,
+    Quit,
+    Reloaded,
+    Stream,
+)
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.session import Done, Piece, Restart
@@ -145,16 +155,11 @@ class GameScreen(Screen):
         if self.stream is not None:
             self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
             return
-        stripped = text.strip()
-        if stripped in ("/edit", "/e"):
-            self._edit_last()
-            return
-        if stripped == "/load" or stripped == "/settings":
-            getattr(self.app, "open_load" if stripped == "/load" else "open_settings")()
-            return
-        outcome = self.game.handle(text, kind)  # type: ignore[arg-type]
+        self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
+
+    def _show(self, outcome: Outcome) -> None:
         if isinstance(outcome, Stream):
-            self._begin(outcome, text, kind)
+            self._begin(outcome)
         elif isinstance(outcome, Info):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
@@ -164,6 +169,10 @@ class GameScreen(Screen):
             self.app.action_quit_game()  # type: ignore[attr-defined]
         elif isinstance(outcome, OpenSettings):
             self.app.open_settings()  # type: ignore[attr-defined]
+        elif isinstance(outcome, OpenLoad):
+            self.app.open_load()  # type: ignore[attr-defined]
+        elif isinstance(outcome, AskEdit):
+            self._ask_edit(outcome)
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
@@ -171,15 +180,13 @@ class GameScreen(Screen):
         else:
             say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
-    def _begin(self, stream: Stream, text: str, kind: str) -> None:
+    def _begin(self, stream: Stream) -> None:
         assert self.game is not None
         self.stream = stream
         self._start = len(self.game.state.turns)
         transcript = self.query_one(Transcript)
-        if not text.startswith("/"):
-            preview = self.game.session.player_turn(text, kind)  # type: ignore[arg-type]
-            if preview is not None:
-                transcript.show_pending(preview, self.game.state)
+        if stream.action is not None:
+            transcript.show_pending(stream.action, self.game.state)
         transcript.start_reply()
         self._status("GPT-2 is writing… (Esc stops)")
         self._generate(stream)
@@ -330,20 +337,15 @@ class GameScreen(Screen):
         self._refresh_meter()
         self.notify("memory, note and world info updated")
 
-    def _edit_last(self) -> None:
-        assert self.game is not None
-        turns = self.game.state.turns
-        index = len(turns) - 1
-        old = turns[index].text
-
+    def _ask_edit(self, ask: AskEdit) -> None:
         def save(text: str | None) -> None:
-            if text is not None and text.strip() and self.game is not None:
-                lead = old[: len(old) - len(old.lstrip())]
-                self.game.session.edit(index, lead + text.strip() +
-                                       ("\n" if old.endswith("\n") else ""))
-                self._redraw()
+            if text is None or not text.strip() or self.game is None:
+                return  # cancelled, or emptied: the turn stays as it was
+            self.game.edit(ask.index, text)
+            self._redraw()
 
-        self.app.push_screen(EditTurn(f"Edit turn {index + 1}", printable(old.strip())), save)
+        self.app.push_screen(EditTurn(f"Edit turn {ask.index + 1}", printable(ask.text.strip())),
+                             save)
 
     def shutdown(self) -> None:
         """Stop writing and close the game (autosave, release its lock)."""
