@@ -299,7 +299,8 @@ class LlamaBackend:
                 return False
             if any(not 0 <= int(t) < self._n_vocab for t in tokens):
                 return False
-            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            # llama.cpp reads the bytes where they are: a copy would hold the GIL.
+            buffer = ctypes.cast(ctypes.c_char_p(bytes(data)), ctypes.POINTER(ctypes.c_uint8))
             if llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(data), 0) != len(data):
                 llm._ctx.kv_cache_seq_rm(-1, 0, -1)
                 return False
