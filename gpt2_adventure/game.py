@@ -40,6 +40,14 @@ class Stream:
 
 
 @dataclass
+class Warmup:
+    """The next prompt, laid out while the session was idle, for a worker to evaluate."""
+
+    tokens: list[int]
+    cancel: CancelToken
+
+
+@dataclass
 class Info:
     lines: list[str]
     error: bool = False
@@ -94,7 +102,9 @@ class Game:
 
     ``Game`` turns typed lines into outcomes, holds the save's lock, autosaves every change
     and keeps llama.cpp's state beside the autosave; the ``Session`` does the story itself.
-    While a reply streams, its worker owns the session (see ``Session``).
+    While a reply streams, whoever runs its ``Stream`` owns the session (see ``Session``):
+    ``handle`` refuses lines until it ends. A warm-up (``warm_up`` then ``warm``) starts only
+    while the session is idle, and the next line cancels it.
     """
 
     def __init__(self, session: Session, store: SaveStore, *,
@@ -105,6 +115,7 @@ class Game:
         self.warn = warn or (lambda message: None)
         self.state_cache = state_cache
         self._lock: GameLock | None = None
+        self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
         session.on_change = self.autosave
 
     @property
@@ -119,7 +130,15 @@ class Game:
         self.autosave(self.state)
         return self
 
+    def stop(self) -> None:
+        """Cancel what was handed out to run: a reply being written, a warm-up."""
+        for cancel in self._cancels:
+            cancel.cancel()
+        self._cancels = []
+
     def close(self) -> None:
+        """Stop what runs, autosave, store the model state and let go of the save."""
+        self.stop()
         self.autosave(self.state)
         self.store_model_state()
         if self._lock is not None:
@@ -166,10 +185,20 @@ class Game:
                     late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
         return True
 
-    def warm(self, cancel: CancelToken) -> int:
-        """Evaluate the next prompt ahead while the player types (call from a worker)."""
+    def warm_up(self) -> Warmup | None:
+        """Lay out the next prompt to evaluate while the player types (None: nothing to warm,
+        or a reply is being written); run it with ``warm`` on a worker."""
+        tokens = self.session.warm_prompt()
+        if tokens is None:
+            return None
+        warmup = Warmup(tokens, CancelToken())
+        self._cancels.append(warmup.cancel)
+        return warmup
+
+    def warm(self, warmup: Warmup) -> int:
+        """Evaluate a warm-up (call from a worker; it touches only the backend)."""
         try:
-            return self.session.warm(cancel)
+            return self.session.prefill(warmup.tokens, warmup.cancel)
         except Exception:  # noqa: BLE001 - warming is an optimisation; the turn will evaluate
             return 0
 
@@ -183,6 +212,9 @@ class Game:
 
     def handle(self, line: str, kind: ActionKind = "do") -> Outcome:
         """One line the player typed: a slash command or an action of the given kind."""
+        if self.session.writing:
+            return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
+        self.stop()  # a warm-up: the reply waits for at most one more chunk of it
         try:
             command = parse(line)
         except CommandError as error:
@@ -200,6 +232,7 @@ class Game:
     def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
                 action: Turn | None = None) -> Stream:
         cancel = CancelToken()
+        self._cancels.append(cancel)
         return Stream(start(cancel), cancel, action)
 
     def _act(self, text: str, kind: ActionKind) -> Stream:

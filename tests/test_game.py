@@ -25,7 +25,7 @@ from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves.store import SaveInUseError, SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Session, new_state
+from gpt2_adventure.story.session import Done, Piece, Session, new_state
 from tests.support.fake_backend import FakeBackend
 
 
@@ -380,3 +380,28 @@ def test_close_releases_the_lock_and_saves(game: Game) -> None:
     with store.hold(game.state.id):
         pass
     assert len(saved(game).turns) == 3
+
+
+def test_no_line_is_handled_while_a_reply_is_written(game: Game) -> None:
+    outcome = game.handle("open the door")
+    assert isinstance(outcome, Stream)
+    assert isinstance(next(outcome.events), Piece)
+    assert "still writing" in info(game.handle("/undo"), error=True)[0]
+    play_rest = list(outcome.events)
+    assert isinstance(play_rest[-1], Done)
+    assert isinstance(game.handle("/undo"), Reloaded)
+
+
+def test_a_line_or_closing_cancels_what_was_handed_out(game: Game) -> None:
+    evaluated: list[int] = []
+    backend(game).prefill = lambda tokens, cancel=None: evaluated.append(len(tokens)) or 0  # type: ignore[attr-defined]
+    warmup = game.warm_up()
+    assert warmup is not None and warmup.tokens
+    game.warm(warmup)
+    assert evaluated == [len(warmup.tokens)]
+    game.handle("/memory")
+    assert warmup.cancel.cancelled  # the reply does not wait for a warm-up
+    stream = game.handle("open the door")
+    assert isinstance(stream, Stream)
+    game.close()
+    assert stream.cancel.cancelled

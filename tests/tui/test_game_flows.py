@@ -260,3 +260,23 @@ async def test_a_bare_command_opens_its_screen_however_it_is_spelled(line: str, 
     async with playing() as (app, pilot, screen):
         await send(pilot, screen, line)
         assert type(app.screen).__name__ == opens
+
+
+async def test_the_game_opens_off_the_ui_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from gpt2_adventure.game import Game
+
+    threads: list[threading.Thread] = []
+    for name in ("open", "restore_model_state"):  # the autosave, the stored model state
+        real = getattr(Game, name)
+
+        def spy(self: Game, real=real) -> object:  # noqa: ANN001
+            threads.append(threading.current_thread())
+            return real(self)
+
+        monkeypatch.setattr(Game, name, spy)
+    ui = threading.current_thread()  # the app runs on the test's event loop
+    async with playing() as (app, _pilot, screen):
+        assert screen.game is not None and app.game is screen.game
+        assert len(threads) == 2 and ui not in threads
