@@ -217,7 +217,7 @@ def resume(model: Path, turns: int, loads: int = 4) -> dict[str, Any]:
 
     sampling = Sampling(max_tokens=60, ignore_eos=True, temperature=0.8)
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
-                    mode="play", story="knight", name="Anna", seed=1)
+                    mode="play", story="knight", name="Anna", rng_seed=1)
     backend = LlamaBackend(model, threads=THREADS, seed=1)
     session = _new_session(backend, 2)
     state = session.state

@@ -130,7 +130,7 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throu
     backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
     sampling = Sampling(max_tokens=tokens, ignore_eos=True, repeat_penalty=1.0)
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
-                    mode="play", story="knight", name="Anna", seed=1)
+                    mode="play", story="knight", name="Anna", rng_seed=1)
     close, backend.close = backend.close, lambda: None  # type: ignore[method-assign]
 
     async def tui_round() -> tuple[float, float, list[int]]:

@@ -1,7 +1,13 @@
 """One open game, driven by typed lines: actions and slash commands, for the TUI and plain mode.
 
-The UIs only render: they pass each line here and act on the outcome. Generation comes back as
-a stream of story-engine events that the UI consumes (on a worker thread in the TUI).
+Who does what: ``Game`` is the game as a file and a command line (its save, lock, autosave
+and stored model state; what each typed line means); ``story.session.Session`` is the story
+and the model's view of it (prompt layout, replies, history); the front ends (``plain`` and
+``tui.screens.game.GameScreen``) only render and run the streams ``Game`` hands them.
+
+The front ends pass each line to ``Game.handle`` and act on the typed outcome; they never
+look at the line themselves. Generation comes back as a stream of story-engine events that
+the front end consumes (on a worker thread in the TUI).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
-from gpt2_adventure.story.model import ActionKind, StoryState, WorldEntry
+from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, SaveStore
 from gpt2_adventure.story.session import Event, Session, SessionError
 
@@ -30,6 +36,15 @@ class Stream:
     """Run these events (a reply is being written)."""
 
     events: Iterator[Event]
+    cancel: CancelToken
+    action: Turn | None = None  # the player's turn it answers, to show while it is written
+
+
+@dataclass
+class Warmup:
+    """The next prompt, laid out while the session was idle, for a worker to evaluate."""
+
+    tokens: list[int]
     cancel: CancelToken
 
 
@@ -53,15 +68,46 @@ class Reloaded:
 
 @dataclass
 class OpenSettings:
-    pass
+    """``/settings`` alone: open the settings screen (a front end without one shows
+    ``fallback``, the current values)."""
+
+    fallback: Info
 
 
-Outcome = Stream | Info | Quit | Reloaded | OpenSettings
+@dataclass
+class OpenLoad:
+    """``/load`` alone: let the player pick a save (a front end without a save browser shows
+    ``fallback``, how to name one)."""
+
+    fallback: Info
+
+
+@dataclass
+class AskEdit:
+    """``/edit`` alone: let the player rewrite turn ``index`` (0-based), starting from its
+    ``text``, and pass the result to ``Game.edit`` (a front end without dialogs shows
+    ``fallback``, how to give the text on the line)."""
+
+    index: int
+    text: str
+    fallback: Info
+
+
+Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit
 
 EXPORT_FORMATS = ("md", "txt", "kobold")
 
 
 class Game:
+    """One open game: a ``Session`` (the story and the model) with its save around it.
+
+    ``Game`` turns typed lines into outcomes, holds the save's lock, autosaves every change
+    and keeps llama.cpp's state beside the autosave; the ``Session`` does the story itself.
+    While a reply streams, whoever runs its ``Stream`` owns the session (see ``Session``):
+    ``handle`` refuses lines until it ends. A warm-up (``warm_up`` then ``warm``) starts only
+    while the session is idle, and the next line cancels it.
+    """
+
     def __init__(self, session: Session, store: SaveStore, *,
                  warn: Callable[[str], None] | None = None,
                  state_cache: StateCache | None = None) -> None:
@@ -70,6 +116,7 @@ class Game:
         self.warn = warn or (lambda message: None)
         self.state_cache = state_cache
         self._lock: GameLock | None = None
+        self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
         session.on_change = self.autosave
 
     @property
@@ -84,7 +131,15 @@ class Game:
         self.autosave(self.state)
         return self
 
+    def stop(self) -> None:
+        """Cancel what was handed out to run: a reply being written, a warm-up."""
+        for cancel in self._cancels:
+            cancel.cancel()
+        self._cancels = []
+
     def close(self) -> None:
+        """Stop what runs, autosave, store the model state and let go of the save."""
+        self.stop()
         self.autosave(self.state)
         self.store_model_state()
         if self._lock is not None:
@@ -130,10 +185,20 @@ class Game:
                     late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
         return True
 
-    def warm(self, cancel: CancelToken) -> int:
-        """Evaluate the next prompt ahead while the player types (call from a worker)."""
+    def warm_up(self) -> Warmup | None:
+        """Lay out the next prompt to evaluate while the player types (None: nothing to warm,
+        or a reply is being written); run it with ``warm`` on a worker."""
+        tokens = self.session.warm_prompt()
+        if tokens is None:
+            return None
+        warmup = Warmup(tokens, CancelToken())
+        self._cancels.append(warmup.cancel)
+        return warmup
+
+    def warm(self, warmup: Warmup) -> int:
+        """Evaluate a warm-up (call from a worker; it touches only the backend)."""
         try:
-            return self.session.warm(cancel)
+            return self.session.prefill(warmup.tokens, warmup.cancel)
         except Exception:  # noqa: BLE001 - warming is an optimisation; the turn will evaluate
             return 0
 
@@ -147,13 +212,16 @@ class Game:
 
     def handle(self, line: str, kind: ActionKind = "do") -> Outcome:
         """One line the player typed: a slash command or an action of the given kind."""
+        if self.session.writing:
+            return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
+        self.stop()  # a warm-up: the reply waits for at most one more chunk of it
         try:
             command = parse(line)
         except CommandError as error:
             return Info([str(error)], error=True)
         if command is None:
             text = line[1:] if line.lstrip().startswith("//") else line
-            return self._stream(lambda cancel: self.session.act(text, kind, cancel))
+            return self._act(text, kind)
         try:
             return self.run(command)
         except (SessionError, CommandError) as error:
@@ -161,9 +229,18 @@ class Game:
         except UserError as error:
             return Info([str(error)] + ([error.hint] if error.hint else []), error=True)
 
-    def _stream(self, start: Callable[[CancelToken], Iterator[Event]]) -> Stream:
+    def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
+                action: Turn | None = None) -> Stream:
         cancel = CancelToken()
-        return Stream(start(cancel), cancel)
+        self._cancels.append(cancel)
+        return Stream(start(cancel), cancel, action)
+
+    def _act(self, text: str, kind: ActionKind) -> Stream:
+        try:
+            action = self.session.player_turn(text, kind)
+        except SessionError:
+            action = None  # the act itself says what is wrong, from the stream
+        return self._stream(lambda cancel: self.session.act(text, kind, cancel), action)
 
     def run(self, command: Command) -> Outcome:
         name, arg = command.name, command.arg
@@ -171,7 +248,7 @@ class Game:
         if name in ("do", "say", "story"):
             if not arg and name != "story":
                 raise CommandError(usage(name))
-            return self._stream(lambda cancel: s.act(arg, name, cancel))  # type: ignore[arg-type]
+            return self._act(arg, name)  # type: ignore[arg-type]
         if name == "retry":
             if not s.state.turns or s.state.turns[-1].role != "model":
                 raise SessionError("there is no reply to retry")
@@ -209,10 +286,14 @@ class Game:
             path = self.store.save(self.state, arg or self.state.title)
             return Info([f"saved: {path}"])
         if name == "load":
+            if not arg:
+                return OpenLoad(Info([usage("load")], error=True))
             return self._load(arg)
         if name == "export":
             return self._export(arg)
         if name == "settings":
+            if not arg:
+                return OpenSettings(self._settings_shown())
             return self._settings(arg)
         if name == "help":
             return Info(help_text(arg))
@@ -232,13 +313,22 @@ class Game:
         match = re.match(r"(\d+)\s+(.*)", arg, re.DOTALL)
         turns = self.state.turns
         if match:
-            index, text = int(match.group(1)) - 1, match.group(2)
-        else:
-            index, text = len(turns) - 1, arg
+            return self.edit(int(match.group(1)) - 1, match.group(2))
+        if not arg.strip():
+            if not turns:
+                raise CommandError(usage("edit"))
+            last = len(turns) - 1
+            return AskEdit(last, turns[last].text, Info([usage("edit")], error=True))
+        return self.edit(len(turns) - 1, arg)
+
+    def edit(self, index: int, text: str) -> Reloaded:
+        """Rewrite turn ``index`` (0-based) as ``text``, keeping how the turn joined the story
+        (its leading whitespace, its final newline). Every front end edits through here."""
         if not text.strip():
             raise CommandError(usage("edit"))
+        turns = self.state.turns
         old = turns[index].text if 0 <= index < len(turns) else ""
-        lead = old[: len(old) - len(old.lstrip())]  # keep how the turn joined the story
+        lead = old[: len(old) - len(old.lstrip())]
         self.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
         return Reloaded([f"edited turn {index + 1}"])
 
@@ -268,16 +358,12 @@ class Game:
         raise CommandError(usage("world"))
 
     def _load(self, arg: str) -> Outcome:
-        if not arg:
-            raise CommandError(usage("load"))
         state = self.store.load(arg)
         if state.id != self.state.id:
             lock = self.store.hold(state.id).acquire()  # refused if open elsewhere
             self.close()
             self._lock = lock
-        self.session.state = state
-        self.session.builder.reset()
-        self.session.pending = None
+        self.session.replace_state(state)
         warm = self.restore_model_state()
         return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")])
 
@@ -303,11 +389,12 @@ class Game:
 
         return export_markdown(self.state) if fmt == "md" else export_text(self.state)
 
+    def _settings_shown(self) -> Info:
+        current = dataclasses.asdict(self.session.sampling)
+        shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
+        return Info(shown + ["change one with: /settings NAME VALUE"])
+
     def _settings(self, arg: str) -> Outcome:
-        if not arg:
-            current = dataclasses.asdict(self.session.sampling)
-            shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
-            return Info(shown + ["change one with: /settings NAME VALUE"])
         name, _, value = arg.partition(" ")
         typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
         if name not in typed or not value.strip():

@@ -36,7 +36,7 @@ class Launch:
     load: str | None = None  # a save name or path
     name: str | None = None  # the player's name, fills {name}
     model: str | None = None
-    seed: int | None = None
+    rng_seed: int | None = None  # --seed: the opening drawn, and the model's sampling
     threads: int | None = None
 
 
@@ -70,7 +70,7 @@ def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -
             values["name"] = launch.name
         else:
             values[placeholder.name] = ask(placeholder) or placeholder.default
-    rng = random.Random(launch.seed)
+    rng = random.Random(launch.rng_seed)
     return new_state(seed, values, rng, model=launch.model or "")
 
 
@@ -104,7 +104,3 @@ def load_state(launch: Launch) -> StoryState:
         raise UserError("nothing to load")
     return SaveStore(launch.paths).load(launch.load)
 
-
-def continue_state(launch: Launch) -> StoryState | None:
-    latest = SaveStore(launch.paths).latest_autosave()
-    return latest[1] if latest else None

@@ -18,7 +18,17 @@ from rich.console import Console
 from rich.text import Text
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import Game, Info, OpenSettings, Outcome, Quit, Reloaded, Stream
+from gpt2_adventure.game import (
+    AskEdit,
+    Game,
+    Info,
+    OpenLoad,
+    OpenSettings,
+    Outcome,
+    Quit,
+    Reloaded,
+    Stream,
+)
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState, Turn
 from gpt2_adventure.story.session import Done, Event, Piece, Restart
@@ -208,8 +218,8 @@ class PlainGame:
             for line in outcome.lines:
                 self.view.line(f"({line})", NOTE)
             self.recent()
-        elif isinstance(outcome, OpenSettings):
-            self.show(self.game.handle("/settings"))
+        elif isinstance(outcome, (OpenSettings, OpenLoad, AskEdit)):
+            self.show(outcome.fallback)  # no screens or dialogs on a line
         elif isinstance(outcome, Stream):
             self.stream(outcome)
 

@@ -36,3 +36,12 @@ def test_generation_overhead_and_prefix_stability(tiny_gguf: Path) -> None:
     run = bench("benchmarks/prefix_stability.py", "--turns", "20", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
     assert 0 < json.loads(run.stdout)["mean_prefix_share"] <= 1
+
+
+def test_open_game_ui_stall(tiny_gguf: Path) -> None:
+    run = bench("benchmarks/open_game.py", "--model", str(tiny_gguf), "--rounds", "1",
+                "--model-load-s", "0", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert result["state_mb"] > 0 and result["prompt_tokens"] > 100
+    assert result["max_stall_ms"] > 0 and result["rounds"][0]["open_game_s"] > 0

@@ -11,12 +11,21 @@ from pathlib import Path
 import pytest
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, Info, Quit, Reloaded, Stream
+from gpt2_adventure.game import (
+    AskEdit,
+    Game,
+    Info,
+    OpenLoad,
+    OpenSettings,
+    Quit,
+    Reloaded,
+    Stream,
+)
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves.store import SaveInUseError, SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Session, new_state
+from gpt2_adventure.story.session import Done, Piece, Session, new_state
 from tests.support.fake_backend import FakeBackend
 
 
@@ -94,6 +103,19 @@ def test_do_and_say_need_text(game: Game) -> None:
     assert "/say TEXT" in info(game.handle("/say  "), error=True)[0]
 
 
+def test_a_stream_carries_the_turn_it_answers(game: Game) -> None:
+    for line, kind, turn in (("open the door", "do", "\n> You open the door.\n"),
+                             ("/say hello", "do", '\n> You say "Hello."\n'),
+                             ("//x marks it", "story", "\n/x marks it")):
+        outcome = game.handle(line, kind)  # type: ignore[arg-type]
+        assert isinstance(outcome, Stream) and outcome.action is not None
+        assert outcome.action.text == turn  # shown while the reply is written
+        play(outcome)
+        assert game.state.turns[-2].text == turn
+    retry = game.handle("/retry")
+    assert isinstance(retry, Stream) and retry.action is None
+
+
 def test_a_double_slash_escapes_text_that_starts_with_a_slash(game: Game) -> None:
     play(game.handle("//look"))
     assert game.state.turns[1].raw == "/look"
@@ -157,8 +179,24 @@ def test_edit_the_last_turn_or_turn_n(game: Game) -> None:
     assert game.state.turns[-1].text == " The door is locked."  # keeps the joining space
     game.handle("/edit 2 > You knock on the door.")
     assert game.state.turns[1].text == "\n> You knock on the door.\n"
-    assert "/edit [N] TEXT" in info(game.handle("/edit"), error=True)[0]
     assert info(game.handle("/edit 99 nothing here"), error=True)
+
+
+@pytest.mark.parametrize("line", ["/edit", "/e", "/EDIT  "])
+def test_edit_alone_asks_for_the_last_turn(game: Game, line: str) -> None:
+    play(game.handle("open the door"))
+    outcome = game.handle(line)
+    assert isinstance(outcome, AskEdit)
+    assert (outcome.index, outcome.text) == (2, " The door creaks open.")
+    assert "/edit [N] TEXT" in info(outcome.fallback, error=True)[0]  # where no dialog is
+    assert game.edit(outcome.index, "It is locked.").lines == ["edited turn 3"]
+    assert game.state.turns[-1].text == " It is locked."
+
+
+def test_the_edit_alias_edits_turn_n(game: Game) -> None:
+    play(game.handle("open the door"))
+    assert game.handle("/e 2 > You kick the door.").lines == ["edited turn 2"]  # type: ignore[union-attr]
+    assert game.state.turns[1].text == "\n> You kick the door.\n"
 
 
 # -- memory, note, world ----------------------------------------------------------------
@@ -229,7 +267,9 @@ def test_save_and_load(game: Game) -> None:
 def test_save_name_errors_and_missing_load(game: Game) -> None:
     assert "cannot have" in info(game.handle("/save a:b"), error=True)[0]
     assert "no save named" in info(game.handle("/load nothing"), error=True)[0]
-    assert "/load NAME" in info(game.handle("/load"), error=True)[0]
+    outcome = game.handle("/load")
+    assert isinstance(outcome, OpenLoad)  # a save browser, or how to name one:
+    assert "/load NAME" in info(outcome.fallback, error=True)[0]
 
 
 def test_load_of_a_game_open_in_another_game_is_refused(game: Game) -> None:
@@ -291,7 +331,9 @@ def test_export_kobold(game: Game, tmp_path: Path) -> None:
 
 
 def test_settings_show_set_and_bad_values(game: Game) -> None:
-    lines = info(game.handle("/settings"))
+    outcome = game.handle("/settings")
+    assert isinstance(outcome, OpenSettings)  # a settings screen, or the values:
+    lines = info(outcome.fallback)
     assert "temperature = " + str(game.session.sampling.temperature) in lines
     assert lines[-1] == "change one with: /settings NAME VALUE"
     assert not any(line.startswith("logit_bias") for line in lines)
@@ -363,3 +405,28 @@ def test_close_releases_the_lock_and_saves(game: Game) -> None:
     with store.hold(game.state.id):
         pass
     assert len(saved(game).turns) == 3
+
+
+def test_no_line_is_handled_while_a_reply_is_written(game: Game) -> None:
+    outcome = game.handle("open the door")
+    assert isinstance(outcome, Stream)
+    assert isinstance(next(outcome.events), Piece)
+    assert "still writing" in info(game.handle("/undo"), error=True)[0]
+    play_rest = list(outcome.events)
+    assert isinstance(play_rest[-1], Done)
+    assert isinstance(game.handle("/undo"), Reloaded)
+
+
+def test_a_line_or_closing_cancels_what_was_handed_out(game: Game) -> None:
+    evaluated: list[int] = []
+    backend(game).prefill = lambda tokens, cancel=None: evaluated.append(len(tokens)) or 0  # type: ignore[attr-defined]
+    warmup = game.warm_up()
+    assert warmup is not None and warmup.tokens
+    game.warm(warmup)
+    assert evaluated == [len(warmup.tokens)]
+    game.handle("/memory")
+    assert warmup.cancel.cancelled  # the reply does not wait for a warm-up
+    stream = game.handle("open the door")
+    assert isinstance(stream, Stream)
+    game.close()
+    assert stream.cancel.cancelled

@@ -110,9 +110,19 @@ def test_an_error_during_generation_is_shown_and_play_goes_on() -> None:
 def test_open_settings_prints_the_settings_listing() -> None:
     game = make_game()
     out = io.StringIO()
-    PlainGame(game, io.StringIO(""), make_console(out)).show(OpenSettings())
+    outcome = game.handle("/settings")
+    assert isinstance(outcome, OpenSettings)
+    PlainGame(game, io.StringIO(""), make_console(out)).show(outcome)
     game.close()
     assert "temperature = " in out.getvalue() and "/settings NAME VALUE" in out.getvalue()
+
+
+def test_what_a_screen_or_dialog_does_in_the_tui_is_said_on_a_line() -> None:
+    out, game = play("look\n/load\n/edit\n/e\n/e 2 > You kick the door.\n", [" A door."])
+    assert "error: /load NAME — load a saved game\n" in out
+    usage = "error: /edit [N] TEXT — replace turn N (default: the last reply) with TEXT\n"
+    assert out.count(usage) == 2  # /e is /edit
+    assert "(edited turn 2)" in out and game.state.turns[1].text == "\n> You kick the door.\n"
 
 
 def test_quit_stops_reading() -> None:

@@ -28,7 +28,7 @@ StoryOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Op
     "--story", "-s", help="A story: a name from `gpt2-adventure stories list` or a .toml file.")]
 NameOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--name", "-n", help="Your name in the story (fills {name}; no question asked).")]
-SeedOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+RngSeedOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--seed", help="Fix the random seed (which opening, and the model's sampling).")]
 LoadOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--load", "-l", help="Resume a save: a name from `gpt2-adventure saves list`, or a file.")]
@@ -44,36 +44,36 @@ DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be
 
 
 def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
-                 seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
+                 rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
                  plain: PlainOpt = False, continue_: ContinueOpt = False,
                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None) -> None:
     """Play a text adventure (default story: knight)."""
-    _start("play", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
-           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+    _start("play", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
+           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
 
 
 def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
-                 model: ModelOpt = None, name: NameOpt = None, seed: SeedOpt = None,
+                 model: ModelOpt = None, name: NameOpt = None, rng_seed: RngSeedOpt = None,
                  load: LoadOpt = None, threads: ThreadsOpt = None,
                  plain: PlainOpt = False, backend_url: BackendUrlOpt = None,
                  backend_kind: BackendKindOpt = None) -> None:
     """Chat with a character (default: tavern-keeper), or one from a character card."""
-    _start("chat", story=story, character=character, model=model, name=name, seed=seed,
+    _start("chat", story=story, character=character, model=model, name=name, rng_seed=rng_seed,
            load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind))
 
 
 def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
-                  seed: SeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
+                  rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
                   plain: PlainOpt = False, continue_: ContinueOpt = False,
                   backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None
                   ) -> None:
     """Write a story together with GPT-2, turn by turn (default story: fairy-tale)."""
-    _start("write", story=story, model=model, name=name, seed=seed, load=load, threads=threads,
-           plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+    _start("write", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
+           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
 
 
 def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None,
-           seed: int | None, load: str | None, threads: int | None, plain: bool,
+           rng_seed: int | None, load: str | None, threads: int | None, plain: bool,
            continue_: bool = False, character: Path | None = None,
            backend: tuple[str | None, str | None] = (None, None)) -> None:
     from gpt2_adventure.cli.config import load_cli_settings
@@ -88,7 +88,7 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
     paths, settings = load_cli_settings()
     settings = with_backend_flags(settings, *backend)
     launch = Launch(paths, settings, mode=mode, story=story, character=character, load=load,
-                    name=name, model=model, seed=seed, threads=threads)
+                    name=name, model=model, rng_seed=rng_seed, threads=threads)
     if continue_:
         launch.load = _latest_autosave(launch)
     if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -186,7 +186,7 @@ def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
     if interactive and (missing is None or pulled):  # else load_backend fails at once
         console.print("loading the model…", style="dim")
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.seed)
+                        model=launch.model, threads=launch.threads, seed=launch.rng_seed)
 
 
 def _missing_catalog_model(launch: Launch) -> tuple[str, str | None] | None:

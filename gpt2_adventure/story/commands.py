@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quit": ("", "leave (the game is autosaved)"),
 }
 ALIASES = {"q": "quit", "exit": "quit", "h": "help", "?": "help", "r": "retry",
-           "u": "undo", "c": "continue", "mem": "memory"}
+           "u": "undo", "c": "continue", "e": "edit", "mem": "memory"}
 
 
 @dataclass(frozen=True)

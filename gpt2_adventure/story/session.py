@@ -4,13 +4,18 @@ Generation methods are generators of events, so a UI can stream: ``Piece`` (new 
 ``Restart`` (a loop was caught; forget the streamed text, a re-roll follows) and, last,
 ``Done``. The story changes only when a generator runs to its end; a cancelled turn leaves
 the story as it was and waits in ``pending`` for the player to keep or drop it.
+
+Who does what: the ``Session`` is the story and the model's view of it (prompt layout,
+replies, history, memory); ``game.Game`` wraps it with the save (lock, autosave, stored model
+state) and the command line; the front ends only render.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
@@ -89,6 +94,19 @@ def _stronger(sampling: Sampling, looping: str, tokenize: Callable[[str], list[i
 
 
 class Session:
+    """A story played with a model.
+
+    Who may touch it when: a reply is written by a generator (``act``, ``retry``,
+    ``continue_``), and from its first step until its last event has been handed on, that
+    generator owns the session, on whatever thread drives it (the TUI's generation worker).
+    Meanwhile ``writing`` is True, a second reply fails at once, and nothing else may run:
+    the front ends call the other methods only between replies (``Game.handle`` refuses
+    lines meanwhile). Warm-up, the next prompt evaluated ahead while the player types, runs
+    only when the session is idle: ``warm_prompt`` lays the prompt out (returning None while
+    a reply is written) on the caller's thread, and ``prefill`` hands it to a worker, where it
+    touches only the backend (whose lock queues it with a reply; its cancel token stops it).
+    """
+
     def __init__(self, state: StoryState, backend: Backend, sampling: Sampling, *,
                  max_rerolls: int = 2, on_change: Callable[[StoryState], None] | None = None,
                  builder: ContextBuilder | None = None) -> None:
@@ -100,6 +118,31 @@ class Session:
         self.builder = builder or ContextBuilder(backend.tokenize, backend.n_ctx)
         self.pending: Pending | None = None
         self.last_prompt: Prompt | None = None
+        self._writer = threading.Lock()  # held by the generator writing a reply
+
+    @property
+    def writing(self) -> bool:
+        """A reply is being written: its generator owns the session until it ends."""
+        return self._writer.locked()
+
+    def _owned(self, events: Generator[Event, None, None]) -> Iterator[Event]:
+        """Run ``events`` as the session's owner. ``Done`` is handed on after the generator
+        has finished and let go, so whoever sees it finds the session idle (to warm it up)."""
+        if not self._writer.acquire(blocking=False):
+            events.close()
+            raise SessionError("a reply is already being written")
+        done: Done | None = None
+        try:
+            for event in events:
+                if isinstance(event, Done):
+                    done = event  # the last event: the generator only tidies up after it
+                else:
+                    yield event
+        finally:
+            events.close()  # stopped early: its clean-up runs now, while still the owner
+            self._writer.release()
+        if done is not None:
+            yield done
 
     # -- how each mode talks to the model -------------------------------------------------
 
@@ -197,6 +240,10 @@ class Session:
     def act(self, text: str, kind: ActionKind = "do",
             cancel: CancelToken | None = None) -> Iterator[Event]:
         """The player acts; the model answers. Empty input just asks the model to go on."""
+        return self._owned(self._act(text, kind, cancel))
+
+    def _act(self, text: str, kind: ActionKind,
+             cancel: CancelToken | None) -> Generator[Event, None, None]:
         self.pending = None
         turn = self.player_turn(text, kind)
         turns = self.state.turns
@@ -240,6 +287,9 @@ class Session:
 
     def retry(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """A new reply to the last action; the earlier ones stay as alternatives."""
+        return self._owned(self._retry(cancel))
+
+    def _retry(self, cancel: CancelToken | None) -> Generator[Event, None, None]:
         turns = self.state.turns
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
@@ -264,9 +314,12 @@ class Session:
 
     def continue_(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """More of the last reply (or a new reply when the player spoke last)."""
+        return self._owned(self._continue(cancel))
+
+    def _continue(self, cancel: CancelToken | None) -> Generator[Event, None, None]:
         turns = self.state.turns
         if not turns or turns[-1].role != "model":
-            yield from self.act("", "story", cancel)
+            yield from self._act("", "story", cancel)
             return
         self.pending = None
         last = turns[-1]
@@ -339,6 +392,12 @@ class Session:
         self.state.turns.extend(step)
         self._changed()
         return step
+
+    def replace_state(self, state: StoryState) -> None:
+        """Play another story (a load): its prompt is laid out anew and nothing is pending."""
+        self.state = state
+        self.builder.reset()
+        self.pending = None
 
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
@@ -418,12 +477,24 @@ class Session:
     def warm(self, cancel: CancelToken | None = None, reserve: int = 48) -> int:
         """While the player types: lay out the next prompt (leaving ``reserve`` tokens for
         their action) and let the backend evaluate it, so the reply starts after only the
-        action is evaluated. A trim the next turn would need happens now instead."""
-        if not self.backend.supports_prefill:
-            return 0  # nothing to gain, and laying the prompt out now would move the plan
+        action is evaluated. A trim the next turn would need happens now instead. Both
+        halves at once; a front end runs ``warm_prompt`` and ``prefill`` apart."""
+        tokens = self.warm_prompt(reserve)
+        return 0 if tokens is None else self.prefill(tokens, cancel)
+
+    def warm_prompt(self, reserve: int = 48) -> list[int] | None:
+        """The next prompt for a warm-up, laid out now; None when there is nothing to warm
+        (the backend cannot evaluate ahead: laying the prompt out would only move the plan)
+        or a reply is being written (warm-up runs only while the session is idle)."""
+        if self.writing or not self.backend.supports_prefill:
+            return None
         # Without the chat speaker cue: the player's line comes before it next turn.
-        prompt = self.builder.build(self.state, self.sampling.max_tokens + reserve)
-        return int(self.backend.prefill(prompt.tokens, cancel))
+        return self.builder.build(self.state, self.sampling.max_tokens + reserve).tokens
+
+    def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
+        """Evaluate a ``warm_prompt`` (on a worker): only the backend is touched; a reply
+        waits for at most one chunk of it once ``cancel`` is set."""
+        return int(self.backend.prefill(tokens, cancel))
 
     def preview(self) -> Prompt:
         """The prompt the next reply would get, without moving anything (for a context meter)."""

@@ -1,19 +1,23 @@
-"""The Textual application: screens, the model (loaded in a worker), and the way out."""
+"""The Textual application: screens, the model and the open game (both opened on workers),
+and the way out."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.launch import Launch, load_state, pick_seed, start_state
+from gpt2_adventure.game import Game
+from gpt2_adventure.launch import Launch, load_state, open_game, pick_seed, start_state
 from gpt2_adventure.story.model import Seed, StoryState
-from gpt2_adventure.tui.messages import BackendFailed, BackendReady
+from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GameFailed, GameOpened
+from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, Questions
 from gpt2_adventure.tui.screens.game import GameScreen
 
@@ -24,10 +28,13 @@ def _load_real_backend(launch: Launch) -> Backend:
     from gpt2_adventure.engine.loader import load_backend
 
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.seed)
+                        model=launch.model, threads=launch.threads, seed=launch.rng_seed)
 
 
-class AdventureApp(App):
+class AdventureApp(GameApp):
+    """The app owns the open game: ``game`` (one at a time), opened on a worker for the
+    ``GameScreen`` that shows it (``game_screen``), and closed on load and on the way out."""
+
     CSS_PATH = "app.tcss"
     TITLE = "gpt2-adventure"
     BINDINGS = [Binding("ctrl+q", "quit_game", "Quit", priority=True, id="app.quit")]
@@ -39,6 +46,10 @@ class AdventureApp(App):
         self.backend: Backend | None = None
         self._backend_model: str | None = None
         self._waiting: list[Screen] = []
+        self.game: Game | None = None
+        self.game_screen: GameScreen | None = None
+        self._not_opening = threading.Event()  # clear while a worker opens a game
+        self._not_opening.set()
 
     def on_mount(self) -> None:
         from gpt2_adventure.tui.themes import register_themes
@@ -90,7 +101,53 @@ class AdventureApp(App):
             begin({})
 
     def open_state(self, state: StoryState) -> None:
-        self.push_screen(GameScreen(state))
+        """Show ``state`` in a game screen, which opens it once the model is ready. One game
+        at a time: an open one is closed first, and its screen leaves if it is on top."""
+        old = self.game_screen
+        if old is not None:
+            self.close_game()
+            if self.screen is old:
+                self.pop_screen()
+        self.game_screen = GameScreen(state)
+        self.push_screen(self.game_screen)
+
+    def open_game(self, screen: Screen, state: StoryState, backend: Backend) -> None:
+        """Open ``state`` for ``screen`` with ``backend``, on a worker: ``GameOpened`` then
+        makes it the app's game, or ``GameFailed`` tells the screen why not."""
+        self._not_opening.clear()
+        self._open_game(screen, state, backend)
+
+    @work(thread=True, group="open-game", exit_on_error=False)
+    def _open_game(self, screen: Screen, state: StoryState, backend: Backend) -> None:
+        # Off the UI thread: the autosave (fsync), the model's fingerprint, and reading,
+        # checking and importing a stored model state of up to [model] state_max_mb.
+        try:
+            game = open_game(self.launch, backend, state, self.launch.settings.sampling,
+                             warn=lambda text: say(screen, text, severity="warning"))
+        except UserError as error:
+            screen.post_message(GameFailed(str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - shown to the player, the app goes on
+            screen.post_message(GameFailed(f"{type(error).__name__}: {error}"))
+            return
+        finally:
+            self._not_opening.set()
+        if not self.post_message(GameOpened(screen, game)):
+            game.close()  # the app has closed meanwhile: nobody will take it
+
+    def on_game_opened(self, message: GameOpened) -> None:
+        screen = message.screen
+        if screen is not self.game_screen or not screen.is_attached:
+            message.game.close()  # its screen left while it opened
+            return
+        self.game = message.game
+        self.game_screen.show_game()
+
+    def close_game(self) -> None:
+        """Stop what runs on the open game, autosave it, store its model state, release it."""
+        game, self.game = self.game, None
+        if game is not None:
+            game.close()
 
     def fail(self, error: str, hint: str | None = None) -> None:
         """An error before any game is open: say it; leave if there is nothing to go back to."""
@@ -164,12 +221,11 @@ class AdventureApp(App):
 
     def action_quit_game(self) -> None:
         """Ctrl+Q anywhere: stop writing, autosave, release the game, leave."""
-        for screen in self.screen_stack:
-            if isinstance(screen, GameScreen):
-                screen.shutdown()
+        self.close_game()
         self.exit()
 
     def on_unmount(self) -> None:
+        self._not_opening.wait(timeout=60)  # a game being opened still uses the model
         if self.backend is not None:
             self.backend.close()
 

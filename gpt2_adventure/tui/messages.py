@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from textual.message import Message
+from textual.screen import Screen
 
 from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.game import Game
 from gpt2_adventure.story.session import Event
 
 
@@ -34,3 +36,20 @@ class BackendFailed(Message):
         self.error = error
         self.hint = hint
         self.no_model = no_model
+
+
+class GameOpened(Message):
+    """The opening worker has opened ``screen``'s game (to the app, which takes it)."""
+
+    def __init__(self, screen: Screen, game: Game) -> None:
+        super().__init__()
+        self.screen = screen
+        self.game = game
+
+
+class GameFailed(Message):
+    """The game could not be opened (to its screen)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

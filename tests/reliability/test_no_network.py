@@ -180,7 +180,7 @@ async def test_the_tui_opens_no_connection(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     guard = Guard(monkeypatch)
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(ui=UISettings()),
-                    mode="title", name="Anna", model=str(tiny_gguf), seed=1, threads=1)
+                    mode="title", name="Anna", model=str(tiny_gguf), rng_seed=1, threads=1)
     app = AdventureApp(launch)  # the real model loader
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(10):

@@ -9,6 +9,7 @@ import pytest
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.model import WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
@@ -245,3 +246,41 @@ def test_preview_does_not_move_the_layout() -> None:
     prompt = session.preview()
     assert prompt.tokens and (session.builder.plan.window_start,
                               session.builder.plan.note_at) == before
+
+
+def test_replace_state_starts_the_new_story_afresh() -> None:
+    session, backend = make(replies=[" One two three four five six seven."] * 2)
+    backend.cancel_after = 3
+    play(session.act("wait", cancel=CancelToken()))
+    session.builder.plan = Plan(window_start=1, note_at=1)
+    assert session.pending is not None
+    other, _ = make("tavern-keeper")
+    session.replace_state(other.state)
+    assert session.state is other.state
+    assert session.pending is None  # the cancelled reply belonged to the other story
+    assert session.builder.plan == Plan()  # laid out anew
+
+
+def test_a_reply_owns_the_session_until_its_last_event() -> None:
+    session, backend = make(replies=[" One two three.", " Four."])
+    backend.prefill = lambda tokens, cancel=None: len(tokens)  # type: ignore[attr-defined]
+    assert not session.writing and session.warm_prompt()
+    events = session.act("wait")
+    first = next(events)
+    assert isinstance(first, Piece) and session.writing
+    assert session.warm_prompt() is None and session.warm() == 0  # no warm-up meanwhile
+    with pytest.raises(SessionError, match="already being written"):
+        next(session.retry())
+    for event in events:
+        if isinstance(event, Done):
+            assert not session.writing  # idle when Done is seen (to warm up after it)
+    assert session.warm_prompt()
+
+
+def test_a_reply_stopped_early_lets_the_session_go() -> None:
+    session, _ = make(replies=[" One two three."])
+    events = session.act("wait")
+    next(events)
+    events.close()  # type: ignore[attr-defined]
+    assert not session.writing and len(session.state.turns) == 1  # the action was taken back
+    play(session.act("wait"))

@@ -25,7 +25,7 @@ REPLIES = [" The door creaks open. Cold air rushes past you.",
 def make_launch(mode: str = "play", story: str | None = "knight", **kw: object) -> Launch:
     settings = Settings(ui=UISettings(theme="textual-dark", text_width=88))
     return Launch(paths=AppPaths.from_env(), settings=settings, mode=mode,  # type: ignore[arg-type]
-                  story=story, name="Anna", seed=1, **kw)  # type: ignore[arg-type]
+                  story=story, name="Anna", rng_seed=1, **kw)  # type: ignore[arg-type]
 
 
 def make_app(mode: str = "play", story: str | None = "knight",

@@ -229,3 +229,54 @@ async def test_what_lives_as_long_as_the_game_is_kept_from_the_cyclic_collector(
     async with playing() as (_app, _pilot, screen):
         assert gc.get_freeze_count() > 0
         assert screen.game is not None
+
+
+ALIASED = ["open the door", "look around", "/e 2 > You kick the door.", "/u", "/r", "/c",
+           "/E 1 You are Anna.", "/mem"]
+
+
+async def test_aliases_do_in_the_tui_what_they_do_in_plain_mode() -> None:
+    from tests.test_plain import play
+
+    replies = [" It creaks.", " A hall.", " Stairs.", " More.", " Even more."]
+    _, plain = play("\n".join(ALIASED) + "\n", list(replies))
+    texts = [t.text for t in plain.state.turns]
+    assert texts[:2] == ["You are Anna.", "\n> You kick the door.\n"] and len(texts) == 3
+    app = make_app(backend=FakeBackend(list(replies)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_idle(pilot, screen)
+        for line in ALIASED:
+            await send(pilot, screen, line)
+        assert screen.game.state.turns == plain.state.turns
+        assert len(shown(screen)) == len(plain.state.turns)
+
+
+@pytest.mark.parametrize(("line", "opens"), [("/e", "EditTurn"), ("/EDIT", "EditTurn"),
+                                             ("/LOAD", "LoadScreen"),
+                                             ("/Settings", "SettingsScreen")])
+async def test_a_bare_command_opens_its_screen_however_it_is_spelled(line: str, opens: str
+                                                                     ) -> None:
+    async with playing() as (app, pilot, screen):
+        await send(pilot, screen, line)
+        assert type(app.screen).__name__ == opens
+
+
+async def test_the_game_opens_off_the_ui_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from gpt2_adventure.game import Game
+
+    threads: list[threading.Thread] = []
+    for name in ("open", "restore_model_state"):  # the autosave, the stored model state
+        real = getattr(Game, name)
+
+        def spy(self: Game, real=real) -> object:  # noqa: ANN001
+            threads.append(threading.current_thread())
+            return real(self)
+
+        monkeypatch.setattr(Game, name, spy)
+    ui = threading.current_thread()  # the app runs on the test's event loop
+    async with playing() as (app, _pilot, screen):
+        assert screen.game is not None and app.game is screen.game
+        assert len(threads) == 2 and ui not in threads

@@ -61,7 +61,9 @@ def import_sequence(llm: Any, tokens: Sequence[int], data: bytes) -> bool:
     import llama_cpp
 
     trim(llm, 0)
-    buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    # llama.cpp reads the bytes where they are: a 100 MB copy would hold the GIL (and stall
+    # the TUI) while a game opens. ``data`` outlives the call, so the pointer stays valid.
+    buffer = ctypes.cast(ctypes.c_char_p(bytes(data)), ctypes.POINTER(ctypes.c_uint8))
     if llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(data), SEQ) != len(data):
         trim(llm, 0)
         return False

@@ -103,18 +103,23 @@ class StateCache:
         try:
             if not path.is_file() or path.stat().st_size > self.max_bytes + (1 << 24):
                 return None, None
-            blob = path.read_bytes()
+            # Unbuffered, the data part in one read: a state of hundreds of MB is never copied
+            # again (a copy holds the GIL: the TUI would stall while a game opens).
+            with path.open("rb", buffering=0) as fh:
+                head = fh.read(len(MAGIC) + 4)
+                if len(head) < len(MAGIC) + 4 or not head.startswith(MAGIC):
+                    return None, None
+                (length,) = struct.unpack_from("<I", head, len(MAGIC))
+                if length > os.fstat(fh.fileno()).st_size - len(head):
+                    return None, None  # a damaged length: read() would allocate all of it
+                raw_header = fh.read(length)
+                data = fh.readall()
         except OSError:
             return None, None
-        if len(blob) < len(MAGIC) + 4 or not blob.startswith(MAGIC):
-            return None, None
-        (length,) = struct.unpack_from("<I", blob, len(MAGIC))
-        start = len(MAGIC) + 4
         try:
-            header = json.loads(blob[start: start + length].decode("utf-8"))
+            header = json.loads(raw_header.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             return None, None
-        data = blob[start + length:]
         if not isinstance(header, dict) or header.get("bytes") != len(data):
             return None, None
         if hashlib.sha256(data).hexdigest() != header.get("sha256"):

@@ -1,4 +1,9 @@
-"""The game: the story streaming in, the input bar, memory and world, the context meter."""
+"""The game: the story streaming in, the input bar, memory and world, the context meter.
+
+Who does what: the app owns the open ``Game`` (it opens it on a worker and closes it);
+``GameScreen`` draws it, hands each typed line to ``Game.handle`` and runs what comes back;
+the ``Session`` inside the game is the story itself.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,36 @@ import gc
 import time
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import Game, Info, OpenSettings, Quit, Reloaded, Stream
+from gpt2_adventure.game import (
+    AskEdit,
+    Game,
+    Info,
+    OpenLoad,
+    OpenSettings,
+    Outcome,
+    Quit,
+    Reloaded,
+    Stream,
+    Warmup,
+)
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.session import Done, Piece, Restart
-from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GenerationFailed, Streamed
+from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.messages import (
+    BackendFailed,
+    BackendReady,
+    GameFailed,
+    GenerationFailed,
+    Streamed,
+)
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
 from gpt2_adventure.tui.widgets.input_bar import InputBar
@@ -28,6 +50,13 @@ from gpt2_adventure.tui.widgets.transcript import FRAME_SECONDS, Transcript
 
 
 class GameScreen(Screen):
+    """Shows the app's open game and runs its work on workers. A reply's stream runs on the
+    "generation" worker, which owns the game's ``Session`` until the reply's last event (no
+    line is handled meanwhile). Warm-up runs only while the session is idle: its prompt is
+    laid out here, on the UI thread, after a reply or an open, and evaluated on the "warm"
+    worker, which touches only the backend; the next line cancels it."""
+
+    app = getters.app(GameApp)
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="game.stop"),
         Binding("tab", "cycle_mode", "Do/Say/Story", priority=True, id="game.mode"),
@@ -55,12 +84,15 @@ class GameScreen(Screen):
 
     def __init__(self, state: StoryState) -> None:
         super().__init__()
-        self.state = state
-        self.game: Game | None = None
+        self.state = state  # the story to open (the open game's own is ``game.state``)
         self.stream: Stream | None = None
         self._start = 0  # turns in the story when the current generation began
         self._tok_s: float | None = None
-        self._warm_cancel: CancelToken | None = None
+
+    @property
+    def game(self) -> Game | None:
+        """The open game, while this screen shows it (the app owns it)."""
+        return self.app.game if self.app.game_screen is self else None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -82,30 +114,27 @@ class GameScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        width = self.app.launch.settings.ui.text_width  # type: ignore[attr-defined]
+        width = self.app.launch.settings.ui.text_width
         transcript = self.query_one(Transcript)
         if width:
             transcript.styles.max_width = width + 4
         transcript.show_story(self.state)
         self.query_one(InputBar).focus_line()
         self._status("loading the model…")
-        self.app.request_backend(self)  # type: ignore[attr-defined]
+        self.app.request_backend(self)
 
-    # -- the model ------------------------------------------------------------------------
+    # -- the model and the game -----------------------------------------------------------
 
     def on_backend_ready(self, message: BackendReady) -> None:
-        from gpt2_adventure.launch import open_game
+        self.app.open_game(self, self.state, message.backend)
 
-        app = self.app
-        try:
-            self.game = open_game(app.launch, message.backend, self.state,  # type: ignore[attr-defined]
-                                  app.launch.settings.sampling,  # type: ignore[attr-defined]
-                                  warn=lambda text: say(self, text, severity="warning"))
-        except UserError as error:
-            self.app.push_screen(Choice("This game cannot be opened", str(error),
-                                        [("back", "Back")], error=True),
-                                 lambda _: self.app.pop_screen())
-            return
+    def on_game_failed(self, message: GameFailed) -> None:
+        self.app.push_screen(Choice("This game cannot be opened", message.error,
+                                    [("back", "Back")], error=True),
+                             lambda _: self.app.pop_screen())
+
+    def show_game(self) -> None:
+        """The app has opened this screen's game: show it ready, and warm it up."""
         # What is alive now (the model, the tokenizer, the app) lives as long as the game: out
         # of the cyclic collector's way, whose full passes over it stalled every thread (the
         # UI and GPT-2's) for up to 84 ms mid-reply; with it frozen, 23 ms. Collected first,
@@ -125,9 +154,9 @@ class GameScreen(Screen):
 
     def _after_backend_failure(self, choice: str | None) -> None:
         if choice == "pull":
-            self.app.pull_default(self)  # type: ignore[attr-defined]
+            self.app.pull_default(self)
         elif choice == "models":
-            self.app.open_models()  # type: ignore[attr-defined]
+            self.app.open_models()
         else:
             self.app.pop_screen()
 
@@ -137,33 +166,30 @@ class GameScreen(Screen):
         self.submit(message.text, message.kind)
 
     def submit(self, text: str, kind: str) -> None:
-        if self._warm_cancel is not None:
-            self._warm_cancel.cancel()  # the reply waits at most one prefill chunk
         if self.game is None:
             self.notify("the model is still loading", severity="warning")
             return
         if self.stream is not None:
             self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
             return
-        stripped = text.strip()
-        if stripped in ("/edit", "/e"):
-            self._edit_last()
-            return
-        if stripped == "/load" or stripped == "/settings":
-            getattr(self.app, "open_load" if stripped == "/load" else "open_settings")()
-            return
-        outcome = self.game.handle(text, kind)  # type: ignore[arg-type]
+        self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
+
+    def _show(self, outcome: Outcome) -> None:
         if isinstance(outcome, Stream):
-            self._begin(outcome, text, kind)
+            self._begin(outcome)
         elif isinstance(outcome, Info):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
             self._redraw()
             say(self, "\n".join(outcome.lines))
         elif isinstance(outcome, Quit):
-            self.app.action_quit_game()  # type: ignore[attr-defined]
+            self.app.action_quit_game()
         elif isinstance(outcome, OpenSettings):
-            self.app.open_settings()  # type: ignore[attr-defined]
+            self.app.open_settings()
+        elif isinstance(outcome, OpenLoad):
+            self.app.open_load()
+        elif isinstance(outcome, AskEdit):
+            self._ask_edit(outcome)
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
@@ -171,15 +197,13 @@ class GameScreen(Screen):
         else:
             say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
-    def _begin(self, stream: Stream, text: str, kind: str) -> None:
+    def _begin(self, stream: Stream) -> None:
         assert self.game is not None
         self.stream = stream
         self._start = len(self.game.state.turns)
         transcript = self.query_one(Transcript)
-        if not text.startswith("/"):
-            preview = self.game.session.player_turn(text, kind)  # type: ignore[arg-type]
-            if preview is not None:
-                transcript.show_pending(preview, self.game.state)
+        if stream.action is not None:
+            transcript.show_pending(stream.action, self.game.state)
         transcript.start_reply()
         self._status("GPT-2 is writing… (Esc stops)")
         self._generate(stream)
@@ -253,15 +277,16 @@ class GameScreen(Screen):
         self._start_warming()
 
     def _start_warming(self) -> None:
-        """Evaluate the next prompt while the player reads and types."""
+        """Evaluate the next prompt while the player reads and types (only when idle)."""
         if self.game is None or self.stream is not None:
             return
-        self._warm_cancel = CancelToken()
-        self._warm(self.game, self._warm_cancel)
+        warmup = self.game.warm_up()
+        if warmup is not None:
+            self._warm(self.game, warmup)
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
-    def _warm(self, game: Game, cancel: CancelToken) -> None:
-        game.warm(cancel)
+    def _warm(self, game: Game, warmup: Warmup) -> None:
+        game.warm(warmup)
 
     def _redraw_from(self, index: int) -> None:
         assert self.game is not None
@@ -330,27 +355,12 @@ class GameScreen(Screen):
         self._refresh_meter()
         self.notify("memory, note and world info updated")
 
-    def _edit_last(self) -> None:
-        assert self.game is not None
-        turns = self.game.state.turns
-        index = len(turns) - 1
-        old = turns[index].text
-
+    def _ask_edit(self, ask: AskEdit) -> None:
         def save(text: str | None) -> None:
-            if text is not None and text.strip() and self.game is not None:
-                lead = old[: len(old) - len(old.lstrip())]
-                self.game.session.edit(index, lead + text.strip() +
-                                       ("\n" if old.endswith("\n") else ""))
-                self._redraw()
+            if text is None or not text.strip() or self.game is None:
+                return  # cancelled, or emptied: the turn stays as it was
+            self.game.edit(ask.index, text)
+            self._redraw()
 
-        self.app.push_screen(EditTurn(f"Edit turn {index + 1}", printable(old.strip())), save)
-
-    def shutdown(self) -> None:
-        """Stop writing and close the game (autosave, release its lock)."""
-        if self._warm_cancel is not None:
-            self._warm_cancel.cancel()
-        if self.stream is not None:
-            self.stream.cancel.cancel()
-        if self.game is not None:
-            self.game.close()
-            self.game = None
+        self.app.push_screen(EditTurn(f"Edit turn {ask.index + 1}", printable(ask.text.strip())),
+                             save)

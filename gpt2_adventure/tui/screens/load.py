@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -10,9 +11,11 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.tui.base import GameApp
 
 
 class LoadScreen(Screen):
+    app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
     LoadScreen #heading { height: 1; padding: 0 1; background: $primary; text-style: bold; }
@@ -22,7 +25,7 @@ class LoadScreen(Screen):
     def compose(self) -> ComposeResult:
         from gpt2_adventure.story.saves.store import SaveStore
 
-        saves = SaveStore(self.app.launch.paths).list()  # type: ignore[attr-defined]
+        saves = SaveStore(self.app.launch.paths).list()
         options = []
         for info in saves:
             label = Text(printable(info.name), style="bold")
@@ -47,17 +50,11 @@ class LoadScreen(Screen):
 
         app = self.app
         try:
-            state = SaveStore(app.launch.paths).load(event.option.id or "")  # type: ignore[attr-defined]
+            state = SaveStore(app.launch.paths).load(event.option.id or "")
         except UserError as error:
             from gpt2_adventure.tui.say import say
 
             say(self, str(error), severity="error")
             return
         app.pop_screen()
-        for screen in list(app.screen_stack):
-            from gpt2_adventure.tui.screens.game import GameScreen
-
-            if isinstance(screen, GameScreen):  # one game at a time: close the open one
-                screen.shutdown()
-                app.pop_screen()
-        app.open_state(state)  # type: ignore[attr-defined]
+        app.open_state(state)  # one game at a time: the app closes the open one first

@@ -143,10 +143,9 @@ class SettingsScreen(Screen):
 
     def _apply_to_open_game(self, sampling: Sampling) -> None:
         from gpt2_adventure.launch import session_sampling
-        from gpt2_adventure.tui.screens.game import GameScreen
+        from gpt2_adventure.tui.base import GameApp
 
-        for screen in self.app.screen_stack:
-            if isinstance(screen, GameScreen) and screen.game is not None:
-                session = screen.game.session
-                session.sampling = session_sampling(sampling, session.state.sampling)
+        game = self.app.game if isinstance(self.app, GameApp) else None
+        if game is not None:  # the app's open game
+            game.session.sampling = session_sampling(sampling, game.session.state.sampling)
 

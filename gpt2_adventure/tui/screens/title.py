@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -12,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from gpt2_adventure import __version__
 from gpt2_adventure.resources import assets_dir
+from gpt2_adventure.tui.base import GameApp
 
 MENU = [("new", "New adventure"), ("continue", "Continue"), ("load", "Load"),
         ("chat", "Chat"), ("write", "Write a story"), ("models", "Models"),
@@ -26,6 +28,7 @@ def title_art() -> str:
 
 
 class TitleScreen(Screen):
+    app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.quit_game", "Quit", show=False)]
     DEFAULT_CSS = """
     TitleScreen { align: center middle; }
@@ -50,7 +53,7 @@ class TitleScreen(Screen):
         from gpt2_adventure.story.saves.store import SaveStore
 
         menu = self.query_one(OptionList)
-        if SaveStore(self.app.launch.paths).latest_autosave() is None:  # type: ignore[attr-defined]
+        if SaveStore(self.app.launch.paths).latest_autosave() is None:
             menu.disable_option("continue")
         menu.focus()
 
@@ -65,14 +68,14 @@ class TitleScreen(Screen):
         elif choice == "continue":
             from gpt2_adventure.story.saves.store import SaveStore
 
-            latest = SaveStore(app.launch.paths).latest_autosave()  # type: ignore[attr-defined]
+            latest = SaveStore(app.launch.paths).latest_autosave()
             if latest is not None:
-                app.open_state(latest[1])  # type: ignore[attr-defined]
+                app.open_state(latest[1])
         elif choice == "load":
-            app.open_load()  # type: ignore[attr-defined]
+            app.open_load()
         elif choice == "models":
-            app.open_models()  # type: ignore[attr-defined]
+            app.open_models()
         elif choice == "settings":
-            app.open_settings()  # type: ignore[attr-defined]
+            app.open_settings()
         elif choice == "quit":
-            app.action_quit_game()  # type: ignore[attr-defined]
+            app.action_quit_game()

@@ -22,7 +22,7 @@ SAMPLING = Sampling(max_tokens=16, temperature=0.8)
 
 def launch() -> Launch:
     return Launch(paths=AppPaths.from_env(), settings=Settings(sampling=SAMPLING), mode="play",
-                  story="knight", name="Anna", seed=1)
+                  story="knight", name="Anna", rng_seed=1)
 
 
 def play(game: Game, text: str) -> None:
