@@ -263,7 +263,7 @@ def test_replace_state_starts_the_new_story_afresh() -> None:
 
 def test_a_reply_owns_the_session_until_its_last_event() -> None:
     session, backend = make(replies=[" One two three.", " Four."])
-    backend.prefill = lambda tokens, cancel=None: len(tokens)  # type: ignore[attr-defined]
+    backend.prefilled = []
     assert not session.writing and session.warm_prompt()
     events = session.act("wait")
     first = next(events)

@@ -37,6 +37,20 @@ class FakeBackend(Backend):
     def n_ctx(self) -> int:
         return self._n_ctx
 
+    # Prefill is offered only when a test asks for it (``prefilled = []``), which records the
+    # length of every prompt evaluated ahead.
+    prefilled: list[int] | None = None
+
+    @property
+    def supports_prefill(self) -> bool:
+        return self.prefilled is not None
+
+    def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
+        if self.prefilled is None:
+            return 0
+        self.prefilled.append(len(tokens))
+        return len(tokens)
+
     @property
     def last_stats(self) -> GenerationStats | None:
         return self._last
