@@ -193,8 +193,7 @@ def _missing_catalog_model(launch: Launch) -> tuple[str, str | None] | None:
     """(name, quant) when the model asked for is a catalog model that is not installed."""
     from gpt2_adventure.engine.models import catalog, store
 
-    server = getattr(launch.settings, "backend", None)
-    if getattr(server, "kind", "local") != "local":
+    if launch.settings.backend.kind != "local":
         return None  # a server runs the model: nothing to download here
     spec = (launch.model or (launch.settings.model.name or "").strip()  # file < environment
             or catalog.DEFAULT_MODEL).strip()
