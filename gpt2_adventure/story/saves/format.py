@@ -143,6 +143,13 @@ def _lenient_text(value: object) -> str:
     return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
 
 
+def _dotted(field: str, key: str) -> str:
+    """``field.key`` for a key from the file; a key that is not one plain word is quoted and
+    escaped, so the message stays one line (a key can hold a newline)."""
+    plain = key.isidentifier() or (key.replace("-", "_").isidentifier())
+    return f"{field}.{key}" if plain else f"{field}[{key!r}]"
+
+
 class _Checker:
     """Checks the decoded state field by field; errors name the field, e.g. state.turns[2].text.
 
@@ -204,7 +211,7 @@ class _Checker:
         out["chat"] = None if chat is None else self.chat(chat, "state.chat")
         out["sampling"] = self.sampling(data.get("sampling", {}), "state.sampling")
         values = self.obj(data.get("values", {}), "state.values")
-        out["values"] = {self.text(k, "state.values key"): self.text(v, f"state.values.{k}")
+        out["values"] = {self.text(k, "state.values key"): self.text(v, _dotted("state.values", k))
                          for k, v in values.items()}
         try:  # the checks above should make this safe; stay safe if model.py grows
             return StoryState.from_dict(out)
@@ -259,11 +266,11 @@ class _Checker:
         out: dict[str, Any] = {}
         for raw_key, item in data.items():
             key = self.text(raw_key, field + " key")
-            name = f"{field}.{key}"
+            name = _dotted(field, key)
             if isinstance(item, list):
                 out[key] = [self.scalar(x, f"{name}[{i}]") for i, x in enumerate(item)]
             elif isinstance(item, dict):
-                out[key] = {self.text(k, name + " key"): self.scalar(v, f"{name}.{k}")
+                out[key] = {self.text(k, name + " key"): self.scalar(v, _dotted(name, k))
                             for k, v in item.items()}
             else:
                 out[key] = self.scalar(item, name)
