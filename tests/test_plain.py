@@ -24,7 +24,7 @@ from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
-from tests.test_cli import assert_clean_error
+from tests.cli.test_app import assert_clean_error
 
 LOOP = " You walk on. You walk on. You walk on. You walk on."
 
@@ -225,7 +225,7 @@ def run(*args: str, stdin: str | None = "", timeout: float = 180,
 
 
 def saves() -> dict[str, dict]:
-    from tests.test_cli import run as run_cli
+    from tests.cli.test_app import run as run_cli
 
     result = run_cli("saves", "list", "--json")
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_hub import FakeHub
-from tests.test_cli import assert_clean_error, run
+from tests.cli.test_app import assert_clean_error, run
 
 
 @pytest.fixture

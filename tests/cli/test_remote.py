@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import LlamaServer
-from tests.test_cli import assert_clean_error, run
+from tests.cli.test_app import assert_clean_error, run
 
 
 @pytest.fixture(scope="module")
