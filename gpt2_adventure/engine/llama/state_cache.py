@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gpt2_adventure.fileio import clean_stale_temps, is_inside
+from gpt2_adventure.fileio import atomic_write, clean_stale_temps, is_inside
 
 MAGIC = b"G2ASTATE"
 VERSION = 1
@@ -76,17 +74,7 @@ class StateCache:
         if self.root is not None and not is_inside(self.root, self.folder):
             raise OSError(f"{self.folder} leads outside {self.root}; not writing there")
         clean_stale_temps(self.folder, TEMP_PREFIX)  # a kill mid-write leaves one behind
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                   suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, blob, temp_prefix=TEMP_PREFIX)
         return len(blob)
 
     def restore(self, game_id: str, backend: StatefulBackend) -> dict[str, Any] | None:

@@ -6,19 +6,16 @@ Everything read here may be hostile or broken. Every failure is a ``UserError`` 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.fileio import FileRefused, read_regular_file, size_text
+from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file, size_text
 from gpt2_adventure.story.json_kind import kind as json_kind
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
@@ -265,43 +262,5 @@ def first_sentence(text: str, limit: int = 60) -> str:
 # -- writing ------------------------------------------------------------------------------
 
 def write_new(path: Path, data: bytes) -> bool:
-    """Write a new file atomically; never replace an existing one. False if it exists.
-
-    The data goes to a temp file that is then hard-linked to its name: the link fails if the
-    name is taken, so there is no window where a half-written or clobbered file exists. File
-    systems without hard links fall back to an existence check and a rename.
-    """
-    if os.path.lexists(path):
-        return False
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".import-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o644)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:
-            if os.path.lexists(path):
-                return False
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    _fsync_dir(path.parent)  # so the new name survives a power cut
-    return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # folders cannot be opened for fsync on Windows
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Write a new file atomically; never replace an existing one. False if it exists."""
+    return atomic_create(path, data, mode=0o644, temp_prefix=".import-")
