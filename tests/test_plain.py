@@ -23,8 +23,8 @@ from gpt2_adventure.plain import PlainGame, make_console, remainder, run_plain
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session, new_state
-from tests.support.fake_backend import FakeBackend
 from tests.cli.test_app import assert_clean_error
+from tests.support.fake_backend import FakeBackend
 
 LOOP = " You walk on. You walk on. You walk on. You walk on."
 

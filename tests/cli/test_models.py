@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_hub import FakeHub
 from tests.cli.test_app import assert_clean_error, run
+from tests.support.fake_hub import FakeHub
 
 
 @pytest.fixture

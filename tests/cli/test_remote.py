@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import LlamaServer
 from tests.cli.test_app import assert_clean_error, run
+from tests.support.servers import LlamaServer
 
 
 @pytest.fixture(scope="module")
