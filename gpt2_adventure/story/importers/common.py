@@ -1,4 +1,5 @@
-"""Reading files from other programs safely: size caps, encodings, JSON/YAML, typed fields.
+"""Reading files from other programs safely: size caps, encodings, JSON/YAML, typed fields
+(``story.fields``, with the importers' wording).
 
 Everything read here may be hostile or broken. Every failure is a ``UserError`` naming the file
 (and the field), never a KeyError/TypeError/RecursionError traceback.
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file, size_text
+from gpt2_adventure.story.fields import Fields, Rules
 from gpt2_adventure.story.json_kind import kind as json_kind
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
@@ -133,69 +135,12 @@ def clean(text: str) -> str:
 
 # -- typed fields -------------------------------------------------------------------------
 
-class Fields:
-    """Typed access to one JSON object, with errors that name the file and the field.
+# Importers say "prompt should be text, not a number", and name a table "a mapping" (YAML's word).
+IMPORTED = Rules(error=ImportProblem, clean=clean, kind=kind)
 
-    A missing key and ``null`` both mean "not given": old versions of every format left
-    keys out, and hand edits put nulls in.
-    """
 
-    def __init__(self, data: dict[str, Any], where: str, prefix: str = "") -> None:
-        self.data = data
-        self.where = where
-        self.prefix = prefix
-
-    def name(self, key: str | int) -> str:
-        if isinstance(key, int):
-            return f"{self.prefix}[{key}]"
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def fail(self, key: str | int, message: str) -> NoReturn:
-        raise ImportProblem(f"{self.name(key)} {message}", self.where)
-
-    def given(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is missing")
-            return ""
-        if not isinstance(value, str):
-            self.fail(key, f"should be text, not {kind(value)}")
-        return clean(value)
-
-    def texts(self, key: str) -> list[str]:
-        """A list of texts (``null`` items count as empty text)."""
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(key, f"should be a list of text, not {kind(value)}")
-        out = []
-        for index, item in enumerate(value):
-            if item is None:
-                item = ""
-            if not isinstance(item, str):
-                raise ImportProblem(f"{self.name(key)}[{index}] should be text, not "
-                                    f"{kind(item)}", self.where)
-            out.append(clean(item))
-        return out
-
-    def flag(self, key: str) -> bool:
-        value = self.data.get(key, False)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.fail(key, f"should be true or false, not {kind(value)}")
-        return value
-
-    def sub(self, key: str | int, value: object) -> Fields:
-        """The object at ``key`` (a dict), or an error naming it."""
-        if not isinstance(value, dict):
-            self.fail(key, f"should be an object, not {kind(value)}")
-        return Fields(value, self.where, self.name(key))
+def import_fields(data: dict[str, Any], where: str) -> Fields:
+    return Fields(data, where, IMPORTED)
 
 
 def need_object(doc: object, where: str, what: str) -> dict[str, Any]:
