@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from gpt2_adventure.units import size_text
+
 STALE_TEMP_SECONDS = 3600
 
 
@@ -100,13 +102,6 @@ def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
     if len(data) > limit:
         raise FileRefused(too_large, "too_large")
     return data
-
-
-def size_text(limit: int) -> str:
-    """A size limit as the player reads it: 50 MB, 64 kB, 100 bytes."""
-    if limit >= 1_000_000:
-        return f"{limit / 1e6:.0f} MB"
-    return f"{limit / 1e3:.0f} kB" if limit >= 1000 else f"{limit} bytes"
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600, temp_prefix: str = ".tmp-") -> None:

@@ -22,6 +22,7 @@ from gpt2_adventure.story.cards.png_text import is_png, read_text_chunks
 from gpt2_adventure.story.cards.to_seed import seed_from_fields
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import Seed
+from gpt2_adventure.units import size_text
 
 MAX_CARD_BYTES = 20_000_000  # whole file, and inflated zTXt/iTXt text
 CARD_SUFFIXES = (".json", ".png")
@@ -104,7 +105,7 @@ def _read_file(path: Path, where: str) -> bytes:
     except FileRefused as refused:
         if refused.reason == "too_large":
             raise UserError(f"the file is too large for a character card (at most "
-                            f"{MAX_CARD_BYTES // 1_000_000} MB)", where) from None
+                            f"{size_text(MAX_CARD_BYTES)})", where) from None
         raise UserError(str(refused), where) from None
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file, size_text
+from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file
 from gpt2_adventure.story.fields import Fields, Rules
 from gpt2_adventure.story.json_kind import kind as json_kind
+from gpt2_adventure.units import size_text
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
 # YAML is parsed by a pure-Python loader: a small cap keeps it quick (story_data.yaml is 4 kB).

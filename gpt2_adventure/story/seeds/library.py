@@ -25,6 +25,7 @@ from gpt2_adventure.story.seeds.fill import fill
 from gpt2_adventure.story.seeds.lines import KeyLines
 from gpt2_adventure.story.seeds.template import TEMPLATE, TEMPLATE_TITLE_LINE
 from gpt2_adventure.story.seeds.to_toml import to_toml, toml_string
+from gpt2_adventure.units import size_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,7 +86,7 @@ def load_seed(path: Path | str) -> Seed:
     except FileRefused as refused:
         if refused.reason == "too_large":
             raise SeedError(f"the file is too large; a seed may be at most "
-                            f"{MAX_SEED_BYTES // 1_000_000} MB", path, 1) from None
+                            f"{size_text(MAX_SEED_BYTES)}", path, 1) from None
         raise SeedError(str(refused), path) from None
     try:
         text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
