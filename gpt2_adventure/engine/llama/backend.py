@@ -109,10 +109,6 @@ class LlamaBackend:
         return self._n_ctx
 
     @property
-    def eos_token(self) -> int:
-        return self._eos
-
-    @property
     def last_stats(self) -> GenerationStats | None:
         return self._last_stats
 
