@@ -478,7 +478,7 @@ def test_a_real_terminal_is_not_driven_by_a_notification(tmp_path: Path,
         term.wait_for("context")
         term.type("/memory")
         term.keys("Enter")
-        time.sleep(2)
+        term.wait_for("1. \\x1b[2J")  # the notification is on screen (not a guess at when)
         assert "PWNED" not in term.title(), "a notification's text set the terminal title"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", term.name], capture_output=True)

@@ -51,21 +51,34 @@ def test_a_call_from_the_thread_itself_does_not_wait_on_itself() -> None:
 
 def test_ctrl_c_while_waiting_returns_only_once_the_job_is_done() -> None:
     # Otherwise the model would go on evaluating while the caller already uses it again.
+    # Ctrl+C comes once the job runs, and the job goes on until the caller has it: no timer
+    # racing the job, however fast or slow the machine is.
     worker = ModelThread()
+    started, interrupted = threading.Event(), threading.Event()
     finished: list[bool] = []
 
+    def ctrl_c(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
     def slow() -> None:
-        time.sleep(0.4)
+        started.set()
+        assert interrupted.wait(30)
+        time.sleep(0.2)  # a caller that did not wait would be back by now
         finished.append(True)
 
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    def press() -> None:
+        if started.wait(30):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    presser = threading.Thread(target=press)
     try:
-        timer.start()
+        presser.start()
         with pytest.raises(KeyboardInterrupt):
             worker.call(slow)
         assert finished == [True]
     finally:
-        timer.cancel()
+        presser.join()
         signal.signal(signal.SIGINT, previous)
         worker.stop()
