@@ -38,8 +38,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TERM"] = "xterm-256color"
 
 
+@pytest.fixture(scope="session")
+def _plugins_settings() -> frozenset[str]:
+    """Variables of the cleared kinds that pytest plugins set for the whole run once the
+    caller's were gone (the snapshot plugin's TEXTUAL_SNAPSHOT_TEMPDIR): every test keeps
+    them."""
+    return frozenset(_callers_settings())
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                   _plugins_settings: frozenset[str]) -> None:
     """No test depends on the caller's environment (or on one an earlier test left), reads
     or writes the real config/data/cache folders, or reaches the Hub.
 
@@ -47,7 +56,8 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     imports that happen after it; tests that need the Hub online use a fake hub.
     """
     for name in _callers_settings():
-        monkeypatch.delenv(name)
+        if name not in _plugins_settings:
+            monkeypatch.delenv(name)
     monkeypatch.setenv("TERM", "xterm-256color")
     home = tmp_path / "_home"
     for name in ("CONFIG", "DATA", "CACHE"):
