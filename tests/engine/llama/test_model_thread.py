@@ -68,9 +68,14 @@ def test_ctrl_c_while_waiting_returns_only_once_the_job_is_done() -> None:
         time.sleep(0.2)  # a caller that did not wait would be back by now
         finished.append(True)
 
-    def press() -> None:  # to the main thread, as a terminal's Ctrl+C (os.kill may pick this one)
-        if started.wait(30) and main is not None:
+    def press() -> None:
+        # To the main thread, as a terminal's Ctrl+C (os.kill may pick this one). Again until
+        # its handler has run: one that lands just before the wait begins wakes nothing.
+        started.wait(30)
+        while main is not None and not interrupted.is_set():
             signal.pthread_kill(main, signal.SIGINT)
+            interrupted.wait(0.05)
+
 
     previous = signal.signal(signal.SIGINT, ctrl_c)
     presser = threading.Thread(target=press)
