@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,7 +80,6 @@ def test_ctrl_c_while_waiting_returns_only_once_the_job_is_done() -> None:
             signal.pthread_kill(main, signal.SIGINT)
             interrupted.wait(0.05)
 
-
     previous = signal.signal(signal.SIGINT, ctrl_c)
     presser = threading.Thread(target=press)
     try:
@@ -88,3 +91,31 @@ def test_ctrl_c_while_waiting_returns_only_once_the_job_is_done() -> None:
         presser.join()
         signal.signal(signal.SIGINT, previous)
         worker.stop()
+
+
+_LATE_CTRL_C = """
+import signal, threading
+from gpt2_adventure.engine.llama.model_thread import ModelThread
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+worker = ModelThread()
+
+def job():  # this thread takes the Ctrl+C: the caller's handler runs once the job is done
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+    return 7
+
+try:
+    worker.call(job)
+except KeyboardInterrupt:
+    print("interrupted")
+worker.stop()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="no pthread_kill here")
+def test_a_ctrl_c_noticed_after_the_job_ended_does_not_hang_the_caller() -> None:
+    # In a child process: the bug this guards against is a wait that never ends.
+    root = Path(__file__).resolve().parents[3]
+    child = subprocess.run([sys.executable, "-c", _LATE_CTRL_C], capture_output=True, text=True,
+                           timeout=60, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert (child.returncode, child.stdout) == (0, "interrupted\n"), child.stderr
