@@ -6,10 +6,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from gpt2_adventure.units import size_text
 
 STALE_TEMP_SECONDS = 3600
 
@@ -100,13 +104,6 @@ def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
     return data
 
 
-def size_text(limit: int) -> str:
-    """A size limit as the player reads it: 50 MB, 64 kB, 100 bytes."""
-    if limit >= 1_000_000:
-        return f"{limit / 1e6:.0f} MB"
-    return f"{limit / 1e3:.0f} kB" if limit >= 1000 else f"{limit} bytes"
-
-
 def atomic_write(path: Path, data: bytes, mode: int = 0o600, temp_prefix: str = ".tmp-") -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
@@ -115,21 +112,83 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600, temp_prefix: str = 
     ``<temp_prefix><pid>-….tmp``, so ``clean_stale_temps(folder, temp_prefix)`` can tell a
     dead writer's leftovers from a live one's.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{temp_prefix}{os.getpid()}-",
-                               suffix=".tmp")
+    with atomic_path(path, mode, temp_prefix) as tmp:
+        tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, mode: int | None = 0o600,
+                temp_prefix: str = ".tmp-") -> Iterator[Path]:
+    """``atomic_write`` for a writer that opens the file itself (a library given a file name):
+    it writes to the temp path yielded; when the block ends without an error, the file is
+    fsynced, given ``mode`` and renamed over ``path``, and the folder is fsynced. On an error
+    the temp file is removed.
+
+    The temp file is created empty (private) before the block; with ``mode=None`` its name is
+    left free instead, so the writer creates it and the umask sets its permissions, as for
+    any new file.
+    """
+    tmp = _new_temp(path, temp_prefix, create=mode is not None)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, mode)
+        yield tmp
+        _fsync_file(tmp)
+        if mode is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_create(path: Path, data: bytes, mode: int = 0o600, temp_prefix: str = ".tmp-") -> bool:
+    """Write a new file atomically; never replace an existing one. False if it exists.
+
+    The data goes to a temp file that is then hard-linked to its name: the link fails if the
+    name is taken, so there is no window where a half-written or clobbered file exists. File
+    systems without hard links fall back to an existence check and a rename.
+    """
+    if os.path.lexists(path):
+        return False
+    tmp = _new_temp(path, temp_prefix)
+    try:
+        tmp.write_bytes(data)
+        _fsync_file(tmp)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, mode)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            if os.path.lexists(path):
+                return False
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)  # so the new name survives a power cut
+    return True
+
+
+def _new_temp(path: Path, temp_prefix: str, create: bool = True) -> Path:
+    """``<temp_prefix><pid>-<random>.tmp`` beside ``path``: created (mode 0600, never an
+    existing file), or with ``create=False`` only named (pid and 64 random bits keep it free)."""
+    prefix = f"{temp_prefix}{os.getpid()}-"
+    if not create:
+        return path.parent / f"{prefix}{secrets.token_hex(8)}.tmp"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync_file(path: Path) -> None:
+    """The file's bytes reach the disk before a name points at them. (Opened for writing:
+    Windows flushes only a handle that may write.)"""
+    with path.open("r+b") as written:
+        os.fsync(written.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:

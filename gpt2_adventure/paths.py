@@ -1,4 +1,5 @@
-"""Where files live. Computed on demand; nothing is created at import time."""
+"""Where files live (computed on demand; nothing is created at import time), and telling a
+path the player typed from one of our names."""
 
 from __future__ import annotations
 
@@ -55,3 +56,20 @@ class AppPaths:
     @property
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
+
+
+def has_separator(text: str) -> bool:
+    """Does ``text`` hold a folder separator? Either slash counts on every system (they are
+    ``os.sep`` and ``os.altsep`` everywhere), so no name of ours can hold one."""
+    return "/" in text or "\\" in text
+
+
+def looks_like_path(text: str, suffix: str, starts: tuple[str, ...] = ("~",),
+                    suffix_if_file: bool = False) -> bool:
+    """Is what the player typed a file path rather than one of our names (a story id, a save,
+    a model)? Yes when it holds a folder separator, begins with one of ``starts`` (``~``: a
+    home folder) or ends with the file type's ``suffix`` — with ``suffix_if_file``, only when
+    that file exists, where a name may end so too."""
+    if has_separator(text) or text.startswith(starts):
+        return True
+    return text.endswith(suffix) and (not suffix_if_file or Path(text).is_file())

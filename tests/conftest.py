@@ -1,8 +1,10 @@
-"""Shared fixtures: an isolated home for every test, and tiny GPT-2 models built on the spot."""
+"""Shared fixtures: an isolated home and environment for every test, and tiny GPT-2 models
+built on the spot."""
 
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,13 +15,50 @@ from tests.support.hf_checkpoint import make_checkpoint
 TINY_SHAPE = {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024}
 
 
+# What the caller's environment may hold that changes what the program or its libraries do:
+# colour and terminal size (Rich, Textual, Typer), our own settings, the Hub's, proxies.
+_CLEARED_PREFIXES = ("GPT2_ADVENTURE_", "HF_", "HUGGINGFACE_", "HUGGING_FACE_", "TEXTUAL_",
+                     "TYPER_", "_TYPER_")
+_CLEARED = {"NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE",
+            "TTY_INTERACTIVE", "COLORTERM", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS",
+            "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES", "TERMINAL_WIDTH", "ESCDELAY", "TMUX",
+            "TRANSFORMERS_OFFLINE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
+
+
+def _callers_settings() -> list[str]:
+    return [name for name in os.environ
+            if name.upper() in _CLEARED or name.upper().startswith(_CLEARED_PREFIXES)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the test modules are imported and the session fixtures built: the whole run
+    sees none of the caller's settings (libraries read some of them at import time)."""
+    for name in _callers_settings():
+        del os.environ[name]
+    os.environ["TERM"] = "xterm-256color"
+
+
+@pytest.fixture(scope="session")
+def _plugins_settings() -> frozenset[str]:
+    """Variables of the cleared kinds that pytest plugins set for the whole run once the
+    caller's were gone (the snapshot plugin's TEXTUAL_SNAPSHOT_TEMPDIR): every test keeps
+    them."""
+    return frozenset(_callers_settings())
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads or writes the real config/data/cache folders or reaches the Hub.
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                   _plugins_settings: frozenset[str]) -> None:
+    """No test depends on the caller's environment (or on one an earlier test left), reads
+    or writes the real config/data/cache folders, or reaches the Hub.
 
     huggingface_hub reads HF_* variables when first imported, so this only governs
     imports that happen after it; tests that need the Hub online use a fake hub.
     """
+    for name in _callers_settings():
+        if name not in _plugins_settings:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TERM", "xterm-256color")
     home = tmp_path / "_home"
     for name in ("CONFIG", "DATA", "CACHE"):
         monkeypatch.setenv(f"GPT2_ADVENTURE_{name}_DIR", str(home / name.lower()))

@@ -24,7 +24,8 @@ LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"game": ("game", "launch")},
     {"story": ("story",), "config": ("config",)},
     {"engine": ("engine",)},
-    {"base": ("errors", "fileio", "paths", "resources", "safe_text", "schema", "")},
+    {"base": ("errors", "fileio", "paths", "resources", "safe_text", "schema", "units",
+              "")},
 ]
 
 

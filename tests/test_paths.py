@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.paths import AppPaths, has_separator, looks_like_path
 
 
 def test_env_overrides_each_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -27,3 +27,38 @@ def test_computing_paths_creates_nothing(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("GPT2_ADVENTURE_DATA_DIR", str(tmp_path / "d"))
     AppPaths.from_env().log_file  # noqa: B018
     assert not (tmp_path / "d").exists()
+
+
+def test_either_slash_is_a_separator_on_every_system() -> None:
+    assert has_separator("stories/x") and has_separator("stories\\x")
+    assert not has_separator("castle") and not has_separator("gpt2:Q8_0")
+
+
+@pytest.mark.parametrize(("text", "seed", "model", "save"), [
+    # text               story id? model?  save?   (True: a path)
+    ("knight",           False,    False,  False),
+    ("stories/x.toml",   True,     True,   True),
+    ("C:\\x\\castle",    True,     True,   True),
+    ("castle.toml",      True,     False,  False),
+    ("castle.TOML",      False,    False,  False),
+    ("gpt2.gguf",        False,    True,   False),
+    ("GPT2.GGUF",        False,    True,   False),
+    ("~/castle",         True,     True,   True),
+    ("~castle",          True,     True,   False),
+    (".hidden",          False,    True,   False),
+    ("gpt2:Q8_0",        False,    False,  False),
+    ("castle.json",      False,    False,  False),  # a save name, unless such a file exists
+])
+def test_each_kind_of_name_keeps_its_own_rule(text: str, seed: bool, model: bool,
+                                              save: bool) -> None:
+    assert looks_like_path(text, ".toml") is seed
+    assert looks_like_path(text.lower(), ".gguf", ("~", ".")) is model
+    assert looks_like_path(text, ".json", (), suffix_if_file=True) is save
+
+
+def test_a_save_suffix_counts_once_the_file_exists(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "castle.json").write_text("{}")
+    assert looks_like_path("castle.json", ".json", (), suffix_if_file=True)
+    assert looks_like_path("other.json", ".json")  # without the flag the suffix is enough

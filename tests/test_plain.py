@@ -10,7 +10,6 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -171,29 +170,34 @@ def test_a_stopped_reply_can_be_kept_on_a_terminal() -> None:
     assert [t.text for t in game.state.turns][-1] == " The door"
 
 
-class SlowBackend(FakeBackend):
-    """Writes a piece every 20 ms and presses Ctrl+C after the second one."""
+class CtrlCBackend(FakeBackend):
+    """Presses Ctrl+C once two pieces are written and the main thread shows the reply (so it
+    waits on them), then writes nothing more until that became a cancel: no race with the
+    main thread, however fast or slow the machine is."""
 
-    def stream(self, prompt: object, sampling: Sampling, stop: object = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
-        pieces = super().stream(prompt, sampling, stop, cancel)  # type: ignore[arg-type]
+    def __init__(self, reply: str, screen: io.StringIO) -> None:
+        super().__init__([reply], hold_after=2)
+        self.screen = screen
 
-        def slow() -> Iterator[str]:
-            for i, piece in enumerate(pieces):
-                if i == 2:
-                    _thread.interrupt_main()  # what Ctrl+C does: KeyboardInterrupt in main
-                time.sleep(0.02)
-                yield piece
-        return slow()
+    def _hold(self, cancel: CancelToken | None) -> None:
+        deadline = time.monotonic() + 60
+        while "> You wait." not in self.screen.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _thread.interrupt_main()  # what Ctrl+C does: KeyboardInterrupt in the main thread
+        super()._hold(cancel)
 
 
 def test_ctrl_c_during_a_reply_stops_it() -> None:
-    game = make_game(backend=SlowBackend([" It" + " and on" * 100 + "."]))
-    started = time.monotonic()
-    out, _ = play("wait\n", game=game)
-    assert time.monotonic() - started < 3  # stopped long before the 200 pieces
+    screen = io.StringIO()
+    words = " ".join(f"word{i}" for i in range(100))  # no loop, whatever is caught of it
+    backend = CtrlCBackend(f" It {words}.", screen)
+    game = make_game(backend=backend)
+    out, _ = play("wait\n", game=game, console=make_console(screen))
+    assert backend.last_stats is not None
+    assert (backend.last_stats.finish_reason, backend.last_stats.generated_tokens) == (
+        "cancelled", 2)  # stopped right there, not after the 100 words
     assert "(stopped; the unfinished reply was dropped)" in out
-    assert len(game.state.turns) == 1
+    assert len(game.state.turns) == 1 and len(backend.prompts) == 1
 
 
 def test_remainder() -> None:

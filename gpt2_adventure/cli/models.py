@@ -15,13 +15,9 @@ models_app = typer.Typer(help="Find, download, convert and inspect GPT-2 models.
 
 
 def _size(n: int | None) -> str:
-    if not n:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
+    from gpt2_adventure.units import size_text
+
+    return size_text(n) if n else "-"
 
 
 @models_app.command("list")

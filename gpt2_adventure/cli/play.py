@@ -217,10 +217,11 @@ def _offer_pull(launch: Launch, console: Console, name: str, quant: str | None) 
 
     from gpt2_adventure.engine.models import catalog, store
     from gpt2_adventure.engine.models.download import pull
+    from gpt2_adventure.units import size_text
 
     entry = catalog.find(name)
     assert entry is not None
-    size = f"~{entry.size(quant) / 1e6:.0f} MB"
+    size = f"~{size_text(entry.size(quant))}"
     first = "No model installed." if not store.installed(launch.paths) else \
         f"Model {name} is not installed."
     try:

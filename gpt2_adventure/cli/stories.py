@@ -200,12 +200,13 @@ def stories_import_card(
         to_toml,
         write_template,
     )
+    from gpt2_adventure.units import size_text
 
     seed, notes = load_card_report(card)
     text = to_toml(seed)
     if len(text.encode("utf-8")) > MAX_SEED_BYTES:
         raise UserError("the card is too large for a story seed "
-                        f"(over {MAX_SEED_BYTES // 1_000_000} MB of text)", card)
+                        f"(over {size_text(MAX_SEED_BYTES)} of text)", card)
     stem = name or seed.id
     parse_seed(text, stem, where=card)  # refuse before writing anything
     path = write_template(AppPaths.from_env(), stem, text)

@@ -6,7 +6,7 @@ Plain dataclasses with ``to_dict``/``from_dict`` so saves, seeds and cards share
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -215,10 +215,3 @@ class StoryState:
             sampling=dict(data.get("sampling", {})), values=dict(data.get("values", {})),
             model=data.get("model", ""),
         )
-
-    def copy(self) -> StoryState:
-        return StoryState.from_dict(self.to_dict())
-
-
-def with_source(seed: Seed, source: Path) -> Seed:
-    return replace(seed, source=source)

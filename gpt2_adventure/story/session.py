@@ -450,12 +450,6 @@ class Session:
         self._changed()
         return len(self.state.world) - 1
 
-    def update_world(self, index: int, entry: WorldEntry) -> None:
-        if not 0 <= index < len(self.state.world):
-            raise SessionError(f"there is no world entry {index + 1}")
-        self.state.world[index] = entry
-        self._changed()
-
     def replace_world(self, entries: list[WorldEntry]) -> None:
         self.state.world = list(entries)
         self.builder.plan = Plan(window_start=self.builder.plan.window_start)

@@ -36,6 +36,7 @@ from gpt2_adventure.story.seeds.to_toml import toml_string
 from gpt2_adventure.story.session import Session, new_state
 from tests.support.fake_backend import FakeBackend
 from tests.support.reliability_proc import ROOT, child_env, run, write_config
+from tests.support.tmux import TMUX
 
 EVIL = ("\x1b[2J\x1b[31mRED \x1b]0;PWNED\x07 \x1b]52;c;UFdORUQ=\x07 "
         "\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\ \x1bP+q\x1b\\ \x9b31m "
@@ -409,7 +410,7 @@ class Tmux:
         self.name = name
 
     def cmd(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True,
+        return subprocess.run([*TMUX, *args], capture_output=True, text=True,
                               check=True).stdout
 
     def screen(self, escapes: bool = False) -> str:
@@ -441,7 +442,7 @@ def _tmux_game(seed: Path, model: Path) -> Tmux:
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     command = f"{sys.executable} -m gpt2_adventure play --story {seed} --name Anna " \
               f"--model {model}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "150", "-y", "45", *flags,
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "150", "-y", "45", *flags,
                     "-c", str(ROOT), command], check=True)
     term = Tmux(name)
     term.cmd("select-pane", "-t", name, "-T", "clean-title")
@@ -465,7 +466,7 @@ def test_a_real_terminal_is_not_driven_by_story_text(tmp_path: Path, tiny_gguf: 
         assert "\x1b]" not in raw and "\x1bP" not in raw
         assert "You are Anna." in screen  # not wiped by \x1b[2J
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", term.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", term.name], capture_output=True)
 
 
 @pytest.mark.slow
@@ -478,7 +479,7 @@ def test_a_real_terminal_is_not_driven_by_a_notification(tmp_path: Path,
         term.wait_for("context")
         term.type("/memory")
         term.keys("Enter")
-        time.sleep(2)
+        term.wait_for("1. \\x1b[2J")  # the notification is on screen (not a guess at when)
         assert "PWNED" not in term.title(), "a notification's text set the terminal title"
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", term.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", term.name], capture_output=True)

@@ -7,6 +7,7 @@ prompt it receives is recorded.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -16,14 +17,18 @@ from gpt2_adventure.engine.textstream import TextAssembler
 from gpt2_adventure.errors import ContextOverflowError
 
 _PIECES = re.compile(r"\s+|\w+|[^\w\s]")
+HOLD_SECONDS = 60
 
 
 class FakeBackend(Backend):
     name = "fake"
 
     def __init__(self, replies: Sequence[str] | Callable[[str], str] = (), n_ctx: int = 1024,
-                 delay: float = 0.0) -> None:
-        self.delay = delay  # seconds per piece, to let tests act mid-stream
+                 hold_after: int | None = None) -> None:
+        # Mid-stream without racing it: after this many pieces, write nothing more until the
+        # stream is cancelled; ``holding`` is set while it waits.
+        self.hold_after = hold_after
+        self.holding = threading.Event()
         self._script = replies if callable(replies) else list(replies)
         self._n_ctx = n_ctx
         self._vocab: dict[str, int] = {}
@@ -89,6 +94,8 @@ class FakeBackend(Backend):
         text = TextAssembler(stop)
         room = self._n_ctx - len(tokens)
         for i, piece in enumerate(_PIECES.findall(reply)):
+            if i == self.hold_after:
+                self._hold(cancel)
             if cancel is not None and cancel.cancelled:
                 stats.finish_reason = "cancelled"
                 return
@@ -96,8 +103,6 @@ class FakeBackend(Backend):
                 stats.finish_reason = "length"
                 break
             stats.generated_tokens += 1
-            if self.delay:
-                time.sleep(self.delay)
             out = text.feed(piece.encode())
             if out:
                 yield out
@@ -110,6 +115,15 @@ class FakeBackend(Backend):
         if tail:
             yield tail
         stats.finish_reason = stats.finish_reason or ("stop" if text.stopped else "eos")
+
+    def _hold(self, cancel: CancelToken | None) -> None:
+        """Wait for the cancel (polled: a CancelToken cannot be waited on). After a minute
+        it goes on, so a test whose cancel never comes fails on its checks, not by hanging."""
+        self.holding.set()
+        deadline = time.monotonic() + HOLD_SECONDS
+        while cancel is not None and not cancel.cancelled and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.holding.clear()
 
     def close(self) -> None:
         pass

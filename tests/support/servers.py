@@ -26,10 +26,27 @@ from typing import Any
 
 import httpx2
 
+from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
 
 STORY = ("You walk into the dark hall. A candle flickers on the old table. The door creaks "
          "shut behind you, and somewhere below a bell rings twice. ")
+
+
+def cancel_when(cancel: CancelToken, condition: Callable[[], bool],
+                seconds: float = 30) -> threading.Thread:
+    """Cancel from another thread once ``condition`` holds (polled): at a moment the test
+    names, not after a timer that a slow or fast machine would race."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        cancel.cancel()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 def free_port() -> int:
@@ -305,7 +322,7 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     event = {"token": piece, "finish_reason": "null"} if kobold else \
                         {"choices": [{"text": piece, "finish_reason": None}]}
                     send(("event: message\n" if kobold else "") + f"data: {json.dumps(event)}\n\n")
-                    time.sleep(server.delay)
+                    server.aborted.wait(server.delay)  # an abort ends the pause
                 last = {"token": "", "finish_reason": finish} if kobold else \
                     {"choices": [{"text": "", "finish_reason": finish}]}
                 send(("event: message\n" if kobold else "") + f"data: {json.dumps(last)}\n\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -54,6 +55,15 @@ async def wait_idle(pilot: Pilot, screen: GameScreen, limit: int = 200) -> None:
         if screen.stream is None and screen.game is not None:
             break
     await settle(pilot)
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Let the app run until ``condition`` holds (a wait, not a race: however slow the
+    machine); fails after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        await pilot.pause(0.02)
 
 
 async def send(pilot: Pilot, screen: GameScreen, text: str) -> None:

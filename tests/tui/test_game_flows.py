@@ -14,7 +14,15 @@ from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.transcript import Transcript
 from tests.support.fake_backend import FakeBackend
-from tests.tui.helpers import make_app, make_launch, playing, send, settle, wait_idle
+from tests.tui.helpers import (
+    make_app,
+    make_launch,
+    playing,
+    send,
+    settle,
+    until,
+    wait_idle,
+)
 
 
 def shown(screen: GameScreen) -> list[str]:
@@ -97,7 +105,9 @@ async def test_tab_cycles_the_action_kind() -> None:
 
 
 async def test_escape_stops_mid_stream_and_the_player_chooses() -> None:
-    backend = FakeBackend([" one two three four five six seven eight nine ten."] * 3, delay=0.05)
+    # Each reply stops after four pieces until it is cancelled: Escape always lands mid-stream.
+    backend = FakeBackend([" one two three four five six seven eight nine ten."] * 3,
+                          hold_after=4)
     app = make_app(backend=backend)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
@@ -106,14 +116,10 @@ async def test_escape_stops_mid_stream_and_the_player_chooses() -> None:
         line = screen.query_one("#line", Input)
         line.value = "wait"
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await until(pilot, backend.holding.is_set)
         assert screen.stream is not None
         await pilot.press("escape")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, Choice):
-                break
-        assert isinstance(app.screen, Choice)
+        await until(pilot, lambda: isinstance(app.screen, Choice))
         await pilot.click("#choice-drop")
         await settle(pilot)
         assert screen.game.state.to_dict() == before
@@ -121,17 +127,14 @@ async def test_escape_stops_mid_stream_and_the_player_chooses() -> None:
 
         line.value = "wait again"
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await until(pilot, backend.holding.is_set)
         await pilot.press("escape")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, Choice):
-                break
+        await until(pilot, lambda: isinstance(app.screen, Choice))
         await pilot.click("#choice-keep")
         await settle(pilot)
         turns = screen.game.state.turns
         assert turns[-2].text == "\n> You wait again.\n" and turns[-1].role == "model"
-        assert 0 < len(turns[-1].text.split()) < 10
+        assert turns[-1].text.split() == ["one", "two"]
 
 
 async def test_a_failed_generation_keeps_the_story() -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.saves.store import SaveStore
+from tests.support.tmux import TMUX
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +26,13 @@ class Terminal:
         self.name = name
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*TMUX, "send-keys", "-t", self.name, *keys], check=True)
 
     def type(self, text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+        subprocess.run([*TMUX, "send-keys", "-t", self.name, "-l", text], check=True)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+        return subprocess.run([*TMUX, "capture-pane", "-p", "-t", self.name],
                               capture_output=True, text=True, check=True).stdout
 
     def wait_for(self, text: str, timeout: float = 60) -> str:
@@ -44,7 +45,7 @@ class Terminal:
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name],
+        return subprocess.run([*TMUX, "has-session", "-t", self.name],
                               capture_output=True).returncode == 0
 
 
@@ -55,13 +56,13 @@ def terminal(tiny_gguf: Path) -> Iterator[Terminal]:
     env |= {"GPT2_ADVENTURE_MODEL": str(tiny_gguf), "GPT2_ADVENTURE_THREADS": "1",
             "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "32", *flags,
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "110", "-y", "32", *flags,
                     "-c", str(ROOT), f"{sys.executable} -m gpt2_adventure"], check=True)
     term = Terminal(name)
     try:
         yield term
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
 
 
 def test_title_to_a_played_turn_and_back_out(terminal: Terminal) -> None:

@@ -110,10 +110,6 @@ class LlamaBackend(Backend):
         return self._n_ctx
 
     @property
-    def eos_token(self) -> int:
-        return self._eos
-
-    @property
     def last_stats(self) -> GenerationStats | None:
         return self._last_stats
 

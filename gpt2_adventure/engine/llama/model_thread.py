@@ -27,8 +27,7 @@ class _Job:
         self.args = args
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Lock()
-        self.done.acquire()  # released by the model thread when the job has run
+        self.done = threading.Event()  # set by the model thread when the job has run
 
 
 class ModelThread:
@@ -49,10 +48,12 @@ class ModelThread:
         job = _Job(fn, args)
         self._jobs.put(job)
         interrupted: BaseException | None = None
-        while True:  # a Ctrl+C here must not leave the job running behind the caller's back
+        # A Ctrl+C here must not leave the job running behind the caller's back. Its handler
+        # may also run only once the job is done (the signal reached another thread, or came
+        # just before the wait began): the loop then ends, rather than waiting again.
+        while not job.done.is_set():
             try:
-                job.done.acquire()
-                break
+                job.done.wait()
             except BaseException as error:  # noqa: BLE001 - raised once the job is done
                 interrupted = error
         if interrupted is not None:
@@ -76,4 +77,4 @@ class ModelThread:
             except BaseException as error:  # noqa: BLE001 - handed to the caller to raise
                 job.error = error
             finally:
-                job.done.release()
+                job.done.set()

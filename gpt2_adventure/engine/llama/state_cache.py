@@ -12,13 +12,12 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.backend import Backend
-from gpt2_adventure.fileio import clean_stale_temps, is_inside
+from gpt2_adventure.fileio import atomic_write, clean_stale_temps, is_inside
 
 MAGIC = b"G2ASTATE"
 VERSION = 1
@@ -69,17 +68,7 @@ class StateCache:
         if self.root is not None and not is_inside(self.root, self.folder):
             raise OSError(f"{self.folder} leads outside {self.root}; not writing there")
         clean_stale_temps(self.folder, TEMP_PREFIX)  # a kill mid-write leaves one behind
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                   suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, blob, temp_prefix=TEMP_PREFIX)
         return len(blob)
 
     def restore(self, game_id: str, backend: Backend) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from gpt2_adventure.engine.models.checkpoint import Checkpoint, load_checkpoint
 from gpt2_adventure.errors import ModelFileError, UserError
+from gpt2_adventure.fileio import atomic_path
 
 QUANT_TYPES = ("f32", "f16", "q8_0", "q4_k_m")
 _LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
@@ -141,20 +142,13 @@ def _quantize(src: Path, dst: Path, quant: str) -> None:
 
 @contextlib.contextmanager
 def _temp_file(folder: Path, stem: str) -> Iterator[Path]:
-    """An unused path in ``folder``, removed on the way out unless it was renamed away.
-
-    Not created here (unlike mkstemp, whose 0600 mode would stick to the final file).
-    """
+    """An unused scratch path in ``folder`` (for the f16 file the quantizer reads), removed
+    on the way out."""
     path = folder / f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as f:
-        os.fsync(f.fileno())
 
 
 def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
@@ -182,7 +176,8 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
         raise UserError("the output path is a folder", where=out, hint="name a .gguf file")
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    with _temp_file(out.parent, out.name) as tmp:
+    # mode=None: the writers create the file, so the umask sets its mode as for any new file.
+    with atomic_path(out, mode=None, temp_prefix=f".{out.name}.") as tmp:
         if quant in ("f32", "f16"):
             _write_gguf(ckpt, tmp, half=quant == "f16", progress=report)
         else:
@@ -190,8 +185,6 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
                 _write_gguf(ckpt, f16, half=True, progress=report)
                 report(f"quantizing to {quant}")
                 _quantize(f16, tmp, quant)
-        _fsync(tmp)  # the data is on disk before the name points at it
-        os.replace(tmp, out)
     report(f"wrote {out}")
     return out
 

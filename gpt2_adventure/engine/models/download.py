@@ -38,6 +38,7 @@ from huggingface_hub.utils import WeakFileLock, build_hf_headers, get_session, h
 from gpt2_adventure.engine.models import catalog, store
 from gpt2_adventure.errors import DownloadError
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.units import size_text
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -219,7 +220,8 @@ def _fetch(url: str, headers: dict[str, str], partial: Path, total: int,
         free = shutil.disk_usage(partial.parent).free
         if free < total - done:
             raise DownloadError(
-                f"not enough disk space: {_mb(total - done)} more needed, {_mb(free)} free",
+                f"not enough disk space: {size_text(total - done)} more needed, "
+                f"{size_text(free)} free",
                 where=partial.parent,
             )
         error: httpx2.TransportError | None = None
@@ -279,8 +281,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:,.0f} MB"
 
 
 def _checkpoint_complete(folder: Path) -> bool:

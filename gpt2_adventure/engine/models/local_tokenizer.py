@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.llama.logs import route_llama_logs
+from gpt2_adventure.fileio import atomic_path
 from gpt2_adventure.resources import gpt2_tokenizer_dir
 
 VOCAB_FILE = "gpt2-vocab-v1.gguf"  # bump the suffix if the file's content ever changes
@@ -34,10 +33,8 @@ def write_vocab_gguf(out: Path) -> Path:
     merges = [m for m in (folder / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
               if m]
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a plain shared cache file
-    try:
+    # A plain shared cache file (0644), written whole or not at all.
+    with atomic_path(out, mode=0o644, temp_prefix=f"{out.name}.") as tmp:
         writer = gguf.GGUFWriter(tmp, "gpt2")
         writer.add_name("gpt2-tokenizer")
         # llama.cpp reads the model's hyper-parameters even for a vocabulary-only load.
@@ -59,10 +56,6 @@ def write_vocab_gguf(out: Path) -> Path:
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.replace(tmp, out)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return out
 
 

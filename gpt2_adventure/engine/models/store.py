@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gpt2_adventure.engine.models import catalog
 from gpt2_adventure.errors import ModelFileError, UserError
-from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.paths import AppPaths, has_separator, looks_like_path
 
 # The quant at the end of a file name: gpt2.Q4_K_M.gguf, model-IQ4_XS.gguf, gpt2.f16.gguf.
 _QUANT_IN_NAME = re.compile(r"(?:^|[.\-])(I?Q\d(?:_[0-9A-Z]+)*|BF16|F16|F32)$", re.IGNORECASE)
@@ -30,7 +30,7 @@ class InstalledModel:
 
 def model_dir(paths: AppPaths, name: str) -> Path:
     """The folder of model ``name``; refuses anything but one plain folder name."""
-    if name in ("", ".", "..") or _has_sep(name) or "\0" in name:
+    if name in ("", ".", "..") or has_separator(name) or "\0" in name:
         raise UserError(f"not a model name: {name!r}", hint="gpt2-adventure models list")
     entry = catalog.find(name)
     return paths.models_dir / (entry.name if entry else name)
@@ -69,7 +69,7 @@ def resolve_model(paths: AppPaths, spec: str | None, where: str | None = None) -
     if spec is None or not spec.strip():
         spec, where = catalog.DEFAULT_MODEL, None
     spec = spec.strip()
-    if _looks_like_path(spec):
+    if looks_like_path(spec.lower(), ".gguf", ("~", ".")):  # .GGUF too
         return _existing_file(Path(spec).expanduser())
 
     name, _, quant = spec.partition(":")
@@ -157,14 +157,6 @@ def _preference(model: InstalledModel) -> tuple[int, str, str]:
     quants = catalog.QUANTS
     rank = quants.index(model.quant) if model.quant in quants else len(quants)
     return (rank, model.quant or "~", model.path.name)
-
-
-def _has_sep(text: str) -> bool:
-    return any(sep in text for sep in ("/", "\\", os.sep, os.altsep) if sep)
-
-
-def _looks_like_path(spec: str) -> bool:
-    return _has_sep(spec) or spec.lower().endswith(".gguf") or spec.startswith(("~", "."))
 
 
 def _existing_file(path: Path) -> Path:

@@ -1,4 +1,5 @@
-"""Typed, size-checked access to a character card's JSON fields, and the card macros.
+"""How a character card's JSON fields are read (typed and size-checked, by
+``story.fields``), and the card macros.
 
 Every error names the field by its path in the card (``data.character_book.entries[2].keys``)
 so the player can find it. Text is data: it is kept as written, except NUL characters
@@ -12,7 +13,7 @@ import re
 from typing import Any
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.story.json_kind import kind
+from gpt2_adventure.story.fields import Fields, Rules
 
 MAX_FIELD_CHARS = 100_000  # per text field
 MAX_NAME_CHARS = 200  # the name is a speaker label in every chat line
@@ -27,78 +28,13 @@ def clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text.replace("\0", ""))
 
 
-class Fields:
-    """One JSON object of the card; missing and ``null`` fields read as empty."""
+# Cards say "field data.name must be text, not a number", and cap every text and list.
+CARD = Rules(error=UserError, clean=clean, label="field ", verb="must be", list_of_text="a list",
+             null_items_are_empty=False, max_chars=MAX_FIELD_CHARS, max_items=MAX_LIST_ITEMS)
 
-    def __init__(self, raw: dict[str, Any], prefix: str, where: str) -> None:
-        self.raw = raw
-        self.prefix = prefix
-        self.where = where
 
-    def path(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def error(self, key: str, problem: str) -> UserError:
-        return UserError(f"field {self.path(key)} {problem}", self.where)
-
-    def text(self, key: str, limit: int = MAX_FIELD_CHARS) -> str:
-        value = self.raw.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self.error(key, f"must be text, not {kind(value)}")
-        if len(value) > limit:
-            raise self.error(key, f"is too long ({len(value):,} characters; at most {limit:,})")
-        return clean(value)
-
-    def texts(self, key: str, limit: int = MAX_LIST_ITEMS) -> list[str]:
-        items = self._list(key, limit)
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise self.error(f"{key}[{i}]", f"must be text, not {kind(item)}")
-            if len(item) > MAX_FIELD_CHARS:
-                raise self.error(f"{key}[{i}]", f"is too long ({len(item):,} characters; "
-                                 f"at most {MAX_FIELD_CHARS:,})")
-        return [clean(item) for item in items]
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.raw.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {kind(value)}")
-        return value
-
-    def obj(self, key: str) -> Fields | None:
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be an object, not {kind(value)}")
-        return Fields(value, f"{self.path(key)}.", self.where)
-
-    def objs(self, key: str, limit: int) -> list[Fields]:
-        items = self._list(key, limit)
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise self.error(f"{key}[{i}]", f"must be an object, not {kind(item)}")
-        return [Fields(item, f"{self.path(key)}[{i}].", self.where)
-                for i, item in enumerate(items)]
-
-    def filled(self, key: str) -> bool:
-        """Whether the field holds anything worth mentioning when we ignore it."""
-        value = self.raw.get(key)
-        return bool(value.strip()) if isinstance(value, str) else bool(value)
-
-    def _list(self, key: str, limit: int) -> list[Any]:
-        value = self.raw.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(key, f"must be a list, not {kind(value)}")
-        if len(value) > limit:
-            raise self.error(key, f"has too many items ({len(value):,}; at most {limit:,})")
-        return value
+def card_fields(data: dict[str, Any], where: str, prefix: str = "") -> Fields:
+    return Fields(data, where, CARD, prefix)
 
 
 # {{char}} / {{user}} (SillyTavern, any case, inner spaces allowed) and <BOT> / <USER>

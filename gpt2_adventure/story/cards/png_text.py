@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Collection
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.units import size_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
@@ -114,7 +115,7 @@ def _inflate(payload: bytes, keyword: str, where: str, limit: int) -> bytes:
         raise UserError(f"the compressed chunk '{keyword}' is corrupt ({exc})", where) from None
     if len(out) > limit:
         raise UserError(f"the compressed chunk '{keyword}' expands to more than "
-                        f"{limit // 1_000_000} MB; refusing it", where)
+                        f"{size_text(limit)}; refusing it", where)
     if not inflater.eof:
         raise UserError(f"the compressed chunk '{keyword}' is cut short", where)
     return out

@@ -17,11 +17,12 @@ from typing import Any
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import FileRefused, read_regular_file
-from gpt2_adventure.story.cards.fields import Fields
+from gpt2_adventure.story.cards.fields import card_fields
 from gpt2_adventure.story.cards.png_text import is_png, read_text_chunks
 from gpt2_adventure.story.cards.to_seed import seed_from_fields
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import Seed
+from gpt2_adventure.units import size_text
 
 MAX_CARD_BYTES = 20_000_000  # whole file, and inflated zTXt/iTXt text
 CARD_SUFFIXES = (".json", ".png")
@@ -67,12 +68,12 @@ def card_to_seed(obj: Any, where: str) -> tuple[Seed, list[str]]:
         if not isinstance(data, dict):
             raise UserError(f"field data must be an object, not {kind(data)} "
                             f"(this is a {spec} card)", where)
-        fields = Fields(data, "data.", where)
+        fields = card_fields(data, where, "data")
     else:
         version = "V1"
         if "name" not in obj and "char_name" in obj:
             obj = {_V1_ALIASES.get(key, key): value for key, value in obj.items()}
-        fields = Fields(obj, "", where)
+        fields = card_fields(obj, where)
     seed, mapping_notes = seed_from_fields(fields, version)
     return seed, notes + mapping_notes
 
@@ -104,7 +105,7 @@ def _read_file(path: Path, where: str) -> bytes:
     except FileRefused as refused:
         if refused.reason == "too_large":
             raise UserError(f"the file is too large for a character card (at most "
-                            f"{MAX_CARD_BYTES // 1_000_000} MB)", where) from None
+                            f"{size_text(MAX_CARD_BYTES)})", where) from None
         raise UserError(str(refused), where) from None
 
 

@@ -17,10 +17,10 @@ from gpt2_adventure.story.cards.fields import (
     MAX_FIELD_CHARS,
     MAX_NAME_CHARS,
     MAX_WORLD_ENTRIES,
-    Fields,
     clean,
     substitute,
 )
+from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.model import ChatSpec, Seed, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
@@ -156,7 +156,7 @@ def _listing(labels: list[str], shown: int = 5) -> str:
 
 
 def _genre(fields: Fields, notes: list[str]) -> str:
-    tags = fields.raw.get("tags")
+    tags = fields.data.get("tags")
     if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
         picked = [one_line(clean(t), 20) for t in tags if t.strip()][:3]
         if picked:
@@ -168,10 +168,10 @@ def _genre(fields: Fields, notes: list[str]) -> str:
 
 def _v3_notes(fields: Fields) -> list[str]:
     notes = []
-    group = fields.raw.get("group_only_greetings")
+    group = fields.data.get("group_only_greetings")
     if isinstance(group, list) and group:
         notes.append(f"{len(group)} group-only greeting(s) ignored")
-    assets = fields.raw.get("assets")
+    assets = fields.data.get("assets")
     if isinstance(assets, list):
         # The default icon ("ccdefault:") is the PNG itself; anything else is not shown.
         extra = [a for a in assets if not (isinstance(a, dict) and a.get("uri") == "ccdefault:")]
@@ -182,7 +182,7 @@ def _v3_notes(fields: Fields) -> list[str]:
 
 def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     """SillyTavern's character note (``depth_prompt``) is an author's note; the rest is noted."""
-    ext = fields.raw.get("extensions")
+    ext = fields.data.get("extensions")
     if not isinstance(ext, dict):
         if fields.filled("extensions"):
             notes.append("extensions ignored (not an object)")
@@ -258,7 +258,7 @@ def _entry(entry: Fields, version: str, sub: Sub, dropped: dict[str, list[str]],
             drop("secondary keys ignored on non-selective lorebook entries")
         secondary = []
     elif secondary:
-        secondary = _selective_logic(entry.raw.get("extensions"), secondary, drop)
+        secondary = _selective_logic(entry.data.get("extensions"), secondary, drop)
     return WorldEntry(keys=tuple(map(escape, keys)), content=escape(content),
                       secondary_keys=tuple(map(escape, secondary)), always=constant,
                       comment=comment)

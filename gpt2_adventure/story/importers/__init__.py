@@ -38,6 +38,7 @@ from gpt2_adventure.story.importers.imported import (
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
+from gpt2_adventure.units import size_text
 
 AsKind = Literal["seed", "save"]
 AS_KINDS: tuple[str, ...] = ("seed", "save")
@@ -126,7 +127,7 @@ def seed_text(seed: Seed, where: str) -> str:
     text = to_toml(seed)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SEED_BYTES:
         raise ImportProblem(f"seed {seed.id!r} would be larger than a seed may be "
-                            f"({MAX_SEED_BYTES // 1_000_000} MB)", where)
+                            f"({size_text(MAX_SEED_BYTES)})", where)
     try:
         parse_seed(text, seed.id, where)
     except UserError as error:

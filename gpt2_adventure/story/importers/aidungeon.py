@@ -31,9 +31,9 @@ from typing import Any
 
 from gpt2_adventure.story.importers.common import (
     MAX_SEEDS,
-    Fields,
     ImportProblem,
     first_sentence,
+    import_fields,
     kind,
     need_object,
     seed_id,
@@ -175,7 +175,7 @@ def model_turn(text: str) -> Turn:
 
 
 def story_from_save(doc: object, where: str) -> tuple[ImportedStory, list[str]]:
-    fields = Fields(need_object(doc, where, "an AI Dungeon 2 save"), where)
+    fields = import_fields(need_object(doc, where, "an AI Dungeon 2 save"), where)
     opening = fields.text("story_start", required=True)
     if not opening.strip():
         raise ImportProblem("story_start is empty: there is no story to import", where)

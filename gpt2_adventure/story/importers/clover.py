@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from gpt2_adventure.story.importers.common import Fields, ImportProblem, need_object
+from gpt2_adventure.story.fields import Fields
+from gpt2_adventure.story.importers.common import ImportProblem, import_fields, need_object
 from gpt2_adventure.story.importers.imported import ImportedStory
 from gpt2_adventure.story.model import Turn
 
@@ -52,7 +53,7 @@ def _action(action: str) -> Turn:
 
 
 def story_from_save(doc: object, where: str, title: str) -> tuple[ImportedStory, list[str]]:
-    fields = Fields(need_object(doc, where, "a Clover Edition save"), where)
+    fields = import_fields(need_object(doc, where, "a Clover Edition save"), where)
     context = fields.text("context")
     memory = _memory(fields)
     actions = fields.texts("actions")

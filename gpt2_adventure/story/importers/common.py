@@ -1,4 +1,5 @@
-"""Reading files from other programs safely: size caps, encodings, JSON/YAML, typed fields.
+"""Reading files from other programs safely: size caps, encodings, JSON/YAML, typed fields
+(``story.fields``, with the importers' wording).
 
 Everything read here may be hostile or broken. Every failure is a ``UserError`` naming the file
 (and the field), never a KeyError/TypeError/RecursionError traceback.
@@ -6,20 +7,19 @@ Everything read here may be hostile or broken. Every failure is a ``UserError`` 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.fileio import FileRefused, read_regular_file, size_text
+from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file
+from gpt2_adventure.story.fields import Fields, Rules
 from gpt2_adventure.story.json_kind import kind as json_kind
+from gpt2_adventure.units import size_text
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # saves and stories: the same cap as our own saves
 # YAML is parsed by a pure-Python loader: a small cap keeps it quick (story_data.yaml is 4 kB).
@@ -136,69 +136,12 @@ def clean(text: str) -> str:
 
 # -- typed fields -------------------------------------------------------------------------
 
-class Fields:
-    """Typed access to one JSON object, with errors that name the file and the field.
+# Importers say "prompt should be text, not a number", and name a table "a mapping" (YAML's word).
+IMPORTED = Rules(error=ImportProblem, clean=clean, kind=kind)
 
-    A missing key and ``null`` both mean "not given": old versions of every format left
-    keys out, and hand edits put nulls in.
-    """
 
-    def __init__(self, data: dict[str, Any], where: str, prefix: str = "") -> None:
-        self.data = data
-        self.where = where
-        self.prefix = prefix
-
-    def name(self, key: str | int) -> str:
-        if isinstance(key, int):
-            return f"{self.prefix}[{key}]"
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def fail(self, key: str | int, message: str) -> NoReturn:
-        raise ImportProblem(f"{self.name(key)} {message}", self.where)
-
-    def given(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is missing")
-            return ""
-        if not isinstance(value, str):
-            self.fail(key, f"should be text, not {kind(value)}")
-        return clean(value)
-
-    def texts(self, key: str) -> list[str]:
-        """A list of texts (``null`` items count as empty text)."""
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(key, f"should be a list of text, not {kind(value)}")
-        out = []
-        for index, item in enumerate(value):
-            if item is None:
-                item = ""
-            if not isinstance(item, str):
-                raise ImportProblem(f"{self.name(key)}[{index}] should be text, not "
-                                    f"{kind(item)}", self.where)
-            out.append(clean(item))
-        return out
-
-    def flag(self, key: str) -> bool:
-        value = self.data.get(key, False)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.fail(key, f"should be true or false, not {kind(value)}")
-        return value
-
-    def sub(self, key: str | int, value: object) -> Fields:
-        """The object at ``key`` (a dict), or an error naming it."""
-        if not isinstance(value, dict):
-            self.fail(key, f"should be an object, not {kind(value)}")
-        return Fields(value, self.where, self.name(key))
+def import_fields(data: dict[str, Any], where: str) -> Fields:
+    return Fields(data, where, IMPORTED)
 
 
 def need_object(doc: object, where: str, what: str) -> dict[str, Any]:
@@ -265,43 +208,5 @@ def first_sentence(text: str, limit: int = 60) -> str:
 # -- writing ------------------------------------------------------------------------------
 
 def write_new(path: Path, data: bytes) -> bool:
-    """Write a new file atomically; never replace an existing one. False if it exists.
-
-    The data goes to a temp file that is then hard-linked to its name: the link fails if the
-    name is taken, so there is no window where a half-written or clobbered file exists. File
-    systems without hard links fall back to an existence check and a rename.
-    """
-    if os.path.lexists(path):
-        return False
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".import-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o644)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:
-            if os.path.lexists(path):
-                return False
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    _fsync_dir(path.parent)  # so the new name survives a power cut
-    return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # folders cannot be opened for fsync on Windows
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Write a new file atomically; never replace an existing one. False if it exists."""
+    return atomic_create(path, data, mode=0o644, temp_prefix=".import-")

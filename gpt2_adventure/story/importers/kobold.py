@@ -28,10 +28,11 @@ import json
 import re
 from typing import Any
 
+from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import (
-    Fields,
     ImportProblem,
     clean,
+    import_fields,
     kind,
     need_object,
 )
@@ -59,7 +60,7 @@ _CHAT_FIELDS = ("character", "persona", "example_dialogue", "greeting", "player"
 def story_from_kobold(doc: object, where: str, title: str
                       ) -> tuple[ImportedStory, list[str], list[str]]:
     """(the story, what was dropped, notes)."""
-    fields = Fields(need_object(doc, where, "a KoboldAI story"), where)
+    fields = import_fields(need_object(doc, where, "a KoboldAI story"), where)
     if isinstance(fields.data.get("actions"), dict):
         raise ImportProblem("this is KoboldAI United's newer story format, which cannot be "
                             "imported yet", where)

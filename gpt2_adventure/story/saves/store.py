@@ -36,7 +36,7 @@ from gpt2_adventure.fileio import (
     is_inside,
     read_regular_file,
 )
-from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.paths import AppPaths, looks_like_path
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves import format as save_format
 from gpt2_adventure.story.saves.format import MAX_SAVE_BYTES, SaveDocument, decode, encode
@@ -355,10 +355,9 @@ class SaveStore:
 
 
 def _looks_like_path(ref: str) -> bool:
-    if ref.startswith(AUTOSAVE_PREFIX) and "/" not in ref[len(AUTOSAVE_PREFIX):]:
+    if ref.startswith(AUTOSAVE_PREFIX) and "/" not in ref[len(AUTOSAVE_PREFIX):]:  # a name
         return False
-    return any(sep and sep in ref for sep in ("/", "\\", os.sep, os.altsep)) or (
-        ref.endswith(".json") and Path(ref).is_file())
+    return looks_like_path(ref, ".json", (), suffix_if_file=True)
 
 
 def _short_error(error: Exception, path: Path) -> str:

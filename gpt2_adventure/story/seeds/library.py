@@ -17,7 +17,7 @@ from typing import Literal
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import FileRefused, read_regular_file
-from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.paths import AppPaths, looks_like_path
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.model import ChatSpec, Seed, WorldEntry
 from gpt2_adventure.story.seeds.check import FORMAT, Problem, check_seed
@@ -25,6 +25,7 @@ from gpt2_adventure.story.seeds.fill import fill
 from gpt2_adventure.story.seeds.lines import KeyLines
 from gpt2_adventure.story.seeds.template import TEMPLATE, TEMPLATE_TITLE_LINE
 from gpt2_adventure.story.seeds.to_toml import to_toml, toml_string
+from gpt2_adventure.units import size_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,7 +86,7 @@ def load_seed(path: Path | str) -> Seed:
     except FileRefused as refused:
         if refused.reason == "too_large":
             raise SeedError(f"the file is too large; a seed may be at most "
-                            f"{MAX_SEED_BYTES // 1_000_000} MB", path, 1) from None
+                            f"{size_text(MAX_SEED_BYTES)}", path, 1) from None
         raise SeedError(str(refused), path) from None
     try:
         text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
@@ -132,15 +133,11 @@ def seed_origin(seed: Seed, paths: AppPaths) -> Literal["bundled", "own", "file"
     return "file"
 
 
-def _looks_like_path(spec: str) -> bool:
-    return "/" in spec or "\\" in spec or spec.endswith(".toml") or spec.startswith("~")
-
-
 def find_seed(paths: AppPaths, spec: str) -> Seed:
     """A seed by file path or by id (file stem); the player's own wins over a bundled one."""
     if not spec.strip():
         raise UserError("no story name given", hint="see them with: gpt2-adventure stories list")
-    if _looks_like_path(spec):
+    if looks_like_path(spec, ".toml"):
         return load_seed(Path(spec).expanduser())
     # Listing (rather than testing folder / f"{spec}.toml") keeps ids exact on
     # case-insensitive file systems; the player's files come last and win.

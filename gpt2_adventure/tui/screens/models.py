@@ -12,10 +12,11 @@ from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.units import size_text
 
 
 def _size(n: int | None) -> str:
-    return f"{n / 1e6:.0f} MB" if n else "-"
+    return size_text(n) if n else "-"
 
 
 class ModelsScreen(Screen[bool]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import random
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Done, Piece, Session, new_state
-from tests.support.servers import FakeServer, LlamaServer
+from tests.support.servers import FakeServer, LlamaServer, cancel_when
 
 
 @pytest.fixture(scope="module")
@@ -226,15 +225,16 @@ def test_cancel_while_the_server_is_silent(fake: FakeServer, paths: AppPaths) ->
     backend = connect(fake.url, paths, read_timeout=30)
     fake.fault = "hang"
     cancel = CancelToken()
-    threading.Timer(0.2, cancel.cancel).start()
+    before = fake.generations
+    cancel_when(cancel, lambda: fake.generations > before)  # the server has the request
     start = time.monotonic()
     assert list(backend.stream("Hi", Sampling(max_tokens=5), cancel=cancel)) == []
-    assert time.monotonic() - start < 1  # not the 30 s read timeout
+    assert time.monotonic() - start < 10  # not the 30 s read timeout
     assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
     fake.fault = None
     start = time.monotonic()
     assert "".join(backend.stream("Hi", Sampling(max_tokens=3)))  # not held by the lock
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 10
 
 
 def test_wrong_kind_and_key(fake: FakeServer, tok: LocalTokenizer, paths: AppPaths) -> None:

@@ -11,7 +11,6 @@ import pytest
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.importers import common
 from gpt2_adventure.story.importers.common import (
-    Fields,
     decode_text,
     first_sentence,
     load_json,
@@ -101,22 +100,6 @@ def test_yaml_errors_are_clear() -> None:
         load_yaml("[" * 5000 + "]" * 5000, "s.yaml")
     with pytest.raises(UserError, match="too large"):
         load_yaml("a: b\n" * (common.MAX_YAML_BYTES // 5 + 1), "s.yaml")
-
-
-def test_fields_name_the_field_and_treat_null_as_absent() -> None:
-    fields = Fields({"a": None, "b": 3, "c": ["x", None], "d": [1]}, "f.json")
-    assert fields.text("a") == "" and fields.texts("a") == [] and fields.texts("c") == ["x", ""]
-    with pytest.raises(UserError, match="b should be text, not a number") as info:
-        fields.text("b")
-    assert info.value.where == "f.json"
-    with pytest.raises(UserError, match=r"d\[0\] should be text"):
-        fields.texts("d")
-    with pytest.raises(UserError, match="a is missing"):
-        fields.text("a", required=True)
-
-
-def test_lone_surrogates_become_replacement_characters() -> None:
-    assert Fields({"t": "a\ud800b"}, "f").text("t") == "a\ufffdb"
 
 
 @pytest.mark.parametrize(("stem", "expected"), [

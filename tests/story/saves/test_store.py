@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -117,16 +118,24 @@ def test_any_state_round_trips_exactly(store: SaveStore, state: StoryState) -> N
 # autosaves
 
 
+def next_millisecond() -> None:
+    """Until the clock, read as saves record it (to the millisecond), has moved on: what is
+    saved next is newer, on a clock of any resolution."""
+    start = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    while datetime.now(timezone.utc).isoformat(timespec="milliseconds") == start:
+        time.sleep(0.001)
+
+
 def test_one_autosave_slot_per_game_and_the_latest_wins(store: SaveStore) -> None:
     assert store.latest_autosave() is None
     first, second = StoryState(mode="adventure", title="one"), StoryState(mode="chat",
                                                                           title="two")
     store.autosave(first)
-    time.sleep(0.01)
+    next_millisecond()
     store.autosave(second)
     name, latest = store.latest_autosave()  # type: ignore[misc]
     assert (name, latest.title) == (f"autosave/{second.id}", "two")
-    time.sleep(0.01)
+    next_millisecond()
     first.turns.append(Turn("model", "more"))
     store.autosave(first)  # same game: same slot, rewritten
     assert len(list(store.autosave_dir.glob("*.json"))) == 2
@@ -138,7 +147,7 @@ def test_one_autosave_slot_per_game_and_the_latest_wins(store: SaveStore) -> Non
 def test_latest_autosave_skips_broken_files(store: SaveStore) -> None:
     good = StoryState(mode="story", title="good")
     store.autosave(good)
-    time.sleep(0.01)
+    next_millisecond()
     (store.autosave_dir / "zzz.json").write_text("{not json")
     assert store.latest_autosave()[1].title == "good"  # type: ignore[index]
 
