@@ -329,7 +329,12 @@ def pump(stream: Stream, handle: Callable[[Event], None]) -> None:
             events.put(end)
 
     thread = threading.Thread(target=work, name="plain-generation", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except KeyboardInterrupt:  # Ctrl+C as the reply begins: stop it like any other
+        stream.cancel.cancel()
+        if thread.ident is None:  # it never began: run it here (it ends at once, cancelled)
+            work()
     while True:
         try:
             try:
@@ -343,7 +348,8 @@ def pump(stream: Stream, handle: Callable[[Event], None]) -> None:
             handle(item)  # type: ignore[arg-type]
         except KeyboardInterrupt:
             stream.cancel.cancel()
-    thread.join()
+    if thread.ident is not None:
+        thread.join()
 
 
 def run_plain(game: Game, stdin: TextIO | None = None, console: Console | None = None) -> int:

@@ -9,19 +9,22 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, OpenSettings
+from gpt2_adventure.game import Game, OpenSettings, Stream
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.plain import PlainGame, make_console, remainder, run_plain
+from gpt2_adventure.plain import PlainGame, make_console, pump, remainder, run_plain
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Done, Piece, Session, new_state
 from tests.cli.test_app import assert_clean_error
 from tests.support.fake_backend import FakeBackend
 
@@ -319,3 +322,31 @@ def test_a_game_open_elsewhere_is_refused(tiny_gguf: Path) -> None:
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_ctrl_c_while_the_reply_thread_starts_stops_it(monkeypatch: pytest.MonkeyPatch,
+                                                        started: bool) -> None:
+    """A Ctrl+C landing inside Thread.start (after the thread began, or before) cancels the
+    reply and lets it end; it does not escape as a KeyboardInterrupt."""
+    cancel = CancelToken()
+
+    def events() -> Iterator[Piece | Done]:
+        for _ in range(10_000):
+            if cancel.cancelled:
+                break
+            yield Piece("word ")
+        yield Done("", "cancelled", cancelled=cancel.cancelled)
+
+    real_start = threading.Thread.start
+
+    def interrupted_start(thread: threading.Thread) -> None:
+        if started:
+            real_start(thread)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    seen: list[object] = []
+    pump(Stream(events(), cancel), seen.append)
+    assert cancel.cancelled
+    assert isinstance(seen[-1], Done) and seen[-1].cancelled
