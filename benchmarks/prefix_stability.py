@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.shapes import CACHE  # noqa: E402
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats  # noqa: E402
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats  # noqa: E402
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 from gpt2_adventure.paths import AppPaths  # noqa: E402
@@ -40,7 +40,7 @@ def sentence(rng: random.Random, words: int) -> str:
     return body[0].upper() + body[1:] + "."
 
 
-class ScriptedModel:
+class ScriptedModel(Backend):
     """The real GPT-2 tokenizer with scripted replies: prompts are what we measure."""
 
     def __init__(self, tokenizer: LlamaBackend, rng: random.Random) -> None:
@@ -63,9 +63,6 @@ class ScriptedModel:
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._tok.detokenize(tokens)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
                cancel: CancelToken | None = None) -> Iterator[str]:

@@ -269,6 +269,7 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         def _generate(self, body: dict[str, Any], stream: bool) -> None:
             server.aborted.clear()
             server.generations += 1
+            generation = server.generations
             fault = server.fault
             if fault == "hang":
                 server._release.wait(60)
@@ -292,10 +293,10 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 result = {"results": [{"text": text}]} if kobold else \
                     {"choices": [{"text": text, "finish_reason": finish}]}
                 return self._json(result)
-            self._stream(pieces, finish, kobold, fault)
+            self._stream(pieces, finish, kobold, fault, generation)
 
-        def _stream(self, pieces: list[str], finish: str, kobold: bool, fault: str | None
-                    ) -> None:
+        def _stream(self, pieces: list[str], finish: str, kobold: bool, fault: str | None,
+                    generation: int) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             if kobold:  # KoboldCpp ends its streams by closing the connection
@@ -330,6 +331,9 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     send("data: [DONE]\n\n")
                     self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
-                server.aborted.set()  # the client went away, as KoboldCpp notices
+                # The client went away, as KoboldCpp notices; a pipe found broken only after
+                # the next request began (a slow machine) must not abort that one.
+                if server.generations == generation:
+                    server.aborted.set()
 
     return Handler
