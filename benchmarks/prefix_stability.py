@@ -25,8 +25,10 @@ from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats 
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 from gpt2_adventure.paths import AppPaths  # noqa: E402
+from gpt2_adventure.story.events import Done  # noqa: E402
+from gpt2_adventure.story.new_game import new_state  # noqa: E402
 from gpt2_adventure.story.seeds.library import find_seed  # noqa: E402
-from gpt2_adventure.story.session import Done, Session, new_state  # noqa: E402
+from gpt2_adventure.story.session import Session  # noqa: E402
 
 _VOCABULARY = (
     "the old stone door wind castle road dark light you see a small fire near river guard "

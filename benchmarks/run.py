@@ -135,8 +135,9 @@ def transformers_rounds() -> Callable[[list[int], int], float] | None:
 def _new_session(model_backend: Any, seed: int) -> Any:
     from gpt2_adventure.engine.sampling import Sampling
     from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.story.new_game import new_state
     from gpt2_adventure.story.seeds.library import find_seed
-    from gpt2_adventure.story.session import Session, new_state
+    from gpt2_adventure.story.session import Session
 
     state = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
                       random.Random(seed))

@@ -26,9 +26,10 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
+from gpt2_adventure.story.events import Event, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, SaveStore
-from gpt2_adventure.story.session import Event, Session, SessionError
+from gpt2_adventure.story.session import Session
 
 
 @dataclass

@@ -18,8 +18,9 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import Placeholder, Seed, StoryState
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 
 DEFAULT_STORY = {"play": "knight", "chat": "tavern-keeper", "write": "fairy-tale"}
 

@@ -30,8 +30,8 @@ from gpt2_adventure.game import (
     Stream,
 )
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.events import Done, Event, Piece, Restart
 from gpt2_adventure.story.model import StoryState, Turn
-from gpt2_adventure.story.session import Done, Event, Piece, Restart
 
 ACTION, PROSE, NOTE, ERROR, TITLE = "bold cyan", "cyan", "dim", "bold red", "bold"
 RECENT_TURNS = 3  # how much of the story to show again after /undo, /alt, /load...

@@ -22,10 +22,12 @@ from gpt2_adventure.game import (
     Stream,
 )
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done, Piece
 from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveInUseError, SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Piece, Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
 
 

@@ -22,9 +22,11 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import Game, OpenSettings, Stream
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.plain import PlainGame, make_console, pump, remainder, run_plain
+from gpt2_adventure.story.events import Done, Piece
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Piece, Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.cli.test_app import assert_clean_error
 from tests.support.fake_backend import FakeBackend
 

@@ -1,9 +1,9 @@
 """A game in progress: the player's actions, the model's replies, and the history around them.
 
-Generation methods are generators of events, so a UI can stream: ``Piece`` (new text),
-``Restart`` (a loop was caught; forget the streamed text, a re-roll follows) and, last,
-``Done``. The story changes only when a generator runs to its end; a cancelled turn leaves
-the story as it was and waits in ``pending`` for the player to keep or drop it.
+Generation methods are generators of events (``story/events.py``), so a UI can stream; how
+each mode turns text into turns is ``story/turns.py``. The story changes only when a
+generator runs to its end; a cancelled turn leaves the story as it was and waits in
+``pending`` for the player to keep or drop it.
 
 Who does what: the ``Session`` is the story and the model's view of it (prompt layout,
 replies, history, memory); ``game.Game`` wraps it with the save (lock, autosave, stored model
@@ -12,75 +12,18 @@ state) and the command line; the front ends only render.
 
 from __future__ import annotations
 
-import random
 import re
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
-from gpt2_adventure.story.model import ActionKind, Seed, StoryState, Turn, WorldEntry
-from gpt2_adventure.story.person import format_do, format_say
+from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
+from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.postprocess import clean_reply, loop_reason
-from gpt2_adventure.story.seeds.library import fill_seed
-
-
-class SessionError(UserError):
-    """An action that makes no sense now (nothing to undo, no reply to retry...)."""
-
-
-@dataclass
-class Piece:
-    text: str
-
-
-@dataclass
-class Restart:
-    reason: str
-
-
-@dataclass
-class Done:
-    text: str  # the reply as it joined the story (or the partial one, when cancelled)
-    finish_reason: str
-    cancelled: bool = False
-    rerolls: int = 0
-    stats: GenerationStats | None = None
-
-
-Event = Piece | Restart | Done
-
-
-@dataclass
-class Pending:
-    """A cancelled generation, kept aside until the player keeps or drops it."""
-
-    action: Turn | None  # the player's turn that asked for it (act), if any
-    text: str
-    target: str  # "new" (a new model turn), "alternative" (retry) or "extend" (continue)
-
-
-def new_state(seed: Seed, values: Mapping[str, str], rng: random.Random,
-              model: str = "") -> StoryState:
-    """Start a game from a seed: fill the placeholders and pick an opening."""
-    for name, value in values.items():
-        if seed.mode == "chat" and ":" in value:
-            raise SessionError(f"{name} cannot contain ':' in a chat (it marks who speaks)")
-    filled = fill_seed(seed, values)
-    opening = rng.choice(filled.openings)
-    turns = [Turn(role="opening", text=opening)]
-    chat = filled.chat
-    if chat is not None and chat.greeting.strip():
-        greeting = f"\n{chat.character}: {chat.greeting.strip()}"
-        turns.append(Turn(role="model", text=greeting, speaker=chat.character,
-                          alternatives=[greeting]))
-    return StoryState(mode=seed.mode, title=filled.title, seed_id=seed.id,
-                      memory=filled.memory, authors_note=filled.authors_note,
-                      world=list(filled.world), turns=turns, chat=chat,
-                      sampling=dict(seed.sampling), values=dict(values), model=model)
+from gpt2_adventure.story.turns import player_turn, reply_cue, reply_turn, stop_strings
 
 
 def _stronger(sampling: Sampling, looping: str, tokenize: Callable[[str], list[int]]
@@ -144,63 +87,9 @@ class Session:
         if done is not None:
             yield done
 
-    # -- how each mode talks to the model -------------------------------------------------
-
-    @property
-    def _single_voice(self) -> bool:
-        chat = self.state.chat
-        return chat is not None and not chat.others
-
-    def _tail(self) -> str:
-        """Text after the story that cues the reply (a chat speaker's name)."""
-        if self.state.mode == "chat" and self.state.chat is not None:
-            return f"\n{self.state.chat.character}:" if self._single_voice else "\n"
-        return ""
-
-    def _stops(self) -> list[str]:
-        if self.state.mode == "adventure":
-            return ["\n>", "\n\n\n"]
-        if self.state.mode == "chat" and self.state.chat is not None:
-            chat = self.state.chat
-            names = [chat.player] + ([chat.character] if self._single_voice else [])
-            return [f"\n{name}:" for name in names] + ["\n\n\n"]
-        return []
-
     def player_turn(self, text: str, kind: ActionKind) -> Turn | None:
         """The turn the player's input becomes (None for empty input), not yet in the story."""
-        mode = self.state.mode
-        if mode == "chat":
-            if self.state.chat is None:
-                raise SessionError("this chat has no character (the save lacks its chat part)")
-            line = " ".join(text.split())
-            if not line:
-                return None
-            return Turn(role="player", text=f"\n{self.state.chat.player}: {line}", kind="say",
-                        raw=text, speaker=self.state.chat.player)
-        if mode == "story" or kind == "story":
-            if not text.strip():
-                return None
-            before = self.state.turns[-1].text if self.state.turns else ""
-            joint = "" if (not before or before[-1:].isspace() or text[:1].isspace()) else " "
-            if mode == "adventure":
-                joint = "\n"
-                text = text.strip()
-            return Turn(role="player", text=joint + text, kind="story", raw=text)
-        body = format_say(text) if kind == "say" else format_do(text)
-        if not body:
-            return None
-        return Turn(role="player", text=f"\n> {body}\n", kind=kind, raw=text)
-
-    def _reply_text(self, cleaned: str) -> tuple[str, str]:
-        """(the turn's text, its speaker) for a cleaned reply."""
-        chat = self.state.chat
-        if self.state.mode != "chat" or chat is None:
-            return cleaned, ""
-        if self._single_voice:
-            return f"\n{chat.character}: {cleaned.strip()}", chat.character
-        body = cleaned.lstrip("\n")
-        speaker = body.split(":", 1)[0].strip() if ":" in body.split("\n", 1)[0] else ""
-        return "\n" + body, speaker
+        return player_turn(self.state, text, kind)
 
     # -- generation -----------------------------------------------------------------------
 
@@ -211,21 +100,22 @@ class Session:
         sampling = self.sampling
         recent = self._recent_replies()
         whole = self.state.mode != "story"
+        stops = stop_strings(self.state)
         for attempt in range(self.max_rerolls + 1):
             prompt = self.builder.build(self.state, sampling.max_tokens, tail)
             self.last_prompt = prompt
             raw = ""
-            for piece in self.backend.stream(prompt.tokens, sampling, stop=self._stops(),
+            for piece in self.backend.stream(prompt.tokens, sampling, stop=stops,
                                              cancel=cancel):
                 raw += piece
                 yield Piece(piece)
             stats = self.backend.last_stats
             reason = stats.finish_reason if stats else ""
             if reason == "cancelled" or (cancel is not None and cancel.cancelled):
-                yield Done(clean_reply(raw, self._stops(), whole_sentences=False), "cancelled",
+                yield Done(clean_reply(raw, stops, whole_sentences=False), "cancelled",
                            cancelled=True, rerolls=attempt, stats=stats)
                 return
-            cleaned = clean_reply(raw, self._stops(), whole_sentences=whole)
+            cleaned = clean_reply(raw, stops, whole_sentences=whole)
             looping = loop_reason(cleaned, recent) if cleaned.strip() else "an empty reply"
             if looping is None or attempt == self.max_rerolls:
                 yield Done(cleaned, reason, rerolls=attempt, stats=stats)
@@ -245,13 +135,13 @@ class Session:
     def _act(self, text: str, kind: ActionKind,
              cancel: CancelToken | None) -> Generator[Event, None, None]:
         self.pending = None
-        turn = self.player_turn(text, kind)
+        turn = player_turn(self.state, text, kind)
         turns = self.state.turns
         if turn is not None:
             turns.append(turn)
         finished = False
         try:
-            for event in self._generate(cancel, self._tail()):
+            for event in self._generate(cancel, reply_cue(self.state)):
                 if isinstance(event, Done):
                     if event.cancelled:
                         self.pending = Pending(turn, event.text, "new")
@@ -266,13 +156,13 @@ class Session:
                 turns.pop()  # nothing came of it: the story is as it was
 
     def _add_reply(self, cleaned: str) -> None:
-        text, speaker = self._reply_text(cleaned)
+        text, speaker = reply_turn(self.state, cleaned)
         self._adopt_reply(text)
         self.state.turns.append(Turn(role="model", text=text, speaker=speaker,
                                      alternatives=[text]))
 
     def _adopt_reply(self, text: str) -> None:
-        tail = self._tail()  # the cue the prompt ended with (a chat speaker's name)
+        tail = reply_cue(self.state)  # the cue the prompt ended with (a chat speaker's name)
         if text.startswith(tail):
             self._adopt_tokens(text, text[len(tail):], before=tail)
 
@@ -296,12 +186,12 @@ class Session:
         self.pending = None
         last = turns.pop()
         try:
-            for event in self._generate(cancel, self._tail()):
+            for event in self._generate(cancel, reply_cue(self.state)):
                 if isinstance(event, Done):
                     if event.cancelled:
                         self.pending = Pending(None, event.text, "alternative")
                     else:
-                        text, _ = self._reply_text(event.text)
+                        text, _ = reply_turn(self.state, event.text)
                         self._adopt_reply(text)
                         last.alternatives.append(text)
                         last.choose(len(last.alternatives) - 1)
@@ -351,7 +241,7 @@ class Session:
                 turns.append(pending.action)
             self._add_reply(pending.text)
         elif pending.target == "alternative" and turns and turns[-1].role == "model":
-            text, _ = self._reply_text(pending.text)
+            text, _ = reply_turn(self.state, pending.text)
             turns[-1].alternatives.append(text)
             turns[-1].choose(len(turns[-1].alternatives) - 1)
         elif pending.target == "extend" and turns and turns[-1].role == "model":
@@ -494,6 +384,6 @@ class Session:
         """The prompt the next reply would get, without moving anything (for a context meter)."""
         saved = replace(self.builder.plan)
         try:
-            return self.builder.build(self.state, self.sampling.max_tokens, self._tail())
+            return self.builder.build(self.state, self.sampling.max_tokens, reply_cue(self.state))
         finally:
             self.builder.plan = saved

@@ -7,7 +7,7 @@ from textual.screen import Screen
 
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.game import Game
-from gpt2_adventure.story.session import Event
+from gpt2_adventure.story.events import Event
 
 
 class Streamed(Message):

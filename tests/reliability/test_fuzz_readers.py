@@ -45,10 +45,11 @@ from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.cards.reader import load_card_report
 from gpt2_adventure.story.model import Seed
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.format import decode, encode
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed, load_seed, parse_seed
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.support import reliability_gguf as gg
 from tests.support.fake_backend import FakeBackend
 from tests.support.png_cards import minimal_png, text_chunk

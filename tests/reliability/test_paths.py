@@ -21,9 +21,10 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game, Info
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed, write_template
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
 from tests.support.reliability_proc import run
 

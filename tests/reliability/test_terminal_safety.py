@@ -31,9 +31,10 @@ from gpt2_adventure.plain import make_console, run_plain
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.export import export_markdown, export_text
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn, WorldEntry
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.to_toml import toml_string
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
 from tests.support.reliability_proc import ROOT, child_env, run, write_config
 from tests.support.tmux import TMUX

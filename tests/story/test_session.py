@@ -10,17 +10,12 @@ from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.context import Plan
+from gpt2_adventure.story.events import Done, Piece, Restart, SessionError
 from gpt2_adventure.story.model import WorldEntry
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import (
-    Done,
-    Piece,
-    Restart,
-    Session,
-    SessionError,
-    new_state,
-)
+from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
 
 LOOP = " You walk on. You walk on. You walk on. You walk on."

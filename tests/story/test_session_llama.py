@@ -10,9 +10,11 @@ import pytest
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Session, new_state
+from gpt2_adventure.story.session import Session
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,9 @@ from gpt2_adventure.engine.sampling import Sampling, preset
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import WorldEntry
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 
 WORDS = ("dragon", "sword", "castle", "the", "forest", "ancient", "whispered", "gold", "night",
          "river", "é", "漢字", "🐉", "<|endoftext|>", "\n", "...", "Anna:", ">")

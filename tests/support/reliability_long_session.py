@@ -17,9 +17,10 @@ from pathlib import Path
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Session, new_state
+from gpt2_adventure.story.session import Session
 
 ACTIONS = [("look around", "do"), ("open the heavy door", "do"), ("hello there", "say"),
            ("The wind picks up.", "story"), ("draw my sword", "do"), ("who goes there", "say"),

@@ -31,8 +31,8 @@ from gpt2_adventure.game import (
     Warmup,
 )
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
-from gpt2_adventure.story.session import Done, Piece, Restart
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.messages import (
     BackendFailed,

@@ -14,8 +14,8 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import Game
 from gpt2_adventure.launch import Launch, load_state, open_game
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done
 
 SAMPLING = Sampling(max_tokens=16, temperature=0.8)
 

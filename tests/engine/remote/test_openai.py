@@ -19,9 +19,11 @@ from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import ContextOverflowError
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done, Piece
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Piece, Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.support.servers import FakeServer, LlamaServer, cancel_when
 
 

@@ -10,12 +10,14 @@ import pytest
 
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.importers import convert_bytes, import_file
 from gpt2_adventure.story.importers.kobold import export_kobold
 from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
-from gpt2_adventure.story.session import Done, Session, new_state
+from gpt2_adventure.story.session import Session
 from tests.story.importers import peer_sample, write_json
 from tests.support.fake_backend import FakeBackend
 

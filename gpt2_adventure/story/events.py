@@ -1,0 +1,46 @@
+"""What a reply in the making tells whoever drives it: ``Piece`` (new text), ``Restart`` (a
+loop was caught; forget the streamed text, a re-roll follows) and, last, ``Done``; and what a
+cancelled reply leaves behind (``Pending``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpt2_adventure.engine.backend import GenerationStats
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.model import Turn
+
+
+class SessionError(UserError):
+    """An action that makes no sense now (nothing to undo, no reply to retry...)."""
+
+
+@dataclass
+class Piece:
+    text: str
+
+
+@dataclass
+class Restart:
+    reason: str
+
+
+@dataclass
+class Done:
+    text: str  # the reply as it joined the story (or the partial one, when cancelled)
+    finish_reason: str
+    cancelled: bool = False
+    rerolls: int = 0
+    stats: GenerationStats | None = None
+
+
+Event = Piece | Restart | Done
+
+
+@dataclass
+class Pending:
+    """A cancelled generation, kept aside until the player keeps or drops it."""
+
+    action: Turn | None  # the player's turn that asked for it (act), if any
+    text: str
+    target: str  # "new" (a new model turn), "alternative" (retry) or "extend" (continue)
