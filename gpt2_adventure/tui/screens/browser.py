@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -12,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import Seed
+from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.screens.dialogs import EditTurn
 
 CUSTOM = "__custom__"
@@ -33,6 +35,7 @@ def preview_text(seed: Seed) -> Text:
 
 
 class SeedBrowser(Screen):
+    app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
     SeedBrowser #heading { height: 1; padding: 0 1; background: $primary; text-style: bold; }
@@ -52,7 +55,7 @@ class SeedBrowser(Screen):
     def compose(self) -> ComposeResult:
         from gpt2_adventure.story.seeds.library import list_seeds
 
-        seeds, _broken = list_seeds(self.app.launch.paths)  # type: ignore[attr-defined]
+        seeds, _broken = list_seeds(self.app.launch.paths)
         chosen = sorted((s for s in seeds if s.mode == self.mode),
                         key=lambda s: (s.genre.lower(), s.title.lower()))
         self.seeds = {s.id: s for s in chosen}
@@ -79,7 +82,7 @@ class SeedBrowser(Screen):
     def _model_options(self) -> list[tuple[str, str]]:
         from gpt2_adventure.engine.models.store import installed
 
-        launch = self.app.launch  # type: ignore[attr-defined]
+        launch = self.app.launch
         default = launch.model or launch.settings.model.name or "gpt2"
         options = [(f"{default} (default)", "")]
         for model in installed(launch.paths):
@@ -106,14 +109,14 @@ class SeedBrowser(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         model = self.query_one(Select).value
-        launch = self.app.launch  # type: ignore[attr-defined]
+        launch = self.app.launch
         launch.model = str(model) if model else launch.model
         if event.option.id == CUSTOM:
             self.app.push_screen(EditTurn("Your opening", ""), self._custom)
             return
         seed = self.seeds.get(event.option.id or "")
         if seed is not None:
-            self.app.start_seed(seed)  # type: ignore[attr-defined]
+            self.app.start_seed(seed)
 
     def _custom(self, text: str | None) -> None:
         from gpt2_adventure.story.seeds.fill import escape
@@ -122,4 +125,4 @@ class SeedBrowser(Screen):
             return
         seed = Seed(id="custom", title="Your story", mode=self.mode,  # type: ignore[arg-type]
                     openings=(escape(text.strip()),))
-        self.app.start_seed(seed)  # type: ignore[attr-defined]
+        self.app.start_seed(seed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.units import size_text
 
 
@@ -20,6 +21,7 @@ def _size(n: int | None) -> str:
 
 
 class ModelsScreen(Screen[bool]):
+    app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "back", "Back")]
     DEFAULT_CSS = """
     ModelsScreen #heading { height: 1; padding: 0 1; background: $primary; text-style: bold; }
@@ -59,7 +61,7 @@ class ModelsScreen(Screen[bool]):
 
         table = self.query_one(DataTable)
         table.clear()
-        have = installed(self.app.launch.paths)  # type: ignore[attr-defined]
+        have = installed(self.app.launch.paths)
         for entry in catalog():
             mine = ", ".join(f"{m.quant} ({_size(m.size)})" for m in have if m.name == entry.name)
             table.add_row(entry.name, f"{entry.parameters / 1e6:.0f}M",
@@ -85,7 +87,7 @@ class ModelsScreen(Screen[bool]):
         elif event.button.id == "remove":
             from gpt2_adventure.engine.models.store import remove
 
-            removed = remove(self.app.launch.paths, name)  # type: ignore[attr-defined]
+            removed = remove(self.app.launch.paths, name)
             self.notify(f"removed {len(removed)} file(s)" if removed else "not installed",
                         markup=False)
             self._fill()
@@ -105,7 +107,7 @@ class ModelsScreen(Screen[bool]):
             self.app.call_from_thread(bar.update, total=total or None, progress=done)
 
         try:
-            path = pull(self.app.launch.paths, name, progress=progress)  # type: ignore[attr-defined]
+            path = pull(self.app.launch.paths, name, progress=progress)
         except UserError as error:
             message = str(error) + (f" — {error.hint}" if error.hint else "")
             self.app.call_from_thread(self._done, False, message)

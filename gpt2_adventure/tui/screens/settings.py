@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -24,6 +25,7 @@ from gpt2_adventure.config import (
 from gpt2_adventure.engine.sampling import PRESETS, Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.schema import SettingError, Spec, from_text
+from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.say import say
 
 ORDER = ("sampling", "model", "ui")  # the sections as the screen lists them
@@ -41,6 +43,7 @@ def _widget_id(section: str, name: str) -> str:
 
 
 class SettingsScreen(Screen):
+    app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+s", "save", "Save")]
     DEFAULT_CSS = """
     SettingsScreen #heading { height: 1; padding: 0 1; background: $primary; text-style: bold; }
@@ -53,7 +56,7 @@ class SettingsScreen(Screen):
     """
 
     def compose(self) -> ComposeResult:
-        settings = self.app.launch.settings  # type: ignore[attr-defined]
+        settings = self.app.launch.settings
         self._rows = screen_rows(settings)
         self._shown: dict[str, Any] = {}  # widget id -> the value it showed at first
         self._preset = settings.preset  # the preset whose values the boxes were filled from
@@ -120,7 +123,7 @@ class SettingsScreen(Screen):
         return out
 
     def action_save(self) -> None:
-        launch = self.app.launch  # type: ignore[attr-defined]
+        launch = self.app.launch
         path = launch.paths.config_file
         try:
             changes = self.changes()
@@ -143,9 +146,8 @@ class SettingsScreen(Screen):
 
     def _apply_to_open_game(self, sampling: Sampling) -> None:
         from gpt2_adventure.launch import session_sampling
-        from gpt2_adventure.tui.base import GameApp
 
-        game = self.app.game if isinstance(self.app, GameApp) else None
+        game = self.app.game
         if game is not None:  # the app's open game
             game.session.sampling = session_sampling(sampling, game.session.state.sampling)
 
