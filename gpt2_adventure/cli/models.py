@@ -38,6 +38,7 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             "parameters": entry.parameters,
             "default": entry.name == DEFAULT_MODEL,
             "quants": {q: entry.sizes.get(q) for q in entry.files},
+            "sizes_listed": sorted(entry.listed),
             "installed": [{"quant": m.quant, "path": str(m.path), "size": m.size} for m in mine],
             "description": entry.description,
         })
@@ -52,7 +53,8 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     for column in ("name", "params", "download sizes", "installed", "about"):
         table.add_column(column)
     for row in rows:
-        sizes = ", ".join(f"{q} {_size(s)}" for q, s in row["quants"].items())
+        sizes = ", ".join(f"{q} {'' if q in row['sizes_listed'] else '~'}{_size(s)}"
+                          for q, s in row["quants"].items())
         inst = ", ".join(f"{m['quant']} ({_size(m['size'])})" for m in row["installed"]) or "-"
         name = row["name"] + (" (default)" if row["default"] else "")
         table.add_row(Text(name), f"{row['parameters'] / 1e6:.0f}M", Text(sizes), Text(inst),
@@ -61,6 +63,7 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     others = [m for m in have if m.name not in {r["name"] for r in rows}]
     for m in others:
         Console().print(Text(f"also installed: {m.name} {m.path}"))
+    typer.echo("~ marks an estimated size; the others are the repositories' listings")
     typer.echo("pull one with: gpt2-adventure models pull NAME [--quant Q]")
 
 
@@ -140,22 +143,35 @@ def models_info(
 @models_app.command("convert")
 def models_convert(
     src: Annotated[str, typer.Argument(
-        help="A Hugging Face GPT-2 checkpoint folder, or a repo id to download.")],
+        help="A GGUF file to requantize, a Hugging Face GPT-2 checkpoint folder, "
+             "or a repo id to download.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .gguf file to write.")],
-    quant: Annotated[str, typer.Option(help="f32, f16, q8_0 or q4_k_m.")] = "q8_0",
+    quant: Annotated[str, typer.Option(
+        help="f32, f16, q8_0, q6_k or q4_k_m (a GGUF: f16, q8_0, q6_k or q4_k_m).")] = "q8_0",
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
-    """Convert a GPT-2 checkpoint (safetensors) to GGUF, quantized by llama.cpp."""
-    from gpt2_adventure.engine.models.convert import convert_checkpoint
+    """Convert a GPT-2 checkpoint to GGUF, or requantize a GGUF, through llama.cpp."""
+    from gpt2_adventure.engine.models.convert import (
+        QUANT_TYPES,
+        REQUANT_TYPES,
+        convert_checkpoint,
+        requantize,
+    )
     from gpt2_adventure.paths import AppPaths
 
     quant = quant.lower()
-    if quant not in ("f32", "f16", "q8_0", "q4_k_m"):
-        raise UserError(f"unknown quantization {quant!r}; choose f32, f16, q8_0 or q4_k_m",
+    folder = Path(src).expanduser()
+    from_gguf = folder.suffix.lower() == ".gguf"
+    allowed = REQUANT_TYPES if from_gguf else QUANT_TYPES
+    if quant not in allowed:
+        raise UserError(f"unknown quantization {quant!r}; choose {', '.join(allowed)}",
                         "--quant")
     if out.exists() and not force:
         raise UserError("the output file exists; pass --force to overwrite it", out)
-    folder = Path(src).expanduser()
+    report = lambda msg: typer.echo(msg, err=True)  # noqa: E731
+    if from_gguf:
+        typer.echo(f"wrote {requantize(folder, out, quant, progress=report)}")
+        return
     if not folder.exists() and "/" in src and not src.startswith((".", "/", "~")):
         from gpt2_adventure.engine.models.download import fetch_checkpoint
 
@@ -163,6 +179,5 @@ def models_convert(
         folder = fetch_checkpoint(AppPaths.from_env(), src)
     elif not folder.exists():
         raise UserError("checkpoint folder not found", folder)
-    result = convert_checkpoint(folder, out, quant,
-                                progress=lambda msg: typer.echo(msg, err=True))
+    result = convert_checkpoint(folder, out, quant, progress=report)
     typer.echo(f"wrote {result}")

@@ -62,6 +62,20 @@ def test_convert_a_checkpoint_folder_and_inspect_it(tiny_checkpoint: Path, tmp_p
                        "exists", "--force")
 
 
+def test_requantize_a_gguf_then_play_it(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    f16 = tmp_path / "mine.f16.gguf"
+    assert run("models", "convert", str(tiny_checkpoint), "--out", str(f16), "--quant",
+               "f16").returncode == 0
+    q8 = tmp_path / "mine.Q8_0.gguf"
+    done = run("models", "convert", str(f16), "--out", str(q8), "--quant", "Q8_0")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(run("models", "info", str(q8), "--json").stdout)["quantization"] == "Q8_0"
+    played = run("generate", "Hello", "--model", str(q8), "--max-tokens", "3", "--ignore-eos")
+    assert played.returncode == 0, played.stderr
+    assert_clean_error(run("models", "convert", str(f16), "--out", str(tmp_path / "x.gguf"),
+                           "--quant", "f32"), "unknown quantization 'f32'", "q8_0")
+
+
 def test_convert_a_missing_folder(tmp_path: Path) -> None:
     assert_clean_error(run("models", "convert", str(tmp_path / "nothing"), "--out",
                            str(tmp_path / "x.gguf")), "not found")

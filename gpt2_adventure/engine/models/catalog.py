@@ -1,10 +1,11 @@
 """The GPT-2 family we know how to fetch: where each GGUF lives and what it weighs.
 
-File names and sizes could not be checked against the Hub from here (no network when this
-was written). The names follow the repos' ``<model>.<QUANT>.gguf`` scheme (mradermacher
-spells F16 in lower case: ``gpt2-medium.f16.gguf``); the Q8_0 sizes are the ones a public
-third-party listing of these exact files reports, the others are scaled by bits per weight.
-If a name is wrong, ``models pull`` fails with a 404 and ``models convert`` still works.
+The Hub cannot be reached from where this was written. File names follow the repos'
+``<model>.<QUANT>.gguf`` scheme (mradermacher spells F16 in lower case: ``gpt2.f16.gguf``).
+Sizes marked *listed* are those the repositories' public file listings show (Q8_0 and Q4_K_M
+of every size, the rest where noted); the others are estimated from a listed size by bits
+per weight, and `models list` marks them with "~". If a name is wrong, ``models pull``
+fails with a 404 and ``models convert`` still works.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Entry:
     gguf_repo: str
     checkpoint_repo: str
     files: Mapping[str, str] = field(hash=False)  # quant -> file name in gguf_repo
-    sizes: Mapping[str, int] = field(hash=False)  # quant -> approximate bytes
+    sizes: Mapping[str, int] = field(hash=False)  # quant -> bytes (listed or estimated)
+    listed: frozenset[str] = frozenset()  # quants whose size is the repository's listing
     context_length: int = TRAINING_CONTEXT
 
     @property
@@ -58,6 +60,9 @@ class Entry:
     def size(self, quant: str | None = None) -> int:
         return self.sizes[self.normalize_quant(quant)]
 
+    def size_is_listed(self, quant: str | None = None) -> bool:
+        return self.normalize_quant(quant) in self.listed
+
 
 def _entry(
     name: str,
@@ -65,13 +70,14 @@ def _entry(
     description: str,
     gguf_repo: str,
     checkpoint_repo: str,
-    q8_size: int,
+    listed: dict[str, int],
     quants: tuple[str, ...] = QUANTS,
 ) -> Entry:
+    """An entry whose unlisted sizes are estimated from its Q8_0 size by bits per weight."""
     files = {q: f"{name}.{'f16' if q == 'F16' else q}.gguf" for q in quants}
-    q8_bits = _BITS_PER_WEIGHT["Q8_0"]
+    q8_size, q8_bits = listed["Q8_0"], _BITS_PER_WEIGHT["Q8_0"]
     sizes = {
-        q: q8_size if q == "Q8_0" else int(round(q8_size * _BITS_PER_WEIGHT[q] / q8_bits, -6))
+        q: listed[q] if q in listed else int(round(q8_size * _BITS_PER_WEIGHT[q] / q8_bits, -6))
         for q in quants
     }
     return Entry(
@@ -82,35 +88,40 @@ def _entry(
         checkpoint_repo=checkpoint_repo,
         files=MappingProxyType(files),
         sizes=MappingProxyType(sizes),
+        listed=frozenset(listed),
     )
 
 
 # GGUFs made after llama.cpp added `tokenizer.ggml.pre` (older GPT-2 GGUFs lack it and load with
 # a warning or not at all). The output head is stored untied, so files are ~1/3 above params.
+# Q4_K_M keeps some tensors in Q6_K, and GPT-2's large embedding tables weigh more than the
+# bits per weight suggest: its listed sizes are well above an estimate.
 _ENTRIES: tuple[Entry, ...] = (
     _entry(
         "gpt2", 124_000_000, "GPT-2 small: fast on any CPU, the default",
-        "mradermacher/gpt2-GGUF", "openai-community/gpt2", 177_669_376,
+        "mradermacher/gpt2-GGUF", "openai-community/gpt2",
+        {"Q8_0": 177_669_376, "Q4_K_M": 113_000_000},
     ),
     _entry(
         "gpt2-medium", 355_000_000, "GPT-2 medium: better prose, ~3x slower",
-        "mradermacher/gpt2-medium-GGUF", "openai-community/gpt2-medium", 437_487_744,
+        "mradermacher/gpt2-medium-GGUF", "openai-community/gpt2-medium",
+        {"Q8_0": 437_487_744, "Q4_K_M": 271_000_000},
     ),
     _entry(
         "gpt2-large", 774_000_000, "GPT-2 large: needs a fast CPU",
-        "mradermacher/gpt2-large-GGUF", "openai-community/gpt2-large", 898_165_824,
+        "mradermacher/gpt2-large-GGUF", "openai-community/gpt2-large",
+        {"Q8_0": 898_165_824, "Q4_K_M": 549_000_000},
     ),
-    # No F16 listed: not seen for gpt2-xl (3 GB); convert from the checkpoint if you want it.
     _entry(
         "gpt2-xl", 1_558_000_000, "GPT-2 XL: the full 1.5B model, slow on a laptop",
-        "mradermacher/gpt2-xl-GGUF", "openai-community/gpt2-xl", 1_749_953_760,
-        quants=("Q8_0", "Q6_K", "Q4_K_M"),
+        "mradermacher/gpt2-xl-GGUF", "openai-community/gpt2-xl",
+        {"Q8_0": 1_749_953_760, "Q6_K": 1_630_000_000, "Q4_K_M": 1_190_000_000,
+         "F16": 3_280_000_000},
     ),
-    # No mradermacher repo known for distilgpt2; QuantFactory uses the same naming, without F16.
     _entry(
         "distilgpt2", 82_000_000, "DistilGPT2: the smallest and fastest, weaker stories",
-        "QuantFactory/distilgpt2-GGUF", "distilbert/distilgpt2", 132_303_872,
-        quants=("Q8_0", "Q6_K", "Q4_K_M"),
+        "mradermacher/distilgpt2-GGUF", "distilbert/distilgpt2",
+        {"Q8_0": 132_000_000, "Q6_K": 103_000_000, "Q4_K_M": 85_000_000, "F16": 244_000_000},
     ),
 )
 

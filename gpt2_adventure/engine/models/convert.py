@@ -1,8 +1,11 @@
-"""Convert a Hugging Face GPT-2 checkpoint into a GGUF file llama.cpp can load.
+"""Convert a Hugging Face GPT-2 checkpoint into a GGUF file llama.cpp can load, or
+requantize a GGUF.
 
-f32/f16 are written here with the ``gguf`` package, one tensor at a time; q8_0 and q4_k_m
-are an f16 GGUF run through llama.cpp's own quantizer. The output appears atomically:
-everything goes to a temp file next to ``out`` that replaces it only when complete.
+f32/f16 are written here with the ``gguf`` package, one tensor at a time; q8_0, q6_k and
+q4_k_m are an f16 GGUF run through llama.cpp's own quantizer, which is also what
+``requantize`` runs on a GGUF (an F16 download becomes a Q8_0 that plays twice as fast).
+The output appears atomically: everything goes to a temp file next to ``out`` that replaces
+it only when complete.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from gpt2_adventure.engine.models.checkpoint import Checkpoint, load_checkpoint
 from gpt2_adventure.errors import ModelFileError, UserError
 from gpt2_adventure.fileio import atomic_path
 
-QUANT_TYPES = ("f32", "f16", "q8_0", "q4_k_m")
-_LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
+QUANT_TYPES = ("f32", "f16", "q8_0", "q6_k", "q4_k_m")
+# What llama.cpp's quantizer can write from a GGUF (f16 too: a f32 file halves).
+REQUANT_TYPES = ("f16", "q8_0", "q6_k", "q4_k_m")
+_LLAMA_FTYPES = {"f16": "LLAMA_FTYPE_MOSTLY_F16", "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
+                 "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 # Checkpoint files ``out`` must never replace (the weight files are checked separately).
 _SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
                  "added_tokens.json", "model.safetensors.index.json"}
@@ -188,3 +194,35 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
     report(f"wrote {out}")
     return out
 
+
+
+def requantize(src: Path, out: Path, quant: str = "q8_0",
+               progress: Progress | None = None) -> Path:
+    """Write the GPT-2 GGUF ``src`` again as ``quant`` (one of ``REQUANT_TYPES``) to ``out``.
+
+    ``src`` is checked first (a GPT-2 GGUF with its tokenizer); llama.cpp's quantizer keeps
+    every tensor it should not touch (position embeddings, norms) as it is. Call
+    ``route_llama_logs`` first so the quantizer's log stays off the terminal.
+    """
+    from gpt2_adventure.engine.models.gguf_info import read_model_info
+
+    report = progress or (lambda _msg: None)
+    quant = quant.lower()
+    if quant not in REQUANT_TYPES:
+        raise UserError(f"unknown quantization {quant!r} for a GGUF",
+                        hint=f"choose one of {', '.join(REQUANT_TYPES)}")
+    src, out = Path(src), Path(out)
+    info = read_model_info(src)
+    if out.resolve() == src.resolve():
+        raise UserError("the output would overwrite the file it is made from", where=out,
+                        hint="choose another output file name")
+    if out.is_dir():
+        raise UserError("the output path is a folder", where=out, hint="name a .gguf file")
+    report(f"read {info.name}: {info.quantization}, {info.n_layer} layers, "
+           f"n_embd {info.n_embd}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out, mode=None, temp_prefix=f".{out.name}.") as tmp:
+        report(f"quantizing to {quant}")
+        _quantize(src, tmp, quant)
+    report(f"wrote {out}")
+    return out

@@ -94,3 +94,18 @@ def test_entries_are_immutable() -> None:
         entry.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         entry.files["Q8_0"] = "evil.gguf"  # type: ignore[index]
+
+
+def test_listed_sizes_are_the_repositories_and_the_rest_estimated() -> None:
+    xl = catalog.lookup("gpt2-xl")
+    assert xl.size("Q6_K") == 1_630_000_000 and xl.size_is_listed("Q6_K")
+    assert xl.filename("F16") == "gpt2-xl.f16.gguf" and xl.size("F16") == 3_280_000_000
+    distil = catalog.lookup("distilgpt2")
+    assert distil.gguf_repo == "mradermacher/distilgpt2-GGUF"
+    assert distil.filename("f16") == "distilgpt2.f16.gguf"
+    assert {q: distil.size(q) for q in distil.quants} == {
+        "Q8_0": 132_000_000, "Q6_K": 103_000_000, "Q4_K_M": 85_000_000, "F16": 244_000_000}
+    gpt2 = catalog.lookup("gpt2")
+    assert gpt2.size("Q4_K_M") == 113_000_000 and gpt2.size_is_listed("Q4_K_M")
+    assert not gpt2.size_is_listed("Q6_K")  # estimated from Q8_0 by bits per weight
+    assert 113_000_000 < gpt2.size("Q6_K") < gpt2.size("Q8_0")

@@ -259,3 +259,37 @@ def test_f16_overflow_is_refused(tmp_path: Path) -> None:
         convert_checkpoint(src, tmp_path / "x.gguf", "f16")
     assert _leftovers(tmp_path) == []
     convert_checkpoint(src, tmp_path / "x.gguf", "f32")  # f32 holds it fine
+
+
+# ---- requantizing a GGUF -----------------------------------------------------------------
+
+
+def test_requantize_an_f16_gguf_to_q8_0_and_q6_k(tiny_f16: Path, tmp_path: Path) -> None:
+    from gpt2_adventure.engine.llama.logs import route_llama_logs
+    from gpt2_adventure.engine.models.convert import requantize
+
+    route_llama_logs(None)
+    seen: list[str] = []
+    q8 = requantize(tiny_f16, tmp_path / "m.Q8_0.gguf", "Q8_0", progress=seen.append)
+    types = {t.name: t.tensor_type for t in GGUFReader(q8).tensors}
+    assert types["blk.0.attn_qkv.weight"] == Q.Q8_0
+    assert types["position_embd.weight"] == Q.F32  # looked up, never quantized
+    assert seen[-1] == f"wrote {q8}"
+    q6 = requantize(tiny_f16, tmp_path / "m.Q6_K.gguf", "q6_k")
+    assert _field(GGUFReader(q6), "general.file_type") == 18  # MOSTLY_Q6_K
+    assert q8.stat().st_size < tiny_f16.stat().st_size
+    assert _leftovers(tmp_path) == []
+
+
+def test_requantize_refuses_what_is_not_a_gpt2_gguf(tiny_f16: Path, tmp_path: Path) -> None:
+    from gpt2_adventure.engine.models.convert import requantize
+
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"PK\x03\x04 not a gguf")
+    with pytest.raises(ModelFileError, match="not a GGUF file"):
+        requantize(other, tmp_path / "out.gguf")
+    with pytest.raises(UserError, match="overwrite the file it is made from"):
+        requantize(tiny_f16, tiny_f16)
+    with pytest.raises(UserError, match="unknown quantization 'q5_k_s'"):
+        requantize(tiny_f16, tmp_path / "out.gguf", "q5_k_s")
+    assert not (tmp_path / "out.gguf").exists()
