@@ -52,6 +52,30 @@ def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampli
     return Sampling.from_dict(usable, base) if usable else base
 
 
+def player_sampling(settings: Settings, paths: AppPaths, backend: Backend) -> Sampling:
+    """The sampling a game starts from: the player's, or — when they chose nothing (the
+    default preset and no [sampling] value) — the preset the model was made for, as the AI
+    Dungeon 2 model's card asks for its own (temperature 0.4, top_p 0.9, top_k 40)."""
+    from gpt2_adventure.engine.sampling import preset
+
+    info = backend.info
+    if settings.preset != "default" or settings.sampling != Sampling() or info is None:
+        return settings.sampling
+    name = _model_preset(paths, info.path)
+    return preset(name) if name else settings.sampling
+
+
+def _model_preset(paths: AppPaths, model: Path) -> str | None:
+    """The sampling preset of the catalog model whose folder holds ``model``, if any."""
+    from gpt2_adventure.engine.models import catalog
+
+    folder = model.resolve().parent
+    if folder.parent != paths.models_dir.resolve():
+        return None
+    entry = catalog.find(folder.name)
+    return entry.preset if entry is not None else None
+
+
 def pick_seed(launch: Launch) -> Seed:
     from gpt2_adventure.story.seeds.library import find_seed
 

@@ -1,9 +1,19 @@
-"""launch.session_sampling: a seed's or save's suggestions over the player's settings."""
+"""launch: a seed's or save's suggestions over the player's settings, and the model's own
+preset when the player chose none."""
 
 from __future__ import annotations
 
-from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.launch import session_sampling
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gpt2_adventure.config import Settings
+from gpt2_adventure.engine.models.gguf_info import read_model_info
+from gpt2_adventure.engine.sampling import PRESETS, Sampling
+from gpt2_adventure.launch import player_sampling, session_sampling
+from gpt2_adventure.paths import AppPaths
+from tests.support.fake_backend import FakeBackend
 
 
 def test_each_refused_suggestion_is_dropped_alone() -> None:
@@ -18,3 +28,37 @@ def test_each_refused_suggestion_is_dropped_alone() -> None:
     assert (got.top_k, got.top_p, got.banned_strings) == (5, 1.0, ("x",))
     assert isinstance(got.top_p, float) and got.logit_bias == {50256: -100.0}
     assert session_sampling(base, {}) is base
+
+
+# -- the model's own preset --------------------------------------------------------------
+
+def _backend_for(folder: Path, tiny_gguf_q8: Path) -> FakeBackend:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = shutil.copy(tiny_gguf_q8, folder / "model.Q8_0.gguf")
+    backend = FakeBackend()
+    backend.info = read_model_info(path)
+    return backend
+
+
+@pytest.mark.parametrize(("folder", "expected"), [
+    ("aidungeon2", "aidungeon2"),  # the catalog's AI Dungeon 2 model: its card's sampling
+    ("gpt2", "default"),  # base GPT-2: the player's settings as they are
+])
+def test_the_model_preset_applies_when_the_player_chose_none(
+        folder: str, expected: str, tiny_gguf_q8: Path) -> None:
+    paths = AppPaths.from_env()
+    backend = _backend_for(paths.models_dir / folder, tiny_gguf_q8)
+    assert player_sampling(Settings(), paths, backend) == PRESETS[expected]
+
+
+def test_the_players_choice_wins_over_the_model_preset(tiny_gguf_q8: Path,
+                                                       tmp_path: Path) -> None:
+    paths = AppPaths.from_env()
+    backend = _backend_for(paths.models_dir / "aidungeon2", tiny_gguf_q8)
+    creative = Settings(preset="creative", sampling=PRESETS["creative"])
+    assert player_sampling(creative, paths, backend) == PRESETS["creative"]
+    warmer = Settings(sampling=Sampling(temperature=0.9))
+    assert player_sampling(warmer, paths, backend).temperature == 0.9
+    elsewhere = _backend_for(tmp_path / "aidungeon2", tiny_gguf_q8)  # not in the models folder
+    assert player_sampling(Settings(), paths, elsewhere) == Sampling()
+    assert player_sampling(Settings(), paths, FakeBackend()) == Sampling()  # no file: remote

@@ -126,7 +126,7 @@ def _run_tui(launch: Launch) -> int:
 
 def run_plain_launch(launch: Launch) -> int:
     """Resolve the save or the story first (a bad one fails before a model loads), then play."""
-    from gpt2_adventure.launch import load_state, open_game
+    from gpt2_adventure.launch import load_state, open_game, player_sampling
     from gpt2_adventure.plain import make_console, run_plain
     from gpt2_adventure.safe_text import printable
 
@@ -139,7 +139,8 @@ def run_plain_launch(launch: Launch) -> int:
         def warn(message: str) -> None:
             print(f"warning: {printable(message)}", file=sys.stderr)
 
-        game = open_game(launch, backend, state, launch.settings.sampling, warn=warn)
+        sampling = player_sampling(launch.settings, launch.paths, backend)
+        game = open_game(launch, backend, state, sampling, warn=warn)
         return run_plain(game, sys.stdin, console)
     finally:
         backend.close()

@@ -76,24 +76,35 @@ def generate_command(
     """Continue PROMPT with GPT-2, streaming to stdout."""
     from gpt2_adventure.cli.config import load_cli_settings
     from gpt2_adventure.engine.loader import load_backend
+    from gpt2_adventure.engine.sampling import Sampling
     from gpt2_adventure.engine.sampling import preset as named_preset
+    from gpt2_adventure.launch import player_sampling
     from gpt2_adventure.safe_text import printable
 
     paths, settings = load_cli_settings()
     settings = with_backend_flags(settings, backend_url, backend_kind)
+
+    def with_flags(base: Sampling) -> Sampling:
+        try:
+            return base.with_changes(
+                max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                min_p=min_p, typical_p=typical_p, repeat_penalty=repeat_penalty,
+                repeat_last_n=repeat_last_n, frequency_penalty=frequency_penalty,
+                presence_penalty=presence_penalty, mirostat=mirostat,
+                ignore_eos=ignore_eos or None, banned_strings=tuple(ban) if ban else None)
+        except ValueError as exc:
+            raise UserError(str(exc), "command line") from None
+
     try:
         base = named_preset(preset) if preset else settings.sampling
-        sampling = base.with_changes(
-            max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-            min_p=min_p, typical_p=typical_p, repeat_penalty=repeat_penalty,
-            repeat_last_n=repeat_last_n, frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty, mirostat=mirostat,
-            ignore_eos=ignore_eos or None, banned_strings=tuple(ban) if ban else None)
     except ValueError as exc:
         raise UserError(str(exc), "command line") from None
+    sampling = with_flags(base)  # checked before the model loads
     text = sys.stdin.read() if prompt == "-" else prompt
     backend = load_backend(paths, settings.model, settings.backend, model=model,
                            threads=threads, seed=seed)
+    if preset is None:  # the model's own preset (aidungeon2), unless the settings chose one
+        sampling = with_flags(player_sampling(settings, paths, backend))
     tokens = backend.tokenize(text)
     room = backend.n_ctx - min(sampling.max_tokens, backend.n_ctx // 2)
     if len(tokens) > room:

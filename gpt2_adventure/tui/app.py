@@ -13,7 +13,14 @@ from textual.screen import Screen
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
-from gpt2_adventure.launch import Launch, load_state, open_game, pick_seed, start_state
+from gpt2_adventure.launch import (
+    Launch,
+    load_state,
+    open_game,
+    pick_seed,
+    player_sampling,
+    start_state,
+)
 from gpt2_adventure.story.model import Seed, StoryState
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GameFailed, GameOpened
@@ -122,7 +129,8 @@ class AdventureApp(GameApp):
         # Off the UI thread: the autosave (fsync), the model's fingerprint, and reading,
         # checking and importing a stored model state of up to [model] state_max_mb.
         try:
-            game = open_game(self.launch, backend, state, self.launch.settings.sampling,
+            game = open_game(self.launch, backend, state,
+                             player_sampling(self.launch.settings, self.launch.paths, backend),
                              warn=lambda text: say(screen, text, severity="warning"))
         except UserError as error:
             screen.post_message(GameFailed(str(error)))
@@ -206,6 +214,18 @@ class AdventureApp(GameApp):
         from gpt2_adventure.tui.screens.models import ModelsScreen
 
         self.push_screen(ModelsScreen())
+
+    def use_model(self, spec: str) -> None:
+        """Play model ``spec`` from now on (this session): a story on screen reopens with it
+        (autosaved first), else the next adventure starts with it."""
+        self.launch.model = spec
+        screen = self.game_screen
+        if screen is None or not screen.is_attached:
+            self.notify(f"{spec} will play your next adventure", markup=False)
+            return
+        state = self.game.state if self.game is not None else screen.state
+        self.notify(f"going on with {spec}", markup=False)
+        self.open_state(state)
 
     def open_settings(self) -> None:
         from gpt2_adventure.tui.screens.settings import SettingsScreen

@@ -43,6 +43,9 @@ class GameApp(App):
     def open_models(self) -> None:
         raise NotImplementedError
 
+    def use_model(self, spec: str) -> None:
+        raise NotImplementedError
+
     def open_settings(self) -> None:
         raise NotImplementedError
 
