@@ -1,21 +1,25 @@
 """Read a Hugging Face GPT-2 checkpoint folder without torch.
 
-Accepts ``config.json``, ``model.safetensors`` (or sharded safetensors with an index),
-and the tokenizer as ``vocab.json`` + ``merges.txt`` or ``tokenizer.json``. Every problem
-becomes a ``ModelFileError`` naming the file at fault. Tensors are read lazily, one at a
-time, so converting gpt2-xl does not need all 6 GB in memory at once.
+Accepts ``config.json``; the weights as ``model.safetensors`` or, when there is none,
+``pytorch_model.bin`` (read by ``torch_bin`` without PyTorch and without running its
+pickle), either one possibly sharded with an index; and the tokenizer as ``vocab.json`` +
+``merges.txt`` or ``tokenizer.json``. Every problem becomes a ``ModelFileError`` naming the
+file at fault. Tensors are read lazily, one at a time, so converting gpt2-xl does not need
+all 6 GB in memory at once.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gpt2_adventure.engine.models.torch_bin import read_torch_bin
 from gpt2_adventure.errors import ModelFileError
 
 EOT = "<|endoftext|>"
@@ -31,7 +35,8 @@ _DEFAULTS: dict[str, Any] = {
 }
 _SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")  # causal-mask buffers, not weights
-_TORCH_ONLY = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5")
+# Weights in frameworks other than PyTorch; nothing reads them here.
+_OTHER_FRAMEWORKS = {"tf_model.h5": "TensorFlow", "flax_model.msgpack": "Flax"}
 # JSON files of a checkpoint (config, vocabulary, tokenizer, index): GPT-2's tokenizer.json
 # is 1.4 MB; anything near this is not a GPT-2 checkpoint file.
 MAX_JSON_BYTES = 64 << 20
@@ -64,8 +69,9 @@ class _TensorEntry:
     file: Path
     dtype: str
     shape: tuple[int, ...]
-    offset: int  # absolute byte offset in the file
-    nbytes: int
+    offset: int  # absolute byte offset of the first element in the file
+    nbytes: int  # of the tensor's elements
+    strides: tuple[int, ...] | None = None  # in elements (pytorch_model.bin); None: packed
 
 
 def _read_json(path: Path) -> Any:
@@ -249,35 +255,57 @@ def _safetensors_entries(path: Path) -> dict[str, _TensorEntry]:
     return entries
 
 
+def _torch_entries(path: Path) -> dict[str, _TensorEntry]:
+    return {name: _TensorEntry(path, t.dtype, t.shape, t.offset, t.nbytes, t.strides)
+            for name, t in read_torch_bin(path).items()}
+
+
+def _sharded_entries(index: Path,
+                     read: Callable[[Path], dict[str, _TensorEntry]]) -> dict[str, _TensorEntry]:
+    doc = _read_json(index)
+    weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
+    if not isinstance(weight_map, dict):
+        raise ModelFileError("index has no weight_map", where=index)
+    shards = set(weight_map.values())
+    for shard in shards:  # plain file names beside the index, never a path elsewhere
+        if not isinstance(shard, str) or Path(shard).name != shard or shard in ("", ".", ".."):
+            raise ModelFileError(f"the index names a shard that is not a file in this "
+                                 f"folder: {str(shard)[:80]!r}", where=index)
+    entries: dict[str, _TensorEntry] = {}
+    for shard in sorted(shards):
+        if not (index.parent / shard).is_file():
+            raise ModelFileError(f"missing shard {shard}", where=index.parent / shard)
+        entries.update(read(index.parent / shard))
+    return entries
+
+
 def _tensor_entries(folder: Path) -> tuple[dict[str, _TensorEntry], Path]:
     """All tensors by checkpoint key, plus the file to name when one is missing."""
-    single, index = folder / "model.safetensors", folder / "model.safetensors.index.json"
-    if single.is_file():
-        return _safetensors_entries(single), single
-    if index.is_file():
-        doc = _read_json(index)
-        weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
-        if not isinstance(weight_map, dict):
-            raise ModelFileError("index has no weight_map", where=index)
-        shards = set(weight_map.values())
-        for shard in shards:  # plain file names beside the index, never a path elsewhere
-            if not isinstance(shard, str) or Path(shard).name != shard or shard in ("", ".", ".."):
-                raise ModelFileError(f"the index names a shard that is not a file in this "
-                                     f"folder: {str(shard)[:80]!r}", where=index)
-        entries: dict[str, _TensorEntry] = {}
-        for shard in sorted(shards):
-            if not (folder / shard).is_file():
-                raise ModelFileError(f"missing shard {shard}", where=folder / shard)
-            entries.update(_safetensors_entries(folder / shard))
-        return entries, index
-    for name in _TORCH_ONLY:
+    for single, read in (("model.safetensors", _safetensors_entries),
+                         ("pytorch_model.bin", _torch_entries)):
+        path, index = folder / single, folder / f"{single}.index.json"
+        if path.is_file():
+            return read(path), path
+        if index.is_file():
+            return _sharded_entries(index, read), index
+    for name, framework in _OTHER_FRAMEWORKS.items():
         if (folder / name).is_file():
             raise ModelFileError(
-                f"{name} needs PyTorch to read, which this game does not use", where=folder / name,
-                hint="use a checkpoint with model.safetensors (most Hugging Face repos have one, "
-                "or open a 'convert to safetensors' PR on the repo page)")
-    raise ModelFileError("no model.safetensors found", where=folder,
-                         hint="expected model.safetensors or model.safetensors.index.json")
+                f"{name} holds {framework} weights, which this game does not read",
+                where=folder / name,
+                hint="use a checkpoint with model.safetensors or pytorch_model.bin")
+    raise ModelFileError("no model.safetensors or pytorch_model.bin found", where=folder,
+                         hint="expected model.safetensors, pytorch_model.bin, or the "
+                         ".index.json of either's shards")
+
+
+def _packed_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The element strides of a C-contiguous array of ``shape``."""
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
 
 
 def _expected_shapes(c: GPT2Config, vocab: int) -> dict[str, tuple[int, ...]]:
@@ -360,14 +388,20 @@ class Checkpoint:
     def tensor(self, name: str) -> np.ndarray:
         """Checkpoint tensor ``name`` (without any ``transformer.`` prefix) as float32."""
         entry = self._entry(name)
+        dtype = np.dtype(_SAFETENSORS_DTYPES[entry.dtype])
+        strided = entry.strides is not None and entry.strides != _packed_strides(entry.shape)
         count = math.prod(entry.shape)
+        if strided and count:  # read the span it covers in its storage, then pick it out
+            count = 1 + sum((n - 1) * s for n, s in zip(entry.shape, entry.strides or ()))
         try:
-            data = np.fromfile(entry.file, dtype=_SAFETENSORS_DTYPES[entry.dtype], count=count,
-                               offset=entry.offset)
+            data = np.fromfile(entry.file, dtype=dtype, count=count, offset=entry.offset)
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"cannot read tensor {name}: {exc}", where=entry.file) from exc
         if data.size != count:
             raise ModelFileError(f"tensor {name} is truncated", where=entry.file)
+        if strided:
+            strides = tuple(s * dtype.itemsize for s in entry.strides or ())
+            data = np.lib.stride_tricks.as_strided(data, entry.shape, strides).copy().ravel()
         if entry.dtype == "BF16":  # bfloat16 is the top half of a float32
             data = (data.astype(np.uint32) << 16).view(np.float32)
         return data.astype(np.float32, copy=False).reshape(entry.shape)

@@ -31,7 +31,8 @@ _LLAMA_FTYPES = {"f16": "LLAMA_FTYPE_MOSTLY_F16", "q8_0": "LLAMA_FTYPE_MOSTLY_Q8
                  "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 # Checkpoint files ``out`` must never replace (the weight files are checked separately).
 _SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
-                 "added_tokens.json", "model.safetensors.index.json"}
+                 "added_tokens.json", "model.safetensors.index.json",
+                 "pytorch_model.bin.index.json"}
 
 _F16_MAX = float(np.finfo(np.float16).max)
 

@@ -16,6 +16,7 @@ from gpt2_adventure.engine.models.checkpoint import load_checkpoint
 from gpt2_adventure.errors import ModelFileError
 from gpt2_adventure.resources import gpt2_tokenizer_dir
 from tests.support.hf_checkpoint import make_checkpoint
+from tests.support.torch_bin import make_torch_checkpoint
 
 SMALL = {"n_layer": 1, "n_embd": 16, "n_head": 2, "n_positions": 32}
 
@@ -184,15 +185,23 @@ def test_bad_config(ckpt_dir: Path, change: dict, words: tuple[str, ...]) -> Non
     _expect_error(ckpt_dir, ckpt_dir / "config.json", *words)
 
 
-def test_pytorch_bin_is_refused_with_a_hint(ckpt_dir: Path) -> None:
+def test_a_pytorch_bin_that_is_not_one(ckpt_dir: Path) -> None:
     (ckpt_dir / "model.safetensors").rename(ckpt_dir / "pytorch_model.bin")
-    err = _expect_error(ckpt_dir, ckpt_dir / "pytorch_model.bin", "PyTorch")
-    assert "safetensors" in (err.hint or "")
+    _expect_error(ckpt_dir, ckpt_dir / "pytorch_model.bin", "not a PyTorch checkpoint")
+
+
+@pytest.mark.parametrize(("name", "framework"), [("tf_model.h5", "TensorFlow"),
+                                                 ("flax_model.msgpack", "Flax")])
+def test_other_frameworks_are_refused_with_a_hint(ckpt_dir: Path, name: str,
+                                                  framework: str) -> None:
+    (ckpt_dir / "model.safetensors").rename(ckpt_dir / name)
+    err = _expect_error(ckpt_dir, ckpt_dir / name, framework, "does not read")
+    assert "pytorch_model.bin" in (err.hint or "") and "safetensors" in (err.hint or "")
 
 
 def test_no_weights_at_all(ckpt_dir: Path) -> None:
     (ckpt_dir / "model.safetensors").unlink()
-    _expect_error(ckpt_dir, ckpt_dir, "no model.safetensors")
+    _expect_error(ckpt_dir, ckpt_dir, "no model.safetensors or pytorch_model.bin")
 
 
 def test_missing_tensor(ckpt_dir: Path) -> None:
@@ -289,3 +298,52 @@ def test_config_only_folder_reports_missing_weights(tmp_path: Path) -> None:
     shutil.copy(gpt2_tokenizer_dir() / "merges.txt", folder)
     (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
     _expect_error(folder, folder, "no model.safetensors")
+
+
+# ---- pytorch_model.bin (the formats themselves: test_torch_pickle.py) ---------------------
+
+
+def test_safetensors_are_preferred_and_the_bin_never_opened(ckpt_dir: Path) -> None:
+    (ckpt_dir / "pytorch_model.bin").write_bytes(b"\x80\x02cos\nsystem\n.")  # never read
+    assert load_checkpoint(ckpt_dir).files == {ckpt_dir / "model.safetensors"}
+    (ckpt_dir / "model.safetensors").unlink()
+    _expect_error(ckpt_dir, ckpt_dir / "pytorch_model.bin", "not a PyTorch checkpoint")
+
+
+@pytest.mark.parametrize("shard", ["../pytorch_model.bin", "/etc/passwd", "sub/x.bin", "..", ""])
+def test_bin_index_naming_a_file_elsewhere(tmp_path: Path, shard: str) -> None:
+    folder = make_torch_checkpoint(tmp_path / "s", **SMALL, shards=2)
+    index = folder / "pytorch_model.bin.index.json"
+    weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+    _edit_json(index, weight_map={**weight_map, "wte.weight": shard})
+    _expect_error(folder, index, "not a file in this folder")
+
+
+def test_missing_bin_shard(tmp_path: Path) -> None:
+    folder = make_torch_checkpoint(tmp_path / "s", **SMALL, shards=2, fmt="legacy")
+    (folder / "pytorch_model-00001-of-00002.bin").unlink()
+    _expect_error(folder, folder / "pytorch_model-00001-of-00002.bin", "missing shard")
+
+
+@pytest.mark.parametrize("fmt", ["zip", "legacy"])
+def test_bin_with_an_integer_weight(tmp_path: Path, fmt: str) -> None:
+    folder = make_torch_checkpoint(tmp_path / "i", **SMALL, fmt=fmt,
+                                   cast={"h.0.ln_1.bias": np.int64})
+    _expect_error(folder, folder / "pytorch_model.bin", "h.0.ln_1.bias", "I64")
+
+
+@pytest.mark.parametrize("fmt", ["zip", "legacy"])
+def test_truncated_bin(tmp_path: Path, fmt: str) -> None:
+    folder = make_torch_checkpoint(tmp_path / "t", **SMALL, fmt=fmt)
+    path = folder / "pytorch_model.bin"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    err = _expect_error(folder, path)
+    assert "truncated" in f"{err.message} {err.hint}"
+
+
+def test_bin_with_a_transposed_weight_of_the_wrong_shape(tmp_path: Path) -> None:
+    """A strided view is read as what it claims to be; a wrong shape is still refused."""
+    folder = make_torch_checkpoint(tmp_path / "w", **SMALL, transposed=["h.0.mlp.c_fc.weight"])
+    assert load_checkpoint(folder).tensor("h.0.mlp.c_fc.weight").shape == (16, 64)
+    _edit_json(folder / "config.json", n_inner=32)
+    _expect_error(folder, folder / "pytorch_model.bin", "h.0.mlp.c_fc.weight", "expected")

@@ -17,6 +17,7 @@ from gpt2_adventure.engine.models.convert import convert_checkpoint
 from gpt2_adventure.errors import ModelFileError, UserError
 from gpt2_adventure.resources import gpt2_tokenizer_dir
 from tests.support.hf_checkpoint import make_checkpoint
+from tests.support.torch_bin import make_torch_checkpoint
 
 SMALL = {"n_layer": 1, "n_embd": 32, "n_head": 2, "n_positions": 64}
 MATRICES = ("attn_qkv", "attn_output", "ffn_up", "ffn_down")
@@ -129,6 +130,20 @@ def test_tokenizer_json_and_shards_convert_the_same(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ta[name].data, tb[name].data, err_msg=name)
 
 
+@pytest.mark.parametrize("fmt", ["zip", "legacy"])
+def test_pytorch_bin_converts_like_safetensors(tmp_path: Path, fmt: str) -> None:
+    spec = dict(**SMALL, seed=2, layout="transformers")
+    a = make_checkpoint(tmp_path / "a", **spec)
+    transposed = ["transformer.wte.weight", "transformer.h.0.mlp.c_fc.weight"]
+    b = make_torch_checkpoint(tmp_path / "b", **spec, fmt=fmt, tie_head=True,
+                              transposed=transposed)
+    ta = _tensors(GGUFReader(convert_checkpoint(a, tmp_path / "a.gguf", "f32")))
+    tb = _tensors(GGUFReader(convert_checkpoint(b, tmp_path / "b.gguf", "f32")))
+    assert ta.keys() == tb.keys()
+    for name in ta:
+        np.testing.assert_array_equal(ta[name].data, tb[name].data, err_msg=name)
+
+
 def test_q8_0_quantizes_matrices_only(tiny_gguf_q8: Path) -> None:
     r = _read(tiny_gguf_q8)
     assert _field(r, "general.file_type") == 7
@@ -221,6 +236,16 @@ def test_interrupt_cleans_up(tiny_checkpoint: Path, tmp_path: Path,
 @pytest.mark.parametrize("target", [".", "model.safetensors", "config.json", "vocab.json"])
 def test_refuses_to_overwrite_the_source(tmp_path: Path, target: str) -> None:
     src = make_checkpoint(tmp_path / "src", **SMALL)
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    with pytest.raises(UserError, match="overwrite"):
+        convert_checkpoint(src, src / target, "f32")
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+
+
+@pytest.mark.parametrize("target", ["pytorch_model-00002-of-00002.bin",
+                                    "pytorch_model.bin.index.json"])
+def test_refuses_to_overwrite_a_bin_source(tmp_path: Path, target: str) -> None:
+    src = make_torch_checkpoint(tmp_path / "src", **SMALL, shards=2)
     before = {p.name: p.read_bytes() for p in src.iterdir()}
     with pytest.raises(UserError, match="overwrite"):
         convert_checkpoint(src, src / target, "f32")
