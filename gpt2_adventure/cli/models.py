@@ -165,7 +165,8 @@ def models_path(name: Annotated[str, typer.Argument(
 
 @models_app.command("info")
 def models_info(
-    model: Annotated[str, typer.Argument(help="A .gguf file or an installed model's name.")],
+    model: Annotated[str, typer.Argument(
+        help="A .gguf file, or an installed model's name (catalog or OWNER/REPO).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Name, architecture, parameters, quantization, context, vocabulary and size of a model."""
