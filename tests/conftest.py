@@ -89,6 +89,12 @@ def tiny_gguf(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
+def tiny_gguf_f16(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny_checkpoint`` converted to an f16 GGUF (what llama.cpp requantizes from)."""
+    return _convert(tiny_checkpoint, tmp_path_factory.mktemp("gguf") / "tiny-f16.gguf", "f16")
+
+
+@pytest.fixture(scope="session")
 def tiny_gguf_q8(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``tiny_checkpoint`` converted and quantized to Q8_0 by llama.cpp."""
     return _convert(tiny_checkpoint, tmp_path_factory.mktemp("gguf") / "tiny-q8_0.gguf", "q8_0")

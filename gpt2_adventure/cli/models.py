@@ -23,25 +23,38 @@ def _size(n: int | None) -> str:
 @models_app.command("list")
 def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
                 ) -> None:
-    """The catalog and what is installed."""
+    """The catalog, and what is installed (models pulled from Hub repositories too)."""
     from gpt2_adventure.engine.models.catalog import DEFAULT_MODEL, catalog
     from gpt2_adventure.engine.models.store import installed
     from gpt2_adventure.paths import AppPaths
 
     paths = AppPaths.from_env()
     have = installed(paths)
-    rows = []
+
+    def files(name: str) -> list[dict[str, object]]:
+        return [{"quant": m.quant, "path": str(m.path), "size": m.size}
+                for m in have if m.name == name]
+
+    rows: list[dict[str, object]] = []
     for entry in catalog():
-        mine = [m for m in have if m.name == entry.name]
         rows.append({
             "name": entry.name,
+            "kind": "catalog",
             "parameters": entry.parameters,
             "default": entry.name == DEFAULT_MODEL,
-            "quants": {q: entry.sizes.get(q) for q in entry.files},
+            "quants": {q: entry.sizes.get(q) for q in entry.quants},  # installed file sizes
             "sizes_listed": sorted(entry.listed),
-            "installed": [{"quant": m.quant, "path": str(m.path), "size": m.size} for m in mine],
+            # Made here from one download (requantized): its quant and size, else null.
+            "source": ({"repo": entry.gguf_repo, "quant": entry.source_quant,
+                        "size": entry.download_size()} if entry.source_quant else None),
+            "preset": entry.preset,
+            "installed": files(entry.name),
             "description": entry.description,
         })
+    known = {entry.name for entry in catalog()}
+    for name in dict.fromkeys(m.name for m in have if m.name not in known):
+        rows.append({"name": name, "kind": "repo" if "/" in name else "folder",
+                     "installed": files(name)})
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -49,49 +62,86 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.safe_text import printable
+
+    console = Console()
     table = Table(title="GPT-2 models")
     for column in ("name", "params", "download sizes", "installed", "about"):
         table.add_column(column)
-    for row in rows:
-        sizes = ", ".join(f"{q} {'' if q in row['sizes_listed'] else '~'}{_size(s)}"
-                          for q, s in row["quants"].items())
-        inst = ", ".join(f"{m['quant']} ({_size(m['size'])})" for m in row["installed"]) or "-"
-        name = row["name"] + (" (default)" if row["default"] else "")
-        table.add_row(Text(name), f"{row['parameters'] / 1e6:.0f}M", Text(sizes), Text(inst),
-                      Text(row["description"]))
-    Console().print(table)
-    others = [m for m in have if m.name not in {r["name"] for r in rows}]
-    for m in others:
-        Console().print(Text(f"also installed: {m.name} {m.path}"))
+    for entry in catalog():
+        sizes = ", ".join(f"{q} {'' if q in entry.listed else '~'}{_size(entry.sizes[q])}"
+                          for q in entry.quants)
+        if entry.source_quant:
+            made = ", ".join(f"{q} ~{_size(entry.sizes[q])}" for q in entry.quants
+                             if entry.made_locally(q))
+            sizes = (f"{entry.source_quant} ~{_size(entry.download_size())}, "
+                     f"requantized here to {made}")
+        inst = ", ".join(f"{m.quant} ({_size(m.size)})" for m in have if m.name == entry.name)
+        name = entry.name + (" (default)" if entry.name == DEFAULT_MODEL else "")
+        table.add_row(Text(name), f"{entry.parameters / 1e6:.0f}M", Text(sizes),
+                      Text(inst or "-"), Text(entry.description))
+    console.print(table)
+    pulled = [m for m in have if m.repo is not None]
+    if pulled:
+        repos = Table(title="Pulled from Hugging Face repositories")
+        for column in ("name", "installed", "file"):
+            repos.add_column(column)
+        for m in pulled:
+            repos.add_row(Text(printable(m.name)), Text(f"{m.quant or '?'} ({_size(m.size)})"),
+                          Text(printable(str(m.path))))
+        console.print(repos)
+    for m in have:
+        if m.name not in known and m.repo is None:
+            console.print(Text(printable(f"also installed: {m.name} {m.path}")))
     typer.echo("~ marks an estimated size; the others are the repositories' listings")
-    typer.echo("pull one with: gpt2-adventure models pull NAME [--quant Q]")
+    typer.echo("pull one with: gpt2-adventure models pull NAME [--quant Q], "
+               "or any GPT-2 GGUF repository: gpt2-adventure models pull OWNER/REPO[:QUANT]")
 
 
 @models_app.command("pull")
 def models_pull(
-    name: Annotated[str, typer.Argument(help="Catalog name, e.g. gpt2.")],
+    spec: Annotated[str, typer.Argument(
+        metavar="NAME|OWNER/REPO[:QUANT]",
+        help="A catalog name (gpt2, aidungeon2, ...; see `models list`), or a Hugging Face "
+             "repository holding a GPT-2 GGUF: OWNER/REPO, OWNER/REPO:QUANT, or "
+             "OWNER/REPO:FILE.gguf to name one file.")],
     quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        help="Quantization, e.g. Q8_0 (default) or Q4_K_M.")] = None,
+        help="Quantization, e.g. Q8_0 (the default), Q6_K, Q4_K_M or F16. A repository "
+             "without Q8_0 gives the first it has of Q8_0, Q6_K, Q5_K_M, Q4_K_M, F16, BF16, "
+             "F32; others (Q5_K_S, IQ4_XS, Q4_0...) when asked for.")] = None,
+    convert: Annotated[bool, typer.Option(
+        "--convert",
+        help="Download the repository's transformers checkpoint (for a catalog name, the "
+             "model's original one) and convert it here to --quant: F32, F16, Q8_0 (the "
+             "default), Q6_K or Q4_K_M. The checkpoint is deleted once converted.")] = False,
 ) -> None:
     """Download a model from the Hugging Face Hub into the cache (resumable)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.text import Text
 
-    from gpt2_adventure.engine.models.download import pull
+    from gpt2_adventure.engine.models.download import parse_spec, pull
     from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.safe_text import printable
 
+    wanted = parse_spec(spec, quant, convert=convert)  # bad input fails before any output
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn()) as progress:
-        task = progress.add_task(f"pulling {name}", total=None)
+        task = progress.add_task(f"pulling {wanted.name}", total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None)
 
-        path = pull(AppPaths.from_env(), name, quant, progress=update)
-    typer.echo(f"installed {name}: {path}")
+        def report(line: str) -> None:
+            progress.console.print(Text(printable(line)))
+
+        path = pull(AppPaths.from_env(), str(wanted), progress=update, convert=convert,
+                    report=report)
+    typer.echo(printable(f"installed {wanted.name}: {path}"))
 
 
 @models_app.command("remove")
-def models_remove(name: Annotated[str, typer.Argument(help="Installed model name.")]) -> None:
+def models_remove(name: Annotated[str, typer.Argument(
+        help="Installed model name: a catalog name or OWNER/REPO.")]) -> None:
     """Delete an installed model's files."""
     from gpt2_adventure.engine.models.store import remove
     from gpt2_adventure.paths import AppPaths
@@ -104,7 +154,8 @@ def models_remove(name: Annotated[str, typer.Argument(help="Installed model name
 
 
 @models_app.command("path")
-def models_path(name: Annotated[str, typer.Argument(help="Catalog name or file.")]) -> None:
+def models_path(name: Annotated[str, typer.Argument(
+        help="A catalog name or OWNER/REPO (either with :QUANT), or a file.")]) -> None:
     """Print the file a model name resolves to."""
     from gpt2_adventure.engine.models.store import resolve_model
     from gpt2_adventure.paths import AppPaths
@@ -114,7 +165,8 @@ def models_path(name: Annotated[str, typer.Argument(help="Catalog name or file."
 
 @models_app.command("info")
 def models_info(
-    model: Annotated[str, typer.Argument(help="A .gguf file or an installed model's name.")],
+    model: Annotated[str, typer.Argument(
+        help="A .gguf file, or an installed model's name (catalog or OWNER/REPO).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Name, architecture, parameters, quantization, context, vocabulary and size of a model."""
@@ -168,15 +220,16 @@ def models_convert(
                         "--quant")
     if out.exists() and not force:
         raise UserError("the output file exists; pass --force to overwrite it", out)
-    report = lambda msg: typer.echo(msg, err=True)  # noqa: E731
+    from gpt2_adventure.safe_text import printable
+
+    report = lambda msg: typer.echo(printable(msg), err=True)  # noqa: E731
     if from_gguf:
         typer.echo(f"wrote {requantize(folder, out, quant, progress=report)}")
         return
     if not folder.exists() and "/" in src and not src.startswith((".", "/", "~")):
         from gpt2_adventure.engine.models.download import fetch_checkpoint
 
-        typer.echo(f"downloading {src} ...", err=True)
-        folder = fetch_checkpoint(AppPaths.from_env(), src)
+        folder = fetch_checkpoint(AppPaths.from_env(), src, report=report)
     elif not folder.exists():
         raise UserError("checkpoint folder not found", folder)
     result = convert_checkpoint(folder, out, quant, progress=report)

@@ -182,61 +182,73 @@ def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
 def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
     from gpt2_adventure.engine.loader import load_backend
 
-    missing = _missing_catalog_model(launch)
-    pulled = missing is not None and interactive and _offer_pull(launch, console, *missing)
+    missing = _missing_model(launch)
+    pulled = missing is not None and interactive and _offer_pull(launch, console, missing)
     if interactive and (missing is None or pulled):  # else load_backend fails at once
         console.print("loading the model…", style="dim")
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
                         model=launch.model, threads=launch.threads, seed=launch.rng_seed)
 
 
-def _missing_catalog_model(launch: Launch) -> tuple[str, str | None] | None:
-    """(name, quant) when the model asked for is a catalog model that is not installed."""
-    from gpt2_adventure.engine.models import catalog, store
+def _missing_model(launch: Launch) -> str | None:
+    """The spec to pull (``name[:QUANT]`` or ``owner/repo[:QUANT]``) when the model asked for
+    is a catalog model or a Hub repository's, and is not installed."""
+    from gpt2_adventure.engine.models import catalog, hub_files, store
 
     if launch.settings.backend.kind != "local":
         return None  # a server runs the model: nothing to download here
     spec = (launch.model or (launch.settings.model.name or "").strip()  # file < environment
             or catalog.DEFAULT_MODEL).strip()
-    name, _, quant = spec.partition(":")
-    entry = catalog.find(name)
-    if entry is None or Path(spec).exists():
+    if Path(spec).exists():
         return None
     try:
+        repo_spec = hub_files.split_repo_spec(spec)
+        if repo_spec is not None:
+            installed = store.model_path(launch.paths, *repo_spec) is not None
+            return None if installed else spec
+        name, _, quant = spec.partition(":")
+        entry = catalog.find(name)
+        if entry is None:
+            return None
         entry.normalize_quant(quant or None)
         if store.model_path(launch.paths, entry.name, quant or None) is not None:
             return None
     except UserError:
         return None  # load_backend says what is wrong with it
-    return entry.name, quant or None
+    return f"{entry.name}:{quant}" if quant else entry.name
 
 
-def _offer_pull(launch: Launch, console: Console, name: str, quant: str | None) -> bool:
+def _offer_pull(launch: Launch, console: Console, spec: str) -> bool:
     """Ask to download the missing model; True once it is installed."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
     from rich.text import Text
 
     from gpt2_adventure.engine.models import catalog, store
-    from gpt2_adventure.engine.models.download import pull
+    from gpt2_adventure.engine.models.download import parse_spec, pull
+    from gpt2_adventure.safe_text import printable
     from gpt2_adventure.units import size_text
 
-    entry = catalog.find(name)
-    assert entry is not None
-    size = f"~{size_text(entry.size(quant))}"
+    wanted = parse_spec(spec)
+    entry = None if wanted.is_repo else catalog.find(wanted.name)
+    size = f" (~{size_text(entry.download_size(wanted.quant))})" if entry else ""
     first = "No model installed." if not store.installed(launch.paths) else \
-        f"Model {name} is not installed."
+        f"Model {wanted.name} is not installed."
     try:
-        answer = console.input(Text(f"{first} Download {name} ({size}) now? [Y/n] "))
+        answer = console.input(Text(printable(f"{first} Download {wanted.name}{size} now? "
+                                              "[Y/n] ")))
     except EOFError:
         answer = "n"
     if answer.strip().lower() not in ("", "y", "yes"):
         return False  # load_backend then fails with the store's error and its hint
     with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=console) as progress:
-        task = progress.add_task(f"pulling {name}", total=None)
+        task = progress.add_task(f"pulling {wanted.name}", total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None)
 
-        pull(launch.paths, name, quant, progress=update)
+        def report(line: str) -> None:
+            progress.console.print(Text(printable(line), style="dim"))
+
+        pull(launch.paths, str(wanted), progress=update, report=report)
     return True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gpt2_adventure.units import size_text
 from tests.cli.test_app import assert_clean_error, run
 from tests.support.fake_hub import FakeHub
 
@@ -91,3 +92,77 @@ def test_convert_a_broken_checkpoint_names_the_file(tiny_checkpoint: Path, tmp_p
     assert_clean_error(run("models", "convert", str(broken), "--out", str(tmp_path / "x.gguf")),
                        "config.json")
     assert not (tmp_path / "x.gguf").exists()
+
+
+def test_pull_a_repository_then_list_play_and_remove_it(online_hub: FakeHub,
+                                                        tiny_gguf_q8: Path) -> None:
+    repo = "someone/tiny-gpt2-GGUF"
+    online_hub.add_repo(repo, {"tiny.Q8_0.gguf": tiny_gguf_q8.read_bytes(), "README.md": b"#"})
+    size = size_text(tiny_gguf_q8.stat().st_size)
+
+    pulled = run("models", "pull", f"{repo}:q8_0")
+
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"listing {repo}" in pulled.stdout
+    assert f"downloading {repo}/tiny.Q8_0.gguf ({size})" in pulled.stdout
+    path = Path(run("models", "path", repo).stdout.strip())
+    assert path.name == "tiny.Q8_0.gguf" and path.parent.name == "someone--tiny-gpt2-GGUF"
+    assert pulled.stdout.strip().endswith(f"installed {repo}: {path}")
+    listing = json.loads(run("models", "list", "--json").stdout)
+    [row] = [row for row in listing if row["name"] == repo]
+    assert row["kind"] == "repo"
+    assert row["installed"] == [{"quant": "Q8_0", "path": str(path), "size": path.stat().st_size}]
+    table = run("models", "list").stdout
+    assert "Pulled from Hugging Face repositories" in table and repo in table
+
+    played = run("generate", "Hello", "--model", f"{repo}:Q8_0", "--max-tokens", "3",
+                 "--ignore-eos")
+    assert played.returncode == 0, played.stderr
+
+    assert run("models", "remove", repo).returncode == 0 and not path.exists()
+    assert_clean_error(run("models", "remove", repo), "not installed")
+    assert_clean_error(run("generate", "Hello", "--model", repo),
+                       f"model {repo} is not installed", f"models pull {repo}`")
+
+
+def test_pull_the_ai_dungeon_2_model_then_play_it(online_hub: FakeHub, tiny_gguf_f16: Path
+                                                  ) -> None:
+    online_hub.add_repo("lukasstraub2/gpt2-aidungeon2-gguf",
+                        {"aid2-f16.gguf": tiny_gguf_f16.read_bytes()})
+    pulled = run("models", "pull", "aidungeon2")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "requantizing F16 \u2192 Q8_0" in pulled.stdout
+    listing = json.loads(run("models", "list", "--json").stdout)
+    [row] = [row for row in listing if row["name"] == "aidungeon2"]
+    assert row["preset"] == "aidungeon2" and row["installed"][0]["quant"] == "Q8_0"
+    assert row["source"] == {"repo": "lukasstraub2/gpt2-aidungeon2-gguf", "quant": "F16",
+                             "size": 3_200_000_000}
+    played = run("generate", "You are in a cave.", "--model", "aidungeon2", "--max-tokens", "3",
+                 "--ignore-eos")
+    assert played.returncode == 0, played.stderr
+
+
+def test_pull_a_checkpoint_repository_with_convert(online_hub: FakeHub, tiny_checkpoint: Path
+                                                   ) -> None:
+    repo = "someone/tiny-gpt2"
+    online_hub.add_repo(repo, {p.name: p.read_bytes() for p in tiny_checkpoint.iterdir()})
+    assert_clean_error(run("models", "pull", repo),
+                       "has no GGUF, only a checkpoint (model.safetensors); pull it with --convert")
+    converted = run("models", "pull", repo, "--convert", "--quant", "f16")
+    assert converted.returncode == 0, converted.stderr
+    assert "deleted the downloaded checkpoint" in converted.stdout
+    path = Path(run("models", "path", f"{repo}:F16").stdout.strip())
+    assert path.name == "tiny-gpt2.F16.gguf"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("../evil",), "not a Hugging Face repository id: '../evil'"),
+    (("a/b/c",), "not a Hugging Face repository id"),
+    (("owner/repo:best",), "not a quantization: 'best'"),
+    (("owner/repo:Q8_0", "--quant", "F16"), "two quantizations asked for"),
+    (("gpt2", "--convert", "--quant", "IQ4_XS"), "cannot be converted to 'IQ4_XS'"),
+])
+def test_pull_refuses_bad_specs_before_any_request(online_hub: FakeHub, args: tuple[str, ...],
+                                                   words: str) -> None:
+    assert_clean_error(run("models", "pull", *args), words)
+    assert online_hub.requests == []

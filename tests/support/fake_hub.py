@@ -9,8 +9,10 @@ and what ``engine.download`` calls directly:
   ``X-Linked-Size`` -- like the real Hub, whose CDN is another origin, so the
   client stops its HEAD at the 302 and drops the Authorization header for the GET.
 - ``GET /cdn/{sha256}`` on the CDN server: the bytes, with ``Range`` -> ``206``.
-- ``GET /api/models/{repo}[/revision/{revision}]``: repo info (``sha``, siblings).
-- ``GET /api/models/{repo}/tree/{revision}``: the file listing (one page).
+- ``GET /api/models/{repo}[/revision/{revision}]``: repo info (``id``, ``sha``, siblings);
+  with ``?blobs=true`` (``model_info(files_metadata=True)``) each sibling has its ``size``,
+  ``blobId`` and, for LFS files, ``lfs`` (``sha256``, ``size``, ``pointerSize``).
+- ``GET /api/models/{repo}/tree/{revision}``: the file listing (one page, recursive).
 
 Errors carry the Hub's ``X-Error-Code`` header so huggingface_hub raises its usual
 exception classes. Every request is recorded in ``FakeHub.requests``.
@@ -26,7 +28,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 LFS_SUFFIXES = (".gguf", ".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".onnx")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
@@ -213,7 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
             repo_id, filename, data = blob
             return self._send_bytes(repo_id, filename, data, {"ETag": f'"{sha256(data)}"'}, body)
         if path.startswith("/api/models/"):
-            return self._api(path[len("/api/models/") :], body)
+            query = parse_qs(urlsplit(self.path).query)
+            blobs = query.get("blobs", ["false"])[-1].lower() in ("1", "true")
+            return self._api(path[len("/api/models/") :], body, blobs)
         if "/resolve/" in path:
             repo_id, _, rest = path.lstrip("/").partition("/resolve/")
             revision, _, filename = rest.partition("/")
@@ -253,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
         extra = {"ETag": f'"{_git_sha1(data)}"', "X-Repo-Commit": repo.commit}
         self._send_bytes(repo_id, filename, data, extra, body)
 
-    def _api(self, rest: str, body: bool) -> None:
+    def _api(self, rest: str, body: bool, blobs: bool = False) -> None:
         if "/tree/" in rest:
             repo_id, _, _revision = rest.partition("/tree/")
             repo = self._repo(repo_id, body)
@@ -263,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         repo_id = rest.partition("/revision/")[0]
         repo = self._repo(repo_id, body)
         if repo is not None:
-            siblings = [{"rfilename": name} for name in repo.files]
+            siblings = [_sibling(name, data, blobs) for name, data in repo.files.items()]
             self._json({"id": repo_id, "sha": repo.commit, "siblings": siblings}, body)
 
     # -- answers -------------------------------------------------------------------------
@@ -323,6 +327,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(raw)
+
+
+def _sibling(name: str, data: bytes, blobs: bool) -> dict[str, object]:
+    sibling: dict[str, object] = {"rfilename": name}
+    if blobs:
+        sibling.update(size=len(data), blobId=_git_sha1(data))
+        if _is_lfs(name):
+            sibling["lfs"] = {"sha256": sha256(data), "size": len(data), "pointerSize": 134}
+    return sibling
 
 
 def _tree_entry(name: str, data: bytes) -> dict[str, object]:

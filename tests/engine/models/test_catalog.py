@@ -37,12 +37,36 @@ def test_every_gpt2_size_is_listed_with_its_official_checkpoint(name: str, check
     assert entry.gguf_repo.endswith("-GGUF")
 
 
-def test_catalog_has_exactly_the_five_models_by_size() -> None:
+def test_catalog_has_the_five_sizes_then_the_ai_dungeon_2_model() -> None:
     entries = catalog.catalog()
-    assert {e.name for e in entries} == set(CHECKPOINTS)
-    by_params = sorted(entries, key=lambda e: e.parameters)
+    assert [e.name for e in entries][-1] == "aidungeon2"
+    sizes = [e for e in entries if e.name in CHECKPOINTS]
+    assert len(sizes) == len(CHECKPOINTS) == len(entries) - 1
+    by_params = sorted(sizes, key=lambda e: e.parameters)
     expected = ["distilgpt2", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"]
     assert [e.name for e in by_params] == expected
+    assert all(e.preset is None and e.source_quant is None for e in sizes)
+
+
+def test_the_ai_dungeon_2_model_is_requantized_here_from_its_f16_gguf() -> None:
+    entry = catalog.lookup("AIDungeon2")
+    assert entry.description == "AI Dungeon 2 (2019): GPT-2 XL fine-tuned on text adventures"
+    assert entry.parameters == 1_558_000_000 and entry.preset == "aidungeon2"
+    assert entry.gguf_repo == "lukasstraub2/gpt2-aidungeon2-gguf"
+    assert entry.checkpoint_repo == "lukasstraub2/gpt2-aidungeon2"
+    assert entry.files == {} and entry.source_quant == "F16"  # its file is found by listing
+    assert entry.normalize_quant(None) == "Q8_0"
+    assert entry.filename() == "aidungeon2.Q8_0.gguf"
+    assert entry.filename("f16") == "aidungeon2.F16.gguf"
+    # One F16 download (~3.2 GB) whatever is kept; Q8_0 keeps gpt2-xl's ~1.75 GB.
+    assert entry.download_size() == entry.download_size("Q4_K_M") == entry.size("F16")
+    assert 3.1e9 < entry.size("F16") < 3.3e9 and 1.7e9 < entry.size() < 1.8e9
+    assert entry.made_locally("Q8_0") and not entry.made_locally("F16")
+    assert entry.listed == frozenset()  # every size is an estimate
+    with pytest.raises(UserError, match="Q8_0"):
+        entry.normalize_quant("Q5_K_M")
+    gpt2 = catalog.lookup("gpt2")
+    assert gpt2.download_size("Q4_K_M") == gpt2.size("Q4_K_M") and not gpt2.made_locally()
 
 
 @pytest.mark.parametrize("entry", catalog.catalog(), ids=lambda e: e.name)
@@ -78,7 +102,8 @@ def test_quant_names_are_case_insensitive(entry: catalog.Entry, data: st.DataObj
     flips = data.draw(st.lists(st.booleans(), min_size=len(quant), max_size=len(quant)))
     spelled = "".join(c.lower() if f else c.upper() for c, f in zip(quant, flips, strict=True))
     assert entry.normalize_quant(spelled) == quant
-    assert entry.filename(spelled) == entry.files[quant]
+    assert entry.filename(spelled) == entry.filename(quant)
+    assert entry.filename(spelled) == entry.files.get(quant, f"{entry.name}.{quant}.gguf")
 
 
 def test_no_quant_means_the_default_and_an_unknown_one_is_refused() -> None:

@@ -193,3 +193,81 @@ def test_remove_refuses_names_that_are_not_one_folder(
         store.remove(paths, name)
     assert sibling.exists()
     assert paths.cache_dir.exists()
+
+
+# -- models pulled from a Hub repository: named owner/repo, in models_dir/owner--repo ------
+
+
+def test_repository_models_are_named_by_their_repo_id(paths: AppPaths) -> None:
+    q8 = put(paths, "someone--gpt2-story-GGUF/story.Q8_0.gguf")
+    q4 = put(paths, "someone--gpt2-story-GGUF/story-q4_k_m.gguf")
+    odd = put(paths, "my--model--x/x.gguf")  # not a repo id ("--" inside): a plain folder
+
+    found = store.installed(paths)
+
+    assert [(m.name, m.quant, m.path, m.repo) for m in found] == [
+        ("my--model--x", None, odd, None),
+        ("someone/gpt2-story-GGUF", "Q8_0", q8, "someone/gpt2-story-GGUF"),
+        ("someone/gpt2-story-GGUF", "Q4_K_M", q4, "someone/gpt2-story-GGUF"),
+    ]
+    assert store.model_dir(paths, "someone/gpt2-story-GGUF") == q8.parent
+    assert store.model_path(paths, "someone/gpt2-story-GGUF", "Q4_K_M") == q4
+
+
+def test_resolve_a_repository_model(paths: AppPaths) -> None:
+    q8 = put(paths, "someone--gpt2-story-GGUF/story.Q8_0.gguf")
+    q4 = put(paths, "someone--gpt2-story-GGUF/story.Q4_K_M.gguf")
+    assert store.resolve_model(paths, "someone/gpt2-story-GGUF") == q8
+    assert store.resolve_model(paths, " someone/gpt2-story-GGUF:q4_k_m ") == q4
+    assert store.resolve_model(paths, "someone/gpt2-story-GGUF:story.Q4_K_M.gguf") == q4
+    assert store.resolve_model(paths, "SomeOne/GPT2-Story-gguf") == q8  # ids ignore case
+    with pytest.raises(UserError, match="not a quantization: 'best'") as caught:
+        store.resolve_model(paths, "someone/gpt2-story-GGUF:best", where="config.toml")
+    assert caught.value.where == "config.toml"
+
+
+def test_an_uninstalled_repository_says_how_to_pull_it(paths: AppPaths) -> None:
+    put(paths, "someone--gpt2-story-GGUF/story.Q8_0.gguf")
+    for spec, label in [("other/repo", "other/repo"), ("other/repo:Q6_K", "other/repo:Q6_K"),
+                        ("someone/gpt2-story-GGUF:F16", "someone/gpt2-story-GGUF:F16")]:
+        with pytest.raises(UserError) as caught:
+            store.resolve_model(paths, spec, where="GPT2_ADVENTURE_MODEL")
+        error = caught.value
+        assert not isinstance(error, ModelFileError)
+        assert error.message == f"model {label} is not installed"
+        assert error.where == "GPT2_ADVENTURE_MODEL"
+        assert error.hint is not None
+        assert f"pull it with `gpt2-adventure models pull {label}`" in error.hint
+
+
+def test_an_existing_file_wins_over_a_repository_id(
+    paths: AppPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(paths, "someone--model/model.Q8_0.gguf")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "someone").mkdir()
+    local = tmp_path / "someone" / "model"
+    local.write_bytes(b"GGUF")
+    assert store.resolve_model(paths, "someone/model") == Path("someone/model")
+    # A path ending in .gguf is never a repository, installed or not.
+    with pytest.raises(ModelFileError, match="not found"):
+        store.resolve_model(paths, "models/x.gguf")
+
+
+def test_remove_a_repository_model(paths: AppPaths) -> None:
+    q8 = put(paths, "someone--gpt2-story-GGUF/story.Q8_0.gguf")
+    other = put(paths, "someone--gpt2-other-GGUF/other.Q8_0.gguf")
+    assert store.remove(paths, "someone/GPT2-STORY-gguf") == [q8]
+    assert not q8.parent.exists() and other.exists()
+    assert store.remove(paths, "someone/gpt2-story-GGUF") == []
+
+
+@pytest.mark.parametrize("name", ["../x", "a/..", "a/../..", "a/b/c", "/abs", "a\\b", "a--b/c",
+                                  "a/", "/", "..\\..", "a/.b"])
+def test_repository_ids_never_leave_the_models_dir(paths: AppPaths, name: str) -> None:
+    sibling = put(paths, "gpt2/gpt2.Q8_0.gguf")
+    with pytest.raises(UserError):
+        store.model_dir(paths, name)
+    with pytest.raises(UserError):
+        store.remove(paths, name)
+    assert sibling.exists() and paths.cache_dir.exists()
