@@ -72,7 +72,7 @@ class ModelsScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("model", "parameters", "Q8_0 download", "installed", "about")
+        table.add_columns("model", "parameters", "download", "installed", "about")
         self._fill()
         table.focus()
         if self._auto_pull:
@@ -88,10 +88,10 @@ class ModelsScreen(Screen[bool]):
         names = {entry.name for entry in catalog()}
         for entry in catalog():
             mine = ", ".join(f"{m.quant} ({_size(m.size)})" for m in have if m.name == entry.name)
-            q8 = entry.sizes.get("Q8_0")
-            table.add_row(entry.name, f"{entry.parameters / 1e6:.0f}M",
-                          _size(q8, "Q8_0" in entry.listed), mine or "-", entry.description,
-                          key=entry.name)
+            fetched = entry.source_quant or "Q8_0"  # aidungeon2: an F16, made Q8_0 here
+            download = f"{fetched} {_size(entry.download_size(), entry.size_is_listed(fetched))}"
+            table.add_row(entry.name, f"{entry.parameters / 1e6:.0f}M", download, mine or "-",
+                          entry.description, key=entry.name)
         others: dict[str, list[str]] = {}
         for model in have:
             if model.name not in names:

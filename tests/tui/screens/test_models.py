@@ -66,8 +66,9 @@ async def test_pull_a_repository_with_a_quant_then_it_is_listed(hub: FakeHub) ->
         await until(pilot, lambda: not screen.query_one("#pull").disabled)
         assert "installed" in _state(screen), _state(screen)
         assert REPO in _rows(screen)
-        wanted = [g.path for g in hub.gets(".gguf")]
-        assert wanted and all("f16" in path for path in wanted), wanted
+        from gpt2_adventure.engine.models.store import installed
+
+        assert [(m.name, m.quant) for m in installed(app.launch.paths)] == [(REPO, "F16")]
 
 
 async def test_offline_pull_says_so_and_keeps_the_screen(monkeypatch: pytest.MonkeyPatch
