@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gpt2_adventure import schema
 from gpt2_adventure.config import Settings
@@ -41,28 +42,44 @@ class Launch:
     threads: int | None = None
 
 
-def session_sampling(base: Sampling, seed_sampling: dict[str, object]) -> Sampling:
+def session_sampling(base: Sampling, seed_sampling: dict[str, object],
+                     fixed: Collection[str] = ()) -> Sampling:
     """The player's settings with the seed's or save's suggestions on top (flags are in
-    ``base``). A suggestion the schema refuses is dropped: a bad value in an old save must
-    not stop the game (llama.cpp would refuse it on every reply)."""
+    ``base``), except for the ``fixed`` fields. A suggestion the schema refuses is dropped: a
+    bad value in an old save must not stop the game (llama.cpp would refuse it on every
+    reply)."""
     usable = {}
     for key, value in seed_sampling.items():
-        with contextlib.suppress(schema.SettingError):
-            usable[key] = schema.checked(Sampling, key, value)
+        if key not in fixed:
+            with contextlib.suppress(schema.SettingError):
+                usable[key] = schema.checked(Sampling, key, value)
     return Sampling.from_dict(usable, base) if usable else base
 
 
-def player_sampling(settings: Settings, paths: AppPaths, backend: Backend) -> Sampling:
-    """The sampling a game starts from: the player's, or — when they chose nothing (the
-    default preset and no [sampling] value) — the preset the model was made for, as the AI
-    Dungeon 2 model's card asks for its own (temperature 0.4, top_p 0.9, top_k 40)."""
+class StartSampling(NamedTuple):
+    """The sampling a game starts from, and the fields a seed's suggestion must leave."""
+
+    sampling: Sampling
+    fixed: frozenset[str] = frozenset()
+
+
+def player_sampling(settings: Settings, paths: AppPaths, backend: Backend) -> StartSampling:
+    """The player's sampling; or, when they chose nothing (the default preset and no
+    [sampling] value), the preset the model was made for — the AI Dungeon 2 model's card asks
+    for its own (temperature 0.4, top_p 0.9, top_k 40). That preset's values then also win
+    over a seed's suggestions (the bundled seeds' temperatures suit base GPT-2)."""
     from gpt2_adventure.engine.sampling import preset
 
     info = backend.info
     if settings.preset != "default" or settings.sampling != Sampling() or info is None:
-        return settings.sampling
+        return StartSampling(settings.sampling)
     name = _model_preset(paths, info.path)
-    return preset(name) if name else settings.sampling
+    if name is None:
+        return StartSampling(settings.sampling)
+    chosen, default = preset(name), Sampling()
+    fixed = frozenset(f.name for f in dataclasses.fields(Sampling)
+                      if getattr(chosen, f.name) != getattr(default, f.name))
+    return StartSampling(chosen, fixed)
 
 
 def _model_preset(paths: AppPaths, model: Path) -> str | None:
@@ -114,10 +131,10 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
 
 
 def open_game(launch: Launch, backend: Backend, state: StoryState, sampling: Sampling,
-              warn: Callable[[str], None] | None = None) -> Game:
+              warn: Callable[[str], None] | None = None, fixed: Collection[str] = ()) -> Game:
     """Wrap a state in a session and a game, take its lock, resume warm if possible, and
-    autosave it."""
-    session = Session(state, backend, session_sampling(sampling, state.sampling))
+    autosave it. The state's sampling suggestions apply over ``sampling`` but ``fixed``."""
+    session = Session(state, backend, session_sampling(sampling, state.sampling, fixed))
     game = Game(session, SaveStore(launch.paths), warn=warn,
                 state_cache=state_cache_for(launch, backend)).open()
     game.restore_model_state()

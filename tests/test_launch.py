@@ -48,7 +48,9 @@ def test_the_model_preset_applies_when_the_player_chose_none(
         folder: str, expected: str, tiny_gguf_q8: Path) -> None:
     paths = AppPaths.from_env()
     backend = _backend_for(paths.models_dir / folder, tiny_gguf_q8)
-    assert player_sampling(Settings(), paths, backend) == PRESETS[expected]
+    start = player_sampling(Settings(), paths, backend)
+    assert start.sampling == PRESETS[expected]
+    assert ("temperature" in start.fixed) == (expected == "aidungeon2")
 
 
 def test_the_players_choice_wins_over_the_model_preset(tiny_gguf_q8: Path,
@@ -56,9 +58,17 @@ def test_the_players_choice_wins_over_the_model_preset(tiny_gguf_q8: Path,
     paths = AppPaths.from_env()
     backend = _backend_for(paths.models_dir / "aidungeon2", tiny_gguf_q8)
     creative = Settings(preset="creative", sampling=PRESETS["creative"])
-    assert player_sampling(creative, paths, backend) == PRESETS["creative"]
+    assert player_sampling(creative, paths, backend) == (PRESETS["creative"], frozenset())
     warmer = Settings(sampling=Sampling(temperature=0.9))
-    assert player_sampling(warmer, paths, backend).temperature == 0.9
+    assert player_sampling(warmer, paths, backend).sampling.temperature == 0.9
     elsewhere = _backend_for(tmp_path / "aidungeon2", tiny_gguf_q8)  # not in the models folder
-    assert player_sampling(Settings(), paths, elsewhere) == Sampling()
-    assert player_sampling(Settings(), paths, FakeBackend()) == Sampling()  # no file: remote
+    assert player_sampling(Settings(), paths, elsewhere).sampling == Sampling()
+    remote = FakeBackend()  # no model file here: a server runs it
+    assert player_sampling(Settings(), paths, remote).sampling == Sampling()
+
+
+def test_fixed_fields_keep_the_model_preset_over_a_seeds_suggestion() -> None:
+    preset = PRESETS["aidungeon2"]
+    got = session_sampling(preset, {"temperature": 0.65, "banned_strings": ["Larion"]},
+                           fixed={"temperature", "top_k"})
+    assert got.temperature == 0.4 and got.banned_strings == ("Larion",)

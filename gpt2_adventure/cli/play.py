@@ -139,8 +139,8 @@ def run_plain_launch(launch: Launch) -> int:
         def warn(message: str) -> None:
             print(f"warning: {printable(message)}", file=sys.stderr)
 
-        sampling = player_sampling(launch.settings, launch.paths, backend)
-        game = open_game(launch, backend, state, sampling, warn=warn)
+        start = player_sampling(launch.settings, launch.paths, backend)
+        game = open_game(launch, backend, state, start.sampling, warn=warn, fixed=start.fixed)
         return run_plain(game, sys.stdin, console)
     finally:
         backend.close()

@@ -104,7 +104,7 @@ def generate_command(
     backend = load_backend(paths, settings.model, settings.backend, model=model,
                            threads=threads, seed=seed)
     if preset is None:  # the model's own preset (aidungeon2), unless the settings chose one
-        sampling = with_flags(player_sampling(settings, paths, backend))
+        sampling = with_flags(player_sampling(settings, paths, backend).sampling)
     tokens = backend.tokenize(text)
     room = backend.n_ctx - min(sampling.max_tokens, backend.n_ctx // 2)
     if len(tokens) > room:

@@ -129,8 +129,8 @@ class AdventureApp(GameApp):
         # Off the UI thread: the autosave (fsync), the model's fingerprint, and reading,
         # checking and importing a stored model state of up to [model] state_max_mb.
         try:
-            game = open_game(self.launch, backend, state,
-                             player_sampling(self.launch.settings, self.launch.paths, backend),
+            start = player_sampling(self.launch.settings, self.launch.paths, backend)
+            game = open_game(self.launch, backend, state, start.sampling, fixed=start.fixed,
                              warn=lambda text: say(screen, text, severity="warning"))
         except UserError as error:
             screen.post_message(GameFailed(str(error)))
