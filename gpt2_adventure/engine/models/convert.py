@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -115,22 +116,32 @@ def _write_gguf(ckpt: Checkpoint, path: Path, half: bool, progress: Progress) ->
 
         plan = _plan(ckpt, half)
         for t in plan:
-            nbytes = int(np.prod(t.shape)) * t.dtype.itemsize
-            writer.add_tensor_info(t.name, t.shape, t.dtype, nbytes)
+            writer.add_tensor_info(t.name, t.shape, t.dtype, math.prod(t.shape) * t.dtype.itemsize)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for n, t in enumerate(plan, 1):
             progress(f"writing {t.name} ({n}/{len(plan)})")
-            data = t.load()
-            if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
-                raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
-            if t.dtype == np.float16 and np.abs(data).max(initial=0) > _F16_MAX:
-                raise ModelFileError(f"{t.name} has values that do not fit in f16",
-                                     where=ckpt.folder, hint="convert with quant f32")
-            writer.write_tensor_data(np.ascontiguousarray(data, dtype=t.dtype))
+            # The arrays of one tensor are gone before the next one is read.
+            writer.write_tensor_data(_tensor_data(t, ckpt.folder))
     finally:
         writer.close()
+
+
+def _tensor_data(t: _PlannedTensor, folder: Path) -> np.ndarray:
+    """The planned tensor's data, contiguous in its GGUF type.
+
+    At most the checkpoint tensor (float32) and its converted copy are alive at once: the
+    f16 range check is two reductions, which allocate nothing (``np.abs`` would copy it).
+    """
+    data = t.load()
+    if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
+        raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
+    if t.dtype == np.float16 and (data.max(initial=0) > _F16_MAX
+                                  or data.min(initial=0) < -_F16_MAX):
+        raise ModelFileError(f"{t.name} has values that do not fit in f16",
+                             where=folder, hint="convert with quant f32")
+    return np.ascontiguousarray(data, dtype=t.dtype)  # the data itself when already so
 
 
 def _quantize(src: Path, dst: Path, quant: str) -> None:
