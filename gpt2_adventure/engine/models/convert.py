@@ -35,6 +35,12 @@ _SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
                  "added_tokens.json", "model.safetensors.index.json"}
 
 _F16_MAX = float(np.finfo(np.float16).max)
+# How much of a tensor llama.cpp's quantizer holds at once. Its default, 8 GiB, means whole
+# tensors and their f32 copies: 424 MB of anonymous memory for gpt2-xl; 64 MiB makes it 84 MB
+# (82 for q8_0), the same bytes out, wall time within this 2-core machine's noise (CPU time
+# up to a tenth more; 128 MiB: 127-168 MB). Measured with a script like
+# benchmarks/convert_memory.py's on the quantizer alone.
+_QUANT_BUFFER = 64 << 20
 
 Progress = Callable[[str], None]
 
@@ -151,6 +157,7 @@ def _quantize(src: Path, dst: Path, quant: str) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, _LLAMA_FTYPES[quant])
     params.nthread = os.cpu_count() or 1
+    params.max_buf_size = _QUANT_BUFFER
     rc = llama_cpp.llama_model_quantize(os.fsencode(src), os.fsencode(dst), ctypes.byref(params))
     if rc != 0:
         raise ModelFileError(f"llama.cpp could not quantize to {quant} (code {rc})", where=src,

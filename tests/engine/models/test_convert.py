@@ -267,6 +267,32 @@ def test_f16_overflow_is_refused(tmp_path: Path) -> None:
     convert_checkpoint(src, tmp_path / "x.gguf", "f32")  # f32 holds it fine
 
 
+@pytest.mark.parametrize("quant", ["q8_0", "q4_k_m"])
+def test_the_quantizer_in_small_pieces_writes_the_same_file(
+        tiny_f16: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quant: str) -> None:
+    """llama.cpp's quantizer holds at most ``_QUANT_BUFFER`` of a tensor at a time; in
+    pieces far smaller than the tiny model's 6 MB embeddings it writes what it writes whole."""
+    import llama_cpp
+
+    from gpt2_adventure.engine.llama.logs import route_llama_logs
+    from gpt2_adventure.engine.models.convert import requantize
+
+    route_llama_logs(None)
+    real, seen = llama_cpp.llama_model_quantize, []
+
+    def spy(src: bytes, dst: bytes, params: object) -> int:
+        seen.append(params._obj.max_buf_size)  # type: ignore[attr-defined]
+        return real(src, dst, params)
+
+    monkeypatch.setattr(llama_cpp, "llama_model_quantize", spy)
+    assert convert_mod._QUANT_BUFFER == 64 << 20
+    whole = requantize(tiny_f16, tmp_path / "whole.gguf", quant)
+    monkeypatch.setattr(convert_mod, "_QUANT_BUFFER", 64 << 10)
+    pieces = requantize(tiny_f16, tmp_path / "pieces.gguf", quant)
+    assert seen == [64 << 20, 64 << 10]
+    assert pieces.read_bytes() == whole.read_bytes()
+
+
 # ---- requantizing a GGUF -----------------------------------------------------------------
 
 
