@@ -7,10 +7,11 @@ Builds once, under benchmarks/.cache, a random F32 checkpoint in Hugging Face la
 merges.txt) of the gpt2-xl shape (48 layers, 1600 wide, 25 heads, 1024 positions, 50257
 tokens: 6.5 GB) or with --small the gpt2 shape (124M, 0.5 GB). It is written tensor by tensor
 in chunks of a few MB, never held in memory. Each conversion runs in a child process
-(``python -m gpt2_adventure models convert``) sampled every 50 ms: peak RSS is the child's
-ru_maxrss (VmHWM), which counts the pages of files it maps (llama.cpp's quantizer maps its
-input); peak anonymous RSS (RssAnon, sampled) is the memory the conversion itself allocates.
-Both are reported for the whole run and for the quantizer's part. Outputs are deleted after
+(``python -m gpt2_adventure models convert``) whose /proc/PID/status is sampled every 50 ms:
+peak RSS is its VmHWM, which counts the pages of files it maps (llama.cpp's quantizer maps its
+input); peak anonymous RSS (the largest RssAnon seen) is the memory the conversion itself
+allocates. (Not ru_maxrss from wait4: on Linux it includes the parent's RSS at the moment of
+the spawn.) The quantizer's part is reported on its own too. Outputs are deleted after
 measuring unless --keep.
 """
 
@@ -219,7 +220,7 @@ def _run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, object]:
                                 daemon=True)]
     for t in threads:
         t.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # ru_maxrss: this child's own peak, in KiB
+    _, status, usage = os.wait4(proc.pid, 0)  # for its CPU time
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     done.set()
@@ -232,7 +233,7 @@ def _run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, object]:
     result: dict[str, object] = {
         "seconds": round(seconds, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_rss_mb": round(max(usage.ru_maxrss * 1024, samples.hwm) / MB),
+        "peak_rss_mb": round(samples.hwm / MB),
         "peak_anon_mb": round(samples.peak(samples.anon) / MB),
         "samples": len(samples.times),
     }
