@@ -42,7 +42,7 @@ from tests.support.hf_checkpoint import N_VOCAB, _config, _write_tokenizer  # no
 N_POSITIONS = 1024
 CHUNK_VALUES = 1 << 22  # 16 MB of float32 generated at a time
 SAMPLE_S = 0.05
-MB = 1 << 20
+MIB = 1 << 20
 
 
 # ---- the checkpoint, streamed ------------------------------------------------------------
@@ -166,9 +166,8 @@ class _Samples:
     file: list[int] = field(default_factory=list)
     hwm: int = 0
 
-    def peak(self, values: list[int], since: float | None = None) -> int:
-        return max((v for t, v in zip(self.times, values) if since is None or t >= since),
-                   default=0)
+    def peak(self, values: list[int], since: float = 0.0, until: float = math.inf) -> int:
+        return max((v for t, v in zip(self.times, values) if since <= t < until), default=0)
 
 
 def _sample(pid: int, start: float, done: threading.Event, samples: _Samples) -> None:
@@ -233,17 +232,16 @@ def _run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, object]:
     result: dict[str, object] = {
         "seconds": round(seconds, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_rss_mb": round(samples.hwm / MB),
-        "peak_anon_mb": round(samples.peak(samples.anon) / MB),
+        "peak_rss_mib": round(samples.hwm / MIB),
+        "peak_anon_mib": round(samples.peak(samples.anon) / MIB),
         "samples": len(samples.times),
     }
     if quant_at is not None:
         result |= {
             "write_f16_s": round(quant_at, 1),
-            "write_f16_peak_anon_mb": round(max(
-                (a for t, a in zip(samples.times, samples.anon) if t < quant_at), default=0) / MB),
-            "quantize_peak_anon_mb": round(samples.peak(samples.anon, quant_at) / MB),
-            "quantize_peak_file_mb": round(samples.peak(samples.file, quant_at) / MB),
+            "write_f16_peak_anon_mib": round(samples.peak(samples.anon, until=quant_at) / MIB),
+            "quantize_peak_anon_mib": round(samples.peak(samples.anon, quant_at) / MIB),
+            "quantize_peak_file_mib": round(samples.peak(samples.file, quant_at) / MIB),
         }
     return result
 
@@ -259,7 +257,7 @@ def convert(ckpt: Path, out: Path, quant: str) -> dict[str, object]:
     cmd = [sys.executable, "-m", "gpt2_adventure", "models", "convert", str(ckpt),
            "--out", str(out), "--quant", quant, "--force"]
     result = run_measured(cmd)
-    result |= {"quant": quant, "output_mb": round(out.stat().st_size / MB)}
+    result |= {"quant": quant, "output_mib": round(out.stat().st_size / MIB)}
     return result
 
 
@@ -290,7 +288,7 @@ def main() -> None:
     ckpt = checkpoint(shape, args.cache)
     ckpt_bytes = (ckpt / "model.safetensors").stat().st_size
     report: dict[str, object] = {
-        "shape": shape, "checkpoint": str(ckpt), "checkpoint_mb": round(ckpt_bytes / MB),
+        "shape": shape, "checkpoint": str(ckpt), "checkpoint_mib": round(ckpt_bytes / MIB),
         "checkpoint_ready_s": round(time.perf_counter() - began, 1),
         "cpu_count": os.cpu_count(), "baseline": baseline(), "runs": [],
     }
@@ -324,18 +322,18 @@ def _print_table(report: dict[str, object]) -> None:
     base = report["baseline"]
     assert isinstance(base, dict)
     table = Table(title=f"models convert, {report['shape']}-shaped F32 checkpoint of "
-                        f"{report['checkpoint_mb']} MB ({report['cpu_count']} cores)")
+                        f"{report['checkpoint_mib']} MiB ({report['cpu_count']} cores)")
     for column in ("quant", "s", "CPU s", "peak RSS", "peak anon", "output",
                    "quantizer anon / file"):
         table.add_column(column, justify="right")
     table.add_row("imports only", str(base["seconds"]), str(base["cpu_s"]),
-                  f"{base['peak_rss_mb']} MB", f"{base['peak_anon_mb']} MB", "", "")
+                  f"{base['peak_rss_mib']} MiB", f"{base['peak_anon_mib']} MiB", "", "")
     for run in report["runs"]:  # type: ignore[union-attr]
-        quantizer = (f"{run['quantize_peak_anon_mb']} / {run['quantize_peak_file_mb']} MB"
-                     if "quantize_peak_anon_mb" in run else "")
+        quantizer = (f"{run['quantize_peak_anon_mib']} / {run['quantize_peak_file_mib']} MiB"
+                     if "quantize_peak_anon_mib" in run else "")
         table.add_row(run["quant"], str(run["seconds"]), str(run["cpu_s"]),
-                      f"{run['peak_rss_mb']} MB", f"{run['peak_anon_mb']} MB",
-                      f"{run['output_mb']} MB", quantizer)
+                      f"{run['peak_rss_mib']} MiB", f"{run['peak_anon_mib']} MiB",
+                      f"{run['output_mib']} MiB", quantizer)
     Console().print(table)
 
 

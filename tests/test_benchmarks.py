@@ -52,10 +52,10 @@ def test_convert_memory(tmp_path: Path) -> None:
                 "--quants", "f16,q8_0", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout)
-    assert result["checkpoint_mb"] > 20 and result["baseline"]["peak_rss_mb"] > 0
+    assert result["checkpoint_mib"] > 20 and result["baseline"]["peak_rss_mib"] > 0
     f16, q8 = result["runs"]
-    assert f16["quant"] == "f16" and 0 < q8["output_mb"] < f16["output_mb"]
+    assert f16["quant"] == "f16" and 0 < q8["output_mib"] < f16["output_mib"]
     for run_ in (f16, q8):
-        assert run_["peak_rss_mb"] >= run_["peak_anon_mb"] > 0 and run_["seconds"] > 0
-    assert q8["quantize_peak_anon_mb"] > 0 and "quantize_peak_anon_mb" not in f16
+        assert run_["peak_rss_mib"] >= run_["peak_anon_mib"] > 0 and run_["seconds"] > 0
+    assert q8["quantize_peak_anon_mib"] > 0 and "quantize_peak_anon_mib" not in f16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-random-f32-hf"]  # no outputs
