@@ -295,20 +295,20 @@ def main() -> None:
     outdir = args.cache / f"{shape}-converted"
     outdir.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, object]] = []
-    for quant in quants:
-        if not args.json:
-            print(f"converting to {quant} ...", file=sys.stderr)
-        out = outdir / f"{shape}-random-{quant}.gguf"
-        try:
-            runs.append(convert(ckpt, out, quant))
-        finally:
-            if not args.keep:
-                out.unlink(missing_ok=True)
-    report["runs"] = runs
-    if not args.keep:
-        with_leftovers = list(outdir.iterdir())
-        if not with_leftovers:
+    try:
+        for quant in quants:
+            if not args.json:
+                print(f"converting to {quant} ...", file=sys.stderr)
+            out = outdir / f"{shape}-random-{quant}.gguf"
+            try:
+                runs.append(convert(ckpt, out, quant))
+            finally:
+                if not args.keep:
+                    out.unlink(missing_ok=True)
+    finally:
+        if not args.keep and not any(outdir.iterdir()):
             outdir.rmdir()
+    report["runs"] = runs
     if args.json:
         print(json.dumps(report, indent=2))
         return
