@@ -45,3 +45,17 @@ def test_open_game_ui_stall(tiny_gguf: Path) -> None:
     result = json.loads(run.stdout)
     assert result["state_mb"] > 0 and result["prompt_tokens"] > 100
     assert result["max_stall_ms"] > 0 and result["rounds"][0]["open_game_s"] > 0
+
+
+def test_convert_memory(tmp_path: Path) -> None:
+    run = bench("benchmarks/convert_memory.py", "--tiny", "--cache", str(tmp_path),
+                "--quants", "f16,q8_0", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert result["checkpoint_mib"] > 20 and result["baseline"]["peak_rss_mib"] > 0
+    f16, q8 = result["runs"]
+    assert f16["quant"] == "f16" and 0 < q8["output_mib"] < f16["output_mib"]
+    for run_ in (f16, q8):
+        assert run_["peak_rss_mib"] >= run_["peak_anon_mib"] > 0 and run_["seconds"] > 0
+    assert q8["quantize_peak_anon_mib"] > 0 and "quantize_peak_anon_mib" not in f16
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-random-f32-hf"]  # no outputs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -35,6 +36,12 @@ _SOURCE_NAMES = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
                  "pytorch_model.bin.index.json"}
 
 _F16_MAX = float(np.finfo(np.float16).max)
+# How much of a tensor llama.cpp's quantizer holds at once. Its default, 8 GiB, means whole
+# tensors and their f32 copies: 424 MB of anonymous memory for gpt2-xl; 64 MiB makes it 84 MB
+# (82 for q8_0), the same bytes out, wall time within this 2-core machine's noise (CPU time
+# up to a tenth more; 128 MiB: 127-168 MB). Measured with a script like
+# benchmarks/convert_memory.py's on the quantizer alone.
+_QUANT_BUFFER = 64 << 20
 
 Progress = Callable[[str], None]
 
@@ -116,22 +123,32 @@ def _write_gguf(ckpt: Checkpoint, path: Path, half: bool, progress: Progress) ->
 
         plan = _plan(ckpt, half)
         for t in plan:
-            nbytes = int(np.prod(t.shape)) * t.dtype.itemsize
-            writer.add_tensor_info(t.name, t.shape, t.dtype, nbytes)
+            writer.add_tensor_info(t.name, t.shape, t.dtype, math.prod(t.shape) * t.dtype.itemsize)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for n, t in enumerate(plan, 1):
             progress(f"writing {t.name} ({n}/{len(plan)})")
-            data = t.load()
-            if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
-                raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
-            if t.dtype == np.float16 and np.abs(data).max(initial=0) > _F16_MAX:
-                raise ModelFileError(f"{t.name} has values that do not fit in f16",
-                                     where=ckpt.folder, hint="convert with quant f32")
-            writer.write_tensor_data(np.ascontiguousarray(data, dtype=t.dtype))
+            # The arrays of one tensor are gone before the next one is read.
+            writer.write_tensor_data(_tensor_data(t, ckpt.folder))
     finally:
         writer.close()
+
+
+def _tensor_data(t: _PlannedTensor, folder: Path) -> np.ndarray:
+    """The planned tensor's data, contiguous in its GGUF type.
+
+    At most the checkpoint tensor (float32) and its converted copy are alive at once: the
+    f16 range check is two reductions, which allocate nothing (``np.abs`` would copy it).
+    """
+    data = t.load()
+    if data.shape != t.shape:  # the checkpoint was validated; this guards our plan
+        raise AssertionError(f"{t.name}: planned {t.shape}, got {data.shape}")
+    if t.dtype == np.float16 and (data.max(initial=0) > _F16_MAX
+                                  or data.min(initial=0) < -_F16_MAX):
+        raise ModelFileError(f"{t.name} has values that do not fit in f16",
+                             where=folder, hint="convert with quant f32")
+    return np.ascontiguousarray(data, dtype=t.dtype)  # the data itself when already so
 
 
 def _quantize(src: Path, dst: Path, quant: str) -> None:
@@ -141,6 +158,7 @@ def _quantize(src: Path, dst: Path, quant: str) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, _LLAMA_FTYPES[quant])
     params.nthread = os.cpu_count() or 1
+    params.max_buf_size = _QUANT_BUFFER
     rc = llama_cpp.llama_model_quantize(os.fsencode(src), os.fsencode(dst), ctypes.byref(params))
     if rc != 0:
         raise ModelFileError(f"llama.cpp could not quantize to {quant} (code {rc})", where=src,

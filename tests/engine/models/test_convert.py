@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import math
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFReader, TokenType
+from safetensors import safe_open
 from safetensors.numpy import load_file
 
 from gpt2_adventure.engine.models import convert as convert_mod
@@ -286,6 +292,32 @@ def test_f16_overflow_is_refused(tmp_path: Path) -> None:
     convert_checkpoint(src, tmp_path / "x.gguf", "f32")  # f32 holds it fine
 
 
+@pytest.mark.parametrize("quant", ["q8_0", "q4_k_m"])
+def test_the_quantizer_in_small_pieces_writes_the_same_file(
+        tiny_f16: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quant: str) -> None:
+    """llama.cpp's quantizer holds at most ``_QUANT_BUFFER`` of a tensor at a time; in
+    pieces far smaller than the tiny model's 6 MB embeddings it writes what it writes whole."""
+    import llama_cpp
+
+    from gpt2_adventure.engine.llama.logs import route_llama_logs
+    from gpt2_adventure.engine.models.convert import requantize
+
+    route_llama_logs(None)
+    real, seen = llama_cpp.llama_model_quantize, []
+
+    def spy(src: bytes, dst: bytes, params: object) -> int:
+        seen.append(params._obj.max_buf_size)  # type: ignore[attr-defined]
+        return real(src, dst, params)
+
+    monkeypatch.setattr(llama_cpp, "llama_model_quantize", spy)
+    assert convert_mod._QUANT_BUFFER == 64 << 20
+    whole = requantize(tiny_f16, tmp_path / "whole.gguf", quant)
+    monkeypatch.setattr(convert_mod, "_QUANT_BUFFER", 64 << 10)
+    pieces = requantize(tiny_f16, tmp_path / "pieces.gguf", quant)
+    assert seen == [64 << 20, 64 << 10]
+    assert pieces.read_bytes() == whole.read_bytes()
+
+
 # ---- requantizing a GGUF -----------------------------------------------------------------
 
 
@@ -318,3 +350,76 @@ def test_requantize_refuses_what_is_not_a_gpt2_gguf(tiny_f16: Path, tmp_path: Pa
     with pytest.raises(UserError, match="unknown quantization 'q5_k_s'"):
         requantize(tiny_f16, tmp_path / "out.gguf", "q5_k_s")
     assert not (tmp_path / "out.gguf").exists()
+
+
+# ---- memory: one tensor at a time ----------------------------------------------------------
+
+WIDE = {"n_layer": 4, "n_embd": 512, "n_head": 8, "n_positions": 64}
+LARGEST = 512 * 2048 * 4  # bytes of an MLP matrix in float32, the largest tensor of WIDE
+# Peak traced memory while converting, in largest tensors: one checkpoint tensor and its
+# converted copy (a transposed f32 matrix is copied whole, 2.0; f16 is half of it, 1.5), plus
+# a margin for the Python objects of a conversion (0.02 here). An f16 range check that copied
+# the tensor (np.abs) measured 2.0 for f16; all tensors at once, 13.
+BOUND = {"f32": 2.25, "f16": 1.75}
+
+
+@pytest.fixture(scope="module")
+def wide_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint whose layers outweigh everything else: 4 layers 512 wide (48 MB) under a
+    257-token vocabulary, so its largest tensor is a twelfth of it."""
+    from tests.support import hf_checkpoint
+
+    folder = tmp_path_factory.mktemp("wide") / "wide-gpt2"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hf_checkpoint, "N_VOCAB", 257)
+        make_checkpoint(folder, layout="transformers", **WIDE)
+    vocab = json.loads((gpt2_tokenizer_dir() / "vocab.json").read_text(encoding="utf-8"))
+    first = {token: i for token, i in vocab.items() if i < 256}  # the 256 byte symbols
+    (folder / "vocab.json").write_text(json.dumps(first | {"<|endoftext|>": 256}),
+                                       encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\nĠ t\n", encoding="utf-8")
+    return folder
+
+
+def _traced_peak(run: Callable[[], object]) -> int:
+    """Peak bytes allocated while ``run`` runs, as tracemalloc sees them (NumPy reports its
+    arrays to it)."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        run()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+
+
+@pytest.mark.parametrize("quant", ["f32", "f16"])
+def test_conversion_holds_one_tensor_at_a_time(wide_checkpoint: Path, tmp_path: Path,
+                                               quant: str) -> None:
+    with safe_open(wide_checkpoint / "model.safetensors", "numpy") as f:
+        sizes = [math.prod(f.get_slice(k).get_shape()) * 4 for k in f.keys()]  # noqa: SIM118
+    assert max(sizes) == LARGEST and sum(sizes) > 12 * LARGEST
+    out = tmp_path / f"{quant}.gguf"
+    peak = _traced_peak(lambda: convert_checkpoint(wide_checkpoint, out, quant))
+    assert peak < BOUND[quant] * LARGEST, f"{peak / LARGEST:.2f} largest tensors"
+    assert out.stat().st_size > 10 * LARGEST / (2 if quant == "f16" else 1)
+
+
+def test_the_memory_bound_catches_a_conversion_that_loads_everything(
+        wide_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound above can fail: the same conversion with every tensor read up front (as
+    ``safetensors.numpy.load_file`` would) goes far past it."""
+    real_plan = convert_mod._plan
+
+    def preloaded(ckpt: Checkpoint, half: bool) -> list:
+        plan = real_plan(ckpt, half)
+        arrays = [t.load() for t in plan]
+        return [dataclasses.replace(t, load=lambda a=a: a) for t, a in zip(plan, arrays)]
+
+    monkeypatch.setattr(convert_mod, "_plan", preloaded)
+    peak = _traced_peak(lambda: convert_checkpoint(wide_checkpoint, tmp_path / "x.gguf", "f16"))
+    assert peak > 10 * LARGEST > 4 * BOUND["f16"] * LARGEST
