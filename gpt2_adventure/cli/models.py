@@ -223,6 +223,10 @@ def models_convert(
     from gpt2_adventure.safe_text import printable
 
     report = lambda msg: typer.echo(printable(msg), err=True)  # noqa: E731
+    if quant not in ("f32", "f16") or from_gguf:
+        from gpt2_adventure.engine.llama.logs import route_llama_logs
+
+        route_llama_logs(AppPaths.from_env().log_file)  # the quantizer's log: not the terminal
     if from_gguf:
         typer.echo(f"wrote {requantize(folder, out, quant, progress=report)}")
         return

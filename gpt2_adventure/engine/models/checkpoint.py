@@ -403,7 +403,8 @@ class Checkpoint:
             strides = tuple(s * dtype.itemsize for s in entry.strides or ())
             data = np.lib.stride_tricks.as_strided(data, entry.shape, strides).copy().ravel()
         if entry.dtype == "BF16":  # bfloat16 is the top half of a float32
-            data = (data.astype(np.uint32) << 16).view(np.float32)
+            wide = data.astype(np.uint32)  # one f32-sized array, shifted in place
+            data = np.left_shift(wide, 16, out=wide).view(np.float32)
         return data.astype(np.float32, copy=False).reshape(entry.shape)
 
     def output_head(self) -> np.ndarray:
