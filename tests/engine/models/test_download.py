@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from huggingface_hub import constants as hf_constants
 
-from gpt2_adventure.engine.models import download, store
+from gpt2_adventure.engine.models import download, hub_transfer, store
 from gpt2_adventure.errors import DownloadError, UserError
 from gpt2_adventure.paths import AppPaths
 from tests.support.fake_hub import FakeHub, closed_port_url
@@ -42,7 +42,7 @@ def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
         monkeypatch.delenv(var, raising=False)
     # huggingface_hub fixes its offline flag at import; these tests talk to a local fake hub.
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(download, "_RETRY_WAIT", 0.0)
+    monkeypatch.setattr(hub_transfer, "_RETRY_WAIT", 0.0)
     return AppPaths.from_env()
 
 
@@ -252,7 +252,7 @@ def test_not_enough_disk_space_is_refused_before_downloading(
         total = used = 0
         free = 1000
 
-    monkeypatch.setattr(download.shutil, "disk_usage", lambda path: Usage())
+    monkeypatch.setattr(hub_transfer.shutil, "disk_usage", lambda path: Usage())
     with pytest.raises(DownloadError, match="disk space"):
         pull(paths, hub)
     assert hub.gets("/cdn/") == []
