@@ -143,6 +143,25 @@ def test_pull_the_ai_dungeon_2_model_then_play_it(online_hub: FakeHub, tiny_gguf
     assert played.returncode == 0, played.stderr
 
 
+def test_ai_dungeon_2_classic_plays_its_own_and_the_bundled_stories_with_its_preset(
+        online_hub: FakeHub, tiny_gguf_f16: Path, tmp_path: Path) -> None:
+    online_hub.add_repo("lukasstraub2/gpt2-aidungeon2-gguf",
+                        {"aid2-f16.gguf": tiny_gguf_f16.read_bytes()})
+    assert run("models", "pull", "aidungeon2").returncode == 0
+    story_data = tmp_path / "story_data.yaml"
+    story_data.write_text('settings:\n  fantasy:\n    description: "in Larion. "\n'
+                          '    characters:\n      knight: {prompts: ["You ride."], '
+                          'item1: sword, item2: shield}\n', encoding="utf-8")
+    imported = run("import", str(story_data))
+    assert imported.returncode == 0 and "aid2-fantasy-knight" in imported.stdout, imported
+    for story in ("aid2-fantasy-knight", "knight"):  # knight's seed suggests temperature 0.65
+        played = run("play", "--model", "aidungeon2", "--story", story, "--plain", "--name",
+                     "Anna", "--seed", "1", stdin="/settings\nlook around\n/quit\n")
+        assert played.returncode == 0, played.stderr
+        assert "temperature = 0.4" in played.stdout and "top_k = 40" in played.stdout
+        assert "look around" in played.stdout
+
+
 def test_pull_a_checkpoint_repository_with_convert(online_hub: FakeHub, tiny_checkpoint: Path
                                                    ) -> None:
     repo = "someone/tiny-gpt2"
