@@ -117,14 +117,7 @@ def resolve_model(paths: AppPaths, spec: str | None, where: str | None = None) -
     if found is not None:
         return found
     label = f"{canonical} ({quant})" if quant else canonical
-    raise UserError(
-        f"model {label} is not installed",
-        where=where,
-        hint=(
-            f"download it with `gpt2-adventure models pull {canonical}`, "
-            "or play a GGUF file you already have with --model PATH"
-        ),
-    )
+    raise _not_installed(label, canonical, where)
 
 
 def _installed_repo_model(paths: AppPaths, repo_id: str, quant: str | None,
@@ -133,10 +126,14 @@ def _installed_repo_model(paths: AppPaths, repo_id: str, quant: str | None,
     if found is not None:
         return found
     spec = f"{repo_id}:{quant}" if quant else repo_id
-    raise UserError(
-        f"model {spec} is not installed",
+    raise _not_installed(spec, spec, where)
+
+
+def _not_installed(label: str, pull: str, where: str | None) -> UserError:
+    return UserError(
+        f"model {label} is not installed",
         where=where,
-        hint=(f"pull it with `gpt2-adventure models pull {spec}`, "
+        hint=(f"pull it with `gpt2-adventure models pull {pull}`, "
               "or play a GGUF file you already have with --model PATH"),
     )
 

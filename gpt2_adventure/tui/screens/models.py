@@ -168,6 +168,8 @@ class ModelsScreen(Screen[bool]):
         convert = self.query_one("#convert", Checkbox).value
         self._say(f"pulling {name}…")
         self.query_one("#pull", Button).disabled = True
+        # The default is no quant at all: Q8_0, or the nearest a repository has; an explicit
+        # quant the repository lacks is refused.
         self._download(name, str(quant) if quant != "Q8_0" else None, convert)
 
     @work(thread=True, exclusive=True, group="pull", exit_on_error=False)

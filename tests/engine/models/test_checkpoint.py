@@ -41,8 +41,14 @@ def _edit_tensors(folder: Path, edit: Callable[[dict[str, np.ndarray]], object])
 
 def _expect_error(folder: Path, where: Path, *words: str) -> ModelFileError:
     """Loading ``folder`` must fail with a ModelFileError naming ``where`` and saying ``words``."""
+    return expect_refusal(load_checkpoint, folder, where, *words)
+
+
+def expect_refusal(load: Callable[[Path], object], source: Path, where: Path,
+                   *words: str) -> ModelFileError:
+    """``load(source)`` must fail with a ModelFileError naming ``where`` and saying ``words``."""
     with pytest.raises(ModelFileError) as info:
-        load_checkpoint(folder)
+        load(source)
     err = info.value
     assert err.where is not None and Path(err.where) == where, f"{err!r} names {err.where}"
     for word in words:

@@ -18,6 +18,7 @@ from gpt2_adventure.engine.models.checkpoint import load_checkpoint
 from gpt2_adventure.engine.models.torch_bin import read_torch_bin
 from gpt2_adventure.engine.models.torch_pickle import MAX_PICKLE_BYTES
 from gpt2_adventure.errors import ModelFileError
+from tests.engine.models.test_checkpoint import expect_refusal
 from tests.support.hf_checkpoint import make_checkpoint
 from tests.support.torch_bin import (
     LEGACY_MAGIC,
@@ -53,13 +54,7 @@ def _assert_same_weights(got: Any, want: Any) -> None:
 
 
 def _refused(path: Path, *words: str) -> ModelFileError:
-    with pytest.raises(ModelFileError) as info:
-        read_torch_bin(path)
-    err = info.value
-    assert err.where is not None and Path(err.where) == path, f"{err!r} names {err.where}"
-    for word in words:
-        assert word in err.message, f"{word!r} not in {err.message!r}"
-    return err
+    return expect_refusal(read_torch_bin, path, path, *words)
 
 
 # ---- what must load ----------------------------------------------------------------------

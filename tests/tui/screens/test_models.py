@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
+from gpt2_adventure.engine.models.store import installed
 from gpt2_adventure.launch import Launch
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.tui.app import AdventureApp
 from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.screens.models import ModelsScreen
 from tests.support.fake_backend import FakeBackend
@@ -46,6 +49,14 @@ def _rows(screen: ModelsScreen) -> list[str]:
     return [str(row.key.value) for row in table.rows.values()]
 
 
+async def _open_models(app: AdventureApp, pilot: Pilot) -> ModelsScreen:
+    app.open_models()
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ModelsScreen)
+    return screen
+
+
 def _select_row(screen: ModelsScreen, name: str) -> None:
     table = screen.query_one(DataTable)
     table.move_cursor(row=_rows(screen).index(name))
@@ -54,10 +65,7 @@ def _select_row(screen: ModelsScreen, name: str) -> None:
 async def test_pull_a_repository_with_a_quant_then_it_is_listed(hub: FakeHub) -> None:
     app = make_app(mode="title", story=None)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.open_models()
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ModelsScreen)
+        screen = await _open_models(app, pilot)
         screen.query_one("#quant", Select).value = "F16"  # not the default Q8_0
         repo = screen.query_one("#repo", Input)
         repo.value = REPO
@@ -66,8 +74,6 @@ async def test_pull_a_repository_with_a_quant_then_it_is_listed(hub: FakeHub) ->
         await until(pilot, lambda: not screen.query_one("#pull").disabled)
         assert "installed" in _state(screen), _state(screen)
         assert REPO in _rows(screen)
-        from gpt2_adventure.engine.models.store import installed
-
         assert [(m.name, m.quant) for m in installed(app.launch.paths)] == [(REPO, "F16")]
 
 
@@ -76,10 +82,7 @@ async def test_offline_pull_says_so_and_keeps_the_screen(monkeypatch: pytest.Mon
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     app = make_app(mode="title", story=None)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.open_models()
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ModelsScreen)
+        screen = await _open_models(app, pilot)
         screen.query_one("#repo", Input).value = REPO
         await pilot.click("#pull")
         await until(pilot, lambda: "no network" in _state(screen))
@@ -107,10 +110,7 @@ async def test_play_with_a_model_goes_on_with_the_open_story(tiny_gguf_q8: Path)
         assert isinstance(first, GameScreen)
         await wait_idle(pilot, first)
         story = first.game.state.id if first.game else None
-        app.open_models()
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ModelsScreen)
+        screen = await _open_models(app, pilot)
         _select_row(screen, "gpt2")
         await pilot.press("p")  # gpt2 is not installed here: refused, the screen stays
         await settle(pilot)
