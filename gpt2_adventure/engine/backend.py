@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.sampling import Sampling
@@ -52,6 +52,21 @@ class GenerationStats:
             return 0.0
         # The first token's time belongs to the prompt; count the ones after it.
         return (self.generated_tokens - 1) / self.generation_seconds
+
+
+@dataclass
+class Written:
+    """One reply written ahead (an alternative the player has not asked for yet)."""
+
+    text: str  # as streamed: not cleaned up
+    slot: int | None  # the backend's sequence holding its KV cache; None: none is kept
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    rerolls: int = 0  # how many times it was written again because ``judge`` refused it
+
+
+# Given a reply's text and how many times it has been re-rolled: the sampling to write it
+# again with (a loop was found), or None to keep it.
+Judge = Callable[[str, int], "Sampling | None"]
 
 
 class Backend(ABC):
@@ -135,3 +150,43 @@ class Backend(ABC):
     def import_state(self, tokens: Sequence[int], data: bytes) -> bool:
         """Restore an exported state; False when it cannot (always, here)."""
         return False
+
+    # -- optional: replies written ahead ----------------------------------------------------
+
+    @property
+    def sequences(self) -> int:
+        """How many replies to one prompt it keeps evaluated at once (1: only the main one;
+        alternatives are then written anew from the prompt, or by the server)."""
+        return 1
+
+    def write_ahead(
+        self,
+        prompt: Sequence[int],
+        samplings: Sequence[Sampling],
+        stop: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+        *,
+        keep: Collection[int] = (),
+        judge: Judge | None = None,
+    ) -> Iterator[Written]:
+        """Write one reply to ``prompt`` per sampling, in the background, yielding each when
+        it is complete. It never disturbs the main sequence (what the next turn continues)
+        nor the slots in ``keep`` (replies written ahead that are still wanted); ``judge``
+        may ask for a reply to be written again. Stops within one token once ``cancel`` is
+        set. Here: one after another through ``stream``, nothing kept."""
+        for sampling in samplings:
+            rerolls = 0
+            while True:
+                text = "".join(self.stream(prompt, sampling, stop, cancel))
+                if cancel is not None and cancel.cancelled:
+                    return
+                again = judge(text, rerolls) if judge is not None else None
+                if again is None:
+                    break
+                sampling, rerolls = again, rerolls + 1
+            yield Written(text, None, self.last_stats or GenerationStats(), rerolls)
+
+    def use_written(self, slot: int) -> None:
+        """The reply written ahead in ``slot`` is now the story's: the next prompt continues
+        it (nothing to do for a backend that keeps none)."""
+        return None

@@ -32,6 +32,9 @@ class Sampling:
     mirostat_tau: float = setting(5.0, help="Mirostat's target surprise")
     mirostat_eta: float = setting(0.1, help="Mirostat's learning rate")
     max_tokens: int = setting(60, low=1, screen=True, help="the longest reply, in tokens")
+    candidates: int = setting(2, low=1, high=5, screen=True,
+                              help="replies per action: the extra ones are written while you "
+                                   "read, so retry shows one at once; 1 = off")
     ignore_eos: bool = setting(False, help="keep writing past the end-of-text token")
     banned_strings: tuple[str, ...] = setting((), help="texts the model may never write")
     logit_bias: dict[int, float] = setting(factory=dict,

@@ -45,6 +45,9 @@ class LlamaBackend(Backend):
         n_batch: int = 512,
         seed: int | None = None,
         log_file: Path | None = None,
+        flash_attn: bool = False,
+        sequences: int = 1,
+        batched: bool = False,
     ) -> None:
         self.info: ModelInfo = read_model_info(model_path)
         self.name = self.info.name
