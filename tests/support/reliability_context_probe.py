@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gpt2_adventure.engine.backend import CancelToken
-from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling, preset
 from gpt2_adventure.errors import UserError
@@ -65,7 +64,7 @@ class Watched:
     def check(self) -> None:
         self.generations += 1
         stats = self.inner.last_stats
-        evaluated = internals.evaluated_count(self.inner._llm)  # noqa: SLF001
+        evaluated = len(self.inner.evaluated)
         n_ctx = self.inner.n_ctx
         self.worst = max(self.worst, evaluated)
         if not n_ctx <= self.inner.info.training_context:

@@ -7,21 +7,20 @@ import contextlib
 import io
 import random
 import threading
-import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, Judge, Written
 from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.hardware import physical_cores
 from gpt2_adventure.engine.llama.logs import route_llama_logs
 from gpt2_adventure.engine.llama.model_thread import ModelThread
-from gpt2_adventure.engine.llama.sampler_chain import build_sampler_chain
+from gpt2_adventure.engine.llama.reply import Reply
+from gpt2_adventure.engine.llama.sequences import Sequences
 from gpt2_adventure.engine.models.gguf_info import ModelInfo, read_model_info
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.engine.textstream import TextAssembler
 from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
@@ -32,7 +31,12 @@ class LlamaBackend(Backend):
 
     The context is clamped to the model's training context: GPT-2 has a learned position
     table, and evaluating a position past its end aborts the whole process inside ggml, so
-    nothing here ever lets the token count reach ``n_ctx``.
+    nothing here ever lets a sequence's token count reach ``n_ctx``.
+
+    With ``sequences`` above 1, replies written ahead (``write_ahead``) live in sequences of
+    their own beside the main one, in a cache with room for a second context's worth of
+    cells (a reply written ahead shares the prompt's cells; after a trim it may need a whole
+    prompt of its own). ``batched`` writes them in one evaluation per step.
     """
 
     def __init__(
@@ -53,25 +57,30 @@ class LlamaBackend(Backend):
         self.name = self.info.name
         self._n_ctx = min(max(16, n_ctx), self.info.training_context)
         self.threads = threads or physical_cores()
+        self.n_batch = max(1, min(n_batch, self._n_ctx))
+        self.flash_attn = flash_attn
+        self.batched = batched
+        self._n_seq = max(1, sequences)
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         self._rng = random.Random(self.seed)  # one draw per reply: fixed seed = same session
         self._lock = threading.Lock()
         self._last_stats: GenerationStats | None = None
         self._pieces: dict[int, bytes] = {}
-        self._generated: list[int] = []  # the last reply's token ids, for tokens_for()
+        self._main = 0  # the sequence the next prompt continues
+        self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
         self._closed = False
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
         weakref.finalize(self, self._model_thread.stop)  # a backend never closed
         try:
-            self._llm = self._model_thread.call(self._load, log_file, n_gpu_layers, n_batch)
+            self._llm, self._seqs = self._model_thread.call(self._load, log_file, n_gpu_layers)
         except BaseException:
             self._model_thread.stop()
             raise
         self._eos = int(self._llm.token_eos())
         self._n_vocab = int(self._llm.n_vocab())
 
-    def _load(self, log_file: Path | None, n_gpu_layers: int, n_batch: int) -> Any:
+    def _load(self, log_file: Path | None, n_gpu_layers: int) -> tuple[Any, Sequences]:
         route_llama_logs(log_file)
         import llama_cpp
 
@@ -83,16 +92,22 @@ class LlamaBackend(Backend):
             sink = log_file.open("a", encoding="utf-8", errors="replace")
         try:
             with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+                # Its own context is dropped at once: ours (sequences.py) holds the cache.
                 llm = llama_cpp.Llama(
                     model_path=str(self.info.path),
-                    n_ctx=self._n_ctx,
-                    n_batch=min(n_batch, self._n_ctx),
+                    n_ctx=16,
+                    n_batch=16,
                     n_threads=self.threads,
                     n_threads_batch=self.threads,
                     n_gpu_layers=n_gpu_layers,
                     seed=self.seed,
                     verbose=True,
                 )
+                internals.drop_context(llm)
+                cells = self._n_ctx * (2 if self._n_seq > 1 else 1)
+                seqs = Sequences(llm.model, cells=cells, n_seq=self._n_seq,
+                                 n_batch=self.n_batch, threads=self.threads,
+                                 flash_attn=self.flash_attn)
         except (ValueError, RuntimeError):
             raise ModelFileError("llama.cpp could not load the model", self.info.path,
                                  hint=f"llama.cpp's reason is in {log_file or 'its log'}"
@@ -102,9 +117,9 @@ class LlamaBackend(Backend):
         llm.verbose = False  # no per-call prints to stderr from here on
         # One throw-away token: pages the weights in and starts the thread pool now, not
         # during the player's first turn, which otherwise waits for both.
-        llm.eval([int(llm.token_eos())])
-        internals.trim(llm, 0)
-        return llm
+        seqs.decode(0, [int(llm.token_eos())])
+        seqs.clear(0)
+        return llm, seqs
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -130,6 +145,10 @@ class LlamaBackend(Backend):
     def supports_state(self) -> bool:
         return True
 
+    @property
+    def sequences(self) -> int:
+        return self._n_seq
+
     def tokenize(self, text: str) -> list[int]:
         self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
@@ -144,7 +163,22 @@ class LlamaBackend(Backend):
             piece = self._pieces[token] = self._llm.detokenize([token])
         return piece
 
+    @property
+    def evaluated(self) -> list[int]:
+        """The tokens the main sequence holds (what the next prompt may reuse)."""
+        return list(self._seqs.tokens[self._main])
+
     # -- generation -----------------------------------------------------------------------
+
+    def _prompt(self, prompt: str | Sequence[int]) -> list[int]:
+        tokens = self.tokenize(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
+        if not tokens:
+            tokens = [self._eos]  # GPT-2 starts unconditioned text after <|endoftext|>
+        if len(tokens) >= self._n_ctx:
+            raise ContextOverflowError(
+                f"the prompt is {len(tokens)} tokens; the model sees at most {self._n_ctx} "
+                f"tokens, prompt and reply together", hint="shorten the prompt")
+        return tokens
 
     def stream(
         self,
@@ -153,88 +187,61 @@ class LlamaBackend(Backend):
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
     ) -> Iterator[str]:
-        tokens = self.tokenize(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
-        if not tokens:
-            tokens = [self._eos]  # GPT-2 starts unconditioned text after <|endoftext|>
-        if len(tokens) >= self._n_ctx:
-            raise ContextOverflowError(
-                f"the prompt is {len(tokens)} tokens; the model sees at most {self._n_ctx} "
-                f"tokens, prompt and reply together", hint="shorten the prompt")
-        return self._generate(tokens, sampling, stop, cancel)
+        return self._generate(self._prompt(prompt), sampling, stop, cancel)
+
+    def _reply(self, seq: int, prompt: Sequence[int], sampling: Sampling,
+               stop: Sequence[str]) -> Reply:
+        return Reply(seq, prompt, sampling, stop=stop, n_vocab=self._n_vocab,
+                     seed=self._rng.randrange(2**31), bias=self._bias(sampling), eos=self._eos,
+                     piece=self._piece, n_ctx=self._n_ctx)
 
     def _generate(
         self, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: CancelToken | None
     ) -> Iterator[str]:
         with self._lock:
             self._check_open()
-            stats = GenerationStats(prompt_tokens=len(tokens))
-            self._last_stats = stats
-            start = time.perf_counter()
-            llm = self._llm
-            reused = self._reuse_prefix(tokens)
-            stats.evaluated_tokens = len(tokens) - reused
-            chain = build_sampler_chain(
-                sampling, n_vocab=self._n_vocab, seed=self._rng.randrange(2**31),
-                bias=self._bias(sampling), history=tokens)
-            text = TextAssembler(stop)
-            first_token_at = 0.0
-            self._generated = []
+            self._drop_others()  # a new main reply: what was written ahead is not wanted
+            main = self._main
+            reused = self._reuse_prefix(main, tokens)
+            reply = self._reply(main, tokens, sampling, stop)
+            self._last_stats = reply.stats
+            reply.stats.evaluated_tokens = len(tokens) - reused
+            self._written[main] = reply.tokens
+            cancelled = False
             try:
-                self._eval(tokens[reused:])
-                import llama_cpp
-
+                self._eval(main, tokens[reused:])
                 while True:
                     if cancel is not None and cancel.cancelled:
-                        stats.finish_reason = "cancelled"
+                        cancelled = True
                         break
-                    token = llama_cpp.llama_sampler_sample(chain, llm.ctx, -1)
-                    if not first_token_at:
-                        first_token_at = time.perf_counter()
-                        stats.time_to_first_token = stats.prompt_seconds = first_token_at - start
-                    if token == self._eos and not sampling.ignore_eos:
-                        stats.finish_reason = "eos"
-                        break
-                    stats.generated_tokens += 1
-                    self._generated.append(token)
-                    piece = text.feed(self._piece(token))
+                    piece = reply.take(reply.sample(self._seqs.ctx),
+                                       len(self._seqs.tokens[main]))
                     if piece:
                         yield piece
-                    if text.stopped:
-                        stats.finish_reason = "stop"
+                    if reply.reason:
                         break
-                    if stats.generated_tokens >= sampling.max_tokens:
-                        stats.finish_reason = "length"
-                        break
-                    # The next eval would be past the last position.
-                    if internals.evaluated_count(llm) >= self._n_ctx:
-                        stats.finish_reason = "context"
-                        break
-                    self._eval([token])
-                if stats.finish_reason != "cancelled":
-                    tail = text.finish()
-                    if tail:
-                        yield tail
-                    if text.stopped:
-                        stats.finish_reason = "stop"
+                    self._eval(main, reply.tokens[-1:])
+                tail = reply.finish(cancelled)
+                if tail:
+                    yield tail
             finally:
-                llama_cpp.llama_sampler_free(chain)
-                if first_token_at:
-                    stats.generation_seconds = time.perf_counter() - first_token_at
-                if not stats.finish_reason:
-                    stats.finish_reason = "cancelled"  # the consumer closed the stream early
+                reply.finish(cancelled=True)  # a no-op when finished above
 
-    def _eval(self, tokens: list[int]) -> None:
-        self._model_thread.call(self._llm.eval, tokens)
+    def _eval(self, seq: int, tokens: Sequence[int]) -> None:
+        if tokens:
+            self._model_thread.call(self._seqs.decode, seq, tokens)
 
-    def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep the KV cache for the longest common prefix with the last evaluation."""
-        common = 0
-        for a, b in zip(internals.evaluated(self._llm), tokens):
-            if a != b:
-                break
-            common += 1
+    def _reuse_prefix(self, seq: int, tokens: Sequence[int]) -> int:
+        """Keep ``seq``'s cache for its longest common prefix with ``tokens``."""
+        common = self._seqs.common_prefix(seq, tokens)
         # At least one token must be evaluated to get fresh logits to sample from.
-        return internals.trim(self._llm, min(common, len(tokens) - 1))
+        return self._model_thread.call(self._seqs.trim, seq, min(common, len(tokens) - 1))
+
+    def _drop_others(self, keep: Collection[int] = ()) -> None:
+        for seq in range(self._n_seq):
+            if seq != self._main and seq not in keep and self._seqs.tokens[seq]:
+                self._model_thread.call(self._seqs.clear, seq)
+                self._written.pop(seq, None)
 
     def _bias(self, sampling: Sampling) -> dict[int, float]:
         bias = dict(sampling.logit_bias)
@@ -247,6 +254,47 @@ class LlamaBackend(Backend):
                     bias[ids[0]] = NO_BIAS
         return bias
 
+    # -- replies written ahead ------------------------------------------------------------
+
+    def write_ahead(
+        self,
+        prompt: Sequence[int],
+        samplings: Sequence[Sampling],
+        stop: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+        *,
+        keep: Collection[int] = (),
+        judge: Judge | None = None,
+    ) -> Iterator[Written]:
+        """Write one reply per sampling in free sequences of their own (none free: fewer),
+        each sharing the prompt's cells with the sequence that holds most of it; one after
+        another, or in one evaluation per step when this backend is ``batched``. Each
+        reply draws its seed when it starts, as a retry would."""
+        from gpt2_adventure.engine.llama import ahead
+
+        tokens = self._prompt(prompt)
+        with self._lock:
+            self._check_open()
+            free = [s for s in range(self._n_seq) if s != self._main and s not in keep]
+            writer = ahead.Writer(self, tokens, stop, cancel, judge)
+            if self.batched and len(samplings) > 1:
+                yield from writer.batched(list(zip(free, samplings, strict=False)))
+            else:
+                for seq, sampling in zip(free, samplings, strict=False):
+                    written = writer.one(seq, sampling)
+                    if written is None:
+                        return
+                    yield written
+
+    def use_written(self, slot: int) -> None:
+        """The reply written ahead in ``slot`` is now the story's: its sequence becomes the
+        main one (the next prompt continues it, and ``tokens_for`` spells it)."""
+        with self._lock:
+            if 0 <= slot < self._n_seq and slot in self._written:
+                self._main = slot
+
+    # -- warm-up --------------------------------------------------------------------------
+
     def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None,
                 chunk: int = 64) -> int:
         """Evaluate ``tokens`` ahead of time (no reply), so a later prompt that starts with them
@@ -257,37 +305,39 @@ class LlamaBackend(Backend):
             return 0
         with self._lock:
             self._check_open()
-            start = self._reuse_prefix(tokens)
+            main = self._main
+            start = self._reuse_prefix(main, tokens)
             done = 0
             for at in range(start, len(tokens), chunk):
                 if cancel is not None and cancel.cancelled:
                     break
                 piece = tokens[at: at + chunk]
-                self._eval(piece)
+                self._eval(main, piece)
                 done += len(piece)
             return done
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------
 
     def export_state(self) -> tuple[list[int], bytes]:
-        """The evaluated tokens and llama.cpp's KV cache for them."""
+        """The main sequence's tokens and llama.cpp's KV cache for them."""
         with self._lock:
             self._check_open()
-            tokens = internals.evaluated(self._llm)
+            tokens = self.evaluated
             if not tokens:
                 return [], b""
-            return tokens, internals.export_sequence(self._llm)
+            return tokens, self._model_thread.call(self._seqs.export, self._main)
 
     def import_state(self, tokens: Sequence[int], data: bytes) -> bool:
         """Restore an exported state; False (and an empty cache) if llama.cpp refuses it."""
         with self._lock:
             self._check_open()
-            internals.trim(self._llm, 0)
+            self._drop_others()
+            self._model_thread.call(self._seqs.clear, self._main)
             if not tokens or len(tokens) >= self._n_ctx or not data:
                 return False
             if any(not 0 <= int(t) < self._n_vocab for t in tokens):
                 return False
-            return internals.import_sequence(self._llm, tokens, data)
+            return bool(self._model_thread.call(self._seqs.load, self._main, tokens, data))
 
     def tokens_for(self, text: str) -> list[int] | None:
         """Token ids that spell ``text``, reusing as many of the last reply's own ids as spell
@@ -299,7 +349,8 @@ class LlamaBackend(Backend):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         shown = ""
         best = (0, 0)  # (tokens, characters) of the longest whole-character match
-        for i, token in enumerate(self._generated, start=1):
+        generated = self._written.get(self._main, [])
+        for i, token in enumerate(generated, start=1):
             shown += decoder.decode(self._piece(token))
             if not text.startswith(shown):
                 break
@@ -309,18 +360,20 @@ class LlamaBackend(Backend):
         if count == 0:
             return None
         rest = text[chars:]
-        return self._generated[:count] + (self.tokenize(rest) if rest else [])
+        return generated[:count] + (self.tokenize(rest) if rest else [])
 
     def reset_cache(self) -> None:
-        """Forget the evaluated prefix (benchmarks use it to measure cold prompts)."""
+        """Forget everything evaluated (benchmarks use it to measure cold prompts)."""
         with self._lock:
-            internals.trim(self._llm, 0)
+            self._drop_others()
+            self._model_thread.call(self._seqs.clear, self._main)
 
     def close(self) -> None:
         with self._lock:
             if not self._closed:
                 self._closed = True
                 try:
+                    self._model_thread.call(self._seqs.close)  # before the model it uses
                     self._model_thread.call(self._llm.close)
                 finally:
                     self._model_thread.stop()

@@ -244,10 +244,11 @@ def test_tokens_for_keeps_the_reply_tokens_before_a_cut_inside_a_token(
 def test_tokens_for_matches_broken_utf8_as_the_stream_showed_it(backend: LlamaBackend) -> None:
     half = backend.tokenize("🐉")[:1]  # the first bytes of the dragon only
     assert backend.detokenize(half) == "\ufffd"
-    backend._generated = backend.tokenize("The") + half + backend.tokenize(" end")  # noqa: SLF001
+    written = backend.tokenize("The") + half + backend.tokenize(" end")
+    backend._written[backend._main] = written  # noqa: SLF001
     text = "The\ufffd end"
     spelled = backend.tokens_for(text)
-    assert spelled == backend._generated  # noqa: SLF001
+    assert spelled == written
 
 
 def test_a_closed_model_refuses_work_instead_of_crashing(tiny_gguf: Path) -> None:
@@ -266,20 +267,20 @@ def test_every_evaluation_runs_on_the_models_own_thread(backend: LlamaBackend) -
     # OpenMP builds keep a worker team per calling thread; two teams on two cores made
     # generation ~17% slower, so evaluations from any thread go through one thread.
     threads: list[str] = []
-    llm = backend._llm  # noqa: SLF001
-    real_eval = llm.eval
+    seqs = backend._seqs  # noqa: SLF001
+    real_eval = seqs.decode
 
-    def recording_eval(tokens):  # noqa: ANN001, ANN202
+    def recording_eval(seq, tokens):  # noqa: ANN001, ANN202
         threads.append(threading.current_thread().name)
-        return real_eval(tokens)
+        return real_eval(seq, tokens)
 
-    llm.eval = recording_eval
+    seqs.decode = recording_eval
     try:
         worker = threading.Thread(target=lambda: backend.prefill(backend.tokenize("A door")))
         worker.start()
         worker.join()
         "".join(backend.stream("A door opens", Sampling(max_tokens=4, ignore_eos=True)))
     finally:
-        llm.eval = real_eval
+        seqs.decode = real_eval
     assert len(threads) >= 4
     assert set(threads) == {"gpt2-model"}

@@ -1,0 +1,175 @@
+"""Replies written ahead in sequences of their own, on a real tiny GGUF: each equals what a
+retry with the same random state writes, the main sequence is left as it was, and a cancel
+stops the writing at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpt2_adventure.engine.backend import CancelToken, Written
+from gpt2_adventure.engine.llama.backend import LlamaBackend
+from gpt2_adventure.engine.sampling import Sampling
+
+FREE = Sampling(temperature=1.0, top_k=0, top_p=1.0, repeat_penalty=1.0, ignore_eos=True,
+                max_tokens=12)
+GREEDY = Sampling(temperature=0.0, repeat_penalty=1.0, ignore_eos=True, max_tokens=12)
+STORY = "You stand at the gate of a ruined castle. The wind howls. " * 6
+
+
+def backend_for(path: Path, sequences: int, batched: bool = False) -> LlamaBackend:
+    return LlamaBackend(path, seed=7, threads=2, sequences=sequences, batched=batched)
+
+
+@pytest.fixture
+def ahead(tiny_gguf: Path) -> Iterator[LlamaBackend]:
+    b = backend_for(tiny_gguf, 3)
+    yield b
+    b.close()
+
+
+def test_alternatives_equal_retries_with_the_same_random_state(tiny_gguf: Path,
+                                                               ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    first = "".join(ahead.stream(prompt, FREE))
+    written = list(ahead.write_ahead(prompt, [FREE, FREE]))
+    assert [w.slot for w in written] == [1, 2]
+
+    plain = backend_for(tiny_gguf, 1)
+    try:
+        assert "".join(plain.stream(prompt, FREE)) == first
+        retries = ["".join(plain.stream(prompt, FREE)) for _ in range(2)]
+    finally:
+        plain.close()
+    assert [w.text for w in written] == retries
+    assert len(set(retries + [first])) == 3  # three draws, three replies: the check can fail
+
+
+def test_the_main_sequence_is_left_as_it_was(ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    held = ahead.evaluated
+    stats = ahead.last_stats
+    list(ahead.write_ahead(prompt, [FREE, FREE]))
+    assert ahead.evaluated == held
+    assert ahead.last_stats is stats  # the context meter shows the main reply, not these
+    longer = held + ahead.tokenize(" You open the door.")
+    "".join(ahead.stream(longer, GREEDY))
+    assert ahead.last_stats is not None
+    assert ahead.last_stats.evaluated_tokens == len(longer) - len(held)
+
+
+def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    chosen = list(ahead.write_ahead(prompt, [FREE, FREE]))[1]
+    assert chosen.slot is not None
+    ahead.use_written(chosen.slot)
+    spelled = ahead.tokens_for(chosen.text)
+    assert spelled is not None and ahead.detokenize(spelled) == chosen.text
+    # Held as written: all but the last token, which was sampled and never evaluated.
+    assert ahead.evaluated == (prompt + spelled)[:-1]
+    nxt = prompt + spelled + ahead.tokenize("\n> You run.\n")
+    "".join(ahead.stream(nxt, GREEDY))
+    assert ahead.last_stats is not None
+    assert ahead.last_stats.evaluated_tokens == len(nxt) - len(prompt) - len(spelled) + 1
+
+
+def test_kept_slots_are_not_touched_and_no_free_slot_writes_nothing(ahead: LlamaBackend,
+                                                                     tiny_gguf: Path) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    [one] = list(ahead.write_ahead(prompt, [FREE]))
+    assert one.slot == 1
+    [two] = list(ahead.write_ahead(prompt, [FREE, FREE], keep=[1]))  # only slot 2 is free
+    assert two.slot == 2
+    ahead.use_written(1)
+    assert ahead.tokens_for(one.text) is not None  # slot 1 still holds its reply
+    single = backend_for(tiny_gguf, 1)
+    try:
+        "".join(single.stream(prompt, FREE))
+        assert list(single.write_ahead(prompt, [FREE])) == []
+    finally:
+        single.close()
+
+
+def test_the_judge_can_ask_for_a_reply_again(ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    seen: list[tuple[str, int]] = []
+
+    def judge(text: str, rerolls: int) -> Sampling | None:
+        seen.append((text, rerolls))
+        return FREE if rerolls == 0 else None
+
+    [written] = list(ahead.write_ahead(prompt, [FREE], judge=judge))
+    assert written.rerolls == 1
+    assert [r for _, r in seen] == [0, 1]
+    assert seen[0][0] != seen[1][0] and written.text == seen[1][0]
+
+
+def test_a_cancel_stops_the_writing_within_a_token(ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    long = Sampling(temperature=1.0, ignore_eos=True, max_tokens=700)
+    cancel = CancelToken()
+    out: list[Written] = []
+    worker = threading.Thread(target=lambda: out.extend(ahead.write_ahead(prompt, [long],
+                                                                          cancel=cancel)))
+    worker.start()
+    seqs = ahead._seqs  # noqa: SLF001
+    deadline = time.monotonic() + 20
+    while len(seqs.tokens[1]) < len(prompt) + 5 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(seqs.tokens[1]) >= len(prompt) + 5, "the reply ahead never started"
+    cancel.cancel()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and out == []
+    assert seqs.tokens[1] == []  # its cells are given back
+    started = time.perf_counter()
+    "".join(ahead.stream(prompt + ahead.tokenize(" Go."), GREEDY))  # the lock is free again
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("sampling", [GREEDY, FREE])
+def test_batched_writes_each_reply_in_its_own_sequence(tiny_gguf: Path,
+                                                       sampling: Sampling) -> None:
+    batched = backend_for(tiny_gguf, 3, batched=True)
+    sequential = backend_for(tiny_gguf, 3)
+    try:
+        results = []
+        for b in (batched, sequential):
+            prompt = b.tokenize(STORY)
+            "".join(b.stream(prompt, sampling))
+            results.append(sorted((w.slot, w.text) for w in b.write_ahead(prompt,
+                                                                         [sampling, sampling])))
+        together, apart = results
+        assert [slot for slot, _ in together] == [1, 2]
+        assert all(text for _, text in together)
+        if sampling is GREEDY:  # the same numbers, one evaluation per step or not
+            assert together == apart
+        else:
+            assert together[0][1] != together[1][1]
+    finally:
+        batched.close()
+        sequential.close()
+
+
+def test_batched_rerolls_and_cancels(tiny_gguf: Path) -> None:
+    b = backend_for(tiny_gguf, 3, batched=True)
+    try:
+        prompt = b.tokenize(STORY)
+        "".join(b.stream(prompt, FREE))
+        written = list(b.write_ahead(prompt, [FREE, FREE],
+                                     judge=lambda text, n: FREE if n == 0 else None))
+        assert sorted(w.rerolls for w in written) == [1, 1]
+        cancel = CancelToken()
+        cancel.cancel()
+        assert list(b.write_ahead(prompt, [FREE, FREE], cancel=cancel)) == []
+        assert b._seqs.tokens[1] == b._seqs.tokens[2] == []  # noqa: SLF001
+    finally:
+        b.close()
