@@ -1,0 +1,217 @@
+"""``bench --tune``: measure llama.cpp's speed settings on this machine and pick the fastest.
+
+Four measures, each with the winners of the ones before: flash attention on/off and the
+thread count (1 to the physical cores) by writing speed after a full prompt (prompt speed
+breaks a tie within 3%), the prompt batch size by prompt speed, and replies written ahead
+batched or one after another by wall time (batched only when at least 10% faster). The
+candidates of one measure are open at once and take turns, the order reversed every round
+(A B, B A, A B...), so a machine slowing down or speeding up favours none; each figure is
+the median over the rounds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.tuning import Tuning, now
+
+TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
+BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
+_FILLER = ("The old road wound through the hills toward the castle, where the king waited "
+           "for news of the dragon. ")
+
+Figures = dict[str, float]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TuneSizes:
+    """How much each measure runs: the defaults take under a minute for GPT-2 124M on 2
+    cores; tests pass a few tokens."""
+
+    prompt_tokens: int = 512
+    write_tokens: int = 32
+    ahead_tokens: int = 32  # per reply written ahead
+    replies_ahead: int = 3
+    rounds: int = 3
+    n_batches: tuple[int, ...] = (128, 256, 512)
+
+
+def thread_candidates(physical: int) -> list[int]:
+    """1 to the physical cores: every count up to 4 cores, five spread counts above."""
+    if physical <= 4:
+        return list(range(1, physical + 1))
+    return sorted({1, physical // 4, physical // 2, physical * 3 // 4, physical})
+
+
+# -- the decision rules (pure) ----------------------------------------------------------------
+
+def pick_writer(rows: Sequence[Figures]) -> int:
+    """The fastest writer; among those within TIE of it, the fastest prompt."""
+    best = max(row["write_tok_s"] for row in rows)
+    close = [i for i, row in enumerate(rows) if row["write_tok_s"] >= best * (1 - TIE)]
+    return max(close, key=lambda i: (rows[i]["prompt_tok_s"], rows[i]["write_tok_s"]))
+
+
+def pick_prompt(rows: Sequence[Figures]) -> int:
+    return max(range(len(rows)), key=lambda i: rows[i]["prompt_tok_s"])
+
+
+def pick_batched(sequential: Figures, batched: Figures) -> bool:
+    return batched["seconds"] * BATCHED_GAIN <= sequential["seconds"]
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+Opener = Callable[..., Backend]  # the speed settings as keywords -> an open backend
+
+
+def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
+               log_file: Path | None = None, sizes: TuneSizes | None = None,
+               progress: Progress | None = None, physical: int | None = None) -> Tuning:
+    """Measure and pick every speed setting for the model at ``path`` (nothing is stored)."""
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+    from gpt2_adventure.engine.llama.hardware import physical_cores
+
+    def opener(**speed: Any) -> Backend:
+        return LlamaBackend(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, seed=1234,
+                            log_file=log_file, **speed)
+
+    return measure_all(opener, sizes or TuneSizes(), physical or physical_cores(),
+                       progress or (lambda _text: None), str(path))
+
+
+def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress: Progress,
+                model_path: str = "") -> Tuning:
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"sizes": asdict(sizes)}
+    chosen: dict[str, Any] = {"threads": physical, "n_batch": max(sizes.n_batches)}
+    say = _announcer(progress, sizes.rounds)
+
+    say("flash attention", 2)
+    rows = _compare(open_backend, [{**chosen, "flash_attn": v} for v in (False, True)],
+                    _writing(sizes), sizes.rounds)
+    chosen["flash_attn"] = (False, True)[pick_writer(rows)]
+    figures["flash_attn"] = _labelled((False, True), rows)
+
+    counts = thread_candidates(physical)
+    say("threads", len(counts))
+    rows = _compare(open_backend, [{**chosen, "threads": n} for n in counts],
+                    _writing(sizes), sizes.rounds)
+    chosen["threads"] = counts[pick_writer(rows)]
+    figures["threads"] = _labelled(counts, rows)
+
+    batches = list(sizes.n_batches)
+    say("prompt batch", len(batches))
+    rows = _compare(open_backend, [{**chosen, "n_batch": n} for n in batches],
+                    _prompt_only(sizes), sizes.rounds)
+    chosen["n_batch"] = batches[pick_prompt(rows)]
+    figures["n_batch"] = _labelled(batches, rows)
+
+    say("replies written ahead", 2)
+    rows = _compare(open_backend, [{**chosen, "batched": v, "sequences": sizes.replies_ahead + 1}
+                                   for v in (False, True)], _ahead(sizes), sizes.rounds)
+    chosen["batched"] = pick_batched(rows[0], rows[1])
+    figures["batched"] = _labelled((False, True), rows)
+
+    figures["seconds"] = time.perf_counter() - started
+    return Tuning(figures=figures, model_path=model_path, measured_at=now(), **chosen)
+
+
+def _announcer(progress: Progress, rounds: int) -> Callable[[str, int], None]:
+    def say(what: str, count: int) -> None:
+        progress(f"measuring {what}: {count} settings, {rounds} rounds")
+    return say
+
+
+def _labelled(values: Sequence[Any], rows: Sequence[Figures]) -> list[dict[str, Any]]:
+    return [{"value": value, **row} for value, row in zip(values, rows, strict=True)]
+
+
+@contextmanager
+def _opened(open_backend: Opener, configs: Sequence[dict[str, Any]]) -> Iterator[list[Backend]]:
+    with ExitStack() as stack:
+        backends = []
+        for config in configs:
+            backend = open_backend(**config)
+            stack.callback(backend.close)
+            backends.append(backend)
+        yield backends
+
+
+def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
+             measure: Callable[[Backend], Figures], rounds: int) -> list[Figures]:
+    """Each config's median figures over ``rounds``, the configs taking turns."""
+    samples: list[list[Figures]] = [[] for _ in configs]
+    with _opened(open_backend, configs) as backends:
+        order = list(range(len(backends)))
+        for round_ in range(rounds):
+            for i in order if round_ % 2 == 0 else order[::-1]:
+                samples[i].append(measure(backends[i]))
+    return [{key: statistics.median(s[key] for s in runs) for key in runs[0]}
+            for runs in samples]
+
+
+def _prompt(backend: Backend, tokens: int, room: int) -> list[int]:
+    count = max(2, min(tokens, backend.n_ctx - room - 2))
+    text = _FILLER * (count // 8 + 1)
+    while len(ids := backend.tokenize(text)) < count:
+        text += _FILLER
+    return ids[:count]
+
+
+def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    """A cold prompt, then writing after it (where the game writes: after a long prompt)."""
+    sampling = Sampling(max_tokens=max(2, sizes.write_tokens), ignore_eos=True,
+                        repeat_penalty=1.0)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, sampling):
+            pass
+        stats = backend.last_stats
+        assert stats is not None
+        return {"write_tok_s": stats.tokens_per_second,
+                "prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
+    return measure
+
+
+def _prompt_only(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    sampling = Sampling(max_tokens=1, ignore_eos=True)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, 1)
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, sampling):
+            pass
+        stats = backend.last_stats
+        assert stats is not None
+        return {"prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
+    return measure
+
+
+def _ahead(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    """Replies written ahead to a prompt already evaluated (as after a turn): wall time."""
+    sampling = Sampling(max_tokens=max(1, sizes.ahead_tokens), ignore_eos=True,
+                        repeat_penalty=1.0)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
+        backend.prefill(prompt)  # once: writing ahead leaves the main sequence as it was
+        started = time.perf_counter()
+        written = list(backend.write_ahead(prompt, [sampling] * sizes.replies_ahead))
+        seconds = time.perf_counter() - started
+        if len(written) != sizes.replies_ahead:
+            raise RuntimeError(f"wrote {len(written)} of {sizes.replies_ahead} replies ahead")
+        tokens = sum(w.stats.generated_tokens for w in written)
+        return {"seconds": seconds, "write_tok_s": tokens / max(seconds, 1e-9)}
+    return measure
