@@ -24,6 +24,7 @@ from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.ahead import AheadJob
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
@@ -43,10 +44,12 @@ class Stream:
 
 @dataclass
 class Warmup:
-    """The next prompt, laid out while the session was idle, for a worker to evaluate."""
+    """Work for a worker while the player reads, laid out while the session was idle: the
+    next prompt to evaluate, then the replies to write ahead (alternatives to the last)."""
 
     tokens: list[int]
     cancel: CancelToken
+    ahead: AheadJob | None = None
 
 
 @dataclass
@@ -141,6 +144,7 @@ class Game:
     def close(self) -> None:
         """Stop what runs, autosave, store the model state and let go of the save."""
         self.stop()
+        self.collect_ahead()
         self.autosave(self.state)
         self.store_model_state()
         if self._lock is not None:
@@ -187,21 +191,39 @@ class Game:
         return True
 
     def warm_up(self) -> Warmup | None:
-        """Lay out the next prompt to evaluate while the player types (None: nothing to warm,
-        or a reply is being written); run it with ``warm`` on a worker."""
+        """Lay out what to do while the player types (None: nothing, or a reply is being
+        written): the next prompt to evaluate, then replies to write ahead; run it with
+        ``warm`` on a worker. The next line cancels it."""
         tokens = self.session.warm_prompt()
-        if tokens is None:
+        job = self.session.ahead_job()
+        if tokens is None and job is None:
             return None
-        warmup = Warmup(tokens, CancelToken())
+        warmup = Warmup(tokens or [], CancelToken(), job)
         self._cancels.append(warmup.cancel)
         return warmup
 
-    def warm(self, warmup: Warmup) -> int:
-        """Evaluate a warm-up (call from a worker; it touches only the backend)."""
+    def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
+        """Run a warm-up (call from a worker; it touches only the backend): evaluate the
+        next prompt first (the player may act at once), then write the replies ahead,
+        calling ``on_ready`` as each is done (``collect_ahead`` takes them in)."""
+        evaluated = 0
         try:
-            return self.session.prefill(warmup.tokens, warmup.cancel)
-        except Exception:  # noqa: BLE001 - warming is an optimisation; the turn will evaluate
-            return 0
+            if warmup.tokens:
+                evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
+            if warmup.ahead is not None and not warmup.cancel.cancelled:
+                self.session.write_ahead(warmup.ahead, warmup.cancel, on_ready)
+        except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
+            pass
+        return evaluated
+
+    def collect_ahead(self) -> int:
+        """Take in the replies written ahead so far (on the thread that runs ``handle``)."""
+        return self.session.collect_ahead()
+
+    def ready_note(self) -> str:
+        """"2 more ready" when replies written ahead wait for the player; else ""."""
+        ready = self.session.ready
+        return f"{ready} more ready" if ready else ""
 
     def autosave(self, state: StoryState) -> None:
         try:
@@ -215,7 +237,8 @@ class Game:
         """One line the player typed: a slash command or an action of the given kind."""
         if self.session.writing:
             return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
-        self.stop()  # a warm-up: the reply waits for at most one more chunk of it
+        self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
+        self.collect_ahead()
         try:
             command = parse(line)
         except CommandError as error:
@@ -257,9 +280,16 @@ class Game:
         if name == "continue":
             return self._stream(s.continue_)
         if name == "alt":
-            s.alternative(-1 if arg.lower().startswith("p") else 1)
-            return Reloaded([f"alternative {s.state.turns[-1].chosen + 1} of "
-                             f"{len(s.state.turns[-1].alternatives)}"])
+            last = s.state.turns[-1] if s.state.turns else None
+            if last is not None and last.role == "model" and len(last.alternatives) < 2 \
+                    and last.ahead:
+                s.pick(len(last.alternatives) + 1)  # nothing to flip to yet: show a ready one
+            else:
+                s.alternative(-1 if arg.lower().startswith("p") else 1)
+            return Reloaded([self._alternatives_line()])
+        if name == "pick":
+            s.pick(self._number(arg, "pick"))
+            return Reloaded([self._alternatives_line()])
         if name == "undo":
             s.undo()
             return Reloaded(["undone"])
@@ -301,6 +331,12 @@ class Game:
         if name == "quit":
             return Quit()
         raise CommandError(f"/{name} is not available here")
+
+    def _alternatives_line(self) -> str:
+        last = self.state.turns[-1]
+        ready = self.ready_note()
+        return (f"alternative {last.chosen + 1} of {len(last.alternatives)}"
+                + (f" · {ready} (/pick {len(last.alternatives) + 1})" if ready else ""))
 
     # -- commands with arguments ----------------------------------------------------------
 

@@ -172,13 +172,23 @@ class PlainGame:
 
     def run(self) -> None:
         self.intro()
+        self.warm()
         while (line := self.read("> ")) is not None:
-            outcome = self.game.handle(line, "do")
+            outcome = self.game.handle(line, "do")  # stops the warm-up first
             if isinstance(outcome, Quit):
                 break
             self.show(outcome)
+            self.warm()
         if self.interactive:
             self.view.line("(the game is saved)", NOTE)
+
+    def warm(self) -> None:
+        """Between lines of input, as in the TUI: evaluate the next prompt, then write
+        replies ahead, on a thread; the next line stops it (``Game.handle``)."""
+        warmup = self.game.warm_up()
+        if warmup is not None:
+            threading.Thread(target=self.game.warm, args=(warmup,), name="plain-warm",
+                             daemon=True).start()
 
     def intro(self) -> None:
         self.view.line(self.state.title, TITLE)

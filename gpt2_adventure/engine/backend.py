@@ -159,6 +159,11 @@ class Backend(ABC):
         alternatives are then written anew from the prompt, or by the server)."""
         return 1
 
+    @property
+    def supports_write_ahead(self) -> bool:
+        """True when ``write_ahead`` writes alternatives in the background."""
+        return False
+
     def write_ahead(
         self,
         prompt: Sequence[int],
@@ -173,20 +178,33 @@ class Backend(ABC):
         it is complete. It never disturbs the main sequence (what the next turn continues)
         nor the slots in ``keep`` (replies written ahead that are still wanted); ``judge``
         may ask for a reply to be written again. Stops within one token once ``cancel`` is
-        set. Here: one after another through ``stream``, nothing kept."""
-        for sampling in samplings:
-            rerolls = 0
-            while True:
-                text = "".join(self.stream(prompt, sampling, stop, cancel))
-                if cancel is not None and cancel.cancelled:
-                    return
-                again = judge(text, rerolls) if judge is not None else None
-                if again is None:
-                    break
-                sampling, rerolls = again, rerolls + 1
-            yield Written(text, None, self.last_stats or GenerationStats(), rerolls)
+        set. Not offered here: nothing is written."""
+        return iter(())
 
     def use_written(self, slot: int) -> None:
         """The reply written ahead in ``slot`` is now the story's: the next prompt continues
         it (nothing to do for a backend that keeps none)."""
         return None
+
+
+def write_by_streaming(
+    backend: Backend,
+    prompt: Sequence[int],
+    samplings: Sequence[Sampling],
+    stop: Sequence[str] = (),
+    cancel: CancelToken | None = None,
+    judge: Judge | None = None,
+) -> Iterator[Written]:
+    """``write_ahead`` for a backend that keeps no sequences: one reply after another through
+    ``stream`` (a server keeps its own cache), nothing kept."""
+    for sampling in samplings:
+        rerolls = 0
+        while True:
+            text = "".join(backend.stream(prompt, sampling, stop, cancel))
+            if cancel is not None and cancel.cancelled:
+                return
+            again = judge(text, rerolls) if judge is not None else None
+            if again is None:
+                break
+            sampling, rerolls = again, rerolls + 1
+        yield Written(text, None, backend.last_stats or GenerationStats(), rerolls)

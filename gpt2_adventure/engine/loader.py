@@ -43,9 +43,12 @@ def load_backend(
     model: str | None = None,
     threads: int | None = None,
     seed: int | None = None,
+    sequences: int = 1,
 ) -> Backend:
     """``model`` (a flag) beats model_settings.name (file/env); both may be a name or a path.
-    With a ``server`` kind other than "local", the model runs on that server instead."""
+    With a ``server`` kind other than "local", the model runs on that server instead.
+    ``sequences``: replies a local model can hold at once (a game that writes replies
+    ahead asks for ``MAX_CANDIDATES``, so that changing ``candidates`` needs no reload)."""
     if server.kind != "local":
         from gpt2_adventure.engine.remote import open_remote
 
@@ -65,6 +68,7 @@ def load_backend(
         seed=seed if seed is not None else model_settings.seed,
         log_file=paths.log_file,
         flash_attn=speed.flash_attn,
+        sequences=sequences,
         batched=speed.batched,
     )
 

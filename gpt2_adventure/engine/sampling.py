@@ -8,6 +8,8 @@ from typing import Any
 from gpt2_adventure import schema
 from gpt2_adventure.schema import setting
 
+MAX_CANDIDATES = 5  # replies per action, the shown one and the ones written ahead
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -32,7 +34,7 @@ class Sampling:
     mirostat_tau: float = setting(5.0, help="Mirostat's target surprise")
     mirostat_eta: float = setting(0.1, help="Mirostat's learning rate")
     max_tokens: int = setting(60, low=1, screen=True, help="the longest reply, in tokens")
-    candidates: int = setting(2, low=1, high=5, screen=True,
+    candidates: int = setting(2, low=1, high=MAX_CANDIDATES, screen=True,
                               help="replies per action: the extra ones are written while you "
                                    "read, so retry shows one at once; 1 = off")
     ignore_eos: bool = setting(False, help="keep writing past the end-of-text token")

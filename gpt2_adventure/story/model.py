@@ -146,6 +146,7 @@ class Turn:
     speaker: str = ""  # chat turns: who speaks
     alternatives: list[str] = field(default_factory=list)
     chosen: int = 0
+    ahead: list[str] = field(default_factory=list)  # written ahead, not shown yet
 
     def choose(self, index: int) -> None:
         self.chosen = index % len(self.alternatives)

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.story.ahead import Ahead, AheadJob
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
@@ -62,6 +63,7 @@ class Session:
         self.pending: Pending | None = None
         self.last_prompt: Prompt | None = None
         self._writer = threading.Lock()  # held by the generator writing a reply
+        self._ahead = Ahead()  # replies written ahead for the last reply
 
     @property
     def writing(self) -> bool:
@@ -123,9 +125,19 @@ class Session:
             yield Restart(looping)
             sampling = _stronger(sampling, cleaned.strip()[:80], self.backend.tokenize)
 
-    def _changed(self) -> None:
+    def _changed(self, keep_ahead: bool = False) -> None:
+        """The story changed: save it. Replies written ahead answer the story as it was, so
+        they go too, unless the change leaves the last reply's prompt as it was."""
+        if not keep_ahead:
+            self._drop_ahead()
         if self.on_change is not None:
             self.on_change(self.state)
+
+    def _drop_ahead(self) -> None:
+        turns = self.state.turns
+        if turns and turns[-1].role == "model":
+            turns[-1].ahead.clear()
+        self._ahead.drop()
 
     def act(self, text: str, kind: ActionKind = "do",
             cancel: CancelToken | None = None) -> Iterator[Event]:
@@ -149,11 +161,17 @@ class Session:
                         self._add_reply(event.text)
                         self.state.redo.clear()
                         finished = True
-                        self._changed()
+                        self._start_ahead()
+                        self._changed(keep_ahead=True)
                 yield event
         finally:
             if not finished and turn is not None and turns and turns[-1] is turn:
                 turns.pop()  # nothing came of it: the story is as it was
+
+    def _start_ahead(self) -> None:
+        """The last reply is new: replies written ahead will answer its prompt."""
+        if self.last_prompt is not None:
+            self._ahead.start(self.state.turns[-1], self.last_prompt.tokens)
 
     def _add_reply(self, cleaned: str) -> None:
         text, speaker = reply_turn(self.state, cleaned)
@@ -184,6 +202,14 @@ class Session:
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
         self.pending = None
+        if turns[-1].ahead:  # written while the player read: shown at once
+            last = turns.pop()  # while it is shown, the story is as during a retry
+            try:
+                yield Piece(last.ahead[0])
+            finally:
+                turns.append(last)
+            yield Done(self._show_ahead(0), "ahead")
+            return
         last = turns.pop()
         try:
             for event in self._generate(cancel, reply_cue(self.state)):
@@ -196,11 +222,29 @@ class Session:
                         last.alternatives.append(text)
                         last.choose(len(last.alternatives) - 1)
                         turns.append(last)
-                        self._changed()
+                        if self._ahead.turn is not last:
+                            self._start_ahead()  # a loaded turn: its prompt is known now
+                        self._changed(keep_ahead=True)
                 yield event
         finally:
             if not turns or turns[-1] is not last:
                 turns.append(last)
+
+    def _show_ahead(self, index: int) -> str:
+        """Show the last reply's ``index``-th reply written ahead: it joins the shown
+        alternatives, and the next turn continues its KV cache where the backend kept it."""
+        last = self.state.turns[-1]
+        if self._ahead.turn is last:
+            text, slot = self._ahead.pop(index)
+        else:  # read from a save: no cache holds it
+            text, slot = last.ahead.pop(index), None
+        if slot is not None:
+            self.backend.use_written(slot)
+            self._adopt_reply(text)
+        last.alternatives.append(text)
+        last.choose(len(last.alternatives) - 1)
+        self._changed(keep_ahead=True)
+        return text
 
     def continue_(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """More of the last reply (or a new reply when the player spoke last)."""
@@ -260,8 +304,30 @@ class Session:
         if not turns or turns[-1].role != "model" or len(turns[-1].alternatives) < 2:
             raise SessionError("the last reply has no alternatives (use retry to make one)")
         turns[-1].choose(turns[-1].chosen + step)
-        self._changed()
+        self._changed(keep_ahead=True)
         return turns[-1].text
+
+    @property
+    def ready(self) -> int:
+        """How many replies written ahead the last reply has that were not shown yet."""
+        turns = self.state.turns
+        return len(turns[-1].ahead) if turns and turns[-1].role == "model" else 0
+
+    def pick(self, number: int) -> str:
+        """Show reply ``number`` of the last turn: 1.. the ones shown, then the ones
+        written ahead (which then join the shown ones)."""
+        turns = self.state.turns
+        if not turns or turns[-1].role != "model":
+            raise SessionError("there is no reply to pick from")
+        last = turns[-1]
+        shown, total = len(last.alternatives), len(last.alternatives) + len(last.ahead)
+        if not 1 <= number <= total:
+            raise SessionError(f"there is no reply {number}: the last turn has {total}")
+        if number <= shown:
+            last.choose(number - 1)
+            self._changed(keep_ahead=True)
+            return last.text
+        return self._show_ahead(number - shown - 1)
 
     def undo(self) -> list[Turn]:
         """Take back the last exchange (the reply and the action that asked for it)."""
@@ -272,7 +338,7 @@ class Session:
         if step[0].role == "model" and turns and turns[-1].role == "player":
             step.insert(0, turns.pop())
         self.state.redo.append(step)
-        self._changed()
+        self._changed(keep_ahead=True)  # the reply now last keeps what it had
         return step
 
     def redo(self) -> list[Turn]:
@@ -280,7 +346,7 @@ class Session:
             raise SessionError("nothing to redo")
         step = self.state.redo.pop()
         self.state.turns.extend(step)
-        self._changed()
+        self._changed(keep_ahead=True)
         return step
 
     def replace_state(self, state: StoryState) -> None:
@@ -288,6 +354,7 @@ class Session:
         self.state = state
         self.builder.reset()
         self.pending = None
+        self._ahead = Ahead()
 
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
@@ -297,7 +364,8 @@ class Session:
             turn.alternatives[turn.chosen] = text
         if turn.role == "player":
             turn.raw = text.strip().removeprefix(">").strip()
-        self._changed()
+        # The last reply's own text is not in the prompt its alternatives answer.
+        self._changed(keep_ahead=turn is self.state.turns[-1] and turn.role == "model")
 
     def _turn(self, index: int) -> Turn:
         try:
@@ -379,6 +447,70 @@ class Session:
         """Evaluate a ``warm_prompt`` (on a worker): only the backend is touched; a reply
         waits for at most one chunk of it once ``cancel`` is set."""
         return int(self.backend.prefill(tokens, cancel))
+
+    # -- replies written ahead (see story/ahead.py) -----------------------------------------
+
+    def ahead_job(self) -> AheadJob | None:
+        """What to write ahead for the last reply while the player reads: enough replies to
+        its prompt that ``candidates`` are there in all, counting the one shown; None when
+        there is nothing to write (or a reply is being written)."""
+        turns = self.state.turns
+        ahead = self._ahead
+        if (self.writing or not self.backend.supports_write_ahead or not turns
+                or turns[-1] is not ahead.turn or ahead.prompt is None):
+            return None
+        last = turns[-1]
+        count = self.sampling.candidates - 1 - len(last.ahead)
+        if count <= 0:
+            return None
+        return AheadJob(
+            turn=last, prompt=list(ahead.prompt), sampling=self.sampling,
+            stops=stop_strings(self.state), count=count,
+            keep=tuple(s for s in ahead.slots if s is not None),
+            recent=[t.text for t in turns[:-1] if t.role == "model"][-3:],
+            whole=self.state.mode != "story", generation=ahead.generation)
+
+    def write_ahead(self, job: AheadJob, cancel: CancelToken | None = None,
+                    on_ready: Callable[[], None] | None = None) -> int:
+        """Write a job's replies (on a worker: only the backend is touched), handing each to
+        ``collect_ahead`` and calling ``on_ready`` when it is there; returns how many."""
+        def judge(text: str, rerolls: int) -> Sampling | None:
+            cleaned = clean_reply(text, job.stops, whole_sentences=job.whole)
+            looping = loop_reason(cleaned, job.recent) if cleaned.strip() else "an empty reply"
+            if looping is None or rerolls >= self.max_rerolls:
+                return None
+            return _stronger(job.sampling, cleaned.strip()[:80], self.backend.tokenize)
+
+        written = 0
+        for reply in self.backend.write_ahead(job.prompt, [job.sampling] * job.count,
+                                              job.stops, cancel, keep=job.keep, judge=judge):
+            cleaned = clean_reply(reply.text, job.stops, whole_sentences=job.whole)
+            self._ahead.post(job.generation, cleaned, reply.slot)
+            written += 1
+            if on_ready is not None:
+                on_ready()
+        return written
+
+    def collect_ahead(self) -> int:
+        """Take in the replies a worker has written ahead (on the thread that owns the story,
+        while idle): they join the last reply's ``ahead`` list; returns how many."""
+        if self.writing:
+            return 0  # taken in once the reply being written is done (or dropped with it)
+        items = self._ahead.take()
+        turns = self.state.turns
+        last = self._ahead.turn
+        if not items or not turns or turns[-1] is not last or last is None:
+            return 0
+        added = 0
+        for item in items:
+            text, _ = reply_turn(self.state, item.cleaned)
+            if text.strip():
+                last.ahead.append(text)
+                self._ahead.slots.append(item.slot)
+                added += 1
+        if added:
+            self._changed(keep_ahead=True)
+        return added
 
     def preview(self) -> Prompt:
         """The prompt the next reply would get, without moving anything (for a context meter)."""

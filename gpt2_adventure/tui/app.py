@@ -33,9 +33,11 @@ BackendFactory = Callable[[Launch], Backend]
 
 def _load_real_backend(launch: Launch) -> Backend:
     from gpt2_adventure.engine.loader import load_backend
+    from gpt2_adventure.engine.sampling import MAX_CANDIDATES
 
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.rng_seed)
+                        model=launch.model, threads=launch.threads, seed=launch.rng_seed,
+                        sequences=MAX_CANDIDATES)
 
 
 class AdventureApp(GameApp):

@@ -18,6 +18,11 @@ class Streamed(Message):
         self.event = event
 
 
+class AheadReady(Message):
+    """A reply written ahead is done (posted from the warm-up worker, which holds the
+    model meanwhile: never wait for the UI there)."""
+
+
 class GenerationFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()

@@ -9,9 +9,16 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import (
+    Backend,
+    CancelToken,
+    GenerationStats,
+    Judge,
+    Written,
+    write_by_streaming,
+)
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.textstream import TextAssembler
 from gpt2_adventure.errors import ContextOverflowError
@@ -55,6 +62,21 @@ class FakeBackend(Backend):
             return 0
         self.prefilled.append(len(tokens))
         return len(tokens)
+
+    # Replies written ahead are offered only when a test asks (``ahead = True``): written one
+    # after another through ``stream``, as for a server, so they come from the same script.
+    ahead = False
+
+    @property
+    def supports_write_ahead(self) -> bool:
+        return self.ahead
+
+    def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
+                    stop: Sequence[str] = (), cancel: CancelToken | None = None, *,
+                    keep: Collection[int] = (), judge: Judge | None = None) -> Iterator[Written]:
+        if not self.ahead:
+            return iter(())
+        return write_by_streaming(self, prompt, samplings, stop, cancel, judge)
 
     @property
     def last_stats(self) -> GenerationStats | None:

@@ -9,26 +9,29 @@ hardware has width to spare (a GPU). ``bench --tune`` decides which on the playe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from gpt2_adventure.engine.backend import CancelToken, Judge, Written
 from gpt2_adventure.engine.llama.reply import Reply
-from gpt2_adventure.engine.llama.sequences import NoRoom
+from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.sampling import Sampling
 
-if TYPE_CHECKING:
-    from gpt2_adventure.engine.llama.backend import LlamaBackend
+# (sequence, prompt, sampling, stop strings) -> a Reply with the backend's next seed
+ReplyMaker = Callable[[int, Sequence[int], Sampling, Sequence[str]], Reply]
 
 
 class Writer:
-    """Writes replies to one prompt for a backend whose lock the caller holds."""
+    """Writes replies to one prompt for a backend whose lock the caller holds: ``call`` runs
+    an evaluation on its model thread; ``written`` gets each kept reply's tokens."""
 
-    def __init__(self, backend: LlamaBackend, prompt: list[int], stop: Sequence[str],
+    def __init__(self, seqs: Sequences, call: Callable[..., Any], make_reply: ReplyMaker,
+                 written: dict[int, list[int]], prompt: list[int], stop: Sequence[str],
                  cancel: CancelToken | None, judge: Judge | None) -> None:
-        self._backend = backend
-        self._seqs = backend._seqs  # noqa: SLF001 - the backend's own helper module
-        self._call = backend._model_thread.call  # noqa: SLF001
+        self._seqs = seqs
+        self._call = call
+        self._make_reply = make_reply
+        self._written = written
         self._prompt = prompt
         self._stop = stop
         self._cancel = cancel
@@ -55,10 +58,10 @@ class Writer:
             self._call(seqs.decode, seq, rest)
 
     def _reply(self, seq: int, sampling: Sampling) -> Reply:
-        return self._backend._reply(seq, self._prompt, sampling, self._stop)  # noqa: SLF001
+        return self._make_reply(seq, self._prompt, sampling, self._stop)
 
     def _keep(self, reply: Reply, rerolls: int) -> Written:
-        self._backend._written[reply.seq] = reply.tokens  # noqa: SLF001 - for tokens_for()
+        self._written[reply.seq] = reply.tokens  # for tokens_for()
         return Written(reply.text.text, reply.seq, reply.stats, rerolls)
 
     def _again(self, reply: Reply, rerolls: int) -> Sampling | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, Judge, Written
 from gpt2_adventure.engine.llama import internals
+from gpt2_adventure.engine.llama.ahead import Writer
 from gpt2_adventure.engine.llama.hardware import physical_cores
 from gpt2_adventure.engine.llama.logs import route_llama_logs
 from gpt2_adventure.engine.llama.model_thread import ModelThread
@@ -149,6 +150,10 @@ class LlamaBackend(Backend):
     def sequences(self) -> int:
         return self._n_seq
 
+    @property
+    def supports_write_ahead(self) -> bool:
+        return self._n_seq > 1
+
     def tokenize(self, text: str) -> list[int]:
         self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
@@ -270,13 +275,12 @@ class LlamaBackend(Backend):
         each sharing the prompt's cells with the sequence that holds most of it; one after
         another, or in one evaluation per step when this backend is ``batched``. Each
         reply draws its seed when it starts, as a retry would."""
-        from gpt2_adventure.engine.llama import ahead
-
         tokens = self._prompt(prompt)
         with self._lock:
             self._check_open()
             free = [s for s in range(self._n_seq) if s != self._main and s not in keep]
-            writer = ahead.Writer(self, tokens, stop, cancel, judge)
+            writer = Writer(self._seqs, self._model_thread.call, self._reply, self._written,
+                            tokens, stop, cancel, judge)
             if self.batched and len(samplings) > 1:
                 yield from writer.batched(list(zip(free, samplings, strict=False)))
             else:

@@ -35,6 +35,7 @@ from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.messages import (
+    AheadReady,
     BackendFailed,
     BackendReady,
     GameFailed,
@@ -64,6 +65,9 @@ class GameScreen(Screen):
         Binding("ctrl+z", "command('/undo')", "Undo", id="game.undo"),
         Binding("ctrl+y", "command('/redo')", "Redo", show=False, id="game.redo"),
         Binding("ctrl+e", "command('/continue')", "Continue", id="game.continue"),
+        Binding("alt+right", "command('/alt')", "Next reply", show=False, id="game.alt_next"),
+        Binding("alt+left", "command('/alt prev')", "Previous reply", show=False,
+                id="game.alt_prev"),
         Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
         Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
         Binding("f1", "command('/help')", "Help", id="game.help"),
@@ -286,7 +290,12 @@ class GameScreen(Screen):
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def _warm(self, game: Game, warmup: Warmup) -> None:
-        game.warm(warmup)
+        game.warm(warmup, on_ready=lambda: self.post_message(AheadReady()))
+
+    def on_ahead_ready(self, message: AheadReady) -> None:
+        """A reply written ahead: take it in (saved with the turn) and say how many wait."""
+        if self.game is not None and self.stream is None and self.game.collect_ahead():
+            self._refresh_meter()
 
     def _redraw_from(self, index: int) -> None:
         assert self.game is not None
@@ -307,7 +316,7 @@ class GameScreen(Screen):
         prompt = prompt or session.preview()
         n_ctx = session.backend.n_ctx
         self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
-        self._status("", used=prompt.used)  # type: ignore[attr-defined]
+        self._status(self.game.ready_note(), used=prompt.used)  # type: ignore[attr-defined]
         self.query_one(Transcript).mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
 
     def _status(self, note: str, used: int | None = None) -> None:
