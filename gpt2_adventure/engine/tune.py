@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.backend import Backend
-from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.sampling import MAX_CANDIDATES, Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
@@ -82,8 +82,10 @@ def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
     from gpt2_adventure.engine.llama.hardware import physical_cores
 
     def opener(**speed: Any) -> Backend:
+        # As many sequences as the game asks for: the same cache size as when playing.
+        sequences = max(MAX_CANDIDATES, speed.pop("sequences", 1))
         return LlamaBackend(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, seed=1234,
-                            log_file=log_file, **speed)
+                            log_file=log_file, sequences=sequences, **speed)
 
     return measure_all(opener, sizes or TuneSizes(), physical or physical_cores(),
                        progress or (lambda _text: None), str(path))
