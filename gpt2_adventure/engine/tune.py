@@ -4,17 +4,16 @@ Four measures, each with the winners of the ones before: flash attention on/off 
 thread count (1 to the physical cores) by writing speed after a full prompt (prompt speed
 breaks a tie within 3%), the prompt batch size by prompt speed, and replies written ahead
 batched or one after another by wall time (batched only when at least 10% faster). The
-candidates of one measure are open at once and take turns, the order reversed every round
-(A B, B A, A B...), so a machine slowing down or speeding up favours none; each figure is
-the median over the rounds.
+candidates of one measure take turns, the order reversed every round (A B, B A, A B...), so
+a machine slowing down or speeding up favours none; each figure is the median over the
+rounds. Only one model is open at a time, as when playing.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -138,26 +137,28 @@ def _labelled(values: Sequence[Any], rows: Sequence[Figures]) -> list[dict[str, 
     return [{"value": value, **row} for value, row in zip(values, rows, strict=True)]
 
 
-@contextmanager
-def _opened(open_backend: Opener, configs: Sequence[dict[str, Any]]) -> Iterator[list[Backend]]:
-    with ExitStack() as stack:
-        backends = []
-        for config in configs:
-            backend = open_backend(**config)
-            stack.callback(backend.close)
-            backends.append(backend)
-        yield backends
-
-
 def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
              measure: Callable[[Backend], Figures], rounds: int) -> list[Figures]:
-    """Each config's median figures over ``rounds``, the configs taking turns."""
+    """Each config's median figures over ``rounds``, the configs taking turns (A B, B A,
+    A B...). One backend is open at a time, as when playing: a second one's idle OpenMP
+    team makes every barrier of the first sleep. A config measured twice in a row (at a
+    turn of the order) stays open."""
     samples: list[list[Figures]] = [[] for _ in configs]
-    with _opened(open_backend, configs) as backends:
-        order = list(range(len(backends)))
-        for round_ in range(rounds):
-            for i in order if round_ % 2 == 0 else order[::-1]:
-                samples[i].append(measure(backends[i]))
+    order = list(range(len(configs)))
+    turns = [i for round_ in range(rounds) for i in (order if round_ % 2 == 0 else order[::-1])]
+    backend: Backend | None = None
+    current = -1
+    try:
+        for i in turns:
+            if i != current:
+                if backend is not None:
+                    backend.close()
+                    backend = None
+                backend, current = open_backend(**configs[i]), i
+            samples[i].append(measure(backend))
+    finally:
+        if backend is not None:
+            backend.close()
     return [{key: statistics.median(s[key] for s in runs) for key in runs[0]}
             for runs in samples]
 

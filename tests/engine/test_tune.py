@@ -61,20 +61,32 @@ def test_threads_run_from_one_to_the_physical_cores() -> None:
 
 # -- measuring, with scripted backends ----------------------------------------------------------
 
-class Timed(FakeBackend):
-    """Reports speeds from a table keyed by its speed settings; records every measurement
-    in ``log`` (shared by all the backends of a run)."""
+class Run:
+    """What the scripted backends of one tuning run did."""
 
-    def __init__(self, log: list[dict[str, Any]], speeds: dict[str, Any],
-                 **config: Any) -> None:
-        super().__init__(replies=lambda _prompt: "word " * 50, n_ctx=1024)
-        self.config = config
-        self.log = log
+    def __init__(self, speeds: dict[str, Any]) -> None:
         self.speeds = speeds
-        self.closed = False
+        self.opened: list[dict[str, Any]] = []  # each backend's config, in opening order
+        self.measured: list[dict[str, Any]] = []  # the config of each measurement
+        self.open_now = self.most_open = 0
+
+    def open_backend(self, **config: Any) -> Timed:
+        self.opened.append(config)
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        return Timed(self, config)
+
+
+class Timed(FakeBackend):
+    """Reports speeds from its run's table, keyed by its speed settings (the first entry
+    that matches its config counts)."""
+
+    def __init__(self, run: Run, config: dict[str, Any]) -> None:
+        super().__init__(replies=lambda _prompt: "word " * 50, n_ctx=1024)
+        self.run, self.config = run, config
 
     def _speed(self, name: str, default: float) -> float:
-        for (key, value), speed in self.speeds.get(name, {}).items():
+        for (key, value), speed in self.run.speeds.get(name, {}).items():
             if self.config.get(key) == value:
                 return speed
         return default
@@ -84,8 +96,9 @@ class Timed(FakeBackend):
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
                cancel: CancelToken | None = None) -> Iterator[str]:
-        self.log.append(dict(self.config))
-        write = self._speed("write", 50.0) * (1 + 0.5 * (len(self.log) == 1))  # a cold outlier
+        self.run.measured.append(self.config)
+        cold = len(self.run.measured) == 1  # the very first measurement is an outlier
+        write = self._speed("write", 50.0) * (1.5 if cold else 1.0)
         prompt_speed = self._speed("prompt", 400.0)
         tokens = len(prompt)
         self._last = GenerationStats(
@@ -97,72 +110,61 @@ class Timed(FakeBackend):
     def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
                     stop: Sequence[str] = (), cancel: CancelToken | None = None,
                     **_kw: Any) -> Iterator[Written]:
-        self.log.append(dict(self.config))
+        self.run.measured.append(self.config)
         time.sleep(self._speed("ahead", 0.02))
         for sampling in samplings:
             yield Written("x", None, GenerationStats(generated_tokens=sampling.max_tokens))
 
     def close(self) -> None:
-        self.closed = True
-
-
-def scripted(speeds: dict[str, Any]) -> tuple[list[Timed], list[dict[str, Any]], Any]:
-    opened: list[Timed] = []
-    log: list[dict[str, Any]] = []
-
-    def open_backend(**config: Any) -> Timed:
-        opened.append(Timed(log, speeds, **config))
-        return opened[-1]
-    return opened, log, open_backend
+        self.run.open_now -= 1
 
 
 def test_the_winners_are_chosen_and_carried_into_the_next_measures() -> None:
-    opened, log, open_backend = scripted({
-        "write": {("threads", 1): 30.0, ("flash_attn", True): 60.0},  # first match counts
+    run = Run({
+        "write": {("threads", 1): 30.0, ("flash_attn", True): 60.0},
         "prompt": {("n_batch", 8): 500.0},
         "ahead": {("batched", True): 0.01, ("batched", False): 0.03},
     })
-    tuning = measure_all(open_backend, SIZES, physical=2, progress=lambda _t: None)
+    tuning = measure_all(run.open_backend, SIZES, physical=2, progress=lambda _t: None)
     assert (tuning.flash_attn, tuning.threads, tuning.n_batch, tuning.batched) == (
         True, 2, 8, True)
     # Each measure ran with the winners of the ones before it.
-    assert [b.config for b in opened] == [
+    first_seen = [c for i, c in enumerate(run.opened) if c not in run.opened[:i]]
+    assert first_seen == [
         {"threads": 2, "n_batch": 16, "flash_attn": False},
         {"threads": 2, "n_batch": 16, "flash_attn": True},
         {"threads": 1, "n_batch": 16, "flash_attn": True},
-        {"threads": 2, "n_batch": 16, "flash_attn": True},
         {"threads": 2, "n_batch": 8, "flash_attn": True},
-        {"threads": 2, "n_batch": 16, "flash_attn": True},
         {"threads": 2, "n_batch": 8, "flash_attn": True, "batched": False, "sequences": 4},
         {"threads": 2, "n_batch": 8, "flash_attn": True, "batched": True, "sequences": 4},
     ]
-    assert all(b.closed for b in opened)
     figures = tuning.figures
     assert [row["value"] for row in figures["threads"]] == [1, 2]
     assert figures["flash_attn"][1]["write_tok_s"] == pytest.approx(60.0)  # the median
     assert figures["batched"][0]["seconds"] > figures["batched"][1]["seconds"]
 
 
-def test_settings_take_turns_and_the_order_flips_every_round() -> None:
-    _, log, open_backend = scripted({})
-    measure_all(open_backend, SIZES, physical=2, progress=lambda _t: None)
-    flash = [entry["flash_attn"] for entry in log[:6]]
-    assert flash == [False, True, True, False, False, True]
-    batches = [entry["n_batch"] for entry in log[12:18]]
-    assert batches == [8, 16, 16, 8, 8, 16]
+def test_settings_take_turns_one_open_at_a_time_the_order_flipping_every_round() -> None:
+    run = Run({})
+    measure_all(run.open_backend, SIZES, physical=2, progress=lambda _t: None)
+    assert [c["flash_attn"] for c in run.measured[:6]] == [False, True, True, False, False, True]
+    assert [c["n_batch"] for c in run.measured[12:18]] == [8, 16, 16, 8, 8, 16]
+    assert run.most_open == 1 and run.open_now == 0  # and every one closed
+    # At a turn of the order the same backend measures again: 4 openings for 6 turns.
+    assert [c["flash_attn"] for c in run.opened[:4]] == [False, True, False, True]
 
 
 def test_a_slow_round_does_not_decide() -> None:
     # The very first measurement (flash off) reports 50% faster writing; the median ignores it.
-    _, _, open_backend = scripted({"write": {("flash_attn", True): 52.0}})
-    tuning = measure_all(open_backend, SIZES, physical=2, progress=lambda _t: None)
+    run = Run({"write": {("flash_attn", True): 52.0}})
+    tuning = measure_all(run.open_backend, SIZES, physical=2, progress=lambda _t: None)
     assert tuning.figures["flash_attn"][0]["write_tok_s"] == pytest.approx(50.0)
     assert tuning.flash_attn  # 52 vs 50: beyond the 3% tie
 
 
 def test_the_progress_names_each_measure() -> None:
     said: list[str] = []
-    measure_all(scripted({})[2], SIZES, physical=2, progress=said.append)
+    measure_all(Run({}).open_backend, SIZES, physical=2, progress=said.append)
     assert said == ["measuring flash attention: 2 settings, 3 rounds",
                     "measuring threads: 2 settings, 3 rounds",
                     "measuring prompt batch: 2 settings, 3 rounds",
