@@ -39,7 +39,7 @@ def tune_and_report(paths: AppPaths, settings: Settings, *, model: str | None,
     from dataclasses import replace
 
     from gpt2_adventure.engine.bench import run_tune, speed_report
-    from gpt2_adventure.engine.tune import TuneSizes
+    from gpt2_adventure.engine.tune import WIDE_SPREAD, TuneSizes
 
     sizes = TuneSizes()
     sizes = replace(sizes, prompt_tokens=prompt_tokens or sizes.prompt_tokens,
@@ -69,6 +69,10 @@ def tune_and_report(paths: AppPaths, settings: Settings, *, model: str | None,
                       _measured(name, figures[name], sizes.replies_ahead))
     console = Console()
     console.print(table)
+    spread = max(row.get("spread", 0.0) for name in LABELS for row in figures[name])
+    if spread > WIDE_SPREAD:
+        console.print(f"note: rounds differed by up to {spread:.0%}: the machine was busy; "
+                      f"for figures you can trust, run it again when it is idle")
     console.print(f"kept in {paths.tuning_file}: the game uses these for this model file")
     for name in speed.sources:
         if speed.source(name) == "player":

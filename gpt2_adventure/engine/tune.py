@@ -24,6 +24,7 @@ from gpt2_adventure.engine.tuning import Tuning, now
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
 BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
+WIDE_SPREAD = 0.25  # rounds this far apart (of the median) say the machine was busy
 _FILLER = ("The old road wound through the hills toward the castle, where the king waited "
            "for news of the dragon. ")
 
@@ -159,8 +160,17 @@ def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
     finally:
         if backend is not None:
             backend.close()
-    return [{key: statistics.median(s[key] for s in runs) for key in runs[0]}
-            for runs in samples]
+    return [_summary(runs) for runs in samples]
+
+
+def _summary(runs: list[Figures]) -> Figures:
+    """The median of each figure, and how far the first (the one that decides) spread over
+    the rounds, relative to its median: a busy machine shows as a wide spread."""
+    out = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    first = next(iter(runs[0]))
+    values = [run[first] for run in runs]
+    out["spread"] = (max(values) - min(values)) / out[first] if out[first] > 0 else 0.0
+    return out
 
 
 def _prompt(backend: Backend, tokens: int, room: int) -> list[int]:

@@ -158,8 +158,11 @@ def test_a_slow_round_does_not_decide() -> None:
     # The very first measurement (flash off) reports 50% faster writing; the median ignores it.
     run = Run({"write": {("flash_attn", True): 52.0}})
     tuning = measure_all(run.open_backend, SIZES, physical=2, progress=lambda _t: None)
-    assert tuning.figures["flash_attn"][0]["write_tok_s"] == pytest.approx(50.0)
+    off, on = tuning.figures["flash_attn"]
+    assert off["write_tok_s"] == pytest.approx(50.0)
     assert tuning.flash_attn  # 52 vs 50: beyond the 3% tie
+    # ... and the spread of the rounds says the machine was not steady: (75 - 50) / 50
+    assert off["spread"] == pytest.approx(0.5) and on["spread"] == pytest.approx(0.0)
 
 
 def test_the_progress_names_each_measure() -> None:
