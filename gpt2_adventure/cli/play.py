@@ -180,8 +180,7 @@ def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
 
 
 def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
-    from gpt2_adventure.engine.loader import load_backend
-    from gpt2_adventure.engine.sampling import MAX_CANDIDATES
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
 
     missing = _missing_model(launch)
     pulled = missing is not None and interactive and _offer_pull(launch, console, missing)
@@ -189,7 +188,7 @@ def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
         console.print("loading the model…", style="dim")
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
                         model=launch.model, threads=launch.threads, seed=launch.rng_seed,
-                        sequences=MAX_CANDIDATES)
+                        sequences=GAME_SEQUENCES)
 
 
 def _missing_model(launch: Launch) -> str | None:
