@@ -58,11 +58,11 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
     expected = [spec.label or spec.name for _, spec, _ in screen_rows(app.launch.settings)]
     assert labels == expected
     assert labels == ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p",
-                      "repeat_penalty", "repeat_last_n", "max_tokens", "model", "theme",
-                      "text width"]
+                      "repeat_penalty", "repeat_last_n", "max_tokens", "candidates", "model",
+                      "theme", "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
-            "repeat_last_n", "max_tokens", "name", "theme", "text_width"}
+            "repeat_last_n", "max_tokens", "candidates", "name", "theme", "text_width"}
 
 
 async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
@@ -108,6 +108,28 @@ async def test_a_new_preset_and_model_land_in_the_file_as_shown(said: list[str])
     assert again.preset == "creative" and again.model.name == "gpt2-medium"
     assert again.sampling == app.launch.settings.sampling
     assert again.sampling.banned_strings == ("suddenly",)  # not on the screen: kept
+
+
+async def test_candidates_is_saved_to_sampling_and_checked(said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL, encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        box = app.screen.query_one("#sampling-candidates", Input)
+        assert box.value == "2"
+        box.value = "6"
+        app.screen.action_save()
+        await settle(pilot)
+        assert path.read_text(encoding="utf-8") == ORIGINAL  # refused: nothing written
+        box.value = "4"
+        app.screen.action_save()
+        await settle(pilot)
+    assert said == ["not saved: candidates must be 1..5, got 6", f"saved to {path}"]
+    assert path.read_text(encoding="utf-8") == ORIGINAL + "candidates = 4\n"
+    assert load_settings(path, environ={}).sampling.candidates == 4
+    assert app.launch.settings.sampling.candidates == 4
 
 
 async def test_a_bad_value_is_refused_and_nothing_is_written(said: list[str]) -> None:
