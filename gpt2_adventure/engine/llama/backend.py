@@ -7,6 +7,7 @@ import contextlib
 import io
 import random
 import threading
+import time
 import weakref
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
+CHUNK_SECONDS = 0.1  # the longest a warm-up makes a player's reply wait
 
 
 class LlamaBackend(Backend):
@@ -355,13 +357,21 @@ class LlamaBackend(Backend):
                 return 0
 
     def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None, chunk: int) -> int:
-        start = self._reuse_prefix(seq, tokens)
+        """Evaluate ``tokens`` into ``seq`` in chunks, checking ``cancel`` between them; the
+        chunks are sized to take about ``CHUNK_SECONDS`` each, so a player who acts waits
+        no longer for a big model than for a small one."""
+        at = self._reuse_prefix(seq, tokens)
         done = 0
-        for at in range(start, len(tokens), chunk):
+        while at < len(tokens):
             if cancel is not None and cancel.cancelled:
                 break
             piece = tokens[at: at + chunk]
+            started = time.perf_counter()
             self._eval(seq, piece)
+            took = time.perf_counter() - started
+            if took > 0:
+                chunk = max(4, min(256, int(len(piece) * CHUNK_SECONDS / took)))
+            at += len(piece)
             done += len(piece)
         return done
 
