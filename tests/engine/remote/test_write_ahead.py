@@ -18,13 +18,15 @@ from gpt2_adventure.engine.backend import CancelToken, Written
 from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
 from gpt2_adventure.engine.remote.base import RemoteBackend
 from gpt2_adventure.engine.remote.http import RemoteError
+from gpt2_adventure.engine.remote.kobold import KoboldBackend
 from gpt2_adventure.engine.remote.openai import OpenAIBackend
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
 from tests.support.servers import FakeServer, LlamaServer, _handler, cancel_when
 
-COMPLETIONS = "/v1/completions"
+COMPLETIONS, GENERATE = "/v1/completions", "/api/v1/generate"
+KOBOLDCPP_STREAM = "/api/extra/generate/stream"
 
 
 def choice_text(generation: int, index: int) -> str:
@@ -143,9 +145,11 @@ def paths(tmp_path: Path, cache: Path) -> AppPaths:
     return AppPaths(tmp_path / "config", tmp_path / "data", cache)
 
 
-def connect(server: FakeServer | LlamaServer, paths: AppPaths) -> RemoteBackend:
-    settings = BackendSettings(kind="openai", url=server.url, read_timeout=10.0, retries=0)
-    return OpenAIBackend(settings, paths)
+def connect(server: FakeServer | LlamaServer, paths: AppPaths, kind: str = "openai"
+            ) -> RemoteBackend:
+    settings = BackendSettings(kind=kind, url=server.url, read_timeout=10.0,  # type: ignore[arg-type]
+                               retries=0)
+    return OpenAIBackend(settings, paths) if kind == "openai" else KoboldBackend(settings, paths)
 
 
 def write(backend: RemoteBackend, count: int, sampling: Sampling | None = None,
@@ -306,3 +310,48 @@ def test_llama_cpp_python_server_ignores_n(tiny_gguf: Path, tmp_path: Path,
         assert backend.choices == 1  # it gave one choice when asked for three
         backend.close()
 
+
+# -- KoboldAI ---------------------------------------------------------------------------------
+
+def test_koboldai_united_gives_all_in_one_answer(tok: LocalTokenizer, paths: AppPaths) -> None:
+    with ChoicesServer(tok, "kobold", koboldcpp=False) as server:
+        backend = connect(server, paths, "kobold")
+        written = write(backend, 3, Sampling(max_tokens=6))
+        assert server.asked(GENERATE) == [3]
+        assert [w.text for w in written] == ["".join(server.choice_pieces(1, i, 6))
+                                             for i in range(3)]
+        assert all(w.stats.finish_reason == "length" for w in written)
+        backend.close()
+
+
+def test_koboldai_that_ignores_n_is_asked_once_per_reply(tok: LocalTokenizer,
+                                                         paths: AppPaths) -> None:
+    with ChoicesServer(tok, "kobold", koboldcpp=False, answer=None) as server:
+        backend = connect(server, paths, "kobold")
+        assert len(write(backend, 3)) == 3
+        assert server.asked(GENERATE) == [3, 1, 1] and backend.choices == 1
+        backend.close()
+
+
+def test_koboldcpp_streams_each_reply_and_never_asks_for_n(tok: LocalTokenizer,
+                                                           paths: AppPaths) -> None:
+    with ChoicesServer(tok, "kobold") as server:
+        backend = connect(server, paths, "kobold")
+        assert backend.choices == 1
+        assert len(write(backend, 3)) == 3
+        assert server.asked(KOBOLDCPP_STREAM) == [1, 1, 1] and not server.bodies(GENERATE)
+        backend.close()
+
+
+def test_cancel_while_koboldai_writes(tok: LocalTokenizer, paths: AppPaths) -> None:
+    with ChoicesServer(tok, "kobold", koboldcpp=False) as server:
+        backend = connect(server, paths, "kobold")
+        server.fault = "hang"  # it never answers
+        cancel = CancelToken()
+        cancel_when(cancel, lambda: server.generations > 0)
+        start = time.monotonic()
+        assert write(backend, 3, cancel=cancel) == []
+        assert time.monotonic() - start < 5  # not the 10 s read timeout
+        server.fault = None
+        assert len(write(backend, 2)) == 2
+        backend.close()
