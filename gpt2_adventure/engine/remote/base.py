@@ -21,7 +21,14 @@ from typing import Any, Protocol
 
 import httpx2
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, Judge, Written
+from gpt2_adventure.engine.backend import (
+    Backend,
+    CancelToken,
+    GenerationStats,
+    Judge,
+    Written,
+    write_by_streaming,
+)
 from gpt2_adventure.engine.remote.http import (
     ChoicesRefused,
     RemoteError,
@@ -245,6 +252,10 @@ class RemoteBackend(Backend):
 
     # -- replies written ahead -------------------------------------------------------------
 
+    @property
+    def supports_write_ahead(self) -> bool:
+        return True
+
     def write_ahead(
         self,
         prompt: Sequence[int],
@@ -263,7 +274,7 @@ class RemoteBackend(Backend):
         samplings = list(samplings)
         n = min(len(samplings), self.choices)
         if n < 2 or any(s != samplings[0] for s in samplings[1:n]):
-            yield from super().write_ahead(prompt, samplings, stop, cancel, keep=keep, judge=judge)
+            yield from write_by_streaming(self, prompt, samplings, stop, cancel, judge)
             return
         text, count, max_tokens = self._prepare(prompt, samplings[0])
         stop = tuple(stop)
