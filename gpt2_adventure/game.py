@@ -50,6 +50,7 @@ class Warmup:
     tokens: list[int]
     cancel: CancelToken
     ahead: AheadJob | None = None
+    spare: list[int] | None = None  # the window after the next trim, to evaluate ahead
 
 
 @dataclass
@@ -196,20 +197,25 @@ class Game:
         ``warm`` on a worker. The next line cancels it."""
         tokens = self.session.warm_prompt()
         job = self.session.ahead_job()
-        if tokens is None and job is None:
+        spare = self.session.spare_prompt()
+        if tokens is None and job is None and spare is None:
             return None
-        warmup = Warmup(tokens or [], CancelToken(), job)
+        warmup = Warmup(tokens or [], CancelToken(), job, spare)
         self._cancels.append(warmup.cancel)
         return warmup
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
         """Run a warm-up (call from a worker; it touches only the backend): evaluate the
-        next prompt first (the player may act at once), then write the replies ahead,
-        calling ``on_ready`` as each is done (``collect_ahead`` takes them in)."""
+        next prompt first (the player may act at once), then the window after the next trim
+        when one is near (a trim must never stall a quick player; it is evaluated over
+        several turns, a little each time), then write the replies ahead, calling
+        ``on_ready`` as each is done (``collect_ahead`` takes them in)."""
         evaluated = 0
         try:
             if warmup.tokens:
                 evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
+            if warmup.spare and not warmup.cancel.cancelled:
+                self.session.prefill_spare(warmup.spare, warmup.cancel)
             if warmup.ahead is not None and not warmup.cancel.cancelled:
                 self.session.write_ahead(warmup.ahead, warmup.cancel, on_ready)
         except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes

@@ -67,19 +67,23 @@ def player_sampling(settings: Settings, paths: AppPaths, backend: Backend) -> St
     """The player's sampling; or, when they chose nothing (the default preset and no
     [sampling] value), the preset the model was made for — the AI Dungeon 2 model's card asks
     for its own (temperature 0.4, top_p 0.9, top_k 40). That preset's values then also win
-    over a seed's suggestions (the bundled seeds' temperatures suit base GPT-2)."""
+    over a seed's suggestions (the bundled seeds' temperatures suit base GPT-2). How many
+    replies to write (``candidates``) says nothing about how to write one: it is kept, and
+    setting it is not choosing sampling."""
     from gpt2_adventure.engine.sampling import preset
 
     info = backend.info
-    if settings.preset != "default" or settings.sampling != Sampling() or info is None:
-        return StartSampling(settings.sampling)
+    player = settings.sampling
+    chose = dataclasses.replace(player, candidates=Sampling().candidates) != Sampling()
+    if settings.preset != "default" or chose or info is None:
+        return StartSampling(player)
     name = _model_preset(paths, info.path)
     if name is None:
-        return StartSampling(settings.sampling)
+        return StartSampling(player)
     chosen, default = preset(name), Sampling()
     fixed = frozenset(f.name for f in dataclasses.fields(Sampling)
                       if getattr(chosen, f.name) != getattr(default, f.name))
-    return StartSampling(chosen, fixed)
+    return StartSampling(dataclasses.replace(chosen, candidates=player.candidates), fixed)
 
 
 def _model_preset(paths: AppPaths, model: Path) -> str | None:

@@ -46,6 +46,8 @@ def test_file_then_environment_in_that_order(tmp_path: Path) -> None:
     ("[modle]\n", "unknown section [modle]"),
     ("[sampling]\npreset = \"wild\"\n", "[sampling].preset must be one of"),
     ("[sampling]\ntop_p = 3.0\n", "top_p must be between 0 and 1"),
+    ("[sampling]\ncandidates = 6\n", "[sampling].candidates must be 1..5, got 6"),
+    ("[sampling]\ncandidates = 2.5\n", "[sampling].candidates must be an integer"),
     ("model = 3\n", "[model] must be a table"),
 ])
 def test_bad_config_names_the_problem_and_the_file(tmp_path: Path, text: str, words: str) -> None:
@@ -54,6 +56,18 @@ def test_bad_config_names_the_problem_and_the_file(tmp_path: Path, text: str, wo
         load_settings(path, environ={})
     assert words in str(caught.value)
     assert caught.value.where == str(path)
+
+
+def test_candidates_is_read_from_sampling_and_shown(tmp_path: Path) -> None:
+    from gpt2_adventure.config import settings_toml
+
+    assert Settings().sampling.candidates == 2 and "candidates = 2" in settings_toml(Settings())
+    path = write(tmp_path, '[sampling]\ncandidates = 4\npreset = "focused"\n')
+    settings = load_settings(path, environ={})
+    # the preset starts the table's sampling; the table's own keys apply over it
+    assert settings.sampling.candidates == 4 and settings.sampling.temperature == 0.25
+    assert settings.to_dict()["sampling"]["candidates"] == 4
+    assert "\ncandidates = 4\n" in settings_toml(settings)
 
 
 def test_toml_syntax_error_reports_the_line(tmp_path: Path) -> None:

@@ -374,6 +374,21 @@ def test_settings_words_a_bad_value_as_the_config_file_and_seeds_do(
     assert "banned_strings" not in info(game.handle("/settings x 1"), error=True)[0]
 
 
+def test_settings_candidates(game: Game) -> None:
+    shown = game.handle("/settings")
+    assert isinstance(shown, OpenSettings) and "candidates = 2" in info(shown.fallback)
+    assert info(game.handle("/settings candidates 3")) == ["candidates = 3"]
+    assert game.session.sampling.candidates == 3
+    assert info(game.handle("/settings candidates 1")) == ["candidates = 1"]  # 1 = off
+    for bad, words in (("0", "candidates must be 1..5, got 0"),
+                       ("6", "candidates must be 1..5, got 6"),
+                       ("two", "candidates must be an integer")):
+        lines = info(game.handle(f"/settings candidates {bad}"), error=True)
+        assert len(lines) == 1 and lines[0].startswith(words), lines
+    assert game.session.sampling.candidates == 1  # a refused value changes nothing
+    assert "candidates" in info(game.handle("/settings colour red"), error=True)[0]
+
+
 def test_help(game: Game) -> None:
     lines = info(game.handle("/help"))
     assert len(lines) >= 20 and lines[0].startswith("/do TEXT")

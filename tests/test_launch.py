@@ -67,6 +67,18 @@ def test_the_players_choice_wins_over_the_model_preset(tiny_gguf_q8: Path,
     assert player_sampling(Settings(), paths, remote).sampling == Sampling()
 
 
+def test_candidates_alone_keeps_the_model_preset(tiny_gguf_q8: Path) -> None:
+    paths = AppPaths.from_env()
+    backend = _backend_for(paths.models_dir / "aidungeon2", tiny_gguf_q8)
+    more = Settings(sampling=Sampling(candidates=4))  # e.g. [sampling].candidates = 4
+    start = player_sampling(more, paths, backend)
+    assert start.sampling == PRESETS["aidungeon2"].with_changes(candidates=4)
+    assert "temperature" in start.fixed and "candidates" not in start.fixed
+    one = Settings(sampling=Sampling(candidates=1, temperature=0.9))  # a choice: no preset
+    assert player_sampling(one, paths, backend) == (Sampling(candidates=1, temperature=0.9),
+                                                    frozenset())
+
+
 def test_fixed_fields_keep_the_model_preset_over_a_seeds_suggestion() -> None:
     preset = PRESETS["aidungeon2"]
     got = session_sampling(preset, {"temperature": 0.65, "banned_strings": ["Larion"]},

@@ -20,6 +20,7 @@ from gpt2_adventure.errors import UserError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.backend import Backend
     from gpt2_adventure.launch import Launch
     from gpt2_adventure.story.model import Placeholder, StoryState
@@ -38,6 +39,11 @@ PlainOpt = Annotated[bool, typer.Option(
 ContinueOpt = Annotated[bool, typer.Option("--continue", help="Resume the latest autosave.")]
 CharacterOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP045
     "--character", "-c", help="Chat with a character card (.json or .png).")]
+# Checked as [sampling].candidates is (a one-line error), not by typer's min/max.
+CandidatesOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--candidates", help="Replies per action, 1-5: the extra ones are written while you read, "
+                         "so retry shows one at once; 1 = off "
+                         "(default: candidates in \\[sampling]).")]
 
 Mode = Literal["play", "chat", "write"]
 DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be asked about
@@ -46,36 +52,41 @@ DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be
 def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
                  rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
                  plain: PlainOpt = False, continue_: ContinueOpt = False,
-                 backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None) -> None:
+                 backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None,
+                 candidates: CandidatesOpt = None) -> None:
     """Play a text adventure (default story: knight)."""
     _start("play", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
-           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind),
+           candidates=candidates)
 
 
 def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
                  model: ModelOpt = None, name: NameOpt = None, rng_seed: RngSeedOpt = None,
                  load: LoadOpt = None, threads: ThreadsOpt = None,
                  plain: PlainOpt = False, backend_url: BackendUrlOpt = None,
-                 backend_kind: BackendKindOpt = None) -> None:
+                 backend_kind: BackendKindOpt = None, candidates: CandidatesOpt = None) -> None:
     """Chat with a character (default: tavern-keeper), or one from a character card."""
     _start("chat", story=story, character=character, model=model, name=name, rng_seed=rng_seed,
-           load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind))
+           load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind),
+           candidates=candidates)
 
 
 def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
                   rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
                   plain: PlainOpt = False, continue_: ContinueOpt = False,
-                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None
-                  ) -> None:
+                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None,
+                  candidates: CandidatesOpt = None) -> None:
     """Write a story together with GPT-2, turn by turn (default story: fairy-tale)."""
     _start("write", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
-           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind))
+           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind),
+           candidates=candidates)
 
 
 def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None,
            rng_seed: int | None, load: str | None, threads: int | None, plain: bool,
            continue_: bool = False, character: Path | None = None,
-           backend: tuple[str | None, str | None] = (None, None)) -> None:
+           backend: tuple[str | None, str | None] = (None, None),
+           candidates: int | None = None) -> None:
     from gpt2_adventure.cli.config import load_cli_settings
     from gpt2_adventure.launch import Launch
 
@@ -86,7 +97,7 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
     if load and continue_:
         raise UserError("choose --load SAVE or --continue, not both")
     paths, settings = load_cli_settings()
-    settings = with_backend_flags(settings, *backend)
+    settings = with_candidates(with_backend_flags(settings, *backend), candidates)
     launch = Launch(paths, settings, mode=mode, story=story, character=character, load=load,
                     name=name, model=model, rng_seed=rng_seed, threads=threads)
     if continue_:
@@ -97,6 +108,22 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
         code = _run_tui(launch)
     if code:
         raise typer.Exit(code)
+
+
+def with_candidates(settings: Settings, candidates: int | None) -> Settings:
+    """The settings with --candidates applied; a value out of 1..5 is a UserError."""
+    if candidates is None:
+        return settings
+    from dataclasses import replace
+
+    from gpt2_adventure.engine.sampling import Sampling
+    from gpt2_adventure.schema import SettingError, checked
+
+    try:
+        value = checked(Sampling, "candidates", candidates, label="--candidates")
+    except SettingError as error:
+        raise UserError(str(error), "command line") from None
+    return replace(settings, sampling=settings.sampling.with_changes(candidates=value))
 
 
 def _latest_autosave(launch: Launch) -> str:
@@ -180,8 +207,7 @@ def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
 
 
 def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
-    from gpt2_adventure.engine.loader import load_backend
-    from gpt2_adventure.engine.sampling import MAX_CANDIDATES
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
 
     missing = _missing_model(launch)
     pulled = missing is not None and interactive and _offer_pull(launch, console, missing)
@@ -189,7 +215,7 @@ def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
         console.print("loading the model…", style="dim")
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
                         model=launch.model, threads=launch.threads, seed=launch.rng_seed,
-                        sequences=MAX_CANDIDATES)
+                        sequences=GAME_SEQUENCES)
 
 
 def _missing_model(launch: Launch) -> str | None:

@@ -133,6 +133,17 @@ class Backend(ABC):
         """Evaluate ``tokens`` ahead of a reply; returns how many were evaluated (none here)."""
         return 0
 
+    @property
+    def supports_spare(self) -> bool:
+        """True when ``prefill_spare`` evaluates a second prompt beside the main one."""
+        return False
+
+    def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
+        """Evaluate ``tokens`` in a spare sequence, leaving the main one as it is; a later
+        prompt that shares more with them than with the main sequence continues them
+        instead (the window after a trim). Returns how many were evaluated (none here)."""
+        return 0
+
     def tokens_for(self, text: str) -> list[int] | None:
         """The token ids the last reply was written in, for ``text`` that begins with it;
         None when the backend does not keep them (the text is then tokenized again)."""

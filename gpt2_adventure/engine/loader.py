@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.engine.remote.settings import BackendKind, BackendSettings
+from gpt2_adventure.engine.sampling import MAX_CANDIDATES
 from gpt2_adventure.engine.settings import ModelSettings
 from gpt2_adventure.paths import AppPaths
 
@@ -35,6 +36,11 @@ def choose_server(settings: BackendSettings, url: str | None = None,
     return chosen
 
 
+# What a game's local model holds at once: the main sequence, up to MAX_CANDIDATES - 1 replies
+# written ahead, and the spare (the window after the next trim).
+GAME_SEQUENCES = MAX_CANDIDATES + 1
+
+
 def load_backend(
     paths: AppPaths,
     model_settings: ModelSettings,
@@ -48,7 +54,7 @@ def load_backend(
     """``model`` (a flag) beats model_settings.name (file/env); both may be a name or a path.
     With a ``server`` kind other than "local", the model runs on that server instead.
     ``sequences``: replies a local model can hold at once (a game that writes replies
-    ahead asks for ``MAX_CANDIDATES``, so that changing ``candidates`` needs no reload)."""
+    ahead asks for ``GAME_SEQUENCES``, so that changing ``candidates`` needs no reload)."""
     if server.kind != "local":
         from gpt2_adventure.engine.remote import open_remote
 

@@ -24,7 +24,7 @@ one, so the layout is chosen to change as little as possible from turn to turn:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 
@@ -40,6 +40,10 @@ class Plan:
     top_world: tuple[int, ...] = ()  # world entries in the top block (indices into state.world)
     # world entries found mid-window: (entry index, the turn it goes before)
     late_world: tuple[tuple[int, int], ...] = ()
+    # The next trim, fixed ahead of time (``ContextBuilder.next_window``): the first turn it
+    # keeps and the world entries on top, so its prompt can be evaluated before it is needed.
+    next_start: int | None = None
+    next_top_world: tuple[int, ...] = ()
 
 
 @dataclass
@@ -102,6 +106,7 @@ class ContextBuilder:
         low_water: float = 0.5,
         note_depth: int = 1,
         note_max_depth: int | None = None,
+        next_at: float = 0.6,
         scan_turns: int = 4,
         pinned_share: float = 0.3,
         world_share: float = 0.25,
@@ -111,6 +116,7 @@ class ContextBuilder:
         self.low_water = low_water
         self.note_depth = note_depth
         self.note_max_depth = note_max_depth
+        self.next_at = next_at  # prompt share of the budget from which the next trim is laid out
         self.scan_turns = scan_turns
         self.pinned_share = pinned_share
         self.world_share = world_share
@@ -233,7 +239,8 @@ class ContextBuilder:
         trimmed = False
         if len(tokens) > budget:
             trimmed = True
-            self._retrim(state, active, tail, budget)
+            if not self._take_next(state, active, tail, budget):
+                self._retrim(state, active, tail, budget)
             tokens, parts = self._assemble(state, tail)
         if len(tokens) > budget:
             # Even the newest turn alone does not fit: keep the end of what is left.
@@ -263,6 +270,55 @@ class ContextBuilder:
             used += self._turn_cost(state, start)
         plan.window_start = min(start, max(0, n - 1))  # the newest turn always stays
         plan.note_at = max(plan.window_start, n - self.note_depth)
+
+    def _take_next(self, state: StoryState, active: list[int], tail: str, budget: int
+                   ) -> bool:
+        """Trim to the window fixed ahead of time, if it still moves forward and fits."""
+        plan = self.plan
+        n = len(state.turns)
+        start = plan.next_start
+        kept = replace(plan)
+        plan.next_start, plan.next_top_world = None, ()
+        if start is None or not plan.window_start < start < n:
+            return False
+        valid = set(range(len(state.world)))
+        plan.window_start = start
+        plan.top_world = tuple(i for i in kept.next_top_world if i in valid)
+        at = n - 1 if state.turns[-1].role == "player" else n
+        plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
+        plan.note_at = max(start, n - self.note_depth)
+        if len(self._assemble(state, tail)[0]) <= budget:
+            return True
+        for name in ("window_start", "top_world", "late_world", "note_at"):
+            setattr(plan, name, getattr(kept, name))
+        return False
+
+    def next_window(self, state: StoryState, reply_tokens: int) -> list[int] | None:
+        """The story as the next trim will lay it out (the note after it), to evaluate ahead
+        in a spare sequence: GPT-2's positions are absolute, so a trim evaluates everything
+        it keeps again. None while the prompt is below ``next_at`` of its budget. The trim
+        is fixed now (``plan.next_start``) and the real one takes it while it fits."""
+        reply_tokens = max(1, min(reply_tokens, self.n_ctx // 2))
+        budget = self.n_ctx - reply_tokens
+        plan = self.plan
+        n = len(state.turns)
+        if n < 2 or len(self._assemble(state, "")[0]) < self.next_at * budget:
+            return None
+        kept = replace(plan)
+        try:
+            if plan.next_start is None or not plan.window_start < plan.next_start < n:
+                active = triggered_world(state.world, self._scan(state, ""))
+                self._retrim(state, active, "", budget)
+                if plan.window_start <= kept.window_start:
+                    return None  # nothing would be dropped
+                kept.next_start, kept.next_top_world = plan.window_start, plan.top_world
+            plan.window_start = kept.next_start
+            plan.top_world = kept.next_top_world
+            plan.late_world, plan.note_at = (), n
+            tokens, _ = self._assemble(state, "")
+        finally:
+            self.plan = kept
+        return tokens
 
     def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
                          ) -> list[int]:

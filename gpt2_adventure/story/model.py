@@ -136,7 +136,9 @@ class Turn:
 
     ``text`` is exactly what the model sees for this turn (for a player turn: the formatted
     action, e.g. ``"\\n> You open the door.\\n"``). A model turn keeps its alternatives
-    (retries) and which one is shown; ``text`` is always the chosen one.
+    (retries) and which one is shown; ``text`` is always the chosen one. ``ahead`` holds
+    replies written ahead for it that the player has not been shown yet: not part of the
+    story (no transcript or export prints them) until one is shown as an alternative.
     """
 
     role: Role
@@ -146,7 +148,7 @@ class Turn:
     speaker: str = ""  # chat turns: who speaks
     alternatives: list[str] = field(default_factory=list)
     chosen: int = 0
-    ahead: list[str] = field(default_factory=list)  # written ahead, not shown yet
+    ahead: list[str] = field(default_factory=list)
 
     def choose(self, index: int) -> None:
         self.chosen = index % len(self.alternatives)
@@ -163,6 +165,8 @@ class Turn:
         if self.alternatives:
             data["alternatives"] = list(self.alternatives)
             data["chosen"] = self.chosen
+        if self.ahead:
+            data["ahead"] = list(self.ahead)
         return data
 
     @classmethod
@@ -170,7 +174,7 @@ class Turn:
         return cls(role=data["role"], text=data["text"], kind=data.get("kind"),
                    raw=data.get("raw", ""), speaker=data.get("speaker", ""),
                    alternatives=list(data.get("alternatives", ())),
-                   chosen=int(data.get("chosen", 0)))
+                   chosen=int(data.get("chosen", 0)), ahead=list(data.get("ahead", ())))
 
 
 @dataclass

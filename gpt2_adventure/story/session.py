@@ -443,6 +443,17 @@ class Session:
         # Without the chat speaker cue: the player's line comes before it next turn.
         return self.builder.build(self.state, self.sampling.max_tokens + reserve).tokens
 
+    def spare_prompt(self, reserve: int = 48) -> list[int] | None:
+        """The story as the next trim will lay it out, to evaluate ahead in the backend's
+        spare sequence while the player reads (None: no trim is near, the backend has no
+        spare, or a reply is being written). Laid out here; ``prefill_spare`` on a worker."""
+        if self.writing or not self.backend.supports_spare:
+            return None
+        return self.builder.next_window(self.state, self.sampling.max_tokens + reserve)
+
+    def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
+        return int(self.backend.prefill_spare(tokens, cancel))
+
     def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
         """Evaluate a ``warm_prompt`` (on a worker): only the backend is touched; a reply
         waits for at most one chunk of it once ``cancel`` is set."""

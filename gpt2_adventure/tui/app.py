@@ -32,12 +32,11 @@ BackendFactory = Callable[[Launch], Backend]
 
 
 def _load_real_backend(launch: Launch) -> Backend:
-    from gpt2_adventure.engine.loader import load_backend
-    from gpt2_adventure.engine.sampling import MAX_CANDIDATES
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
 
     return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
                         model=launch.model, threads=launch.threads, seed=launch.rng_seed,
-                        sequences=MAX_CANDIDATES)
+                        sequences=GAME_SEQUENCES)
 
 
 class AdventureApp(GameApp):

@@ -49,6 +49,7 @@ def test_config_show_layers_file_and_environment(monkeypatch: pytest.MonkeyPatch
     assert shown["sampling"]["temperature"] == 0.4
     toml = run("config", "show").stdout
     assert "[model]" in toml and "threads = 3" in toml
+    assert shown["sampling"]["candidates"] == 2 and "\ncandidates = 2\n" in toml
 
 
 def test_bad_config_is_one_line_and_exit_2() -> None:

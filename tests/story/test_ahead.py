@@ -32,7 +32,7 @@ def done(events: object) -> Done:
 
 
 def test_retry_shows_what_a_live_retry_would_have_written(tiny_gguf: Path) -> None:
-    ahead, live = session(tiny_gguf, 3), session(tiny_gguf, 1)
+    ahead, live = session(tiny_gguf, 4), session(tiny_gguf, 1)
     try:
         for s in (ahead, live):
             done(s.act("open the door"))
@@ -55,7 +55,7 @@ def test_retry_shows_what_a_live_retry_would_have_written(tiny_gguf: Path) -> No
 
 
 def test_the_next_turn_continues_the_chosen_replys_cache(tiny_gguf: Path) -> None:
-    s = session(tiny_gguf, 3)
+    s = session(tiny_gguf, 4)
     try:
         done(s.act("open the door"))
         job = s.ahead_job()

@@ -205,3 +205,30 @@ def test_huge_memory_and_action_still_fit() -> None:
                               Turn(role="player", text="\n> " + "word " * 400 + "\n")])
     prompt = builder.build(state, 30)
     assert len(prompt.tokens) <= 128 - 30 and prompt.pinned_cut
+
+
+def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
+    backend = FakeBackend(n_ctx=512)
+    builder = ContextBuilder(backend.tokenize, 512)
+    state = StoryState(mode="adventure", title="t", memory="You are a knight.",
+                       authors_note="grim", turns=[Turn(role="opening", text="You ride.")])
+    spare: list[int] | None = None
+    spares = 0
+    trims = 0
+    for i in range(120):
+        state.turns.append(Turn(role="player", text=f"\n> You walk to place {i}.\n"))
+        before = builder.plan.window_start
+        prompt = builder.build(state, 40)
+        if prompt.trimmed:
+            trims += 1
+            if spare is not None:
+                # The trim kept what was laid out ahead: only its end differs.
+                shared = common_prefix(spare, prompt.tokens)
+                assert builder.plan.window_start > before
+                assert shared >= len(spare) - len(backend.tokenize(note_text("grim"))) - 2
+                spares += 1
+        state.turns.append(Turn(role="model", text=f" The road goes on past hill {i}."))
+        spare = builder.next_window(state, 40)
+        if spare is not None:
+            assert builder.plan.next_start is not None
+    assert trims >= 5 and spares == trims

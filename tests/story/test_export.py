@@ -54,6 +54,19 @@ def test_markdown_transcript_in_order_with_actions_quoted() -> None:
     assert page.count("<blockquote>") == 2 and "<h1>The Castle</h1>" in page
 
 
+def test_replies_written_ahead_are_never_exported() -> None:
+    from gpt2_adventure.story.importers.kobold import export_kobold
+
+    state = adventure()
+    state.turns[2].ahead = [" A troll waits.", " Unshown."]
+    state.turns[-1].ahead = [" The bell stops."]  # the last reply: where they usually are
+    kobold, _notes = export_kobold(state)
+    for text in (export_markdown(state), export_text(state), kobold,
+                 " ".join(e.text for e in transcript(state))):
+        assert not [w for w in ("troll", "Unshown", "bell stops") if w in text], text
+    assert export_markdown(state) == export_markdown(adventure())  # as if there were none
+
+
 def test_markup_and_escapes_in_a_reply_stay_literal() -> None:
     md = export_markdown(adventure())
     page = render(md)

@@ -7,6 +7,7 @@ import contextlib
 import io
 import random
 import threading
+import time
 import weakref
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -19,12 +20,13 @@ from gpt2_adventure.engine.llama.hardware import physical_cores
 from gpt2_adventure.engine.llama.logs import route_llama_logs
 from gpt2_adventure.engine.llama.model_thread import ModelThread
 from gpt2_adventure.engine.llama.reply import Reply
-from gpt2_adventure.engine.llama.sequences import Sequences
+from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.models.gguf_info import ModelInfo, read_model_info
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
+CHUNK_SECONDS = 0.1  # the longest a warm-up makes a player's reply wait
 
 
 class LlamaBackend(Backend):
@@ -68,6 +70,8 @@ class LlamaBackend(Backend):
         self._last_stats: GenerationStats | None = None
         self._pieces: dict[int, bytes] = {}
         self._main = 0  # the sequence the next prompt continues
+        # The sequence holding the window after the next trim (prefill_spare), if any.
+        self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
         self._closed = False
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
@@ -154,6 +158,10 @@ class LlamaBackend(Backend):
     def supports_write_ahead(self) -> bool:
         return self._n_seq > 1
 
+    @property
+    def supports_spare(self) -> bool:
+        return self._spare is not None
+
     def tokenize(self, text: str) -> list[int]:
         self._check_open()
         # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
@@ -206,6 +214,7 @@ class LlamaBackend(Backend):
         with self._lock:
             self._check_open()
             self._drop_others()  # a new main reply: what was written ahead is not wanted
+            self._continue_best(tokens)
             main = self._main
             reused = self._reuse_prefix(main, tokens)
             reply = self._reply(main, tokens, sampling, stop)
@@ -242,9 +251,28 @@ class LlamaBackend(Backend):
         # At least one token must be evaluated to get fresh logits to sample from.
         return self._model_thread.call(self._seqs.trim, seq, min(common, len(tokens) - 1))
 
+    def _continue_best(self, tokens: Sequence[int]) -> None:
+        """When the spare sequence holds more of ``tokens`` than the main one (the window
+        moved to where it was laid out ahead), it becomes the main one."""
+        spare, main = self._spare, self._main
+        if spare is None:
+            return
+        seqs = self._seqs
+        if seqs.common_prefix(spare, tokens) > seqs.common_prefix(main, tokens):
+            self._main, self._spare = spare, main
+            self._model_thread.call(seqs.clear, main)
+            self._written.pop(main, None)
+
+    def _clear_all(self) -> None:
+        for seq in range(self._n_seq):
+            self._model_thread.call(self._seqs.clear, seq)
+        self._written.clear()
+
     def _drop_others(self, keep: Collection[int] = ()) -> None:
         for seq in range(self._n_seq):
-            if seq != self._main and seq not in keep and self._seqs.tokens[seq]:
+            if seq in (self._main, self._spare) or seq in keep:
+                continue
+            if self._seqs.tokens[seq]:
                 self._model_thread.call(self._seqs.clear, seq)
                 self._written.pop(seq, None)
 
@@ -278,7 +306,8 @@ class LlamaBackend(Backend):
         tokens = self._prompt(prompt)
         with self._lock:
             self._check_open()
-            free = [s for s in range(self._n_seq) if s != self._main and s not in keep]
+            free = [s for s in range(self._n_seq)
+                    if s not in (self._main, self._spare) and s not in keep]
             writer = Writer(self._seqs, self._model_thread.call, self._reply, self._written,
                             tokens, stop, cancel, judge)
             if self.batched and len(samplings) > 1:
@@ -294,7 +323,7 @@ class LlamaBackend(Backend):
         """The reply written ahead in ``slot`` is now the story's: its sequence becomes the
         main one (the next prompt continues it, and ``tokens_for`` spells it)."""
         with self._lock:
-            if 0 <= slot < self._n_seq and slot in self._written:
+            if 0 <= slot < self._n_seq and slot in self._written and slot != self._spare:
                 self._main = slot
 
     # -- warm-up --------------------------------------------------------------------------
@@ -309,16 +338,42 @@ class LlamaBackend(Backend):
             return 0
         with self._lock:
             self._check_open()
-            main = self._main
-            start = self._reuse_prefix(main, tokens)
-            done = 0
-            for at in range(start, len(tokens), chunk):
-                if cancel is not None and cancel.cancelled:
-                    break
-                piece = tokens[at: at + chunk]
-                self._eval(main, piece)
-                done += len(piece)
-            return done
+            self._continue_best(tokens)
+            return self._fill(self._main, tokens, cancel, chunk)
+
+    def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None,
+                      chunk: int = 64) -> int:
+        """Evaluate ``tokens`` in the spare sequence (the window after the next trim); the
+        main sequence is not touched. A full cache gives the spare up."""
+        tokens = [int(t) for t in tokens]
+        if self._spare is None or not tokens or len(tokens) >= self._n_ctx:
+            return 0
+        with self._lock:
+            self._check_open()
+            try:
+                return self._fill(self._spare, tokens, cancel, chunk)
+            except NoRoom:
+                self._model_thread.call(self._seqs.clear, self._spare)
+                return 0
+
+    def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None, chunk: int) -> int:
+        """Evaluate ``tokens`` into ``seq`` in chunks, checking ``cancel`` between them; the
+        chunks are sized to take about ``CHUNK_SECONDS`` each, so a player who acts waits
+        no longer for a big model than for a small one."""
+        at = self._reuse_prefix(seq, tokens)
+        done = 0
+        while at < len(tokens):
+            if cancel is not None and cancel.cancelled:
+                break
+            piece = tokens[at: at + chunk]
+            started = time.perf_counter()
+            self._eval(seq, piece)
+            took = time.perf_counter() - started
+            if took > 0:
+                chunk = max(4, min(256, int(len(piece) * CHUNK_SECONDS / took)))
+            at += len(piece)
+            done += len(piece)
+        return done
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------
 
@@ -335,8 +390,7 @@ class LlamaBackend(Backend):
         """Restore an exported state; False (and an empty cache) if llama.cpp refuses it."""
         with self._lock:
             self._check_open()
-            self._drop_others()
-            self._model_thread.call(self._seqs.clear, self._main)
+            self._clear_all()
             if not tokens or len(tokens) >= self._n_ctx or not data:
                 return False
             if any(not 0 <= int(t) < self._n_vocab for t in tokens):
@@ -369,8 +423,7 @@ class LlamaBackend(Backend):
     def reset_cache(self) -> None:
         """Forget everything evaluated (benchmarks use it to measure cold prompts)."""
         with self._lock:
-            self._drop_others()
-            self._model_thread.call(self._seqs.clear, self._main)
+            self._clear_all()
 
     def close(self) -> None:
         with self._lock:

@@ -3,7 +3,9 @@ context budget, stop strings, cancellation, one-at-a-time locking and statistics
 
 A subclass connects (``_connect``: name, context size, tokenizer), turns one request into
 ``Chunk``s (``_chunks``) and says how to stop the server early (``_abort``); the three are
-abstract, so a subclass that forgets one fails when it is created.
+abstract, so a subclass that forgets one fails when it is created. Where its API can ask for
+several replies in one request (``n``), it says how many (``most_choices``) and sends such a
+request (``_many``); replies written ahead then come from one request.
 """
 
 from __future__ import annotations
@@ -13,14 +15,26 @@ import re
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx2
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
-from gpt2_adventure.engine.remote.http import RemoteError, make_client, request_json
+from gpt2_adventure.engine.backend import (
+    Backend,
+    CancelToken,
+    GenerationStats,
+    Judge,
+    Written,
+    write_by_streaming,
+)
+from gpt2_adventure.engine.remote.http import (
+    ChoicesRefused,
+    RemoteError,
+    make_client,
+    request_json,
+)
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.textstream import TextAssembler
@@ -52,6 +66,7 @@ class Chunk:
     finish: str | None = None
     completion_tokens: int | None = None  # the server's own count (OpenAI "usage")
     evaluated_tokens: int | None = None  # prompt tokens the server actually ran
+    index: int = 0  # which reply, in a request for several
 
 
 class RemoteBackend(Backend):
@@ -59,6 +74,7 @@ class RemoteBackend(Backend):
 
     api = "a remote"
     info_path = ""  # the cheap GET that names the model (for `backend check`'s latency)
+    most_choices = 1  # replies one request can ask for; 1: the API cannot ask for several
 
     def __init__(self, settings: BackendSettings, paths: AppPaths) -> None:
         self.settings = settings
@@ -74,6 +90,9 @@ class RemoteBackend(Backend):
         self.n_ctx_source = "default"
         self.tokenizer: Tokenizer | None = None
         self._eos: int | None = None  # known when the vocabulary is GPT-2's
+        # Replies one request asks for: lowered for good, for this server, when it refuses
+        # several or gives fewer than it was asked for.
+        self.choices = self.most_choices
         try:
             self._connect()
         except BaseException:
@@ -94,6 +113,13 @@ class RemoteBackend(Backend):
     @abstractmethod
     def _abort(self) -> None:
         """Ask the server to stop generating, where its API can (must not block)."""
+
+    def _many(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int, n: int
+              ) -> Iterator[Chunk]:
+        """Send one request for ``n`` replies and yield what comes back, each chunk marked with
+        its reply's ``index``; raise ChoicesRefused when the server turns it down before
+        writing. Called only where ``most_choices`` is above 1."""
+        raise NotImplementedError(f"{type(self).__name__} asks for one reply at a time")
 
     def _set_context(self, reported: int | None, source: str, train: int | None = None) -> None:
         """Use the configured size, else the server's, else GPT-2's; never past what the
@@ -149,6 +175,11 @@ class RemoteBackend(Backend):
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
     ) -> Iterator[str]:
+        text, n, max_tokens = self._prepare(prompt, sampling)
+        return self._generate(text, n, sampling, tuple(stop), max_tokens, cancel)
+
+    def _prepare(self, prompt: str | Sequence[int], sampling: Sampling) -> tuple[str, int, int]:
+        """The prompt as text, its length in tokens and the room left to reply."""
         # Servers take text; it is counted again as the server will see it, so the budget
         # holds even where joining separately tokenized parts would count differently.
         text = prompt if isinstance(prompt, str) else self.detokenize(prompt)
@@ -158,8 +189,7 @@ class RemoteBackend(Backend):
             raise ContextOverflowError(
                 f"the prompt is {n} tokens; the model sees at most {self._n_ctx} "
                 f"tokens, prompt and reply together", hint="shorten the prompt")
-        max_tokens = min(sampling.max_tokens, self._n_ctx - n)
-        return self._generate(text, n, sampling, tuple(stop), max_tokens, cancel)
+        return text, n, min(sampling.max_tokens, self._n_ctx - n)
 
     def _generate(self, text: str, n: int, sampling: Sampling, stop: tuple[str, ...],
                   max_tokens: int, cancel: CancelToken | None) -> Iterator[str]:
@@ -220,6 +250,125 @@ class RemoteBackend(Backend):
                         server_finish, stop, stats.generated_tokens, max_tokens,
                         max_tokens < sampling.max_tokens) if complete else "cancelled"
 
+    # -- replies written ahead -------------------------------------------------------------
+
+    @property
+    def supports_write_ahead(self) -> bool:
+        return True
+
+    def write_ahead(
+        self,
+        prompt: Sequence[int],
+        samplings: Sequence[Sampling],
+        stop: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+        *,
+        keep: Collection[int] = (),
+        judge: Judge | None = None,
+    ) -> Iterator[Written]:
+        """Where the API can, one request asks for all the replies (``n``, the samplings being
+        equal) and each is yielded when it is whole; the ones ``judge`` refuses are written
+        again one at a time through ``stream``, as are the ones a server did not give. A
+        server that refuses ``n`` (but writes one reply) or gives fewer replies than asked is
+        not asked for more again. Elsewhere: one request after another (Backend's way)."""
+        samplings = list(samplings)
+        n = min(len(samplings), self.choices)
+        if n < 2 or any(s != samplings[0] for s in samplings[1:n]):
+            yield from write_by_streaming(self, prompt, samplings, stop, cancel, judge)
+            return
+        text, count, max_tokens = self._prepare(prompt, samplings[0])
+        stop = tuple(stop)
+        again: list[Sampling] = []  # for the replies the judge refused
+        got = 0
+        try:
+            for written in self._write_many(text, count, samplings[0], stop, max_tokens, n,
+                                            cancel):
+                got += 1
+                stronger = judge(written.text, 0) if judge is not None else None
+                if stronger is None:
+                    yield written
+                else:
+                    again.append(stronger)
+            refused = False
+        except ChoicesRefused:
+            refused = True
+        if cancel is not None and cancel.cancelled:
+            return
+        if refused:
+            # If one reply per request works, it is `n` the server does not take.
+            first = self._write_one(text, samplings[0], stop, cancel, judge)
+            if first is None:
+                return
+            self.choices, got = 1, 1
+            yield first
+        elif got < n:
+            self.choices = max(1, got)
+        rest = [(s, 1) for s in again] + [(s, 0) for s in samplings[got:]]
+        for sampling, rerolls in rest:
+            written = self._write_one(text, sampling, stop, cancel, judge, rerolls)
+            if written is None:
+                return
+            yield written
+
+    def _write_one(self, text: str, sampling: Sampling, stop: Sequence[str],
+                   cancel: CancelToken | None, judge: Judge | None, rerolls: int = 0
+                   ) -> Written | None:
+        """One reply through ``stream``, written again while ``judge`` refuses it; None once
+        cancelled."""
+        while True:
+            reply = "".join(self.stream(text, sampling, stop, cancel))
+            if cancel is not None and cancel.cancelled:
+                return None
+            stronger = judge(reply, rerolls) if judge is not None else None
+            if stronger is None:
+                return Written(reply, None, self._last_stats or GenerationStats(), rerolls)
+            sampling, rerolls = stronger, rerolls + 1
+
+    def _write_many(self, text: str, count: int, sampling: Sampling, stop: tuple[str, ...],
+                    max_tokens: int, n: int, cancel: CancelToken | None) -> Iterator[Written]:
+        """One request for ``n`` replies, each yielded once it is whole (in the order they end).
+        Once ``cancel`` is set it yields nothing more and lets go of the request, as
+        ``stream`` does; ``last_stats`` stays the last ``stream``'s."""
+        with self._lock:
+            start = time.perf_counter()
+            replies: dict[int, _Reply] = {}
+            complete = False
+            pump = _Pump(self._many(text, sampling, stop, max_tokens, n))
+            try:
+                for chunk in pump.chunks(cancel):
+                    if 0 <= chunk.index < n:
+                        reply = replies.setdefault(chunk.index, _Reply(stop))
+                        if reply.feed(chunk):
+                            yield self._written(reply, count, start, sampling, stop, max_tokens)
+                complete = pump.complete
+                if not complete:
+                    return  # cancelled
+                # The end of the stream ends the replies that did not say they were done.
+                for reply in (replies[i] for i in sorted(replies)):
+                    if cancel is not None and cancel.cancelled:
+                        return
+                    if not reply.done:
+                        reply.end()
+                        yield self._written(reply, count, start, sampling, stop, max_tokens)
+            finally:
+                pump.stop()
+                if not complete:
+                    self._abort()
+
+    def _written(self, reply: _Reply, count: int, start: float, sampling: Sampling,
+                 stop: Sequence[str], max_tokens: int) -> Written:
+        generated = self._count_generated(reply.received)
+        first = reply.first or reply.ended
+        stats = GenerationStats(
+            prompt_tokens=count,
+            evaluated_tokens=count if reply.evaluated is None else reply.evaluated,
+            generated_tokens=generated, time_to_first_token=first - start,
+            prompt_seconds=first - start, generation_seconds=reply.ended - first,
+            finish_reason=reply.reason or self._finish(
+                reply.server_finish, stop, generated, max_tokens,
+                max_tokens < sampling.max_tokens))
+        return Written(reply.assembler.text, None, stats)
+
     def _finish(self, server: str | None, stop: Sequence[str], generated: int, max_tokens: int,
                 clamped: bool) -> str:
         """Our finish reason from the server's ("stop" or "length", or none at all)."""
@@ -261,6 +410,43 @@ class RemoteBackend(Backend):
             self._client.close()
             if self.tokenizer is not None:
                 self.tokenizer.close()
+
+
+class _Reply:
+    """One of several replies arriving in one request: its text, cut at a stop string."""
+
+    def __init__(self, stop: Sequence[str]) -> None:
+        self.assembler = TextAssembler(stop)
+        self.received: list[str] = []  # as the server sent it (past a stop string too)
+        self.first = 0.0  # when its first text came
+        self.ended = 0.0
+        self.evaluated: int | None = None
+        self.server_finish: str | None = None
+        self.reason = ""  # "stop" when a stop string ended it here
+        self.done = False
+
+    def feed(self, chunk: Chunk) -> bool:
+        """Take a chunk; True when it made the reply whole."""
+        if self.done:
+            return False
+        if chunk.evaluated_tokens is not None:
+            self.evaluated = chunk.evaluated_tokens
+        if chunk.text:
+            self.first = self.first or time.perf_counter()
+            self.received.append(chunk.text)
+            self.assembler.feed(chunk.text.encode("utf-8"))
+        if self.assembler.stopped or chunk.finish is not None:
+            self.server_finish = chunk.finish
+            self.end()
+            return True
+        return False
+
+    def end(self) -> None:
+        self.assembler.finish()
+        if self.assembler.stopped:
+            self.reason = "stop"
+        self.ended = time.perf_counter()
+        self.done = True
 
 
 class _Pump:

@@ -81,6 +81,28 @@ def check_status(response: httpx2.Response, url: str, api: str) -> None:
     raise RemoteError(f"the server rejected the request (HTTP {code}){said}", url)
 
 
+class ChoicesRefused(RemoteError):
+    """The server turned down a request for several replies before writing any: it may not
+    take ``n`` (or take that many), or it failed; asking for one reply tells which."""
+
+
+def check_choices_status(response: httpx2.Response, url: str, api: str) -> None:
+    """``check_status`` for a request that asks for several replies. An answer that can mean
+    "not that parameter" raises ChoicesRefused: 400 and 422 (llama-server past its
+    ``--parallel``, vLLM, FastAPI validation) and server errors (llama-server before n_cmpl
+    answers n > 1 with "Only one completion choice is allowed", HTTP 500 in some builds)."""
+    code = response.status_code
+    if code not in (400, 422) and code < 500:
+        check_status(response, url, api)
+        return
+    with contextlib.suppress(httpx2.HTTPError):
+        response.read()
+    said = _server_message(response.text) if response.content else ""
+    said = f": {said}" if said else ""
+    raise ChoicesRefused(f"the server refused several replies in one request (HTTP {code}){said}",
+                         url)
+
+
 @contextlib.contextmanager
 def network_errors(url: str, settings: BackendSettings, partial: Callable[[], str] = str
                    ) -> Iterator[None]:

@@ -20,6 +20,10 @@ banned_strings     ``banned_strings`` (KoboldCpp bans whole strings), plus a -10
 logit_bias         ``logit_bias`` {"id": bias} (KoboldCpp), clamped to -100..100
 =================  ====================================================================
 Stop strings go as ``stop_sequence`` and are cut here (KoboldCpp streams them).
+
+Replies written ahead: KoboldAI United's ``/api/v1/generate`` takes ``n`` (1 to 5 outputs,
+answered together in ``results``), so one request asks for them all; KoboldCpp reads no ``n``
+and answers one result, so it is asked once per reply, each streamed.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from gpt2_adventure.engine.remote.http import (
     KIND_HINT,
     RemoteError,
     TokenizerApi,
+    check_choices_status,
     check_status,
     event_json,
     is_event_stream,
@@ -68,6 +73,7 @@ class KoboldBackend(RemoteBackend):
 
     api = API
     info_path = "/api/v1/model"
+    most_choices = 5  # KoboldAI United's limit for n
 
     def _connect(self) -> None:
         answer = request_json(self._client, self.settings, "GET", "/api/v1/model", API)
@@ -82,6 +88,8 @@ class KoboldBackend(RemoteBackend):
         self.server = (f"KoboldCpp {version.get('version', '')}".strip()
                        if isinstance(version, dict) and self.koboldcpp else "KoboldAI")
         self._genkey = ""
+        if self.koboldcpp:
+            self.choices = 1  # it answers one result whatever n says; stream them one by one
         self._probe_context()
         self.tokenizer = probe_tokenizer(self._client, self.settings, [TOKENIZER_API]) \
             or self._local_tokenizer()
@@ -152,19 +160,36 @@ class KoboldBackend(RemoteBackend):
             raise RemoteError("the server ended the stream in the middle of a reply", self.url,
                               hint=CUT_HINT, partial="".join(got))
 
+    def _many(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int, n: int
+              ) -> Iterator[Chunk]:
+        body = {**self.request_body(text, sampling, stop, max_tokens), "n": n}
+        with network_errors(self.url, self.settings), \
+                self._client.stream("POST", GENERATE_PATH, json=body) as response:
+            check_choices_status(response, self.url, API)
+            response.read()
+            results = self._results(response, GENERATE_PATH)
+        yield from (self._result(result, index) for index, result in enumerate(results))
+
     def _whole(self, response: httpx2.Response, path: str) -> Chunk:
         response.read()
+        return self._result(self._results(response, path)[0])
+
+    def _results(self, response: httpx2.Response, path: str) -> list[dict[str, Any]]:
         try:
             data = response.json()
         except ValueError:
             data = None
         results = data.get("results") if isinstance(data, dict) else None
-        first = results[0] if isinstance(results, list) and results else None
-        if not isinstance(first, dict) or not isinstance(first.get("text"), str):
+        if not isinstance(results, list) or not results or not all(
+                isinstance(r, dict) and isinstance(r.get("text"), str) for r in results):
             raise RemoteError(f"the server's answer to {path} is not a KoboldAI result",
                               self.url, hint=KIND_HINT)
-        finish = first.get("finish_reason")
-        return Chunk(first["text"], finish if isinstance(finish, str) else None)
+        return results
+
+    @staticmethod
+    def _result(result: dict[str, Any], index: int = 0) -> Chunk:
+        finish = result.get("finish_reason")
+        return Chunk(result["text"], finish if isinstance(finish, str) else None, index=index)
 
     def _abort(self) -> None:
         if not self.koboldcpp:

@@ -25,6 +25,12 @@ banned_strings     a -100 ``logit_bias`` on strings that are one token (as the l
 logit_bias         ``logit_bias`` {"id": bias}, clamped to OpenAI's -100..100
 =================  ====================================================================
 Stop strings are sent as ``stop`` and also applied here, for servers that ignore them.
+
+Replies written ahead are asked for in one request with ``n`` (their choices streamed side by
+side, told apart by ``index``). vLLM takes it; llama-server takes it since n_cmpl (llama.cpp
+PR #17775; ``n`` is its alias, at most its ``--parallel``) and refused anything but 1 before
+("Only one completion choice is allowed"); llama-cpp-python's server and KoboldCpp ignore it
+and write one. A server that refuses ``n`` or gives fewer choices is asked for one at a time.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from gpt2_adventure.engine.remote.http import (
     RemoteError,
     ServerTokenizer,
     TokenizerApi,
+    check_choices_status,
     check_status,
     event_json,
     is_event_stream,
@@ -82,11 +89,18 @@ def _number(value: Any) -> int | None:
         else None
 
 
+def _timings(data: dict[str, Any]) -> int | None:
+    """The prompt tokens llama-server actually evaluated (the rest came from its cache)."""
+    timings = data.get("timings") if isinstance(data.get("timings"), dict) else {}
+    return _number(timings.get("prompt_n"))
+
+
 class OpenAIBackend(RemoteBackend):
     """A model behind an OpenAI-compatible ``/v1/completions`` endpoint."""
 
     api = API
     info_path = "/v1/models"
+    most_choices = 128  # OpenAI's own limit for n
 
     def _connect(self) -> None:
         listing = request_json(self._client, self.settings, "GET", "/v1/models", API)
@@ -188,36 +202,80 @@ class OpenAIBackend(RemoteBackend):
             raise RemoteError("the server ended the stream in the middle of a reply", self.url,
                               hint=CUT_HINT, partial="".join(got))
 
+    def _many(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int, n: int
+              ) -> Iterator[Chunk]:
+        body = {**self.request_body(text, sampling, stop, max_tokens), "n": n}
+        seen: set[int] = set()
+        ended: set[int] = set()  # the choices whose finish_reason came
+        with network_errors(self.url, self.settings), \
+                self._client.stream("POST", "/v1/completions", json=body) as response:
+            check_choices_status(response, self.url, API)
+            if not is_event_stream(response):
+                response.read()
+                yield from self._choices(self._json(response))
+                return
+            try:
+                for event in iter_sse(response.iter_lines()):
+                    if event.data.strip() == "[DONE]":
+                        return
+                    for chunk in self._choices(event_json(event, self.url)):
+                        seen.add(chunk.index)
+                        if chunk.finish is not None:
+                            ended.add(chunk.index)
+                        yield chunk
+            except httpx2.TransportError:
+                if seen and seen <= ended:  # gone after the last word of every reply
+                    return
+                raise
+        if not seen or not seen <= ended:
+            raise RemoteError("the server ended the stream in the middle of a reply", self.url,
+                              hint=CUT_HINT)
+
     def _abort(self) -> None:
         """Nothing to send: the OpenAI API has no abort; closing the stream (which the
         reader does) is what stops a server that notices it."""
 
     def _chunk(self, data: dict[str, Any]) -> Chunk:
+        """The event's first choice, with the server's token count."""
+        chunks = self._choices(data)
+        chunk = chunks[0] if chunks else Chunk(evaluated_tokens=_timings(data))
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        chunk.completion_tokens = _number(usage.get("completion_tokens"))
+        return chunk
+
+    def _choices(self, data: dict[str, Any]) -> list[Chunk]:
+        """Every choice in an event (or an answer), marked with its index."""
         if "error" in data:  # llama-server reports errors inside the stream
             error = data["error"]
             said = error.get("message") if isinstance(error, dict) else error
             raise RemoteError(f"the server failed: {str(said)[:200]}", self.url)
         choices = data.get("choices")
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        timings = data.get("timings") if isinstance(data.get("timings"), dict) else {}
         if not isinstance(choices, list):
             raise RemoteError("the server's stream holds events that are not completions",
                               self.url, hint=KIND_HINT)
-        choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-        text = choice.get("text")
-        if text is None and isinstance(choice.get("delta"), dict):  # a chat-style chunk
-            text = choice["delta"].get("content")
-        if text is not None and not isinstance(text, str):
-            raise RemoteError("the server's stream holds events that are not completions",
-                              self.url, hint=KIND_HINT)
-        finish = choice.get("finish_reason")
-        finish = finish if isinstance(finish, str) and finish not in ("", "null") else None
-        return Chunk(text or "", finish,
-                     _number(usage.get("completion_tokens")),
-                     _number(timings.get("prompt_n")))
+        evaluated = _timings(data)
+        chunks = []
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                continue
+            text = choice.get("text")
+            if text is None and isinstance(choice.get("delta"), dict):  # a chat-style chunk
+                text = choice["delta"].get("content")
+            if text is not None and not isinstance(text, str):
+                raise RemoteError("the server's stream holds events that are not completions",
+                                  self.url, hint=KIND_HINT)
+            finish = choice.get("finish_reason")
+            finish = finish if isinstance(finish, str) and finish not in ("", "null") else None
+            index = _number(choice.get("index"))
+            chunks.append(Chunk(text or "", finish, None, evaluated,
+                                position if index is None else index))
+        return chunks
 
     def _whole(self, response: Any) -> Chunk:
         response.read()
+        return self._chunk(self._json(response))
+
+    def _json(self, response: Any) -> dict[str, Any]:
         try:
             data = response.json()
         except ValueError:
@@ -227,4 +285,4 @@ class OpenAIBackend(RemoteBackend):
         if not isinstance(data, dict):
             raise RemoteError("the server's answer to /v1/completions is not a completion",
                               self.url, hint=KIND_HINT)
-        return self._chunk(data)
+        return data

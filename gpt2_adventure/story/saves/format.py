@@ -28,6 +28,8 @@ MAX_SAVE_BYTES = 50 * 1024 * 1024
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # MIGRATIONS[n] turns a version-n document into a version-(n + 1) one; applied in order.
 # Empty while version 1 is the only version. Add a step whenever CURRENT_VERSION goes up.
+# A new optional key that an older reader may ignore (from_dict skips unknown keys) and whose
+# absence means "none" (a turn's "ahead") is not a new version: old saves load as they are.
 MIGRATIONS: dict[int, Migration] = {}
 
 ROLES = ("opening", "player", "model")
@@ -234,6 +236,7 @@ class _Checker:
         if data.get("kind") is not None:
             self.choice(data["kind"], f"{field}.kind", ACTION_KINDS)
         out["alternatives"] = self.texts(data.get("alternatives", []), f"{field}.alternatives")
+        out["ahead"] = self.texts(data.get("ahead", []), f"{field}.ahead")
         chosen = data.get("chosen", 0)
         if type(chosen) is not int:
             self.fail(f"{field}.chosen", "a whole number", chosen)

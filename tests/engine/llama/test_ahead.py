@@ -22,12 +22,13 @@ STORY = "You stand at the gate of a ruined castle. The wind howls. " * 6
 
 
 def backend_for(path: Path, sequences: int, batched: bool = False) -> LlamaBackend:
+    """``sequences`` 4: the main one, two for replies written ahead, the spare."""
     return LlamaBackend(path, seed=7, threads=2, sequences=sequences, batched=batched)
 
 
 @pytest.fixture
 def ahead(tiny_gguf: Path) -> Iterator[LlamaBackend]:
-    b = backend_for(tiny_gguf, 3)
+    b = backend_for(tiny_gguf, 4)
     yield b
     b.close()
 
@@ -138,8 +139,8 @@ def test_a_cancel_stops_the_writing_within_a_token(ahead: LlamaBackend) -> None:
 @pytest.mark.parametrize("sampling", [GREEDY, FREE])
 def test_batched_writes_each_reply_in_its_own_sequence(tiny_gguf: Path,
                                                        sampling: Sampling) -> None:
-    batched = backend_for(tiny_gguf, 3, batched=True)
-    sequential = backend_for(tiny_gguf, 3)
+    batched = backend_for(tiny_gguf, 4, batched=True)
+    sequential = backend_for(tiny_gguf, 4)
     try:
         results = []
         for b in (batched, sequential):
@@ -160,7 +161,7 @@ def test_batched_writes_each_reply_in_its_own_sequence(tiny_gguf: Path,
 
 
 def test_batched_rerolls_and_cancels(tiny_gguf: Path) -> None:
-    b = backend_for(tiny_gguf, 3, batched=True)
+    b = backend_for(tiny_gguf, 4, batched=True)
     try:
         prompt = b.tokenize(STORY)
         "".join(b.stream(prompt, FREE))
@@ -171,5 +172,36 @@ def test_batched_rerolls_and_cancels(tiny_gguf: Path) -> None:
         cancel.cancel()
         assert list(b.write_ahead(prompt, [FREE, FREE], cancel=cancel)) == []
         assert b._seqs.tokens[1] == b._seqs.tokens[2] == []  # noqa: SLF001
+    finally:
+        b.close()
+
+
+def test_the_spare_sequence_takes_over_when_the_window_moves_to_it(ahead: LlamaBackend) -> None:
+    story = ahead.tokenize(STORY * 3)
+    assert ahead.supports_spare
+    ahead.prefill(story)
+    later = story[200:]  # the window after a trim: the same text at other positions
+    assert ahead.prefill_spare(later) == len(later)
+    assert ahead.evaluated == story  # the main sequence is left as it was
+    nxt = later + ahead.tokenize(" You open the door.")
+    "".join(ahead.stream(nxt, GREEDY))
+    stats = ahead.last_stats
+    assert stats is not None and stats.evaluated_tokens == len(nxt) - len(later)
+    assert ahead.evaluated[: len(nxt)] == nxt
+    # The old window is gone; a prompt sharing more with the main sequence stays on it.
+    assert ahead.prefill_spare(story[:50]) == 50
+    "".join(ahead.stream(nxt + ahead.tokenize(" Go."), GREEDY))
+    assert ahead.last_stats is not None and ahead.last_stats.evaluated_tokens < 30
+
+
+def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
+    b = backend_for(tiny_gguf, 1)  # the check above can fail: this is what it saves
+    try:
+        story = b.tokenize(STORY * 3)
+        b.prefill(story)
+        assert not b.supports_spare and b.prefill_spare(story[200:]) == 0
+        nxt = story[200:] + b.tokenize(" You open the door.")
+        "".join(b.stream(nxt, GREEDY))
+        assert b.last_stats is not None and b.last_stats.evaluated_tokens == len(nxt)
     finally:
         b.close()

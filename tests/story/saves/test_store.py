@@ -40,7 +40,7 @@ def rich_state() -> StoryState:
             Turn("opening", "  You stand\u00a0at the gate.\n\n"),
             Turn("player", "\n> You open the door.\n", kind="do", raw="i open the door"),
             Turn("model", " It creaks. 日本語", alternatives=[" It groans.", " It creaks. 日本語"],
-                 chosen=1),
+                 chosen=1, ahead=[" It sighs.\n\u202e", ""]),
             Turn("player", '\n> You say "hi\x00"\n', kind="say", raw="hi\x00"),
         ],
         redo=[[Turn("model", " undone reply", alternatives=[" undone reply"])]],
@@ -77,6 +77,29 @@ def test_round_trip_keeps_everything(store: SaveStore) -> None:
     assert doc["saved_at"].endswith("+00:00")
 
 
+def test_replies_written_ahead_are_kept_and_written_only_when_there_are_some(
+        store: SaveStore) -> None:
+    state = rich_state()
+    path = store.save(state, "ahead")
+    turns = json.loads(path.read_text(encoding="utf-8"))["state"]["turns"]
+    assert turns[2]["ahead"] == [" It sighs.\n\u202e", ""]
+    assert [t for t in turns if "ahead" in t] == [turns[2]]  # none: no key
+    loaded = store.load("ahead").turns[2]
+    assert (loaded.ahead, loaded.alternatives, loaded.text) == (
+        [" It sighs.\n\u202e", ""], [" It groans.", " It creaks. 日本語"], " It creaks. 日本語")
+
+
+def test_a_save_from_before_replies_were_written_ahead_loads(store: SaveStore) -> None:
+    doc = good_doc()
+    for turn in doc["state"]["turns"]:
+        turn.pop("ahead", None)
+    assert doc["version"] == save_format.CURRENT_VERSION == 1  # an optional key: no new version
+    write_doc(store.saves_dir / "old.json", doc)
+    loaded = store.load("old")
+    assert [t.ahead for t in loaded.turns] == [[], [], [], []]
+    assert loaded.turns[2].alternatives == [" It groans.", " It creaks. 日本語"]
+
+
 def test_state_fields_are_all_checked() -> None:
     assert set(StoryState(mode="story", title="t").to_dict()) == save_format.STATE_FIELDS
 
@@ -91,7 +114,8 @@ texts = st.text(max_size=40)
 turns = st.builds(
     Turn, role=st.sampled_from(["opening", "player", "model"]), text=texts,
     kind=st.sampled_from([None, "do", "say", "story"]), raw=texts, speaker=texts,
-    alternatives=st.lists(texts, max_size=3), chosen=st.just(0))
+    alternatives=st.lists(texts, max_size=3), chosen=st.just(0),
+    ahead=st.lists(texts, max_size=2))
 states = st.builds(
     StoryState, mode=st.sampled_from(["adventure", "story", "chat"]), title=texts,
     id=st.from_regex(r"[0-9a-f]{32}", fullmatch=True), seed_id=texts, memory=texts,
@@ -477,6 +501,9 @@ _DELETE = object()
     ("state.turns.2.chosen", 5, "state.turns[2].chosen is 5 but there are 2 alternatives"),
     ("state.turns.2.chosen", True, "state.turns[2].chosen should be a whole number"),
     ("state.turns.2.alternatives", "abc", "state.turns[2].alternatives should be a list"),
+    ("state.turns.2.ahead", "abc", "state.turns[2].ahead should be a list of text, not text"),
+    ("state.turns.2.ahead", {"a": "b"}, "state.turns[2].ahead should be a list of text"),
+    ("state.turns.2.ahead.1", 7, "state.turns[2].ahead[1] should be text, not a number"),
     ("state.turns.0.text", _DELETE, "state.turns[0].text is missing"),
     ("state.turns", {"a": 1}, "state.turns should be a list, not an object"),
     ("state.redo.0", "x", "state.redo[0] should be a list"),

@@ -111,6 +111,28 @@ async def test_a_new_preset_and_model_land_in_the_file_as_shown(said: list[str])
     assert again.sampling.banned_strings == ("suddenly",)  # not on the screen: kept
 
 
+async def test_candidates_is_saved_to_sampling_and_checked(said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL, encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        box = app.screen.query_one("#sampling-candidates", Input)
+        assert box.value == "2"
+        box.value = "6"
+        app.screen.action_save()
+        await settle(pilot)
+        assert path.read_text(encoding="utf-8") == ORIGINAL  # refused: nothing written
+        box.value = "4"
+        app.screen.action_save()
+        await settle(pilot)
+    assert said == ["not saved: candidates must be 1..5, got 6", f"saved to {path}"]
+    assert path.read_text(encoding="utf-8") == ORIGINAL + "candidates = 4\n"
+    assert load_settings(path, environ={}).sampling.candidates == 4
+    assert app.launch.settings.sampling.candidates == 4
+
+
 async def test_a_bad_value_is_refused_and_nothing_is_written(said: list[str]) -> None:
     path = config_file()
     path.write_text(ORIGINAL, encoding="utf-8")

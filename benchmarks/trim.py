@@ -1,0 +1,116 @@
+"""Trim turns on a big model: time to the first token over a scripted game where the player
+acts a few seconds after each reply, with the next window evaluated ahead in the spare
+sequence and without (as before: the warm-up alone).
+
+    python benchmarks/trim.py [--shape gpt2-xl] [--turns 60] [--think 3] [--model FILE]
+                              [--json OUT]
+
+GPT-2's positions are absolute: when the window moves, everything it keeps is evaluated
+again (~500 tokens; ~6 s at the gpt2-xl shape's ~80 prompt tokens/s on 2 cores). Keys:
+``xl_trim_ttft_p95_fast_player_s`` (p95 over all turns, with the spare), the same without
+it, the worst time at a trim turn for both, and the memory the spare's cells cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.prefix_stability import sentence  # noqa: E402
+from benchmarks.run import _isolate, p95  # noqa: E402
+from benchmarks.shapes import SHAPES, shaped_gguf  # noqa: E402
+
+THREADS = 2
+
+
+def play(model: Path, turns: int, think: float, spare: bool, seed: int = 3) -> dict[str, Any]:
+    """One scripted game; returns every turn's time to first token and the trim turns."""
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES
+    from gpt2_adventure.engine.sampling import Sampling
+    from gpt2_adventure.game import Game, Stream
+    from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.story.events import Done, Piece
+    from gpt2_adventure.story.new_game import new_state
+    from gpt2_adventure.story.saves.store import SaveStore
+    from gpt2_adventure.story.seeds.library import find_seed
+    from gpt2_adventure.story.session import Session
+
+    paths = AppPaths.from_env()
+    backend = LlamaBackend(model, threads=THREADS, seed=1, sequences=GAME_SEQUENCES)
+    state = new_state(find_seed(paths, "knight"), {"name": "Anna"}, random.Random(seed))
+    session = Session(state, backend, Sampling(max_tokens=60, temperature=0.8, candidates=1),
+                      max_rerolls=0)
+    if not spare:
+        session.builder.next_at = math.inf  # never laid out ahead: the trim as before
+    game = Game(session, SaveStore(paths)).open()
+    rng = random.Random(seed)
+    ttfts: list[float] = []
+    trims: list[int] = []
+    spare_tokens = 0
+    try:
+        for turn in range(turns):
+            window = session.builder.plan.window_start
+            started = time.perf_counter()
+            outcome = game.handle(sentence(rng, rng.randint(8, 12)).rstrip("."))
+            assert isinstance(outcome, Stream)
+            first = 0.0
+            for event in outcome.events:
+                if not first and isinstance(event, (Piece, Done)):
+                    first = time.perf_counter() - started
+            ttfts.append(first)
+            if session.builder.plan.window_start != window:
+                trims.append(turn)
+            warmup = game.warm_up()  # as the TUI does after a reply, on a worker
+            if warmup is not None:
+                threading.Thread(target=game.warm, args=(warmup,), daemon=True).start()
+            time.sleep(think)
+            if backend.supports_spare:
+                spare_tokens = max(spare_tokens, len(backend._seqs.tokens[backend._spare]))  # noqa: SLF001
+    finally:
+        game.close()
+        backend.close()
+    return {"ttfts": ttfts, "trims": trims, "spare_tokens": spare_tokens}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", default="gpt2-xl", choices=sorted(SHAPES))
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--turns", type=int, default=60)
+    parser.add_argument("--think", type=float, default=3.0, help="seconds before each action")
+    parser.add_argument("--json", type=Path, dest="json_out")
+    args = parser.parse_args()
+    _isolate()
+    model = args.model or shaped_gguf(args.shape, "q8_0")
+    n_layer, n_embd, _ = SHAPES[args.shape]
+    runs = {name: play(model, args.turns, args.think, spare)
+            for name, spare in (("spare", True), ("without", False))}
+    result: dict[str, Any] = {"model": str(model), "turns": args.turns, "think_s": args.think}
+    for name, run in runs.items():
+        at_trims = [run["ttfts"][t] for t in run["trims"]] or [0.0]
+        result[name] = {"ttft_p95_s": p95(run["ttfts"]),
+                        "ttft_median_s": sorted(run["ttfts"])[len(run["ttfts"]) // 2],
+                        "trim_turns": run["trims"], "trim_ttft_max_s": max(at_trims),
+                        "trim_ttfts_s": at_trims}
+    result["xl_trim_ttft_p95_fast_player_s"] = result["spare"]["ttft_p95_s"]
+    result["xl_trim_ttft_p95_without_spare_s"] = result["without"]["ttft_p95_s"]
+    kv_per_token = 2 * n_layer * n_embd * 2  # K and V, f16
+    result["spare_extra_mb"] = runs["spare"]["spare_tokens"] * kv_per_token / 2**20
+    print(json.dumps(result, indent=2))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
