@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.backend import Backend
-from gpt2_adventure.engine.sampling import MAX_CANDIDATES, Sampling
+from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
@@ -80,10 +80,11 @@ def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
     """Measure and pick every speed setting for the model at ``path`` (nothing is stored)."""
     from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.engine.llama.hardware import physical_cores
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES
 
     def opener(**speed: Any) -> Backend:
-        # As many sequences as the game asks for: the same cache size as when playing.
-        sequences = max(MAX_CANDIDATES, speed.pop("sequences", 1))
+        # As many sequences as a game asks for: the same cache size as when playing.
+        sequences = max(GAME_SEQUENCES, speed.pop("sequences", 1))
         return LlamaBackend(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, seed=1234,
                             log_file=log_file, sequences=sequences, **speed)
 
