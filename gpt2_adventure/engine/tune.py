@@ -94,49 +94,36 @@ def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
 
 def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress: Progress,
                 model_path: str = "") -> Tuning:
+    """The four measures in turn, each with the winners of the ones before it; the figures
+    keep every setting's medians and spread, and how long each measure took."""
     started = time.perf_counter()
-    figures: dict[str, Any] = {"sizes": asdict(sizes)}
+    figures: dict[str, Any] = {"sizes": asdict(sizes), "measure_seconds": {}}
     chosen: dict[str, Any] = {"threads": physical, "n_batch": max(sizes.n_batches)}
-    say = _announcer(progress, sizes.rounds)
 
-    say("flash attention", 2)
-    rows = _compare(open_backend, [{**chosen, "flash_attn": v} for v in (False, True)],
-                    _writing(sizes), sizes.rounds)
+    def compare(name: str, what: str, values: Sequence[Any], measure: Callable[[Backend], Figures],
+                extra: dict[str, Any] | None = None) -> list[Figures]:
+        progress(f"measuring {what}: {len(values)} settings, {sizes.rounds} rounds")
+        at = time.perf_counter()
+        rows = _compare(open_backend, [{**chosen, name: v, **(extra or {})} for v in values],
+                        measure, sizes.rounds)
+        figures[name] = [{"value": v, **row} for v, row in zip(values, rows, strict=True)]
+        figures["measure_seconds"][name] = time.perf_counter() - at
+        return rows
+
+    rows = compare("flash_attn", "flash attention", (False, True), _writing(sizes))
     chosen["flash_attn"] = (False, True)[pick_writer(rows)]
-    figures["flash_attn"] = _labelled((False, True), rows)
-
     counts = thread_candidates(physical)
-    say("threads", len(counts))
-    rows = _compare(open_backend, [{**chosen, "threads": n} for n in counts],
-                    _writing(sizes), sizes.rounds)
-    chosen["threads"] = counts[pick_writer(rows)]
-    figures["threads"] = _labelled(counts, rows)
-
+    chosen["threads"] = counts[pick_writer(compare("threads", "threads", counts,
+                                                   _writing(sizes)))]
     batches = list(sizes.n_batches)
-    say("prompt batch", len(batches))
-    rows = _compare(open_backend, [{**chosen, "n_batch": n} for n in batches],
-                    _prompt_only(sizes), sizes.rounds)
-    chosen["n_batch"] = batches[pick_prompt(rows)]
-    figures["n_batch"] = _labelled(batches, rows)
-
-    say("replies written ahead", 2)
-    rows = _compare(open_backend, [{**chosen, "batched": v, "sequences": sizes.replies_ahead + 1}
-                                   for v in (False, True)], _ahead(sizes), sizes.rounds)
+    chosen["n_batch"] = batches[pick_prompt(compare("n_batch", "prompt batch", batches,
+                                                    _prompt_only(sizes)))]
+    rows = compare("batched", "replies written ahead", (False, True), _ahead(sizes),
+                   {"sequences": sizes.replies_ahead + 1})
     chosen["batched"] = pick_batched(rows[0], rows[1])
-    figures["batched"] = _labelled((False, True), rows)
 
     figures["seconds"] = time.perf_counter() - started
     return Tuning(figures=figures, model_path=model_path, measured_at=now(), **chosen)
-
-
-def _announcer(progress: Progress, rounds: int) -> Callable[[str, int], None]:
-    def say(what: str, count: int) -> None:
-        progress(f"measuring {what}: {count} settings, {rounds} rounds")
-    return say
-
-
-def _labelled(values: Sequence[Any], rows: Sequence[Figures]) -> list[dict[str, Any]]:
-    return [{"value": value, **row} for value, row in zip(values, rows, strict=True)]
 
 
 def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],

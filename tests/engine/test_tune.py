@@ -142,6 +142,8 @@ def test_the_winners_are_chosen_and_carried_into_the_next_measures() -> None:
     assert [row["value"] for row in figures["threads"]] == [1, 2]
     assert figures["flash_attn"][1]["write_tok_s"] == pytest.approx(60.0)  # the median
     assert figures["batched"][0]["seconds"] > figures["batched"][1]["seconds"]
+    assert set(figures["measure_seconds"]) == {"flash_attn", "threads", "n_batch", "batched"}
+    assert figures["measure_seconds"]["batched"] >= 3 * (0.01 + 0.03)  # the scripted sleeps
 
 
 def test_settings_take_turns_one_open_at_a_time_the_order_flipping_every_round() -> None:
