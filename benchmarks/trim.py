@@ -59,8 +59,11 @@ def play(model: Path, turns: int, think: float, spare: bool, seed: int = 3) -> d
     trims: list[int] = []
     spare_tokens = 0
     try:
+        window = 0
         for turn in range(turns):
-            window = session.builder.plan.window_start
+            # The window moves when a prompt is laid out: usually at the warm-up after the
+            # reply before, else at the action. Either way this turn pays for it.
+            moved = session.builder.plan.window_start != window
             started = time.perf_counter()
             outcome = game.handle(sentence(rng, rng.randint(8, 12)).rstrip("."))
             assert isinstance(outcome, Stream)
@@ -69,8 +72,9 @@ def play(model: Path, turns: int, think: float, spare: bool, seed: int = 3) -> d
                 if not first and isinstance(event, (Piece, Done)):
                     first = time.perf_counter() - started
             ttfts.append(first)
-            if session.builder.plan.window_start != window:
+            if moved or session.builder.plan.window_start != window:
                 trims.append(turn)
+            window = session.builder.plan.window_start
             warmup = game.warm_up()  # as the TUI does after a reply, on a worker
             if warmup is not None:
                 threading.Thread(target=game.warm, args=(warmup,), daemon=True).start()

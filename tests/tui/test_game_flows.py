@@ -283,3 +283,28 @@ async def test_the_game_opens_off_the_ui_thread(monkeypatch: pytest.MonkeyPatch)
     async with playing() as (app, _pilot, screen):
         assert screen.game is not None and app.game is screen.game
         assert len(threads) == 2 and ui not in threads
+
+
+async def test_a_reply_written_ahead_is_ready_and_retry_shows_it_at_once() -> None:
+    from tests.tui.helpers import screen_text
+
+    fake = FakeBackend([" The door creaks open.", " A bat flies out.", " It is dark."])
+    fake.ahead = True  # candidates is 2 by default: one reply is written ahead
+    app = make_app(backend=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GameScreen)
+        await wait_idle(pilot, screen)
+        await send(pilot, screen, "open the door")
+        state = screen.game.state
+        await until(pilot, lambda: state.turns[-1].ahead == [" A bat flies out."])
+        await until(pilot, lambda: "1 more ready" in screen_text(app))
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, screen)
+        assert state.turns[-1].alternatives == [" The door creaks open.", " A bat flies out."]
+        assert shown(screen)[-1] == "A bat flies out."
+        # The next warm-up writes another; Alt+Left flips back to the first reply.
+        await until(pilot, lambda: state.turns[-1].ahead == [" It is dark."])
+        await pilot.press("alt+left")
+        await wait_idle(pilot, screen)
+        assert shown(screen)[-1] == "The door creaks open."

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.model import Turn
 from gpt2_adventure.story.saves.store import SaveStore
 from tests.support.tmux import TMUX
 
@@ -65,7 +66,8 @@ def terminal(tiny_gguf: Path) -> Iterator[Terminal]:
         subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
 
 
-def test_title_to_a_played_turn_and_back_out(terminal: Terminal) -> None:
+def start_adventure(terminal: Terminal) -> None:
+    """From the title screen to the first story of the list, played as Tamsin."""
     terminal.wait_for("New adventure")
     terminal.keys("Enter")  # New adventure
     terminal.wait_for("Choose your adventure")
@@ -74,20 +76,61 @@ def test_title_to_a_played_turn_and_back_out(terminal: Terminal) -> None:
     assert "What the Dredge Brought Up" in screen
     terminal.keys("Enter")
     terminal.wait_for("Before you begin")
-    terminal.keys("C-u")
-    terminal.type("Tamsin")
-    terminal.wait_for("Tamsin")  # typed into the field before Enter submits it
+    for attempt in range(3):  # the field may take the keys only once it has the focus
+        terminal.keys("C-u")
+        terminal.type("Tamsin")
+        try:
+            terminal.wait_for("Tamsin", timeout=10)  # typed in before Enter submits it
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     terminal.keys("Enter")
     terminal.wait_for("Tamsin")
     terminal.wait_for("context")  # the model is loaded: the meter shows the prompt
-    terminal.type("I open the hatch")
-    terminal.keys("Enter")
-    screen = terminal.wait_for("> You open the hatch.")
-    terminal.wait_for("tok/s · context", timeout=60)
+
+
+def quit_and_wait(terminal: Terminal) -> None:
     terminal.keys("C-q")
     deadline = time.monotonic() + 20
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_title_to_a_played_turn_and_back_out(terminal: Terminal) -> None:
+    start_adventure(terminal)
+    terminal.type("I open the hatch")
+    terminal.keys("Enter")
+    terminal.wait_for("> You open the hatch.")
+    terminal.wait_for("tok/s · context", timeout=60)
+    quit_and_wait(terminal)
     saves = SaveStore(AppPaths.from_env()).list()
     assert any("You open the hatch." in str(SaveStore(AppPaths.from_env()).load(s.name).turns)
                for s in saves if s.autosave)
+
+
+def test_a_reply_written_ahead_while_the_player_reads(terminal: Terminal) -> None:
+    start_adventure(terminal)
+    terminal.type("I open the hatch")
+    terminal.keys("Enter")
+    terminal.wait_for("> You open the hatch.")
+    terminal.wait_for("1 more ready", timeout=60)  # candidates is 2 by default
+    terminal.keys("C-r")
+    store = SaveStore(AppPaths.from_env())
+
+    def last_turn() -> Turn | None:
+        games = [store.load(s.name) for s in store.list() if s.autosave]
+        return next((g.turns[-1] for g in games if "You open the hatch." in str(g.turns)), None)
+
+    deadline = time.monotonic() + 60  # shown, and the next one written ahead and autosaved
+    while time.monotonic() < deadline:
+        last = last_turn()
+        if last is not None and len(last.alternatives) == 2 and last.ahead:
+            break
+        time.sleep(0.2)
+    last = last_turn()
+    assert last is not None and len(last.alternatives) == 2 and last.chosen == 1
+    assert len(last.ahead) == 1
+    shown = " ".join(terminal.wait_for("1 more ready").split())
+    assert " ".join(last.alternatives[1].split())[:20] in shown
+    quit_and_wait(terminal)
