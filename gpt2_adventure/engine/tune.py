@@ -25,7 +25,7 @@ from gpt2_adventure.engine.tuning import Tuning, now
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
 BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
-WIDE_SPREAD = 0.25  # rounds this far apart (of the median) say the machine was busy
+WIDE_SPREAD = 0.5  # rounds this far apart (of the median) say the machine was busy
 _FILLER = ("The old road wound through the hills toward the castle, where the king waited "
            "for news of the dragon. ")
 
