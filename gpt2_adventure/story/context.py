@@ -106,7 +106,7 @@ class ContextBuilder:
         low_water: float = 0.5,
         note_depth: int = 1,
         note_max_depth: int | None = None,
-        next_at: float = 0.6,
+        next_at: float = 0.5,
         scan_turns: int = 4,
         pinned_share: float = 0.3,
         world_share: float = 0.25,
