@@ -204,11 +204,16 @@ def toml_value(value: object) -> str:
 
 
 def settings_toml(settings: Settings) -> str:
-    """The settings as a config.toml document that load_settings reads back unchanged."""
+    """The settings as a config.toml document that load_settings reads back unchanged; a
+    setting left unset shows as a comment saying what that means."""
     lines = [_HEADER]
     for section, table in settings.to_dict().items():
         lines.append(f"\n[{section}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+        for spec, value in table_rows(settings, section):
+            if spec.name in table:
+                lines.append(f"{spec.name} = {toml_value(table[spec.name])}")
+            elif value is None and spec.unset:
+                lines.append(f"# {spec.name}: not set ({spec.unset})")
     return "\n".join(lines) + "\n"
 
 

@@ -57,6 +57,11 @@ class AppPaths:
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
 
+    @property
+    def tuning_file(self) -> Path:
+        """The speed settings ``bench --tune`` measured (engine/tuning.py)."""
+        return self.cache_dir / "tuning.json"
+
 
 def has_separator(text: str) -> bool:
     """Does ``text`` hold a folder separator? Either slash counts on every system (they are

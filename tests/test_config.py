@@ -140,7 +140,8 @@ def test_every_declared_variable_is_read_and_no_other() -> None:
 
 
 def test_config_show_lists_every_setting_in_declared_order() -> None:
-    settings = replace(Settings(), model=ModelSettings(threads=2, seed=3))
+    settings = replace(Settings(), model=ModelSettings(threads=2, n_batch=256, flash_attn=True,
+                                                       seed=3))
     shown = settings.to_dict()
     for section, spec, value in settings_rows(settings):
         if value is None or (spec.secret and not value):
@@ -152,6 +153,16 @@ def test_config_show_lists_every_setting_in_declared_order() -> None:
     assert "api_key" not in shown["backend"]
     with_key = replace(settings, backend=replace(settings.backend, api_key="k"))
     assert with_key.to_dict()["backend"]["api_key"] == "k"
+
+
+def test_config_show_says_what_an_unset_setting_means() -> None:
+    from gpt2_adventure.config import settings_toml
+
+    shown = settings_toml(replace(Settings(), model=ModelSettings(n_batch=256)))
+    assert "n_batch = 256" in shown
+    assert "# flash_attn: not set (tuned, else off)" in shown
+    assert "# threads: not set (tuned, else physical cores)" in shown
+    assert "api_key" not in shown  # a secret is not a setting with a meaning when unset
 
 
 def test_a_bounds_violation_reads_the_same_from_the_file_and_the_environment(

@@ -17,6 +17,7 @@ ENGINE_MODULES = [
     "gpt2_adventure.engine.remote.settings", "gpt2_adventure.engine.remote.http",
     "gpt2_adventure.engine.remote.base", "gpt2_adventure.engine.remote.openai",
     "gpt2_adventure.engine.remote.kobold", "gpt2_adventure.engine.models.local_tokenizer",
+    "gpt2_adventure.engine.tune", "gpt2_adventure.engine.tuning",
 ]
 
 

@@ -123,29 +123,54 @@ def generate_command(
 def bench_command(
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
-    prompt_tokens: Annotated[int, typer.Option(min=8, max=1000)] = 512,
-    gen_tokens: Annotated[int, typer.Option(min=8, max=512)] = 128,
-    repeats: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    tune: Annotated[bool, typer.Option(
+        "--tune", help="Measure the fastest speed settings for this model on this machine "
+                       "and keep them (the game then uses them).")] = False,
+    prompt_tokens: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        min=8, max=1000, help="Prompt tokens to evaluate [default: 512].")] = None,
+    gen_tokens: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        min=8, max=512, help="Tokens to write [default: 128; --tune: 32].")] = None,
+    repeats: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        min=1, max=20, help="Rounds; the median counts [default: 3].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Measure load time, prompt tokens/s and generated tokens/s of a model."""
+    """Measure load time, prompt tokens/s and generated tokens/s of a model, and show which
+    speed settings it ran with (yours, tuned or default). With --tune, measure those
+    settings instead and keep the fastest for this model."""
     from gpt2_adventure.cli.config import load_cli_settings
-    from gpt2_adventure.engine.bench import run_bench
 
     paths, settings = load_cli_settings()
+    if tune:
+        if threads is not None:
+            raise UserError("--tune measures the thread count itself; leave out --threads",
+                            "command line")
+        from gpt2_adventure.cli.tune_report import tune_and_report
+
+        tune_and_report(paths, settings, model=model, prompt_tokens=prompt_tokens,
+                        gen_tokens=gen_tokens, repeats=repeats, as_json=as_json)
+        return
+    from gpt2_adventure.engine.bench import run_bench
+
     result = run_bench(paths, settings.model, settings.backend, model=model, threads=threads,
-                       prompt_tokens=prompt_tokens, gen_tokens=gen_tokens, repeats=repeats)
+                       prompt_tokens=prompt_tokens or 512, gen_tokens=gen_tokens or 128,
+                       repeats=repeats or 3)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
+    from gpt2_adventure.cli.tune_report import speed_rows
+
     table = Table(title=f"{result['model']} ({result['quantization']}, "
                         f"{result['threads']} threads)")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("load time", f"{result['load_seconds']:.2f} s")
-    table.add_row(f"prompt ({prompt_tokens} tokens)", f"{result['prompt_tok_s']:.1f} tok/s")
-    table.add_row(f"generation ({gen_tokens} tokens)", f"{result['gen_tok_s']:.1f} tok/s")
+    table.add_row(f"prompt ({result['prompt_tokens']} tokens)",
+                  f"{result['prompt_tok_s']:.1f} tok/s")
+    table.add_row(f"generation ({result['gen_tokens']} tokens)",
+                  f"{result['gen_tok_s']:.1f} tok/s")
+    for label, value in speed_rows(result["settings"]):
+        table.add_row(label, value)
     Console().print(table)

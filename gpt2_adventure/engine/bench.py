@@ -1,4 +1,5 @@
-"""`bench`: load time, prompt evaluation speed and generation speed of one model."""
+"""`bench`: load time, prompt evaluation speed and generation speed of one model, and which
+speed settings it ran with; `bench --tune`: measure those settings and keep the fastest."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import statistics
 import time
 from typing import Any
 
-from gpt2_adventure.engine.loader import load_backend
+from gpt2_adventure.engine.loader import load_backend, speed_in_use
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.settings import ModelSettings
+from gpt2_adventure.engine.tune import Progress, TuneSizes
+from gpt2_adventure.engine.tuning import SPEED_NAMES, Speed, Tuning
 from gpt2_adventure.paths import AppPaths
 
 _FILLER = ("The old road wound through the hills toward the castle, where the king waited "
@@ -51,6 +54,8 @@ def run_bench(
         gen_rates.append(stats.tokens_per_second)
     info = backend.info
     backend.close()
+    speed = (speed_in_use(paths, model_settings, info.path, threads)
+             if server.kind == "local" else None)
     return {
         "model": info.name,
         "path": str(info.path),
@@ -62,4 +67,34 @@ def run_bench(
         "gen_tokens": gen_tokens,
         "prompt_tok_s": statistics.median(prompt_rates),
         "gen_tok_s": statistics.median(gen_rates),
+        "settings": speed_report(speed) if speed else {},
     }
+
+
+def speed_report(speed: Speed) -> dict[str, dict[str, Any]]:
+    """{name: {"value": ..., "from": "player" | "tuned" | "default"}}"""
+    return {name: {"value": getattr(speed, name), "from": speed.source(name)}
+            for name in SPEED_NAMES}
+
+
+def run_tune(
+    paths: AppPaths,
+    model_settings: ModelSettings,
+    *,
+    model: str | None,
+    sizes: TuneSizes | None = None,
+    progress: Progress | None = None,
+) -> tuple[Tuning, Speed]:
+    """Measure the speed settings for the local model (``model`` or [model].name), store
+    them, and return them with the settings now in use (a player's value still wins)."""
+    from gpt2_adventure.engine.models.store import resolve_model
+    from gpt2_adventure.engine.tune import tune_model
+    from gpt2_adventure.engine.tuning import save_tuning
+
+    path = resolve_model(paths, model or model_settings.name,
+                         where=None if model else model_settings.name_from)
+    tuning = tune_model(path, n_ctx=model_settings.n_ctx,
+                        n_gpu_layers=model_settings.n_gpu_layers, log_file=paths.log_file,
+                        sizes=sizes or TuneSizes(), progress=progress)
+    save_tuning(paths.tuning_file, path, tuning)
+    return tuning, speed_in_use(paths, model_settings, path)

@@ -7,12 +7,17 @@ top rather than in ``models/``.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.engine.remote.settings import BackendKind, BackendSettings
 from gpt2_adventure.engine.sampling import MAX_CANDIDATES
 from gpt2_adventure.engine.settings import ModelSettings
 from gpt2_adventure.paths import AppPaths
+
+if TYPE_CHECKING:
+    from gpt2_adventure.engine.tuning import Speed
 
 
 def choose_server(settings: BackendSettings, url: str | None = None,
@@ -59,13 +64,26 @@ def load_backend(
 
     path = resolve_model(paths, model or model_settings.name,
                          where=None if model else model_settings.name_from)
+    speed = speed_in_use(paths, model_settings, path, threads)
     return LlamaBackend(
         path,
         n_ctx=model_settings.n_ctx,
-        threads=threads or model_settings.threads,
+        threads=speed.threads,
         n_gpu_layers=model_settings.n_gpu_layers,
-        n_batch=model_settings.n_batch,
+        n_batch=speed.n_batch,
         seed=seed if seed is not None else model_settings.seed,
         log_file=paths.log_file,
+        flash_attn=speed.flash_attn,
         sequences=sequences,
+        batched=speed.batched,
     )
+
+
+def speed_in_use(paths: AppPaths, model_settings: ModelSettings, path: Path,
+                 threads: int | None = None) -> Speed:
+    """The speed settings the local model at ``path`` opens with, and where each comes from:
+    the player's (``threads``: the --threads flag), else ``bench --tune``'s, else the
+    built-in default."""
+    from gpt2_adventure.engine.tuning import choose_speed, load_tuning
+
+    return choose_speed(model_settings, load_tuning(paths.tuning_file, path), threads)

@@ -1,4 +1,8 @@
-from gpt2_adventure.engine.llama.hardware import _linux_physical_cores, physical_cores
+from gpt2_adventure.engine.llama.hardware import (
+    _linux_cpu_model,
+    _linux_physical_cores,
+    physical_cores,
+)
 
 HYPERTHREADED = """processor\t: 0
 physical id\t: 0
@@ -28,3 +32,11 @@ def test_cpuinfo_without_core_ids_counts_zero_so_callers_fall_back() -> None:
 
 def test_physical_cores_is_positive() -> None:
     assert physical_cores() >= 1
+
+
+def test_the_cpu_model_is_the_first_model_name_line() -> None:
+    x86 = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: other\n"
+    assert _linux_cpu_model(x86) == "AMD EPYC 7B13"
+    assert _linux_cpu_model("processor\t: 0\nHardware\t: BCM2835\nModel\t: Raspberry Pi 4\n") \
+        == "Raspberry Pi 4"
+    assert _linux_cpu_model("processor\t: 0\n") == ""

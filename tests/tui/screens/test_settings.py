@@ -59,10 +59,11 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
     assert labels == expected
     assert labels == ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p",
                       "repeat_penalty", "repeat_last_n", "max_tokens", "candidates", "model",
-                      "theme", "text width"]
+                      "threads", "prompt batch", "flash attention", "theme", "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
-            "repeat_last_n", "max_tokens", "candidates", "name", "theme", "text_width"}
+            "repeat_last_n", "max_tokens", "candidates", "name", "threads", "n_batch",
+            "flash_attn", "theme", "text_width"}
 
 
 async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
@@ -178,3 +179,23 @@ async def test_nothing_changed_writes_nothing(said: list[str]) -> None:
         app.screen.action_save()
         await settle(pilot)
     assert said == ["nothing changed"] and not path.exists()
+
+
+async def test_speed_settings_left_blank_stay_tuned_and_a_typed_one_is_saved(
+        said: list[str]) -> None:
+    path = config_file()
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        flash = app.screen.query_one("#model-flash_attn", Input)
+        batch = app.screen.query_one("#model-n_batch", Input)
+        assert (flash.value, flash.placeholder) == ("", "tuned, else off")
+        assert (batch.value, batch.placeholder) == ("", "tuned, else 512")
+        flash.value = "on"
+        app.screen.query_one("#model-threads", Input).value = "2"
+        app.screen.action_save()
+        await settle(pilot)
+    assert path.read_text(encoding="utf-8").endswith("[model]\nthreads = 2\nflash_attn = true\n")
+    model = load_settings(path, environ={}).model
+    assert (model.threads, model.flash_attn, model.n_batch) == (2, True, None)

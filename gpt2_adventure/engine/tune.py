@@ -1,0 +1,218 @@
+"""``bench --tune``: measure llama.cpp's speed settings on this machine and pick the fastest.
+
+Four measures, each with the winners of the ones before: flash attention on/off and the
+thread count (1 to the physical cores) by writing speed after a full prompt (prompt speed
+breaks a tie within 3%), the prompt batch size by prompt speed, and replies written ahead
+batched or one after another by wall time (batched only when at least 10% faster). The
+candidates of one measure take turns, the order reversed every round (A B, B A, A B...), so
+a machine slowing down or speeding up favours none; each figure is the median over the
+rounds. Only one model is open at a time, as when playing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.tuning import Tuning, now
+
+TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
+BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
+WIDE_SPREAD = 0.25  # rounds this far apart (of the median) say the machine was busy
+_FILLER = ("The old road wound through the hills toward the castle, where the king waited "
+           "for news of the dragon. ")
+
+Figures = dict[str, float]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TuneSizes:
+    """How much each measure runs: the defaults take under a minute for GPT-2 124M on 2
+    cores; tests pass a few tokens."""
+
+    prompt_tokens: int = 512
+    write_tokens: int = 32
+    ahead_tokens: int = 32  # per reply written ahead
+    replies_ahead: int = 3
+    rounds: int = 3
+    n_batches: tuple[int, ...] = (128, 256, 512)
+
+
+def thread_candidates(physical: int) -> list[int]:
+    """1 to the physical cores: every count up to 4 cores, five spread counts above."""
+    if physical <= 4:
+        return list(range(1, physical + 1))
+    return sorted({1, physical // 4, physical // 2, physical * 3 // 4, physical})
+
+
+# -- the decision rules (pure) ----------------------------------------------------------------
+
+def pick_writer(rows: Sequence[Figures]) -> int:
+    """The fastest writer; among those within TIE of it, the fastest prompt."""
+    best = max(row["write_tok_s"] for row in rows)
+    close = [i for i, row in enumerate(rows) if row["write_tok_s"] >= best * (1 - TIE)]
+    return max(close, key=lambda i: (rows[i]["prompt_tok_s"], rows[i]["write_tok_s"]))
+
+
+def pick_prompt(rows: Sequence[Figures]) -> int:
+    return max(range(len(rows)), key=lambda i: rows[i]["prompt_tok_s"])
+
+
+def pick_batched(sequential: Figures, batched: Figures) -> bool:
+    return batched["seconds"] * BATCHED_GAIN <= sequential["seconds"]
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+Opener = Callable[..., Backend]  # the speed settings as keywords -> an open backend
+
+
+def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
+               log_file: Path | None = None, sizes: TuneSizes | None = None,
+               progress: Progress | None = None, physical: int | None = None) -> Tuning:
+    """Measure and pick every speed setting for the model at ``path`` (nothing is stored)."""
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+    from gpt2_adventure.engine.llama.hardware import physical_cores
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES
+
+    def opener(**speed: Any) -> Backend:
+        # As many sequences as a game asks for: the same cache size as when playing.
+        sequences = max(GAME_SEQUENCES, speed.pop("sequences", 1))
+        return LlamaBackend(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, seed=1234,
+                            log_file=log_file, sequences=sequences, **speed)
+
+    return measure_all(opener, sizes or TuneSizes(), physical or physical_cores(),
+                       progress or (lambda _text: None), str(path))
+
+
+def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress: Progress,
+                model_path: str = "") -> Tuning:
+    """The four measures in turn, each with the winners of the ones before it; the figures
+    keep every setting's medians and spread, and how long each measure took."""
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"sizes": asdict(sizes), "measure_seconds": {}}
+    chosen: dict[str, Any] = {"threads": physical, "n_batch": max(sizes.n_batches)}
+
+    def compare(name: str, what: str, values: Sequence[Any], measure: Callable[[Backend], Figures],
+                extra: dict[str, Any] | None = None) -> list[Figures]:
+        progress(f"measuring {what}: {len(values)} settings, {sizes.rounds} rounds")
+        at = time.perf_counter()
+        rows = _compare(open_backend, [{**chosen, name: v, **(extra or {})} for v in values],
+                        measure, sizes.rounds)
+        figures[name] = [{"value": v, **row} for v, row in zip(values, rows, strict=True)]
+        figures["measure_seconds"][name] = time.perf_counter() - at
+        return rows
+
+    rows = compare("flash_attn", "flash attention", (False, True), _writing(sizes))
+    chosen["flash_attn"] = (False, True)[pick_writer(rows)]
+    counts = thread_candidates(physical)
+    chosen["threads"] = counts[pick_writer(compare("threads", "threads", counts,
+                                                   _writing(sizes)))]
+    batches = list(sizes.n_batches)
+    chosen["n_batch"] = batches[pick_prompt(compare("n_batch", "prompt batch", batches,
+                                                    _prompt_only(sizes)))]
+    rows = compare("batched", "replies written ahead", (False, True), _ahead(sizes),
+                   {"sequences": sizes.replies_ahead + 1})
+    chosen["batched"] = pick_batched(rows[0], rows[1])
+
+    figures["seconds"] = time.perf_counter() - started
+    return Tuning(figures=figures, model_path=model_path, measured_at=now(), **chosen)
+
+
+def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
+             measure: Callable[[Backend], Figures], rounds: int) -> list[Figures]:
+    """Each config's median figures over ``rounds``, the configs taking turns (A B, B A,
+    A B...). One backend is open at a time, as when playing: a second one's idle OpenMP
+    team makes every barrier of the first sleep. A config measured twice in a row (at a
+    turn of the order) stays open."""
+    samples: list[list[Figures]] = [[] for _ in configs]
+    order = list(range(len(configs)))
+    turns = [i for round_ in range(rounds) for i in (order if round_ % 2 == 0 else order[::-1])]
+    backend: Backend | None = None
+    current = -1
+    try:
+        for i in turns:
+            if i != current:
+                if backend is not None:
+                    backend.close()
+                    backend = None
+                backend, current = open_backend(**configs[i]), i
+            samples[i].append(measure(backend))
+    finally:
+        if backend is not None:
+            backend.close()
+    return [_summary(runs) for runs in samples]
+
+
+def _summary(runs: list[Figures]) -> Figures:
+    """The median of each figure, and how far the first (the one that decides) spread over
+    the rounds, relative to its median: a busy machine shows as a wide spread."""
+    out = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    first = next(iter(runs[0]))
+    values = [run[first] for run in runs]
+    out["spread"] = (max(values) - min(values)) / out[first] if out[first] > 0 else 0.0
+    return out
+
+
+def _prompt(backend: Backend, tokens: int, room: int) -> list[int]:
+    count = max(2, min(tokens, backend.n_ctx - room - 2))
+    text = _FILLER * (count // 8 + 1)
+    while len(ids := backend.tokenize(text)) < count:
+        text += _FILLER
+    return ids[:count]
+
+
+def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    """A cold prompt, then writing after it (where the game writes: after a long prompt)."""
+    sampling = Sampling(max_tokens=max(2, sizes.write_tokens), ignore_eos=True,
+                        repeat_penalty=1.0)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, sampling):
+            pass
+        stats = backend.last_stats
+        assert stats is not None
+        return {"write_tok_s": stats.tokens_per_second,
+                "prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
+    return measure
+
+
+def _prompt_only(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    sampling = Sampling(max_tokens=1, ignore_eos=True)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, 1)
+        backend.reset_cache()
+        for _piece in backend.stream(prompt, sampling):
+            pass
+        stats = backend.last_stats
+        assert stats is not None
+        return {"prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
+    return measure
+
+
+def _ahead(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+    """Replies written ahead to a prompt already evaluated (as after a turn): wall time."""
+    sampling = Sampling(max_tokens=max(1, sizes.ahead_tokens), ignore_eos=True,
+                        repeat_penalty=1.0)
+
+    def measure(backend: Backend) -> Figures:
+        prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
+        backend.prefill(prompt)  # once: writing ahead leaves the main sequence as it was
+        started = time.perf_counter()
+        written = list(backend.write_ahead(prompt, [sampling] * sizes.replies_ahead))
+        seconds = time.perf_counter() - started
+        if len(written) != sizes.replies_ahead:
+            raise RuntimeError(f"wrote {len(written)} of {sizes.replies_ahead} replies ahead")
+        tokens = sum(w.stats.generated_tokens for w in written)
+        return {"seconds": seconds, "write_tok_s": tokens / max(seconds, 1e-9)}
+    return measure
