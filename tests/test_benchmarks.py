@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -26,6 +27,28 @@ def test_speed_suite_quick(tiny_gguf: Path, tmp_path: Path) -> None:
         assert isinstance(result[key], float) and result[key] > 0, key
     assert "over_transformers_tok_s" in result
     assert "speed suite" in run.stdout
+
+
+def test_candidates(tiny_gguf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "candidates.json"
+    run = bench("benchmarks/candidates.py", "--model", str(tiny_gguf), "--rounds", "1",
+                "--write-rounds", "1", "--json", str(out))
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    seconds = [key for key in result if key.endswith("_s")]
+    ratios = [key for key in result if "_over_" in key]
+    assert len(seconds) == 10 and len(ratios) == 4, sorted(result)
+    for key in seconds + ratios:
+        assert isinstance(result[key], float) and 0 < result[key] < 600, key
+        assert math.isfinite(result[key]), key
+    for key in ("first_reply_over_single", "retry_latency_ready_s",
+                "act_latency_while_writing_over_without", "batched_3_over_1",
+                "sequential_3_over_1", "retry_latency_live_s"):
+        assert key in ratios + seconds, key
+    assert result["rounds"] == 1 and result["candidates"] == 3
+    assert result["story_prompt_tokens"] >= 450 and result["write_prompt_tokens"] == 450
+    assert 0 <= result["retry_ready_share"] <= 1
+    assert "replies written ahead" in run.stdout
 
 
 def test_generation_overhead_and_prefix_stability(tiny_gguf: Path) -> None:
