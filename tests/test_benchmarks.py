@@ -31,13 +31,18 @@ def path_without_llama_bench() -> str:
 
 def test_speed_suite_quick(tiny_gguf: Path, tmp_path: Path) -> None:
     out = tmp_path / "suite.json"
-    run = bench("benchmarks/run.py", "--quick", "--model", str(tiny_gguf), "--json", str(out))
+    run = bench("benchmarks/run.py", "--quick", "--model", str(tiny_gguf), "--json", str(out),
+                path=path_without_llama_bench())
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(out.read_text())
     for key in ("ttft_ratio_naive_over_ours", "evaluated_over_new_tokens", "mean_context_fill",
-                "resume_ttft_over_warm", "app_over_bare_tok_s"):
+                "resume_ttft_over_warm", "app_over_bare_tok_s", "first_reply_over_single",
+                "retry_latency_ready_s", "act_latency_while_writing_over_without",
+                "batched_3_over_1", "sequential_3_over_1"):
         assert isinstance(result[key], float) and result[key] > 0, key
     assert "over_transformers_tok_s" in result
+    assert result["app_over_upstream_tg128"] is None
+    assert "llama-bench not on PATH: skipped" in run.stdout
     assert "speed suite" in run.stdout
 
 
