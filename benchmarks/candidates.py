@@ -30,6 +30,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import os
 import queue
 import random
 import statistics
@@ -170,8 +171,10 @@ def game_rounds(model: Path, rounds: int, log: Callable[[str], None] = print
                 for candidates in order:
                     timing = cycle(game, story, candidates, scenario, seed=1000 * n + 7)
                     times.setdefault((scenario, candidates), []).append(timing)
-            log(f"round {n + 1}/{rounds}: read {_last(times, 'read', 'last')}, "
-                f"retry {_last(times, 'retry', 'done')}, act {_last(times, 'act', 'first')}")
+            log(f"round {n + 1}/{rounds} (candidates {MANY}/1): "
+                f"read {_last(times, 'read', 'last')}, retry {_last(times, 'retry', 'done')} "
+                f"({times['retry', MANY][-1].reason}), act {_last(times, 'act', 'first')}, "
+                f"load {os.getloadavg()[0]:.1f}")
     finally:
         game.close()
         game.session.backend.close()
@@ -272,8 +275,10 @@ def main() -> None:
     model = args.model or shaped_gguf("gpt2", "q8_0")
     rounds = args.rounds or (2 if args.quick else 15)
     writes = args.write_rounds or (2 if args.quick else 10)
-    result: dict[str, Any] = {"model": str(model), "threads": THREADS, "quick": args.quick}
+    result: dict[str, Any] = {"model": str(model), "threads": THREADS, "quick": args.quick,
+                              "load_average_before": os.getloadavg()[0]}
     result.update(measure(model, rounds, writes))
+    result["load_average_after"] = os.getloadavg()[0]  # other work on the machine
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2))
     table(result, f"replies written ahead ({model.name}, {THREADS} threads)")
