@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
 
@@ -42,6 +42,9 @@ class TuneSizes:
     ahead_tokens: int = 32  # per reply written ahead
     replies_ahead: int = 3
     rounds: int = 3
+    # Writing stops this long after its first token: a setting that crawls on a busy
+    # machine (two threads on two cores, one of them taken) cannot hold the run up for long.
+    max_write_seconds: float = 4.0
     n_batches: tuple[int, ...] = (128, 256, 512)
 
 
@@ -177,8 +180,13 @@ def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
     def measure(backend: Backend) -> Figures:
         prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
         backend.reset_cache()
-        for _piece in backend.stream(prompt, sampling):
-            pass
+        cancel = CancelToken()
+        deadline = 0.0
+        for _piece in backend.stream(prompt, sampling, cancel=cancel):
+            if not deadline:
+                deadline = time.perf_counter() + sizes.max_write_seconds
+            elif time.perf_counter() > deadline:
+                cancel.cancel()
         stats = backend.last_stats
         assert stats is not None
         return {"write_tok_s": stats.tokens_per_second,

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from gpt2_adventure.engine.backend import CancelToken, GenerationStats, Written
+from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tune import (
     TuneSizes,
+    _writing,
     measure_all,
     pick_batched,
     pick_prompt,
@@ -189,3 +191,15 @@ def test_a_real_run_on_the_tiny_model(tiny_gguf: Path, tmp_path: Path) -> None:
     assert all(row["write_tok_s"] > 0 for row in tuning.figures["threads"])
     assert all(row["seconds"] > 0 for row in tuning.figures["batched"])
     assert tuning.model_path == str(tiny_gguf) and tuning.measured_at
+
+
+def test_writing_that_crawls_is_cut_short(tiny_gguf: Path, tmp_path: Path) -> None:
+    backend = LlamaBackend(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
+    try:
+        figures = _writing(TuneSizes(prompt_tokens=16, write_tokens=900,
+                                     max_write_seconds=0.02))(backend)
+        stats = backend.last_stats
+        assert stats is not None and stats.finish_reason == "cancelled"
+        assert 2 <= stats.generated_tokens < 900 and figures["write_tok_s"] > 0
+    finally:
+        backend.close()
