@@ -1,8 +1,9 @@
 """``bench --tune``: measure llama.cpp's speed settings on this machine and pick the fastest.
 
 Four measures, each with the winners of the ones before: flash attention on/off and the
-thread count (1 to the physical cores) by writing speed after a full prompt (prompt speed
-breaks a tie within 3%), the prompt batch size by prompt speed, and replies written ahead
+thread count (1 to the physical cores) by writing speed after a long prompt (within 3%, the
+speed of evaluating a turn's worth of new prompt decides), the prompt batch size by the speed
+of a whole cold prompt, and replies written ahead
 batched or one after another by wall time (batched only when at least 10% faster). The
 candidates of one measure take turns, the order reversed every round (A B, B A, A B...), so
 a machine slowing down or speeding up favours none; each figure is the median over the
@@ -37,9 +38,10 @@ class TuneSizes:
     """How much each measure runs: the defaults take under a minute for GPT-2 124M on 2
     cores; tests pass a few tokens."""
 
-    prompt_tokens: int = 512
+    prompt_tokens: int = 512  # writing happens after this many (n_batch: evaluates them all)
+    turn_tokens: int = 128  # of which evaluated anew before each writing (what a turn adds)
     write_tokens: int = 32
-    ahead_tokens: int = 32  # per reply written ahead
+    ahead_tokens: int = 24  # per reply written ahead, after half the prompt
     replies_ahead: int = 3
     rounds: int = 3
     # Writing stops this long after its first token: a setting that crawls on a busy
@@ -173,13 +175,15 @@ def _prompt(backend: Backend, tokens: int, room: int) -> list[int]:
 
 
 def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
-    """A cold prompt, then writing after it (where the game writes: after a long prompt)."""
+    """Writing after a long prompt (where the game writes), the prompt's last tokens
+    evaluated just before, as a turn's are: the rest stays evaluated from round to round
+    (one token to restore it), so a round costs little more than its writing."""
     sampling = Sampling(max_tokens=max(2, sizes.write_tokens), ignore_eos=True,
                         repeat_penalty=1.0)
 
     def measure(backend: Backend) -> Figures:
         prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
-        backend.reset_cache()
+        backend.prefill(prompt[:-min(sizes.turn_tokens, len(prompt) // 2)])
         cancel = CancelToken()
         deadline = 0.0
         for _piece in backend.stream(prompt, sampling, cancel=cancel):
@@ -214,7 +218,7 @@ def _ahead(sizes: TuneSizes) -> Callable[[Backend], Figures]:
                         repeat_penalty=1.0)
 
     def measure(backend: Backend) -> Figures:
-        prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
+        prompt = _prompt(backend, sizes.prompt_tokens // 2, sampling.max_tokens)
         backend.prefill(prompt)  # once: writing ahead leaves the main sequence as it was
         started = time.perf_counter()
         written = list(backend.write_ahead(prompt, [sampling] * sizes.replies_ahead))

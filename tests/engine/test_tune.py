@@ -203,3 +203,17 @@ def test_writing_that_crawls_is_cut_short(tiny_gguf: Path, tmp_path: Path) -> No
         assert 2 <= stats.generated_tokens < 900 and figures["write_tok_s"] > 0
     finally:
         backend.close()
+
+
+def test_each_writing_round_evaluates_a_turns_worth_of_prompt(tiny_gguf: Path,
+                                                             tmp_path: Path) -> None:
+    backend = LlamaBackend(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
+    try:
+        measure = _writing(TuneSizes(prompt_tokens=64, turn_tokens=16, write_tokens=4))
+        for _ in range(3):  # the first round evaluates the rest of the prompt ahead, untimed
+            measure(backend)
+            stats = backend.last_stats
+            assert stats is not None
+            assert (stats.prompt_tokens, stats.evaluated_tokens) == (64, 16)
+    finally:
+        backend.close()
