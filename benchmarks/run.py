@@ -1,4 +1,5 @@
-"""The speed suite: throughput, turn latency vs a naive builder, warm resume, memory.
+"""The speed suite: throughput, turn latency vs a naive builder, warm resume, memory, replies
+written ahead, and upstream llama.cpp's own benchmark.
 
     python benchmarks/run.py [--quick] [--model FILE] [--turns N] [--json OUT] [--shapes A,B]
 
@@ -6,7 +7,11 @@ On a GPT-2-124M-shaped Q8_0 file with random weights unless --model is given (sp
 depend on the weight values). Prints a Rich table; --json writes every figure, including
 ttft_ratio_naive_over_ours, evaluated_over_new_tokens, mean_context_fill,
 resume_ttft_over_warm, app_over_bare_tok_s and over_transformers_tok_s (null without
-transformers installed).
+transformers installed); from a few rounds of benchmarks/candidates.py (run it alone for
+more): first_reply_over_single, retry_latency_ready_s, act_latency_while_writing_over_without,
+batched_3_over_1 and sequential_3_over_1; and app_over_upstream_tg128, the app's writing
+speed over ``llama-bench``'s tg128 at the same threads and flash attention (null, with a
+note, when llama-bench is not on PATH; see benchmarks/upstream.py).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from benchmarks.prefix_stability import sentence  # noqa: E402
 from benchmarks.shapes import SHAPES, shaped_gguf  # noqa: E402
 
 THREADS = 2
+HEADLINE_CANDIDATES = ("first_reply_over_single", "retry_latency_ready_s",
+                       "act_latency_while_writing_over_without", "batched_3_over_1",
+                       "sequential_3_over_1")
 
 
 def p95(values: list[float]) -> float:
@@ -291,6 +299,8 @@ def main() -> None:
                         help="also measure peak RSS for these shapes (comma-separated: "
                              "distilgpt2, gpt2-medium, gpt2-large, gpt2-xl), built once")
     args = parser.parse_args()
+    from benchmarks import candidates, upstream  # they use this module's helpers
+
     _isolate()
     model = args.model or shaped_gguf("gpt2", "q8_0")
     turns = args.turns or (8 if args.quick else 200)
@@ -311,6 +321,13 @@ def main() -> None:
     for key in ("ttft_ratio_naive_over_ours", "evaluated_over_new_tokens", "mean_context_fill"):
         result[key] = result["turns"][key]
     result["resume_ttft_over_warm"] = result["resume"]["resume_ttft_over_warm"]
+    result["candidates"] = candidates.measure(model, 1 if args.quick else 3,
+                                              1 if args.quick else 4, log=lambda _line: None)
+    for key in HEADLINE_CANDIDATES:
+        result[key] = result["candidates"][key]
+    result["upstream"] = upstream.compare(model, rounds=1 if args.quick else 3,
+                                          repetitions=1 if args.quick else 5)
+    result["app_over_upstream_tg128"] = result["upstream"]["app_over_upstream_tg128"]
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2))
     _table(result)
@@ -325,7 +342,7 @@ def _table(result: dict[str, Any]) -> None:
     table.add_column("group")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for group in ("throughput", "turns", "resume", "memory"):
+    for group in ("throughput", "turns", "resume", "memory", "candidates", "upstream"):
         for key, value in result[group].items():
             shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float)
                                                  else str(value))

@@ -94,12 +94,14 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--think", type=float, default=3.0, help="seconds before each action")
     parser.add_argument("--json", type=Path, dest="json_out")
+    parser.add_argument("--only", choices=("spare", "without"), help="one of the two games")
     args = parser.parse_args()
     _isolate()
     model = args.model or shaped_gguf(args.shape, "q8_0")
     n_layer, n_embd, _ = SHAPES[args.shape]
     runs = {name: play(model, args.turns, args.think, spare)
-            for name, spare in (("spare", True), ("without", False))}
+            for name, spare in (("spare", True), ("without", False))
+            if args.only in (None, name)}
     result: dict[str, Any] = {"model": str(model), "turns": args.turns, "think_s": args.think}
     for name, run in runs.items():
         at_trims = [run["ttfts"][t] for t in run["trims"]] or [0.0]
@@ -107,10 +109,12 @@ def main() -> None:
                         "ttft_median_s": sorted(run["ttfts"])[len(run["ttfts"]) // 2],
                         "trim_turns": run["trims"], "trim_ttft_max_s": max(at_trims),
                         "trim_ttfts_s": at_trims}
-    result["xl_trim_ttft_p95_fast_player_s"] = result["spare"]["ttft_p95_s"]
-    result["xl_trim_ttft_p95_without_spare_s"] = result["without"]["ttft_p95_s"]
-    kv_per_token = 2 * n_layer * n_embd * 2  # K and V, f16
-    result["spare_extra_mb"] = runs["spare"]["spare_tokens"] * kv_per_token / 2**20
+    if "spare" in runs:
+        result["xl_trim_ttft_p95_fast_player_s"] = result["spare"]["ttft_p95_s"]
+        kv_per_token = 2 * n_layer * n_embd * 2  # K and V, f16
+        result["spare_extra_mb"] = runs["spare"]["spare_tokens"] * kv_per_token / 2**20
+    if "without" in runs:
+        result["xl_trim_ttft_p95_without_spare_s"] = result["without"]["ttft_p95_s"]
     print(json.dumps(result, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2))

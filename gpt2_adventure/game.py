@@ -206,18 +206,18 @@ class Game:
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
         """Run a warm-up (call from a worker; it touches only the backend): evaluate the
-        next prompt first (the player may act at once), then the window after the next trim
-        when one is near (a trim must never stall a quick player; it is evaluated over
-        several turns, a little each time), then write the replies ahead, calling
-        ``on_ready`` as each is done (``collect_ahead`` takes them in)."""
+        next prompt first (the player may act at once), then write the replies ahead,
+        calling ``on_ready`` as each is done (``collect_ahead`` takes them in), then
+        evaluate the window after the next trim when one is near (over several turns, a
+        little each time, so that the trim does not stall a quick player)."""
         evaluated = 0
         try:
             if warmup.tokens:
                 evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
-            if warmup.spare and not warmup.cancel.cancelled:
-                self.session.prefill_spare(warmup.spare, warmup.cancel)
             if warmup.ahead is not None and not warmup.cancel.cancelled:
                 self.session.write_ahead(warmup.ahead, warmup.cancel, on_ready)
+            if warmup.spare and not warmup.cancel.cancelled:
+                self.session.prefill_spare(warmup.spare, warmup.cancel)
         except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
             pass
         return evaluated

@@ -106,7 +106,7 @@ class ContextBuilder:
         low_water: float = 0.5,
         note_depth: int = 1,
         note_max_depth: int | None = None,
-        next_at: float = 0.6,
+        next_at: float = 0.5,
         scan_turns: int = 4,
         pinned_share: float = 0.3,
         world_share: float = 0.25,
@@ -253,15 +253,17 @@ class ContextBuilder:
                       active_world=sorted(set(plan.top_world) | {i for i, _ in plan.late_world}),
                       trimmed=trimmed, pinned_cut=pinned_cut)
 
-    def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int) -> None:
-        """Move the window forward in one chunk, down to the low-water mark."""
+    def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int,
+                growth: int = 0) -> None:
+        """Move the window forward in one chunk, down to the low-water mark (less ``growth``:
+        the story still to come before a trim laid out ahead is taken)."""
         plan = self.plan
         n = len(state.turns)
         plan.top_world, plan.late_world = tuple(active), ()
         pinned, _ = self._pinned(state)
         fixed = (len(pinned) + len(self._world_tokens(state, plan.top_world))
                  + len(self._note_tokens(state)) + len(self.tokens(tail)))
-        target = min(budget, max(int(self.n_ctx * self.low_water), fixed))
+        target = min(budget, max(int(self.n_ctx * self.low_water) - growth, fixed))
         room = target - fixed
         start, used = n, 0
         earliest = min(plan.window_start, n - 1)  # a trim never brings back dropped turns
@@ -302,13 +304,16 @@ class ContextBuilder:
         budget = self.n_ctx - reply_tokens
         plan = self.plan
         n = len(state.turns)
-        if n < 2 or len(self._assemble(state, "")[0]) < self.next_at * budget:
+        now = len(self._assemble(state, "")[0])
+        if n < 2 or now < self.next_at * budget:
             return None
         kept = replace(plan)
         try:
             if plan.next_start is None or not plan.window_start < plan.next_start < n:
                 active = triggered_world(state.world, self._scan(state, ""))
-                self._retrim(state, active, "", budget)
+                # The trim comes once the story has grown to the budget: drop that much more
+                # now, so that after it the prompt is back at the low-water mark.
+                self._retrim(state, active, "", budget, growth=max(0, budget - now))
                 if plan.window_start <= kept.window_start:
                     return None  # nothing would be dropped
                 kept.next_start, kept.next_top_world = plan.window_start, plan.top_world

@@ -215,12 +215,17 @@ def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
     spare: list[int] | None = None
     spares = 0
     trims = 0
+    at: list[int] = []
     for i in range(120):
         state.turns.append(Turn(role="player", text=f"\n> You walk to place {i}.\n"))
         before = builder.plan.window_start
         prompt = builder.build(state, 40)
         if prompt.trimmed:
             trims += 1
+            at.append(i)
+            # Laid out for the story still to come: after it the prompt is back near the
+            # low-water mark, so trims stay as rare as without laying them out ahead.
+            assert len(prompt.tokens) <= 0.5 * 512 + 40
             if spare is not None:
                 # The trim kept what was laid out ahead: only its end differs.
                 shared = common_prefix(spare, prompt.tokens)
@@ -232,3 +237,4 @@ def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
         if spare is not None:
             assert builder.plan.next_start is not None
     assert trims >= 5 and spares == trims
+    assert min(b - a for a, b in zip(at, at[1:])) >= 5

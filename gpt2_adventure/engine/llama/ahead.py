@@ -17,6 +17,8 @@ from gpt2_adventure.engine.llama.reply import Reply
 from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.sampling import Sampling
 
+PREPARE_CHUNK = 16  # prompt tokens per evaluation while a cancel may come (acting waits one)
+
 # (sequence, prompt, sampling, stop strings) -> a Reply with the backend's next seed
 ReplyMaker = Callable[[int, Sequence[int], Sampling, Sequence[str]], Reply]
 
@@ -41,9 +43,10 @@ class Writer:
     def _cancelled(self) -> bool:
         return self._cancel is not None and self._cancel.cancelled
 
-    def _prepare(self, seq: int, last: bool) -> None:
+    def _prepare(self, seq: int, last: bool) -> bool:
         """Make ``seq`` hold the prompt (all of it when ``last``, else all but its last
-        token), sharing the longest prefix another sequence holds."""
+        token), sharing the longest prefix another sequence holds; False when cancelled
+        meanwhile (after a trim nearly all of it may be evaluated, so in small chunks)."""
         seqs, prompt = self._seqs, self._prompt
         others = [s for s in range(seqs.n_seq) if s != seq and seqs.tokens[s]]
         source = max(others, key=lambda s: seqs.common_prefix(s, prompt), default=None)
@@ -54,8 +57,12 @@ class Writer:
         else:
             self._call(seqs.share, source, seq, shared)
         rest = prompt[shared:] if last else prompt[shared:-1]
-        if rest:
-            self._call(seqs.decode, seq, rest)
+        for at in range(0, len(rest), PREPARE_CHUNK):
+            if self._cancelled:
+                self._call(seqs.clear, seq)
+                return False
+            self._call(seqs.decode, seq, rest[at: at + PREPARE_CHUNK])
+        return True
 
     def _reply(self, seq: int, sampling: Sampling) -> Reply:
         return self._make_reply(seq, self._prompt, sampling, self._stop)
@@ -74,7 +81,8 @@ class Writer:
         while True:
             reply = self._reply(seq, sampling)
             try:
-                self._prepare(seq, last=True)
+                if not self._prepare(seq, last=True):
+                    return None
                 while not self._cancelled:
                     reply.take(reply.sample(self._seqs.ctx), len(self._seqs.tokens[seq]))
                     if reply.reason:
@@ -102,8 +110,11 @@ class Writer:
         active: list[tuple[Reply, int]] = []
         try:
             for seq, sampling in jobs:
-                self._prepare(seq, last=False)
                 active.append((self._reply(seq, sampling), 0))
+                if not self._prepare(seq, last=False):
+                    for reply, _ in active:
+                        self._call(seqs.clear, reply.seq)
+                    return
             feed = [(reply.seq, prompt[-1]) for reply, _ in active]
             while active:
                 if self._cancelled:

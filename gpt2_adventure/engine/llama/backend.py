@@ -370,7 +370,7 @@ class LlamaBackend(Backend):
             self._eval(seq, piece)
             took = time.perf_counter() - started
             if took > 0:
-                chunk = max(16, min(256, int(len(piece) * CHUNK_SECONDS / took)))
+                chunk = max(4, min(256, int(len(piece) * CHUNK_SECONDS / took)))
             at += len(piece)
             done += len(piece)
         return done

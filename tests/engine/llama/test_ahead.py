@@ -205,3 +205,26 @@ def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> N
         assert b.last_stats is not None and b.last_stats.evaluated_tokens == len(nxt)
     finally:
         b.close()
+
+
+def test_a_cancel_stops_a_long_prompt_before_the_reply_starts(ahead: LlamaBackend) -> None:
+    # After a trim, nothing the main sequence holds answers the old prompt: the alternative
+    # evaluates nearly all of it, and must still stop when the player acts.
+    prompt = ahead.tokenize(STORY * 4)[:900]
+    cancel = CancelToken()
+    seqs = ahead._seqs  # noqa: SLF001
+    decoded: list[int] = []
+    real = seqs.decode
+
+    def counting(seq: int, tokens: list[int]) -> None:
+        real(seq, tokens)
+        decoded.append(len(tokens))
+        cancel.cancel()  # the player acts as soon as the first piece is evaluated
+
+    seqs.decode = counting  # type: ignore[method-assign]
+    try:
+        assert list(ahead.write_ahead(prompt, [FREE], cancel=cancel)) == []
+    finally:
+        seqs.decode = real  # type: ignore[method-assign]
+    assert sum(decoded) < len(prompt) // 4  # not the whole prompt first
+    assert seqs.tokens[1] == []
