@@ -209,13 +209,28 @@ def write_by_streaming(
     """``write_ahead`` for a backend that keeps no sequences: one reply after another through
     ``stream`` (a server keeps its own cache), nothing kept."""
     for sampling in samplings:
-        rerolls = 0
-        while True:
-            text = "".join(backend.stream(prompt, sampling, stop, cancel))
-            if cancel is not None and cancel.cancelled:
-                return
-            again = judge(text, rerolls) if judge is not None else None
-            if again is None:
-                break
-            sampling, rerolls = again, rerolls + 1
-        yield Written(text, None, backend.last_stats or GenerationStats(), rerolls)
+        written = write_one_by_streaming(backend, prompt, sampling, stop, cancel, judge)
+        if written is None:
+            return
+        yield written
+
+
+def write_one_by_streaming(
+    backend: Backend,
+    prompt: str | Sequence[int],
+    sampling: Sampling,
+    stop: Sequence[str] = (),
+    cancel: CancelToken | None = None,
+    judge: Judge | None = None,
+    rerolls: int = 0,
+) -> Written | None:
+    """One reply through ``stream``, written again while ``judge`` refuses it (``rerolls``:
+    how many times it already was); None once cancelled."""
+    while True:
+        text = "".join(backend.stream(prompt, sampling, stop, cancel))
+        if cancel is not None and cancel.cancelled:
+            return None
+        again = judge(text, rerolls) if judge is not None else None
+        if again is None:
+            return Written(text, None, backend.last_stats or GenerationStats(), rerolls)
+        sampling, rerolls = again, rerolls + 1

@@ -27,6 +27,11 @@ from gpt2_adventure.story.postprocess import clean_reply, loop_reason
 from gpt2_adventure.story.turns import player_turn, reply_cue, reply_turn, stop_strings
 
 
+def _looping(cleaned: str, recent: Sequence[str]) -> str | None:
+    """Why a cleaned reply must be written again (a loop, or nothing at all), or None."""
+    return loop_reason(cleaned, recent) if cleaned.strip() else "an empty reply"
+
+
 def _stronger(sampling: Sampling, looping: str, tokenize: Callable[[str], list[int]]
               ) -> Sampling:
     """Sampling for a re-roll: more repetition penalty, and the looping words discouraged."""
@@ -118,7 +123,7 @@ class Session:
                            cancelled=True, rerolls=attempt, stats=stats)
                 return
             cleaned = clean_reply(raw, stops, whole_sentences=whole)
-            looping = loop_reason(cleaned, recent) if cleaned.strip() else "an empty reply"
+            looping = _looping(cleaned, recent)
             if looping is None or attempt == self.max_rerolls:
                 yield Done(cleaned, reason, rerolls=attempt, stats=stats)
                 return
@@ -487,7 +492,7 @@ class Session:
         ``collect_ahead`` and calling ``on_ready`` when it is there; returns how many."""
         def judge(text: str, rerolls: int) -> Sampling | None:
             cleaned = clean_reply(text, job.stops, whole_sentences=job.whole)
-            looping = loop_reason(cleaned, job.recent) if cleaned.strip() else "an empty reply"
+            looping = _looping(cleaned, job.recent)
             if looping is None or rerolls >= self.max_rerolls:
                 return None
             return _stronger(job.sampling, cleaned.strip()[:80], self.backend.tokenize)

@@ -28,6 +28,7 @@ from gpt2_adventure.engine.backend import (
     Judge,
     Written,
     write_by_streaming,
+    write_one_by_streaming,
 )
 from gpt2_adventure.engine.remote.http import (
     ChoicesRefused,
@@ -296,7 +297,7 @@ class RemoteBackend(Backend):
             return
         if refused:
             # If one reply per request works, it is `n` the server does not take.
-            first = self._write_one(text, samplings[0], stop, cancel, judge)
+            first = write_one_by_streaming(self, text, samplings[0], stop, cancel, judge)
             if first is None:
                 return
             self.choices, got = 1, 1
@@ -305,24 +306,10 @@ class RemoteBackend(Backend):
             self.choices = max(1, got)
         rest = [(s, 1) for s in again] + [(s, 0) for s in samplings[got:]]
         for sampling, rerolls in rest:
-            written = self._write_one(text, sampling, stop, cancel, judge, rerolls)
+            written = write_one_by_streaming(self, text, sampling, stop, cancel, judge, rerolls)
             if written is None:
                 return
             yield written
-
-    def _write_one(self, text: str, sampling: Sampling, stop: Sequence[str],
-                   cancel: CancelToken | None, judge: Judge | None, rerolls: int = 0
-                   ) -> Written | None:
-        """One reply through ``stream``, written again while ``judge`` refuses it; None once
-        cancelled."""
-        while True:
-            reply = "".join(self.stream(text, sampling, stop, cancel))
-            if cancel is not None and cancel.cancelled:
-                return None
-            stronger = judge(reply, rerolls) if judge is not None else None
-            if stronger is None:
-                return Written(reply, None, self._last_stats or GenerationStats(), rerolls)
-            sampling, rerolls = stronger, rerolls + 1
 
     def _write_many(self, text: str, count: int, sampling: Sampling, stop: tuple[str, ...],
                     max_tokens: int, n: int, cancel: CancelToken | None) -> Iterator[Written]:
