@@ -125,6 +125,8 @@ def stories_show(
         out += _section("chat", f"character: {chat.character}\nplayer: {chat.player}"
                         + (f"\nothers: {', '.join(chat.others)}" if chat.others else ""))
         out += _section("persona", chat.persona) + _section("greeting", chat.greeting)
+        for index, other in enumerate(chat.alternate_greetings, start=1):
+            out += _section(f"alternate greeting {index} (an alternative: /alt)", other)
         out += _section("example dialogue", chat.example_dialogue)
     console = Console()
     for text in out[:-1]:

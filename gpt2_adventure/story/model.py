@@ -14,6 +14,8 @@ Mode = Literal["adventure", "story", "chat"]
 MODES: tuple[str, ...] = ("adventure", "story", "chat")
 ActionKind = Literal["do", "say", "story"]
 ACTION_KINDS: tuple[str, ...] = ("do", "say", "story")
+# The opening of a chat that starts on the character's greeting, with no scene above it.
+NO_SCENE = ""
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,10 @@ class ChatSpec:
     character: str
     persona: str = ""
     example_dialogue: str = ""  # lines like "Name: text"
-    greeting: str = ""
+    greeting: str = ""  # the character's first message: the chat's first reply
     player: str = "You"
     others: tuple[str, ...] = ()
+    alternate_greetings: tuple[str, ...] = ()  # other first messages (alternatives of it)
 
     @property
     def speakers(self) -> tuple[str, ...]:
@@ -73,14 +76,17 @@ class ChatSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"character": self.character, "persona": self.persona,
                 "example_dialogue": self.example_dialogue, "greeting": self.greeting,
-                "player": self.player, "others": list(self.others)}
+                "player": self.player, "others": list(self.others),
+                **({"alternate_greetings": list(self.alternate_greetings)}
+                   if self.alternate_greetings else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatSpec:
         return cls(character=data["character"], persona=data.get("persona", ""),
                    example_dialogue=data.get("example_dialogue", ""),
                    greeting=data.get("greeting", ""), player=data.get("player", "You"),
-                   others=tuple(data.get("others", ())))
+                   others=tuple(data.get("others", ())),
+                   alternate_greetings=tuple(data.get("alternate_greetings", ())))
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,12 @@ def new_state(seed: Seed, values: Mapping[str, str], rng: random.Random,
     turns = [Turn(role="opening", text=opening)]
     chat = filled.chat
     if chat is not None and chat.greeting.strip():
-        greeting = f"\n{chat.character}: {chat.greeting.strip()}"
-        turns.append(Turn(role="model", text=greeting, speaker=chat.character,
-                          alternatives=[greeting]))
+        # The first message, and its alternate versions as alternatives (/alt flips them).
+        greetings = list(dict.fromkeys(  # in order, each once
+            f"\n{chat.character}: {text.strip()}"
+            for text in (chat.greeting, *chat.alternate_greetings) if text.strip()))
+        turns.append(Turn(role="model", text=greetings[0], speaker=chat.character,
+                          alternatives=greetings))
     return StoryState(mode=seed.mode, title=filled.title, seed_id=seed.id,
                       memory=filled.memory, authors_note=filled.authors_note,
                       world=list(filled.world), turns=turns, chat=chat,

@@ -3,8 +3,9 @@
 
 Every error names the field by its path in the card (``data.character_book.entries[2].keys``)
 so the player can find it. Text is data: it is kept as written, except NUL characters
-(stripped) and lone surrogates, which JSON allows but no file or terminal can encode
-(replaced with U+FFFD).
+(stripped), lone surrogates, which JSON allows but no file or terminal can encode
+(replaced with U+FFFD), and Windows or old Mac line ends (``\r\n``, ``\r``), which become
+``\n`` (GPT-2 saw few carriage returns, and a stray one breaks the chat's line format).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean(text: str) -> str:
-    """Drop NULs, replace lone surrogates: everything else is kept exactly."""
-    return _SURROGATE.sub("\ufffd", text.replace("\0", ""))
+    """Drop NULs, replace lone surrogates, make line ends ``\n``: the rest is kept exactly."""
+    text = text.replace("\0", "").replace("\r\n", "\n").replace("\r", "\n")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 # Cards say "field data.name must be text, not a number", and cap every text and list.

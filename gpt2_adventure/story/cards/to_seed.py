@@ -21,13 +21,12 @@ from gpt2_adventure.story.cards.fields import (
     substitute,
 )
 from gpt2_adventure.story.fields import Fields
-from gpt2_adventure.story.model import ChatSpec, Seed, WorldEntry
+from gpt2_adventure.story.model import NO_SCENE, ChatSpec, Seed, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
 PLAYER = "You"
 OTHER_PLAYER = "User"  # when the character itself is called "You"
 NEUTRAL_GREETING = "Hello."
-MEMORY_MAX_CHARS = 600  # a short scenario is pinned as memory; a long one stays in the persona
 DESCRIPTION_MAX_CHARS = 160
 LONG_PERSONA_CHARS = 3_000  # about 750 tokens: most of GPT-2's 1,024
 _START = re.compile(r"[ \t]*<start>\s*", re.IGNORECASE)
@@ -60,18 +59,21 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
     personality = sub(fields.text("personality"))
     scenario = sub(fields.text("scenario"))
     first = sub(fields.text("first_mes"))
-    greetings = [g for g in map(sub, fields.texts("alternate_greetings")) if g]
+    others = [g for g in map(sub, fields.texts("alternate_greetings")) if g]
     examples = example_dialogue(sub(fields.text("mes_example")))
     creator_notes = fields.text("creator_notes").strip()
 
-    openings = [first, *greetings] if first else greetings
-    if not openings:
+    # The first message is the character's greeting, the chat's first reply (once: on
+    # screen and in the prompt); alternate greetings are its alternatives; the scenario is
+    # the scene above it.
+    greetings = [first, *others] if first else others
+    if not greetings and not scenario:
         notes.append("the card has no first message; the chat opens with a neutral greeting")
-        openings = [NEUTRAL_GREETING]
-    memory = scenario if len(scenario) <= MEMORY_MAX_CHARS else ""
+        greetings = [NEUTRAL_GREETING]
+    elif not greetings:
+        notes.append("the card has no first message; you speak first")
     parts = [f"{character}'s persona: {description}" if description else "",
-             f"{character}'s personality: {personality}" if personality else "",
-             f"Scenario: {scenario}" if scenario and not memory else ""]
+             f"{character}'s personality: {personality}" if personality else ""]
     persona = "\n".join(p for p in parts if p)
     if len(persona) > LONG_PERSONA_CHARS:
         notes.append(f"the persona is long (about {len(persona) // 4:,} tokens of GPT-2's "
@@ -89,12 +91,13 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
     # Seed texts are templates ({name} placeholders); card text is literal, so its braces
     # are doubled and fill_seed() gives back exactly what the card said.
     seed = Seed(
-        id=slug(title), title=title, mode="chat", openings=tuple(map(escape, openings)),
+        id=slug(title), title=title, mode="chat", openings=(escape(scenario or NO_SCENE),),
         genre=_genre(fields, notes), description=summary or f"A chat with {character}.",
-        memory=escape(memory), authors_note=escape(authors_note), world=world, sampling={},
+        authors_note=escape(authors_note), world=world, sampling={},
         chat=ChatSpec(character=escape(character), persona=escape(persona),
-                      example_dialogue=escape(examples), greeting=escape(openings[0]),
-                      player=player),
+                      example_dialogue=escape(examples),
+                      greeting=escape(greetings[0] if greetings else ""), player=player,
+                      alternate_greetings=tuple(map(escape, greetings[1:]))),
     )
     return seed, notes
 

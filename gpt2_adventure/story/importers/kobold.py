@@ -69,7 +69,10 @@ def story_from_kobold(doc: object, where: str, title: str
     dropped: list[str] = []
     notes: list[str] = []
     options = _options(fields.data.get("actions_metadata"), actions, dropped)
-    if not prompt.strip():
+    ours = fields.data.get(EXTENSION)
+    # A chat exported from here that opens on its greeting has an empty prompt on purpose.
+    on_greeting = not prompt and _check_extension(ours, len(actions)) is not None
+    if not prompt.strip() and not on_greeting:
         # What KoboldAI does on load: the first non-blank chunk becomes the prompt.
         first = next((i for i, a in enumerate(actions) if a.strip()), None)
         if first is None:
@@ -253,13 +256,15 @@ def _check_chat(raw: Any) -> ChatSpec | None:
     if not isinstance(raw, dict):
         return None
     values = {key: raw.get(key, "You" if key == "player" else "") for key in _CHAT_FIELDS}
-    others = raw.get("others", [])
+    others, alternates = raw.get("others", []), raw.get("alternate_greetings", [])
     if not all(isinstance(v, str) for v in values.values()) or not values["character"]:
         return None
-    if not isinstance(others, list) or not all(isinstance(o, str) for o in others):
-        return None
+    for texts in (others, alternates):
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return None
     return ChatSpec(**{k: clean(v) for k, v in values.items()},
-                    others=tuple(clean(o) for o in others))
+                    others=tuple(clean(o) for o in others),
+                    alternate_greetings=tuple(clean(g) for g in alternates))
 
 
 # -- export -------------------------------------------------------------------------------

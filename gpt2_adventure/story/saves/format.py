@@ -261,6 +261,9 @@ class _Checker:
         out = self.fields(data, field, ("character",),
                           ("character", "persona", "example_dialogue", "greeting", "player"))
         out["others"] = self.texts(data.get("others", []), f"{field}.others")
+        if "alternate_greetings" in data:
+            out["alternate_greetings"] = self.texts(data["alternate_greetings"],
+                                                    f"{field}.alternate_greetings")
         return out
 
     def sampling(self, value: object, field: str) -> dict[str, Any]:

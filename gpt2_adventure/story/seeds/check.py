@@ -12,7 +12,15 @@ from typing import Any, cast
 
 from gpt2_adventure import schema
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.story.model import MODES, ChatSpec, Mode, Placeholder, Seed, WorldEntry
+from gpt2_adventure.story.model import (
+    MODES,
+    NO_SCENE,
+    ChatSpec,
+    Mode,
+    Placeholder,
+    Seed,
+    WorldEntry,
+)
 from gpt2_adventure.story.seeds.fill import BraceError, is_identifier, placeholder_names
 from gpt2_adventure.story.seeds.lines import KeyPath
 
@@ -21,7 +29,8 @@ ROOT_FIELDS = ("format", "title", "genre", "description", "mode", "openings", "o
                "placeholders", "memory", "authors_note", "world", "sampling", "chat")
 PLACEHOLDER_FIELDS = ("name", "question", "default")
 WORLD_FIELDS = ("keys", "secondary_keys", "content", "always", "comment")
-CHAT_FIELDS = ("character", "persona", "example_dialogue", "greeting", "player", "others")
+CHAT_FIELDS = ("character", "persona", "example_dialogue", "greeting", "player", "others",
+               "alternate_greetings")
 
 
 class Problem(Exception):
@@ -124,11 +133,13 @@ def _format(data: dict[str, Any]) -> None:
                       f"gpt2-adventure reads format {FORMAT}; update gpt2-adventure")
 
 
-def _openings(data: dict[str, Any]) -> tuple[str, ...]:
+def _openings(data: dict[str, Any], chat: ChatSpec | None) -> tuple[str, ...]:
     if "opening" in data and "openings" in data:
         raise Problem(("opening",), "use either opening or openings, not both")
     if "opening" in data:
         return (_text(data, "opening", (), required=True),)
+    if "openings" not in data and chat is not None and chat.greeting.strip():
+        return (NO_SCENE,)  # a chat may open on the character's greeting alone
     if "openings" not in data:
         raise Problem(("openings",), 'missing; expected openings = ["..."] '
                       '(or a single opening = "...")', line_at=())
@@ -216,7 +227,12 @@ def _chat(data: dict[str, Any], mode: str) -> ChatSpec | None:
         example_dialogue=_text(table, "example_dialogue", ("chat",)),
         greeting=_text(table, "greeting", ("chat",)),
         player=_speaker(table, "player", required=False, default="You"),
-        others=others)
+        others=others,
+        alternate_greetings=_texts(table, "alternate_greetings", ("chat",),
+                                   '["Oh! A visitor."]'))
+    if spec.alternate_greetings and not spec.greeting.strip():
+        raise Problem(("chat", "alternate_greetings"), "alternate greetings need a greeting "
+                      "(they are alternatives of it)")
     for index, name in enumerate(others):
         if ":" in name or "\n" in name:
             raise Problem(("chat", "others", index), f"{name!r} cannot be a speaker's name "
@@ -246,6 +262,8 @@ def templated_fields(seed: Seed) -> Iterator[tuple[KeyPath, str]]:
             yield ("chat", name), getattr(seed.chat, name)
         for index, other in enumerate(seed.chat.others):
             yield ("chat", "others", index), other
+        for index, greeting in enumerate(seed.chat.alternate_greetings):
+            yield ("chat", "alternate_greetings", index), greeting
 
 
 def _check_placeholders(seed: Seed) -> None:
@@ -280,11 +298,12 @@ def check_seed(data: dict[str, Any], seed_id: str) -> Seed:
     if mode not in MODES:
         raise Problem(("mode",), "expected one of " + ", ".join(f'"{m}"' for m in MODES)
                       + f", got {mode!r}")
+    chat = _chat(data, mode)
     seed = Seed(
-        id=seed_id, title=title, mode=cast(Mode, mode), openings=_openings(data),
+        id=seed_id, title=title, mode=cast(Mode, mode), openings=_openings(data, chat),
         genre=_text(data, "genre", ()), description=_text(data, "description", ()),
         placeholders=_placeholders(data), memory=_text(data, "memory", ()),
         authors_note=_text(data, "authors_note", ()), world=_world(data),
-        sampling=_sampling(data), chat=_chat(data, mode))
+        sampling=_sampling(data), chat=chat)
     _check_placeholders(seed)
     return seed

@@ -168,7 +168,8 @@ def fill_seed(seed: Seed, values: Mapping[str, str]) -> Seed:
     if chat is not None:
         chat = ChatSpec(character=f(chat.character), persona=f(chat.persona),
                         example_dialogue=f(chat.example_dialogue), greeting=f(chat.greeting),
-                        player=f(chat.player), others=tuple(f(o) for o in chat.others))
+                        player=f(chat.player), others=tuple(f(o) for o in chat.others),
+                        alternate_greetings=tuple(map(f, chat.alternate_greetings)))
     world = tuple(WorldEntry(keys=tuple(f(k) for k in w.keys), content=f(w.content),
                              secondary_keys=tuple(f(k) for k in w.secondary_keys),
                              always=w.always, comment=w.comment) for w in seed.world)

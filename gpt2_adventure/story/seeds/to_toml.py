@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from gpt2_adventure.story.model import Seed
+from gpt2_adventure.story.model import NO_SCENE, Seed
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # Escaped for TOML (C0 controls, DEL) and, though TOML would allow them, C1 controls and the
@@ -104,7 +104,8 @@ def to_toml(seed: Seed) -> str:
         if getattr(seed, key):
             out.append(f"{key} = {toml_string(getattr(seed, key))}")
     out.append(f"mode = {toml_string(seed.mode)}")
-    out += ["", f"openings = {_texts(seed.openings)}"]
+    if seed.openings != (NO_SCENE,) or seed.chat is None or not seed.chat.greeting.strip():
+        out += ["", f"openings = {_texts(seed.openings)}"]
     if seed.memory:
         out += ["", f"memory = {toml_string(seed.memory)}"]
     if seed.authors_note:
@@ -137,4 +138,6 @@ def to_toml(seed: Seed) -> str:
         for key in ("persona", "example_dialogue", "greeting"):
             if getattr(chat, key):
                 out.append(f"{key} = {toml_string(getattr(chat, key))}")
+        if chat.alternate_greetings:
+            out.append(f"alternate_greetings = {_texts(chat.alternate_greetings)}")
     return "\n".join(out) + "\n"

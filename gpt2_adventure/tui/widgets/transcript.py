@@ -188,7 +188,8 @@ class Transcript(ScrollView, can_focus=False):
             for i, block in enumerate(self._turns):
                 if i == self.first_visible and i > 0:
                     lines += [*self._wrapped(self._marker), BLANK]
-                lines += [*self._wrapped(block), BLANK]
+                if block.text.plain:  # a chat that opens on its greeting has no scene
+                    lines += [*self._wrapped(block), BLANK]
             self._body = lines
             self._strips.clear()
             start = 0

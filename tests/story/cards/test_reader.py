@@ -112,6 +112,12 @@ def refused(path: Path, *fragments: str) -> UserError:
     return error
 
 
+def greetings(seed: Seed) -> tuple[str, ...]:
+    """The chat's first message and its alternatives, as the game shows them."""
+    assert seed.chat is not None
+    return tuple(t for t in (seed.chat.greeting, *seed.chat.alternate_greetings) if t)
+
+
 def plain(seed: Seed) -> Seed:
     """What a game sees: the seed's templates filled (card braces come back as written)."""
     return fill_seed(seed, {})
@@ -126,15 +132,15 @@ def test_v1_json_maps_every_field(tmp_path: Path) -> None:
     assert (seed.id, seed.title, seed.mode, seed.source) == ("alice", "Alice", "chat", path)
     assert seed.description == "Alice is a witch who keeps your cat."
     assert seed.genre == "character card" and seed.sampling == {} and seed.placeholders == ()
-    assert seed.memory == "You are lost in Alice's forest."  # short scenario: pinned memory
-    assert seed.openings == ("*looks up* Oh, hello you.",)
+    # The scenario is the scene above the greeting; the first message is the greeting only.
+    assert seed.openings == ("You are lost in Alice's forest.",) and seed.memory == ""
+    assert greetings(seed) == ("*looks up* Oh, hello you.",)
     chat = seed.chat
     assert chat is not None
     assert chat.character == "Alice" and chat.player == "You" and chat.others == ()
     assert chat.persona == ("Alice's persona: Alice is a witch who keeps your cat.\n"
                             "Alice's personality: sly, kind")
     assert chat.example_dialogue == "You: Hi\nAlice: Hello.\n\nYou: Bye\nAlice: Go."
-    assert chat.greeting == seed.openings[0]
     assert seed.world == () and seed.authors_note == ""
     assert notes == []
     assert load_card(path) == seed
@@ -144,7 +150,7 @@ def test_pygmalion_style_v1_field_names_are_understood(tmp_path: Path) -> None:
     card = {"char_name": "Pyg", "char_persona": "A bot.", "world_scenario": "A lab.",
             "char_greeting": "Beep.", "example_dialogue": "<START>\nYou: hi\nPyg: boop"}
     seed = load_card(write(tmp_path, card))
-    assert seed.title == "Pyg" and seed.openings == ("Beep.",) and seed.memory == "A lab."
+    assert seed.title == "Pyg" and greetings(seed) == ("Beep.",) and seed.openings == ("A lab.",)
     assert seed.chat is not None and seed.chat.example_dialogue == "You: hi\nPyg: boop"
 
 
@@ -154,9 +160,9 @@ def test_pygmalion_style_v1_field_names_are_understood(tmp_path: Path) -> None:
 def test_v2_greetings_lorebook_and_notes(tmp_path: Path) -> None:
     seed, notes = load_card_report(write(tmp_path, v2_card()))
     assert seed.title == "Brann" and seed.genre == "fantasy, dwarf"
-    assert seed.openings == ("What do you want?", "Back again, you?")  # blanks dropped
+    assert greetings(seed) == ("What do you want?", "Back again, you?")  # blanks dropped
     assert seed.authors_note == "Brann hates elves."  # SillyTavern's character note
-    assert seed.memory == ""  # no scenario
+    assert seed.openings == ("",) and seed.memory == ""  # no scenario: no scene above
     keys = [(w.keys, w.secondary_keys, w.always, w.comment, w.content) for w in seed.world]
     assert keys == [
         (("anvil",), (), False, "Anvil", "The anvil is old."),
@@ -239,7 +245,7 @@ def test_v3_nickname_decorators_regex_assets_and_group_greetings(tmp_path: Path)
     seed, notes = load_card_report(write(tmp_path, card))
     assert seed.title == "Brann Ironfist" and seed.id == "brann-ironfist"
     assert seed.chat is not None and seed.chat.character == "Brann"
-    assert seed.openings[0] == "I am Brann."
+    assert greetings(seed)[0] == "I am Brann."
     assert [w.content for w in seed.world] == ["The ring glows.", "Always on."]
     text = "\n".join(notes)
     for fragment in ("1 group-only greeting(s) ignored", "1 asset(s) ignored",
@@ -289,13 +295,16 @@ def test_example_dialogue_drops_start_markers() -> None:
     assert example_dialogue("You: a\u2028b") == "You: a\u2028b"
 
 
-def test_no_first_message_gives_a_neutral_opening(tmp_path: Path) -> None:
+def test_no_first_message_gives_a_neutral_greeting(tmp_path: Path) -> None:
     seed, notes = load_card_report(write(tmp_path, {"name": "Quiet", "first_mes": "  "}))
-    assert seed.openings == (NEUTRAL_GREETING,)
-    assert seed.chat is not None and seed.chat.greeting == NEUTRAL_GREETING
-    assert any("no first message" in n for n in notes)
+    assert greetings(seed) == (NEUTRAL_GREETING,) and seed.openings == ("",)
+    assert any("neutral greeting" in n for n in notes)
     alt = load_card(write(tmp_path, v2_card(first_mes=""), "alt.json"))
-    assert alt.openings == ("Back again, you?",)
+    assert greetings(alt) == ("Back again, you?",)  # the first alternate greeting leads
+    scene, notes = load_card_report(write(tmp_path, {"name": "Q", "scenario": "A cave."},
+                                          "scene.json"))
+    assert greetings(scene) == () and scene.openings == ("A cave.",)  # the player speaks first
+    assert any("you speak first" in n for n in notes)
 
 
 def test_long_description_is_shortened_for_the_list_but_kept_in_the_persona(
@@ -307,11 +316,11 @@ def test_long_description_is_shortened_for_the_list_but_kept_in_the_persona(
     assert any("persona is long" in n for n in notes)
 
 
-def test_long_scenario_goes_into_the_persona_instead_of_memory(tmp_path: Path) -> None:
+def test_a_long_scenario_is_the_scene_too_and_not_in_the_persona(tmp_path: Path) -> None:
     scenario = "A long tale. " * 100
     seed = load_card(write(tmp_path, {"name": "A", "scenario": scenario}))
-    assert seed.memory == ""
-    assert seed.chat is not None and seed.chat.persona == f"Scenario: {scenario.strip()}"
+    assert seed.memory == "" and seed.openings == (scenario.strip(),)
+    assert seed.chat is not None and seed.chat.persona == ""
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -332,7 +341,7 @@ def test_names_become_one_line_speaker_labels(tmp_path: Path) -> None:
                                                     "first_mes": "I am {{char}}."}))
     assert seed.title == "Dr. X: the Return"
     assert seed.chat is not None and seed.chat.character == "Dr. X the Return"
-    assert seed.openings == ("I am Dr. X the Return.",)
+    assert greetings(seed) == ("I am Dr. X the Return.",)
     assert any("':'" in n for n in notes)
 
 
@@ -340,7 +349,7 @@ def test_a_character_called_you_renames_the_player(tmp_path: Path) -> None:
     seed, notes = load_card_report(write(tmp_path, {"name": "you", "first_mes": "Hi {{user}}",
                                                     "mes_example": "{{user}}: a\n{{char}}: b"}))
     assert seed.chat is not None and (seed.chat.character, seed.chat.player) == ("you", "User")
-    assert seed.openings == ("Hi User",) and seed.chat.example_dialogue == "User: a\nyou: b"
+    assert greetings(seed) == ("Hi User",) and seed.chat.example_dialogue == "User: a\nyou: b"
     assert any("player is called 'User'" in n for n in notes)
 
 
@@ -351,8 +360,8 @@ def test_braces_stay_literal_and_the_seed_is_a_valid_seed_file(tmp_path: Path) -
                         "secondary_keys": ["}"]}]})
     seed = load_card(write(tmp_path, card))
     filled = plain(seed)
-    assert filled.openings[0] == "{name} {{x}} {"  # {{x}} is no card macro: kept as written
-    assert filled.memory == "a {b} c"
+    assert greetings(filled)[0] == "{name} {{x}} {"  # {{x}} is no card macro: kept as written
+    assert filled.openings == ("a {b} c",)
     assert filled.chat is not None and "{oops}" in filled.chat.persona
     assert (filled.world[0].keys, filled.world[0].content,
             filled.world[0].secondary_keys) == (("{k}",), "{v}", ("}",))
@@ -367,10 +376,26 @@ def test_nul_is_stripped_and_lone_surrogates_replaced(tmp_path: Path) -> None:
     assert seed.chat is not None and seed.chat.persona == "Alice's persona: xy \ufffd z"
 
 
+def test_windows_and_old_mac_line_ends_become_newlines_everywhere(tmp_path: Path) -> None:
+    card = v2_card(description="Tall.\r\nStrong.", personality="a\rb", scenario="x\r\n\r\ny",
+                   first_mes="Hi.\r\n*waves*", alternate_greetings=["Yo.\r\nYo."],
+                   mes_example="<START>\r\n{{user}}: hi\r\n{{char}}: hey",
+                   character_book={"entries": [{"keys": ["k\r"], "content": "l\r\nm"}]},
+                   extensions={"depth_prompt": {"prompt": "n\r\no", "depth": 4}})
+    seed = plain(load_card(write(tmp_path, card_png(card), "card.png")))
+    assert seed.chat is not None
+    texts = [seed.chat.persona, seed.chat.example_dialogue, *greetings(seed), *seed.openings,
+             seed.authors_note, *(w.content for w in seed.world)]
+    assert not any("\r" in t for t in texts), texts
+    assert seed.chat.persona == "Brann's persona: Tall.\nStrong.\nBrann's personality: a\nb"
+    assert seed.chat.example_dialogue == "You: hi\nBrann: hey"
+    assert greetings(seed) == ("Hi.\n*waves*", "Yo.\nYo.") and seed.openings == ("x\n\ny",)
+
+
 def test_markup_and_escapes_are_kept_as_data(tmp_path: Path) -> None:
     text = "[bold]x[/bold] \x1b[31mred\x1b[0m <b>hi</b> \u202eevil"
-    seed = plain(load_card(write(tmp_path, {"name": "A", "first_mes": text})))
-    assert seed.openings == (text,)
+    seed = plain(load_card(write(tmp_path, {"name": "A", "first_mes": text, "scenario": text})))
+    assert greetings(seed) == (text,) and seed.openings == (text,)
 
 
 def test_json_with_byte_order_mark(tmp_path: Path) -> None:
@@ -425,7 +450,7 @@ def test_unicode_card_in_png(tmp_path: Path) -> None:
     card = {"name": "Ёжик 🦔", "first_mes": "こんにちは {{user}}"}
     for kind in ("tEXt", "iTXt", "zTXt"):
         seed = load_card(write(tmp_path, card_png(card, "chara", kind), "card.png"))
-        assert (seed.title, seed.openings) == ("Ёжик 🦔", ("こんにちは you",))
+        assert (seed.title, greetings(seed)) == ("Ёжик 🦔", ("こんにちは you",))
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -743,13 +768,13 @@ def test_unicode_text_survives_exactly(tmp_path: Path, name: str, description: s
     content = json.dumps(card) if kind == "json" else card_png(card, "chara", kind)
     seed = plain(load_card(write(tmp_path, content, f"card.{'json' if kind == 'json' else 'png'}")))
 
-    def kept(text: str) -> str:
-        return text.replace("\0", "").strip()
+    def kept(text: str) -> str:  # NULs dropped, line ends made "\n", outer space stripped
+        return text.replace("\0", "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
     assert seed.title == title and seed.chat is not None and seed.chat.character == title
     assert kept(description) in seed.chat.persona and kept(personality) in seed.chat.persona
-    assert seed.openings == tuple(t for t in (kept(first), kept(greeting)) if t) or (
-        seed.openings == (NEUTRAL_GREETING,))
+    assert greetings(seed) == tuple(t for t in (kept(first), kept(greeting)) if t) or (
+        greetings(seed) == (NEUTRAL_GREETING,))
     assert seed.chat.example_dialogue == kept(example)
     assert [w.content for w in seed.world] == ([kept(lore)] if kept(lore) else [])
 
