@@ -3,10 +3,14 @@
 llama.cpp re-evaluates a prompt only from the first token that differs from the previous
 one, so the layout is chosen to change as little as possible from turn to turn:
 
-    pinned (chat header + memory) | world info | story ... | note block | last few turns
+    pinned (chat persona, examples, memory) | world info | story ... | note | last few turns
 
 * Every part is tokenized on its own and the token lists are joined, so an unchanged part
   always yields the same tokens.
+* Each part has a budget, so that a character card cannot crowd the chat out of GPT-2's
+  1,024 tokens: persona and memory share ``pinned_share`` of the context (cut at the end
+  when longer), example dialogue gets ``examples_share`` (whole examples, in order; the rest
+  are left out, as SillyTavern does), world info ``world_share``; the story gets the rest.
 * Old turns are trimmed in one large chunk (down to ``low_water`` of the context) when the
   prompt would overflow, not one turn per turn.
 * The author's note is placed ``note_depth`` turns from the end at each trim and then stays
@@ -47,13 +51,31 @@ class Plan:
 
 
 @dataclass
+class Pinned:
+    """The top of every prompt: a chat's persona and example dialogue, then the memory."""
+
+    persona: list[int]
+    examples: list[int]
+    memory: list[int]
+    cut: bool = False
+    examples_left_out: int = 0
+
+    @property
+    def tokens(self) -> list[int]:
+        return self.persona + self.examples + self.memory
+
+
+@dataclass
 class Prompt:
     tokens: list[int]
-    parts: dict[str, int]  # tokens per part: pinned, world, story, note, tail, reply
+    # tokens per part: persona, examples, pinned (memory), world, story, note, tail, reply
+    parts: dict[str, int]
     first_visible_turn: int  # turns before this one are out of the model's view
     active_world: list[int] = field(default_factory=list)
     trimmed: bool = False  # this prompt moved the window (a full re-evaluation)
-    pinned_cut: bool = False  # memory/header were too long and were shortened
+    pinned_cut: bool = False  # persona/memory were too long and were shortened
+    examples_left_out: int = 0  # example dialogues beyond their budget
+    chat: bool = False  # a chat: the meter calls the story "chat" and world info "lore"
 
     @property
     def used(self) -> int:
@@ -109,6 +131,7 @@ class ContextBuilder:
         next_at: float = 0.5,
         scan_turns: int = 4,
         pinned_share: float = 0.3,
+        examples_share: float = 0.15,
         world_share: float = 0.25,
     ) -> None:
         self._tokenize = tokenize
@@ -119,6 +142,7 @@ class ContextBuilder:
         self.next_at = next_at  # prompt share of the budget from which the next trim is laid out
         self.scan_turns = scan_turns
         self.pinned_share = pinned_share
+        self.examples_share = examples_share
         self.world_share = world_share
         self.plan = Plan()
         self._cache: dict[str, list[int]] = {}
@@ -141,19 +165,39 @@ class ContextBuilder:
 
     # -- the parts ------------------------------------------------------------------------
 
-    def _pinned(self, state: StoryState) -> tuple[list[int], bool]:
-        text = ""
+    def _pinned(self, state: StoryState) -> Pinned:
+        persona_text = examples_text = ""
         if state.chat is not None:
-            chat = state.chat
-            if chat.persona.strip():
-                text += chat.persona.strip() + "\n"
-            if chat.example_dialogue.strip():
-                text += "\n" + chat.example_dialogue.strip() + "\n"
-        if state.memory.strip():
-            text += state.memory.strip() + "\n"
-        tokens = self.tokens(text)
+            if state.chat.persona.strip():
+                persona_text = state.chat.persona.strip() + "\n"
+            examples_text = state.chat.example_dialogue.strip()
+        memory = self.tokens(state.memory.strip() + "\n" if state.memory.strip() else "")
+        persona = self.tokens(persona_text)
         cap = int(self.n_ctx * self.pinned_share)
-        return (tokens[:cap], True) if len(tokens) > cap else (tokens, False)
+        cut = len(persona) + len(memory) > cap
+        if cut:  # the persona first; the memory gets what is left of the share
+            persona = persona[:cap]
+            memory = memory[:cap - len(persona)]
+        examples, left_out = self._examples(examples_text)
+        return Pinned(persona, examples, memory, cut, left_out)
+
+    def _examples(self, text: str) -> tuple[list[int], int]:
+        """The example dialogues that fit their share, whole and in order (a blank line
+        ends one); when not even the first fits, as many of its lines as fit."""
+        room = int(self.n_ctx * self.examples_share)
+        examples = [e.strip("\n") for e in text.split("\n\n") if e.strip()]
+        pieces = [self.tokens("\n" + example + "\n") for example in examples]
+        kept = _within(pieces, room)
+        if pieces and not kept:
+            lines = examples[0].split("\n")
+            best: list[int] = []
+            for n in range(1, len(lines)):
+                head = self.tokens("\n" + "\n".join(lines[:n]) + "\n")
+                if len(head) > room:
+                    break
+                best = head
+            return best, len(pieces) - (1 if best else 0)
+        return [t for piece in kept for t in piece], len(pieces) - len(kept)
 
     def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
         pieces = [self.tokens(state.world[i].content.strip() + "\n") for i in indices]
@@ -181,7 +225,8 @@ class ContextBuilder:
 
     def _assemble(self, state: StoryState, tail: str) -> tuple[list[int], dict[str, int]]:
         plan = self.plan
-        pinned, _ = self._pinned(state)
+        top = self._pinned(state)
+        pinned = top.tokens
         world = self._world_tokens(state, plan.top_world)
         note = self._note_tokens(state)
         note_at = plan.note_at if plan.note_at is not None else len(state.turns)
@@ -198,7 +243,8 @@ class ContextBuilder:
         late_count = sum(len(piece) for piece in late.values())
         tail_tokens = self.tokens(tail)
         tokens = pinned + world + story[:before] + note + story[before:] + tail_tokens
-        parts = {"pinned": len(pinned), "world": len(world) + late_count,
+        parts = {"persona": len(top.persona), "examples": len(top.examples),
+                 "pinned": len(top.memory), "world": len(world) + late_count,
                  "story": len(story) - late_count, "note": len(note), "tail": len(tail_tokens)}
         return tokens, parts
 
@@ -244,14 +290,17 @@ class ContextBuilder:
             tokens, parts = self._assemble(state, tail)
         if len(tokens) > budget:
             # Even the newest turn alone does not fit: keep the end of what is left.
-            keep = budget - parts["pinned"] - parts["world"] - parts["note"] - parts["tail"]
+            keep = budget - len(self._pinned(state).tokens) - parts["world"] - parts["note"] \
+                - parts["tail"]
             tokens = self._fit_last_resort(state, tail, max(0, keep), budget)
             parts["story"] = max(0, keep)
         parts["reply"] = reply_tokens
-        _, pinned_cut = self._pinned(state)
+        top = self._pinned(state)
         return Prompt(tokens=tokens, parts=parts, first_visible_turn=plan.window_start,
                       active_world=sorted(set(plan.top_world) | {i for i, _ in plan.late_world}),
-                      trimmed=trimmed, pinned_cut=pinned_cut)
+                      trimmed=trimmed, pinned_cut=top.cut,
+                      examples_left_out=top.examples_left_out,
+                      chat=state.mode == "chat" and state.chat is not None)
 
     def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int,
                 growth: int = 0) -> None:
@@ -260,8 +309,7 @@ class ContextBuilder:
         plan = self.plan
         n = len(state.turns)
         plan.top_world, plan.late_world = tuple(active), ()
-        pinned, _ = self._pinned(state)
-        fixed = (len(pinned) + len(self._world_tokens(state, plan.top_world))
+        fixed = (len(self._pinned(state).tokens) + len(self._world_tokens(state, plan.top_world))
                  + len(self._note_tokens(state)) + len(self.tokens(tail)))
         target = min(budget, max(int(self.n_ctx * self.low_water) - growth, fixed))
         room = target - fixed
@@ -327,7 +375,7 @@ class ContextBuilder:
 
     def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
                          ) -> list[int]:
-        pinned, _ = self._pinned(state)
+        pinned = self._pinned(state).tokens
         world = self._world_tokens(state, self.plan.top_world)
         note = self._note_tokens(state)
         story: list[int] = []

@@ -40,41 +40,74 @@ def card_fields(data: dict[str, Any], where: str, prefix: str = "") -> Fields:
 
 
 # {{char}} / {{user}} (SillyTavern, any case, inner spaces allowed) and <BOT> / <USER>
-# (TavernAI), with an optional possessive ("{{user}}'s" -> "your") or a following auxiliary
-# verb ("{{user}} is" -> "you are"): cards describe the player in the third person.
+# (TavernAI), with an optional possessive ("{{user}}'s" -> "your") or the word after it,
+# which may be a verb to agree with "you" ("{{user}} is" -> "you are", "{{user}} wakes" ->
+# "you wake"): cards describe the player in the third person.
 _MACRO = re.compile(r"(?:\{\{\s*(char|user)\s*\}\}|<(bot|user)>)"
-                    r"(?:((?:'|\u2019)s\b)|(\s+)(is|was|has|does)(n't|n\u2019t)?\b)?",
+                    r"(?:((?:'|\u2019)s\b)|([ \t]+)([a-z]+?)(n't|n\u2019t)?\b)?",
                     re.IGNORECASE)
 _YOU_VERBS = {"is": "are", "was": "were", "has": "have", "does": "do"}
 _LEAD_IN = " \t\"'*_(\u201c\u2018"  # what may sit between a sentence start and the word
 _SENTENCE_END = ".!?:\n\u2026"
+# After these words "{{user}}" is the subject of what follows ("and {{user}} runs").
+_CLAUSE_START = {"and", "but", "or", "when", "while", "as", "if", "because", "that", "until",
+                 "before", "after", "since", "where", "so", "then", "once", "though"}
+# Words ending in -s after the subject that are not third-person verbs.
+_NOT_VERBS = {"always", "sometimes", "perhaps", "thus", "unless", "besides", "towards",
+              "afterwards", "nevertheless", "nonetheless", "as", "this", "yes", "us", "its",
+              "his", "hers", "ours", "yours", "less", "across", "plus", "news", "was", "has",
+              "does", "is", "whereas", "nowadays", "yourselves"}
+_PREVIOUS_WORD = re.compile(r"([A-Za-z]+)[ \t,]*$")
 
 
 def substitute(text: str, character: str, player: str = "You") -> str:
     """Replace the card macros with the character's and the player's names.
 
     When the player is "You", the word is written as prose: "you"/"your" mid-sentence,
-    "You"/"Your" at the start of a line or sentence (so "{{user}}: hi" -> "You: hi"), and
-    is/was/has/does right after it agree with "you".
+    "You"/"Your" at the start of a line or sentence (so "{{user}}: hi" -> "You: hi"), and a
+    verb right after it agrees with "you" (is/was/has/does anywhere; a regular -s verb when
+    "you" is its subject: at a sentence start or after "and", "when"...).
     """
 
     def name(match: re.Match[str]) -> str:
         who = (match[1] or match[2]).lower()
-        possessive, space, verb, negation = match[3], match[4], match[5], match[6] or ""
-        rest = possessive or (space + verb + negation if verb else "")
+        possessive, space, word, negation = match[3], match[4], match[5], match[6] or ""
+        rest = possessive or ((space + word + negation) if word else "")
         if who in ("char", "bot"):
             return character + rest
         if player != "You":
             return player + rest
-        word = "your" if possessive else "you"
+        you = "your" if possessive else "you"
         if _starts_sentence(text, match.start()):
-            word = word.capitalize()
-        if verb:
-            agreed = _YOU_VERBS[verb.lower()]
-            word += space + (agreed.capitalize() if verb[0].isupper() else agreed) + negation
-        return word
+            you = you.capitalize()
+        if not word:
+            return you  # "your" already holds the possessive
+        agreed = _YOU_VERBS.get(word.lower())
+        if agreed is None and not negation and _subject(text, match.start()):
+            agreed = _base_form(word.lower())
+        if agreed is None:
+            return you + rest
+        return you + space + (agreed.capitalize() if word[0].isupper() else agreed) + negation
 
     return _MACRO.sub(name, text)
+
+
+def _subject(text: str, pos: int) -> bool:
+    if _starts_sentence(text, pos):
+        return True
+    before = _PREVIOUS_WORD.search(text, 0, pos)
+    return before is not None and before[1].lower() in _CLAUSE_START
+
+
+def _base_form(word: str) -> str | None:
+    """The verb "you" takes for a third-person one ("wakes" -> "wake"), or None."""
+    if word in _NOT_VERBS or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return None
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"  # tries -> try (but dies -> die)
+    if word.endswith(("ches", "shes", "xes", "zzes", "sses", "oes")):
+        return word[:-2]  # watches -> watch, goes -> go
+    return word[:-1]
 
 
 def _starts_sentence(text: str, pos: int) -> bool:

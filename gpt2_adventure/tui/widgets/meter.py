@@ -8,10 +8,12 @@ from textual.widgets import Static
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.context import Prompt
 
-# part -> (label, colour)
-PARTS = {"pinned": ("memory", "magenta"), "world": ("world", "green"),
+# part -> (label, colour); in a chat the story is "chat" and world info "lore"
+PARTS = {"persona": ("persona", "bright_magenta"), "examples": ("examples", "bright_red"),
+         "pinned": ("memory", "magenta"), "world": ("world", "green"),
          "story": ("story", "blue"), "note": ("note", "yellow"), "tail": ("cue", "cyan"),
          "reply": ("reply", "white")}
+CHAT_LABELS = {"world": "lore", "story": "chat"}
 
 
 def meter_text(prompt: Prompt | None, n_ctx: int, width: int = 30) -> Text:
@@ -29,7 +31,13 @@ def meter_text(prompt: Prompt | None, n_ctx: int, width: int = 30) -> Text:
     for part, (label, colour) in PARTS.items():
         count = prompt.parts.get(part, 0)
         if count:
+            label = CHAT_LABELS.get(part, label) if prompt.chat else label
             text.append(f"{label} {count} ", style=colour)
+    if prompt.pinned_cut:
+        text.append("· persona/memory cut to fit ", style="dim")
+    if prompt.examples_left_out:
+        left = prompt.examples_left_out
+        text.append(f"· {left} example{'s' if left > 1 else ''} left out ", style="dim")
     if prompt.first_visible_turn > 0:
         text.append(f"· {prompt.first_visible_turn} turns out of view", style="dim")
     return text

@@ -277,7 +277,15 @@ def test_unknown_spec_with_data_is_read_as_v3(tmp_path: Path) -> None:
     ("It is {{user}}'s turn. {{user}}\u2019s bag.", "It is your turn. Your bag."),
     ("{{user}} is tired, {{user}} wasn't. {{User}} Has", "You are tired, you weren't. You Have"),
     ("{{user}} island, {{char}} is", "You island, Alice is"),
-    ('"{{user}}!" *{{user}} nods* at *{{user}}*', '"You!" *You nods* at *you*'),
+    ('"{{user}}!" *{{user}} nods* at *{{user}}*', '"You!" *You nod* at *you*'),
+    # a regular verb agrees only where "you" is its subject
+    ("{{user}} wakes. Then {{user}} tries, and {{user}} goes and {{user}} watches.",
+     "You wake. Then you try, and you go and you watch."),
+    ("She gives {{user}} flowers; {{char}} finds {{user}} lies.",
+     "She gives you flowers; Alice finds you lies."),
+    ("{{user}} always wakes. {{user}} kisses, {{user}} dies, {{user}} doesn't",
+     "You always wakes. You kiss, you dies, you don't"),
+    ("{{user}} us {{user}}s", "You us yous"),
     ("{{random:a,b}} {{original}} <START>", "{{random:a,b}} {{original}} <START>"),
 ])
 def test_substitutions(text: str, expected: str) -> None:
