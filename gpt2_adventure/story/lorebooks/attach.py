@@ -23,7 +23,7 @@ from gpt2_adventure.story.importers.common import ImportProblem
 from gpt2_adventure.story.lorebooks.common import Lorebook, escaped
 from gpt2_adventure.story.lorebooks.read import Names, read_lorebook
 from gpt2_adventure.story.model import Seed, StoryState, WorldEntry
-from gpt2_adventure.story.seeds.fill import BraceError, fill
+from gpt2_adventure.story.seeds.fill import escape
 from gpt2_adventure.story.seeds.library import (
     MAX_SEED_BYTES,
     find_seed,
@@ -35,6 +35,8 @@ from gpt2_adventure.story.seeds.to_toml import toml_string
 from gpt2_adventure.units import size_text
 
 TargetKind = Literal["seed", "save"]
+# Stand-ins for the names while the text is escaped (private-use characters).
+_CHARACTER_MARK, _PLAYER_MARK = "\ue000char\ue001", "\ue000user\ue001"
 
 
 @dataclass
@@ -65,14 +67,24 @@ def fresh(existing: Iterable[WorldEntry], entries: Iterable[WorldEntry]
     return out, skipped
 
 
-def seed_names(seed: Seed) -> Names | None:
-    """The character and player of a chat seed, when they are plain names."""
-    if seed.chat is None:
-        return None
-    try:
-        return fill(seed.chat.character, {}), fill(seed.chat.player, {})
-    except (KeyError, BraceError):  # a {placeholder} in a name: known only at the start
-        return None
+def read_for_seed(seed: Seed, path: Path) -> tuple[Lorebook, list[WorldEntry]]:
+    """A lorebook read for a seed: its entries as seed text (templates). In a chat seed,
+    {{char}} and {{user}} become the seed's character and player as the seed writes them, so
+    a ``{name}`` player is filled in when the game starts."""
+    chat = seed.chat
+    if chat is None:
+        book = read_lorebook(path)
+        return book, [escaped(e) for e in book.entries]
+    player = chat.player if chat.player == "You" else _PLAYER_MARK  # "You": said as prose
+    book = read_lorebook(path, (_CHARACTER_MARK, player))
+
+    def template(text: str) -> str:
+        return (escape(text).replace(_CHARACTER_MARK, chat.character)
+                .replace(_PLAYER_MARK, chat.player))
+
+    return book, [replace(e, keys=tuple(map(template, e.keys)), content=template(e.content),
+                          secondary_keys=tuple(map(template, e.secondary_keys)))
+                  for e in book.entries]
 
 
 def state_names(state: StoryState) -> Names | None:
@@ -82,8 +94,8 @@ def state_names(state: StoryState) -> Names | None:
 
 def seed_with_lorebook(seed: Seed, path: Path) -> tuple[Seed, Attached]:
     """A seed in memory with a lorebook's entries added (macros with the seed's names)."""
-    book = read_lorebook(path, seed_names(seed))
-    new, skipped = fresh(seed.world, map(escaped, book.entries))
+    book, entries = read_for_seed(seed, path)
+    new, skipped = fresh(seed.world, entries)
     attached = Attached(book, "seed", seed.id, seed.source or path, len(new), skipped)
     return replace(seed, world=(*seed.world, *new)), attached
 
@@ -131,8 +143,8 @@ def _target(into: str, paths: AppPaths) -> tuple[TargetKind, Seed | Path]:
 def _into_seed(path: Path, seed: Seed, paths: AppPaths) -> Attached:
     if seed.source is None:  # pragma: no cover - seeds from files always have one
         raise UserError("this seed has no file to add to", seed.id)
-    book = read_lorebook(path, seed_names(seed))
-    new, skipped = fresh(seed.world, map(escaped, book.entries))
+    book, entries = read_for_seed(seed, path)
+    new, skipped = fresh(seed.world, entries)
     bundled = seed.source.resolve().parent == stories_dir().resolve()
     target = paths.stories_dir / f"{seed.id}.toml" if bundled else seed.source
     attached = Attached(book, "seed", seed.id, target, len(new), skipped, copied=bundled)

@@ -39,8 +39,8 @@ def looks_like(doc: object) -> bool:
     """A list of KoboldAI-shaped entries, or an object with only ``worldinfo`` (and its
     folders) in it."""
     if isinstance(doc, list):
-        return bool(doc) and all(isinstance(item, dict) for item in doc) and any(
-            any(key in item for key in _ENTRY_KEYS) for item in doc)
+        return any(isinstance(item, dict) and any(key in item for key in _ENTRY_KEYS)
+                   for item in doc)
     return (isinstance(doc, dict) and isinstance(doc.get("worldinfo"), list)
             and not any(key in doc for key in _STORY_KEYS))
 
@@ -106,7 +106,9 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
         drop("entries without keys dropped (they could never trigger)")
         return None
     if not selective:
-        secondary = []  # KoboldAI looks at secondary keys of selective entries only
+        if secondary:  # KoboldAI looks at secondary keys of selective entries only
+            drop("secondary keys ignored on non-selective entries")
+        secondary = []
     elif anti:
         drop("anti-keys ignored (the entry shows even when one appears)")
     probability = entry.data.get("probability")

@@ -145,6 +145,8 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
     if len(secondary_plain) < len(secondary):
         drop("regex keys dropped (only plain keys are supported)")
     if not entry.flag("selective", True):
+        if secondary_plain:
+            drop("secondary keys ignored on non-selective entries")
         secondary_plain = []
     elif secondary_plain:
         secondary_plain = selective_logic(entry.data.get("selectiveLogic"), secondary_plain,
