@@ -47,8 +47,11 @@ def lorebook_kind(doc: object) -> Kind | None:
 
 def read_lorebook(path: Path, names: Names | None = None) -> Lorebook:
     """Read a lorebook file; ``names`` fill {{char}}/{{user}} (else they stay, noted)."""
-    where = str(path)
-    text, notes = decode_text(read_bytes(path, MAX_LOREBOOK_BYTES), where)
+    return lorebook_from_bytes(read_bytes(path, MAX_LOREBOOK_BYTES), str(path), names)
+
+
+def lorebook_from_bytes(data: bytes, where: str, names: Names | None = None) -> Lorebook:
+    text, notes = decode_text(data, where)
     book = lorebook_from_doc(load_json(text, where), where, names)
     book.notes[:0] = notes
     return book

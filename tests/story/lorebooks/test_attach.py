@@ -67,8 +67,8 @@ def test_a_bundled_seed_gets_a_copy_and_stays_as_it_was(tmp_path: Path) -> None:
 def test_an_own_chat_seed_is_changed_in_place_with_its_names(tmp_path: Path) -> None:
     paths = AppPaths.from_env()
     path = own_seed(paths)
-    lore = write(tmp_path, {"entries": {"0": {"key": ["{{char}}"], "content": "{{char}} pours "
-                                                                              "ale for {{user}} {x}."}}})
+    entry = {"key": ["{{char}}"], "content": "{{char}} pours ale for {{user}} {x}."}
+    lore = write(tmp_path, {"entries": {"0": entry}})
     attached = attach_file(lore, "mira", paths)
     assert not attached.copied and attached.path == path and attached.added == 1
     text = path.read_text(encoding="utf-8")
