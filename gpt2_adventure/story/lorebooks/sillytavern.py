@@ -45,6 +45,7 @@ from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "a SillyTavern World Info file"
 DEFAULT_ORDER = 100
+_PLAIN_UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _REGEX_KEY = re.compile(r"/(.+)/([a-z]*)", re.DOTALL)
 _POSITIONS = {2: "before the author's note", 3: "after the author's note",
               4: "at a depth in the chat", 5: "before the example messages",
@@ -90,7 +91,7 @@ def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
         if len(raw) > MAX_ENTRIES:
             root.fail("entries", f"has too many entries ({len(raw):,}; at most "
                                  f"{MAX_ENTRIES:,})")
-        items = [(f"entries.{uid[:40]}", uid[:40], value) for uid, value in raw.items()]
+        items = [(f"entries.{_shown(uid)}", _shown(uid), value) for uid, value in raw.items()]
     elif isinstance(raw, list):
         if len(raw) > MAX_ENTRIES:
             root.fail("entries", f"has too many entries ({len(raw):,}; at most "
@@ -109,6 +110,11 @@ def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
             ordered.append((order_of(value.get("order"), DEFAULT_ORDER), made))
     return Lorebook(source=where, format=FORMAT, entries=sort_by_order(ordered),
                     dropped=dropped.lines())
+
+
+def _shown(uid: str) -> str:
+    """An entry's uid as messages show it: one line, short."""
+    return uid if _PLAIN_UID.fullmatch(uid) else json.dumps(uid[:40], ensure_ascii=True)
 
 
 def _keys(entry: Fields, key: str, sub: Sub) -> list[str]:
