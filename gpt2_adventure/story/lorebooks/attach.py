@@ -147,9 +147,9 @@ def _into_seed(path: Path, seed: Seed, paths: AppPaths) -> Attached:
     new, skipped = fresh(seed.world, entries)
     bundled = seed.source.resolve().parent == stories_dir().resolve()
     target = paths.stories_dir / f"{seed.id}.toml" if bundled else seed.source
+    if not new:  # nothing to write: a bundled seed is not copied
+        return Attached(book, "seed", seed.id, seed.source, 0, skipped)
     attached = Attached(book, "seed", seed.id, target, len(new), skipped, copied=bundled)
-    if not new:
-        return attached
     text = _read_seed_text(seed.source) + "".join(world_block(e) for e in new)
     _check_seed(text, seed, len(new), target)
     data = text.encode("utf-8", "surrogatepass")

@@ -178,3 +178,12 @@ def test_a_card_seed_says_you_as_prose(tmp_path: Path) -> None:
                                               "content": "{{user}} is {{char}}'s guest."}}})
     with_book, _ = seed_with_lorebook(seed, lore)
     assert with_book.world[-1].content == "You are Brann's guest."
+
+
+def test_nothing_new_for_a_bundled_seed_copies_nothing(tmp_path: Path) -> None:
+    paths = AppPaths.from_env()
+    empty = write(tmp_path, {"entries": {}})
+    attached = attach_file(empty, "knight", paths)
+    assert (attached.added, attached.copied) == (0, False)
+    assert attached.path == stories_dir() / "knight.toml"
+    assert not (paths.stories_dir / "knight.toml").exists()

@@ -146,3 +146,14 @@ def test_macro_names_in_keys_too(tmp_path: Path) -> None:
 ])
 def test_what_is_a_lorebook(doc: object, kind: str | None) -> None:
     assert lorebook_kind(doc) == kind
+
+
+def test_a_cards_book_goes_through_the_same_mapping() -> None:
+    from gpt2_adventure.story.cards.reader import card_to_seed
+
+    card = {"spec": "chara_card_v2", "data": {"name": "Brann", "character_book": v2_book()}}
+    seed, notes = card_to_seed(card, "card.json")
+    # In insertion order, macros filled with the card's names, escaped as seed text.
+    assert [w.content for w in seed.world] == ["The forge burns.", "Brann's anvil is old."]
+    assert 'disabled lorebook entries dropped: entries[2] "Off"' in notes
+    assert "lorebook settings ignored: scan_depth, token_budget" in notes
