@@ -165,7 +165,7 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
 def _lost(entry: Fields, drop: Callable[[str], None]) -> None:
     data = entry.data
     position = data.get("position")
-    if position in _POSITIONS and not isinstance(position, bool):
+    if isinstance(position, int) and not isinstance(position, bool) and position in _POSITIONS:
         drop(f"placement {_POSITIONS[position]} ignored (world info goes before the story)")
     probability = data.get("probability")
     if (data.get("useProbability", True) is not False and not isinstance(probability, bool)

@@ -157,3 +157,13 @@ def test_a_cards_book_goes_through_the_same_mapping() -> None:
     assert [w.content for w in seed.world] == ["The forge burns.", "Brann's anvil is old."]
     assert 'disabled lorebook entries dropped: entries[2] "Off"' in notes
     assert "lorebook settings ignored: scan_depth, token_budget" in notes
+
+
+@pytest.mark.parametrize("odd", [{"position": []}, {"position": {}}, {"probability": "50"},
+                                 {"order": "high"}, {"order": 2**80}, {"selectiveLogic": []},
+                                 {"group": 5}, {"depth": None}, {"sticky": "x"}])
+def test_odd_values_in_settings_we_ignore_do_not_stop_the_entry(tmp_path: Path,
+                                                                odd: dict[str, object]) -> None:
+    entry = st_entry(0, key=["a"], keysecondary=["b"], content="A.", **odd)
+    book = read_lorebook(write(tmp_path, {"entries": {"0": entry}}))
+    assert book.entries == [WorldEntry(("a",), "A.", ("b",))]
