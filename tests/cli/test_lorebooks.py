@@ -23,7 +23,13 @@ from gpt2_adventure.story.model import ChatSpec, WorldEntry
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import fill_seed, find_seed
-from tests.story.lorebooks import kobold_lite_world, sillytavern_world, v2_book, write
+from tests.story.lorebooks import (
+    kobold_lite_world,
+    sillytavern_world,
+    v2_book,
+    v3_lorebook,
+    write,
+)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -62,8 +68,10 @@ def chat_save(name: str = "inn") -> SaveStore:
     return store
 
 
-def test_a_lorebook_alone_is_not_a_story(tmp_path: Path) -> None:
-    code, out, err = invoke("import", str(write(tmp_path, sillytavern_world())))
+@pytest.mark.parametrize("doc", [sillytavern_world(), kobold_lite_world(), v2_book(),
+                                 v3_lorebook(), {"worldinfo": kobold_lite_world()}])
+def test_a_lorebook_alone_is_not_a_story(tmp_path: Path, doc: object) -> None:
+    code, out, err = invoke("import", str(write(tmp_path, doc)))
     one_line_error(code, err, "this is a lorebook", "hint:", "--into")
     assert out == ""
     nothing_written()
