@@ -82,7 +82,7 @@ class Dropped:
 
     def add(self, reason: str, label: str = "") -> None:
         labels = self.reasons.setdefault(reason, [])
-        if label:
+        if label and label not in labels[-1:]:  # one entry may lose a thing twice over
             labels.append(label)
 
     def lines(self) -> list[str]:

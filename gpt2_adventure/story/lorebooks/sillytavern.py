@@ -87,18 +87,14 @@ def looks_like(doc: object) -> bool:
 def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
     root = lorebook_fields(need(doc, where, "a SillyTavern World Info file"), where)
     raw = root.data.get("entries")
-    if isinstance(raw, dict):
-        if len(raw) > MAX_ENTRIES:
-            root.fail("entries", f"has too many entries ({len(raw):,}; at most "
-                                 f"{MAX_ENTRIES:,})")
-        items = [(f"entries.{_shown(uid)}", _shown(uid), value) for uid, value in raw.items()]
-    elif isinstance(raw, list):
-        if len(raw) > MAX_ENTRIES:
-            root.fail("entries", f"has too many entries ({len(raw):,}; at most "
-                                 f"{MAX_ENTRIES:,})")
-        items = [(f"entries[{i}]", str(i), value) for i, value in enumerate(raw)]
-    else:
+    if not isinstance(raw, (dict, list)):
         raise root.error("entries", f"should be an object of entries, not {kind(raw)}")
+    if len(raw) > MAX_ENTRIES:
+        root.fail("entries", f"has too many entries ({len(raw):,}; at most {MAX_ENTRIES:,})")
+    if isinstance(raw, dict):  # by uid, as SillyTavern writes them
+        items = [(f"entries.{_shown(uid)}", _shown(uid), value) for uid, value in raw.items()]
+    else:
+        items = [(f"entries[{i}]", str(i), value) for i, value in enumerate(raw)]
     dropped = Dropped()
     ordered: list[tuple[float, WorldEntry]] = []
     for place, uid, value in items:

@@ -50,7 +50,8 @@ def test_sillytavern_and_all_logic_regex_only_keys_and_settings(tmp_path: Path) 
                              content="A.", caseSensitive=True, matchWholeWords=True),
                "1": st_entry(1, key=["/x+/"], content="Regex only."),
                "2": st_entry(2, key="d, e", content="Old comma keys.", selective=False,
-                             keysecondary=["f"], excludeRecursion=True, sticky=2),
+                             keysecondary=["f"], excludeRecursion=True,
+                             preventRecursion=True, sticky=2),
                "3": st_entry(3, key=["g"], content="  ")}
     book = read_lorebook(write(tmp_path, {"entries": entries}))
     assert [(e.keys, e.secondary_keys) for e in book.entries] == [
@@ -64,6 +65,7 @@ def test_sillytavern_and_all_logic_regex_only_keys_and_settings(tmp_path: Path) 
                      "recursion settings ignored: entry 2", "timed effects",
                      'entries without content dropped: entry 3 "g"'):
         assert fragment in text, fragment
+    assert 'recursion settings ignored: entry 2 "d"' in book.dropped  # named once
 
 
 def test_a_list_of_sillytavern_entries_is_read_too(tmp_path: Path) -> None:
