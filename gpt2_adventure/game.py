@@ -100,7 +100,7 @@ class AskEdit:
 
 Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit
 
-EXPORT_FORMATS = ("md", "txt", "kobold")
+EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook")
 
 
 class Game:
@@ -398,7 +398,25 @@ class Game:
         if action == "remove":
             gone = self.session.remove_world(self._number(rest, "world") - 1)
             return Info([f"removed world info: {gone.content}"])
+        if action == "import" and rest.strip():
+            return self._world_import(Path(rest.strip()).expanduser())
         raise CommandError(usage("world"))
+
+    def _world_import(self, path: Path) -> Info:
+        """A lorebook's entries added to the game (macros with the chat's names)."""
+        from gpt2_adventure.story.lorebooks.attach import fresh, state_names
+        from gpt2_adventure.story.lorebooks.read import read_lorebook
+
+        book = read_lorebook(path, state_names(self.state))
+        new, skipped = fresh(self.state.world, book.entries)
+        if new:
+            self.session.replace_world([*self.state.world, *new])
+        entries = "world entry" if len(new) == 1 else "world entries"
+        lines = [f"added {len(new)} {entries} from {path.name} ({book.format})"]
+        lines += [f"skipped {skipped} already there"] if skipped else []
+        lines += [f"note: {note}" for note in book.notes]
+        lines += [f"dropped: {part}" for part in book.dropped]
+        return Info(lines)
 
     def _load(self, arg: str) -> Outcome:
         state = self.store.load(arg)
@@ -423,6 +441,10 @@ class Game:
         return Info([f"exported: {path}"])
 
     def _render(self, fmt: str) -> str:
+        if fmt == "lorebook":
+            from gpt2_adventure.story.lorebooks.sillytavern import export_world_info
+
+            return export_world_info(self.state.world, self.state.title)
         if fmt == "kobold":
             from gpt2_adventure.story.importers.kobold import export_kobold
 

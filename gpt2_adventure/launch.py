@@ -35,6 +35,7 @@ class Launch:
     mode: Literal["title", "play", "chat", "write"] = "title"
     story: str | None = None  # seed id or path
     character: Path | None = None  # a character card (chat)
+    lorebook: Path | None = None  # world info added to the seed (chat)
     load: str | None = None  # a save name or path
     name: str | None = None  # the player's name, fills {name}
     model: str | None = None
@@ -103,9 +104,14 @@ def pick_seed(launch: Launch) -> Seed:
     if launch.character is not None:
         from gpt2_adventure.story.cards.reader import load_card
 
-        return load_card(launch.character)
-    spec = launch.story or DEFAULT_STORY.get(launch.mode, "knight")
-    return find_seed(launch.paths, spec)
+        seed = load_card(launch.character)
+    else:
+        seed = find_seed(launch.paths, launch.story or DEFAULT_STORY.get(launch.mode, "knight"))
+    if launch.lorebook is not None:
+        from gpt2_adventure.story.lorebooks.attach import seed_with_lorebook
+
+        seed, _ = seed_with_lorebook(seed, launch.lorebook)  # {{char}} is the seed's character
+    return seed
 
 
 def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -> StoryState:

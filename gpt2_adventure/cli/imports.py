@@ -1,5 +1,7 @@
-"""`gpt2-adventure import FILE... [--as seed|save]`: bring stories from AI Dungeon 2, Clover
-Edition and KoboldAI. The importers are loaded inside the command."""
+"""`gpt2-adventure import FILE... [--as seed|save | --into SEED_OR_SAVE]`: bring stories from
+AI Dungeon 2, Clover Edition and KoboldAI, and lorebooks (world info) from SillyTavern,
+KoboldAI and character books into a seed or a save. The importers are loaded inside the
+command."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import typer
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
+    from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.importers import AsKind, ImportResult
+    from gpt2_adventure.story.lorebooks.attach import Attached
 
 
 def _say(line: str) -> None:
@@ -43,24 +47,70 @@ def _report(result: ImportResult) -> None:
         _say(f"dropped: {part}")
 
 
+def report_attached(attached: Attached) -> None:
+    """What adding a lorebook did, in the shape of the other imports' reports."""
+    book = attached.book
+    _say(f"{book.source}: {book.format}")
+    for note in book.notes + attached.notes:
+        _say(f"note: {note}")
+    where = f"{attached.kind} {attached.name}: {attached.path}"
+    if attached.copied and attached.added:
+        _say(f"created {where} (a copy of the bundled seed, which stays as it was)")
+    entries = "world entry" if attached.added == 1 else "world entries"
+    _say(f"added {attached.added} {entries} to {where}")
+    if attached.skipped:
+        _say(f"skipped {attached.skipped} already there (the same keys and content)")
+    for part in book.dropped:
+        _say(f"dropped: {part}")
+
+
+def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
+    from gpt2_adventure.story.lorebooks.attach import attach_file
+
+    failed = 0
+    for path in files:
+        try:
+            attached = attach_file(path, into, paths)
+        except UserError as error:
+            failed += 1
+            _error(error)
+            continue
+        report_attached(attached)
+    return failed
+
+
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI story .json files.", show_default=False)],
+             "prompt .txt files, KoboldAI story .json files; with --into, lorebooks.",
+        show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
         help="Make a story seed (how a game starts) or a saved game (to continue). Default: "
              "seeds from story_data.yaml and prompts, saves from saved games.")] = None,
+    into: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--into", metavar="SEED_OR_SAVE",
+        help="Add lorebooks (SillyTavern World Info, KoboldAI world info, V2/V3 character "
+             "books) to this story seed or saved game: a name or a file. A bundled seed gets "
+             "a copy in your stories folder.")] = None,
 ) -> None:
-    """Import stories from AI Dungeon 2, Clover Edition and KoboldAI.
+    """Import stories from AI Dungeon 2, Clover Edition and KoboldAI, and lorebooks.
 
     The format is told from each file's content. Prints what was created and where, and what
     could not be carried over. A file that cannot be imported is reported and the others are
-    still imported; the exit code is then 2.
+    still imported; the exit code is then 2. A lorebook (world info only) is not a story: add
+    it to one with --into.
     """
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.importers import import_file
 
+    if into is not None:
+        if as_ is not None:
+            raise UserError("choose --as or --into, not both", "--into",
+                            hint="--into adds lorebooks to a story; --as imports a story")
+        if _attach(files, into, AppPaths.from_env()):
+            raise typer.Exit(UserError.exit_code)
+        return
     kind: AsKind | None = None
     if as_ is not None:
         kinds: dict[str, AsKind] = {"seed": "seed", "save": "save"}

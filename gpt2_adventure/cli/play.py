@@ -39,6 +39,9 @@ PlainOpt = Annotated[bool, typer.Option(
 ContinueOpt = Annotated[bool, typer.Option("--continue", help="Resume the latest autosave.")]
 CharacterOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP045
     "--character", "-c", help="Chat with a character card (.json or .png).")]
+LorebookOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    "--lorebook", help="Add a lorebook's world info to the chat: SillyTavern World Info, "
+                       "KoboldAI world info or a V2/V3 character book (.json).")]
 # Checked as [sampling].candidates is (a one-line error), not by typer's min/max.
 CandidatesOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--candidates", help="Replies per action, 1-5: the extra ones are written while you read, "
@@ -61,6 +64,7 @@ def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt =
 
 
 def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
+                 lorebook: LorebookOpt = None,
                  model: ModelOpt = None, name: NameOpt = None, rng_seed: RngSeedOpt = None,
                  load: LoadOpt = None, threads: ThreadsOpt = None,
                  plain: PlainOpt = False, backend_url: BackendUrlOpt = None,
@@ -68,7 +72,7 @@ def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
     """Chat with a character (default: tavern-keeper), or one from a character card."""
     _start("chat", story=story, character=character, model=model, name=name, rng_seed=rng_seed,
            load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind),
-           candidates=candidates)
+           candidates=candidates, lorebook=lorebook)
 
 
 def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
@@ -86,7 +90,7 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
            rng_seed: int | None, load: str | None, threads: int | None, plain: bool,
            continue_: bool = False, character: Path | None = None,
            backend: tuple[str | None, str | None] = (None, None),
-           candidates: int | None = None) -> None:
+           candidates: int | None = None, lorebook: Path | None = None) -> None:
     from gpt2_adventure.cli.config import load_cli_settings
     from gpt2_adventure.launch import Launch
 
@@ -96,10 +100,14 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
         raise UserError("a loaded game has its own story; drop --story/--character")
     if load and continue_:
         raise UserError("choose --load SAVE or --continue, not both")
+    if load and lorebook:
+        raise UserError("a loaded game has its own world info; drop --lorebook",
+                        hint="add a lorebook in the game with: /world import FILE")
     paths, settings = load_cli_settings()
     settings = with_candidates(with_backend_flags(settings, *backend), candidates)
     launch = Launch(paths, settings, mode=mode, story=story, character=character, load=load,
-                    name=name, model=model, rng_seed=rng_seed, threads=threads)
+                    name=name, model=model, rng_seed=rng_seed, threads=threads,
+                    lorebook=lorebook)
     if continue_:
         launch.load = _latest_autosave(launch)
     if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):

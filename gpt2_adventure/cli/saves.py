@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 saves_app = typer.Typer(help="List, show, export and delete saved games.", no_args_is_help=True)
 
-FORMATS = ("md", "txt", "kobold")
+FORMATS = ("md", "txt", "kobold", "lorebook")
 SHOW_TURNS = 6
 
 
@@ -111,8 +111,9 @@ def saves_show(
 def saves_export(
     name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
     fmt: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
-        "--format", "-f", help="md, txt or kobold (KoboldAI story JSON; default: from "
-                               "--out's extension: .txt, .json, else md).")
+        "--format", "-f", help="md, txt, kobold (KoboldAI story JSON) or lorebook (the "
+                               "world info as SillyTavern World Info JSON); default: from "
+                               "--out's extension: .txt, .json (kobold), else md.")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--out", "-o", help="File to write (default: print it).")] = None,
@@ -120,7 +121,8 @@ def saves_export(
                      ] = False,
 ) -> None:
     """Export a save's story as a Markdown or plain-text transcript, or as a KoboldAI story
-    (KoboldAI, KoboldAI Lite and KoboldCpp load it)."""
+    (KoboldAI, KoboldAI Lite and KoboldCpp load it); or its world info as a SillyTavern
+    World Info file (a lorebook)."""
     from gpt2_adventure.safe_text import printable
 
     if fmt is None:
@@ -129,11 +131,18 @@ def saves_export(
     fmt = fmt.lower().lstrip(".")
     fmt = "kobold" if fmt in ("json", "koboldai") else fmt
     if fmt not in FORMATS:
-        raise UserError(f"unknown export format {fmt!r} (use md, txt or kobold)", "--format")
+        raise UserError(f"unknown export format {fmt!r} (use md, txt, kobold or lorebook)",
+                        "--format")
     if out is not None:  # check before the (possibly slow) load
         _check_out(out, force)
     state = _store().load(name)
-    if fmt == "kobold":
+    if fmt == "lorebook":
+        from gpt2_adventure.story.lorebooks.sillytavern import export_world_info
+
+        text = export_world_info(state.world, state.title)
+        if not state.world:
+            print("note: this game has no world info; the lorebook is empty", file=sys.stderr)
+    elif fmt == "kobold":
         from gpt2_adventure.story.importers.kobold import export_kobold
 
         text, notes = export_kobold(state)

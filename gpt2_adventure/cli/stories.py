@@ -21,6 +21,7 @@ stories_app = typer.Typer(help="List, show, check and create story seeds.",
                           no_args_is_help=True)
 
 _MODE_ORDER = {"adventure": 0, "story": 1, "chat": 2}
+LINKED_LOREBOOK = "the card names a separate lorebook"  # the card reader's note
 
 
 def _row(seed: Seed, paths: AppPaths) -> dict[str, Any]:
@@ -191,6 +192,9 @@ def stories_import_card(
     card: Annotated[Path, typer.Argument(help="A character card: .json or .png (V1, V2, V3).")],
     name: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="File name for the new chat seed (default: from the character's name).")] = None,
+    lorebook: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--lorebook", help="Add a lorebook's world info too: SillyTavern World Info, "
+                           "KoboldAI world info or a V2/V3 character book (.json).")] = None,
 ) -> None:
     """Turn a SillyTavern/TavernAI character card into a chat seed in your stories folder."""
     from gpt2_adventure.paths import AppPaths
@@ -205,6 +209,12 @@ def stories_import_card(
     from gpt2_adventure.units import size_text
 
     seed, notes = load_card_report(card)
+    attached = None
+    if lorebook is not None:
+        from gpt2_adventure.story.lorebooks.attach import seed_with_lorebook
+
+        seed, attached = seed_with_lorebook(seed, lorebook)
+        notes = [n for n in notes if not n.startswith(LINKED_LOREBOOK)]  # given: no nagging
     text = to_toml(seed)
     if len(text.encode("utf-8")) > MAX_SEED_BYTES:
         raise UserError("the card is too large for a story seed "
@@ -215,3 +225,13 @@ def stories_import_card(
     typer.echo(f"created chat seed {printable(stem)}: {printable(str(path))}")
     for note in notes:
         typer.echo(f"dropped: {printable(note)}")
+    if attached is not None:
+        book = attached.book
+        for note in book.notes:
+            typer.echo(printable(f"note: {book.source}: {note}"))
+        typer.echo(printable(f"added {attached.added} world entries from {book.source} "
+                             f"({book.format})"
+                             + (f"; skipped {attached.skipped} already in the card"
+                                if attached.skipped else "")))
+        for part in book.dropped:
+            typer.echo(f"dropped: {printable(part)}")

@@ -23,10 +23,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pin": ("N", "copy turn N into memory"),
     "memory": ("", "show the memory lines"),
     "note": ("[TEXT|-]", "show, set or clear (-) the author's note"),
-    "world": ("[add KEYS = TEXT | remove N]", "list, add or remove world info"),
+    "world": ("[add KEYS = TEXT | remove N | import FILE]",
+              "list, add or remove world info; import a lorebook (SillyTavern, KoboldAI, "
+              "character book)"),
     "save": ("[NAME]", "save the game (default: its title)"),
     "load": ("NAME", "load a saved game"),
-    "export": ("md|txt|kobold FILE", "write the story to a file"),
+    "export": ("md|txt|kobold|lorebook FILE", "write the story to a file (lorebook: its "
+                                              "world info as SillyTavern World Info)"),
     "settings": ("[NAME VALUE]", "show or change sampling settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),

@@ -145,7 +145,7 @@ def test_export_kobold_to_a_file_by_extension(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(saves_app, ["export", "castle", "-f", "xml"])
     assert isinstance(result.exception, UserError)
-    assert "md, txt or kobold" in str(result.exception)
+    assert "md, txt, kobold or lorebook" in str(result.exception)
 
 
 def test_export_notes_go_to_stderr(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
 
 from gpt2_adventure.story.cards.fields import (
     MAX_FIELD_CHARS,
@@ -21,6 +20,8 @@ from gpt2_adventure.story.cards.fields import (
     substitute,
 )
 from gpt2_adventure.story.fields import Fields
+from gpt2_adventure.story.lorebooks.character_book import read_book
+from gpt2_adventure.story.lorebooks.common import escaped
 from gpt2_adventure.story.model import NO_SCENE, ChatSpec, Seed, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
@@ -36,8 +37,6 @@ _IGNORED = (("system_prompt", "system prompt ignored (GPT-2 does not follow inst
             ("post_history_instructions", "post-history instructions ignored (GPT-2 does not "
                                           "follow instructions)"))
 _QUIET_EXTENSIONS = {"talkativeness", "fav", "depth_prompt", "world"}  # UI state or handled
-_NOT_LOGIC = (1, 2)  # SillyTavern selectiveLogic NOT_ALL / NOT_ANY
-_AND_ALL = 3
 
 Sub = Callable[[str], str]
 
@@ -200,7 +199,7 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     linked = ext.get("world")
     if isinstance(linked, str) and linked.strip():
         notes.append(f"the card names a separate lorebook ({one_line(clean(linked), 40)!r}) "
-                     "that is not inside it")
+                     "that is not inside it; bring it with --lorebook FILE")
     other = sorted(one_line(clean(k), 40) for k, v in ext.items()
                    if v and k not in _QUIET_EXTENSIONS)
     if other:
@@ -212,76 +211,6 @@ def _world(fields: Fields, version: str, sub: Sub, notes: list[str]) -> tuple[Wo
     book = fields.obj("character_book")
     if book is None:
         return ()
-    settings = [k for k in ("scan_depth", "token_budget", "recursive_scanning") if book.filled(k)]
-    if settings:
-        notes.append(f"lorebook settings ignored: {', '.join(settings)}")
-    dropped: dict[str, list[str]] = {}
-    world: list[WorldEntry] = []
-    for i, entry in enumerate(book.objs("entries", MAX_WORLD_ENTRIES)):
-        made = _entry(entry, version, sub, dropped, f"entries[{i}]")
-        if made is not None:
-            world.append(made)
-    for reason, labels in dropped.items():
-        notes.append(f"{reason}: {_listing(labels)}")
-    return tuple(world)
-
-
-def _entry(entry: Fields, version: str, sub: Sub, dropped: dict[str, list[str]],
-           index: str) -> WorldEntry | None:
-    keys = [k for k in map(sub, entry.texts("keys")) if k]
-    comment = " ".join((entry.text("comment") or entry.text("name")).split())
-    short = one_line(comment or (keys[0] if keys else ""), 40)
-    label = f'{index} "{short}"' if short else index
-
-    def drop(reason: str) -> None:
-        dropped.setdefault(reason, []).append(label)
-
-    if not entry.flag("enabled", True):
-        drop("disabled lorebook entries dropped")
-        return None
-    content = entry.text("content")
-    if version == "V3":
-        content, decorated = _strip_decorators(content)
-        if decorated:
-            drop("V3 decorators (@@ lines) removed from lorebook entries")
-    content = sub(content)
-    constant = entry.flag("constant", False)
-    secondary = [k for k in map(sub, entry.texts("secondary_keys")) if k]
-    if not content:
-        drop("lorebook entries without content dropped")
-        return None
-    if entry.flag("use_regex", False) and not constant:
-        drop("lorebook entries with regex keys dropped (only plain keys are supported)")
-        return None
-    if not keys and not constant:
-        drop("lorebook entries without keys dropped (they could never trigger)")
-        return None
-    if not entry.flag("selective", False):
-        if secondary:
-            drop("secondary keys ignored on non-selective lorebook entries")
-        secondary = []
-    elif secondary:
-        secondary = _selective_logic(entry.data.get("extensions"), secondary, drop)
-    return WorldEntry(keys=tuple(map(escape, keys)), content=escape(content),
-                      secondary_keys=tuple(map(escape, secondary)), always=constant,
-                      comment=comment)
-
-
-def _selective_logic(ext: Any, secondary: list[str], drop: Callable[[str], None]) -> list[str]:
-    logic = ext.get("selectiveLogic") if isinstance(ext, dict) else None
-    if isinstance(logic, bool):  # True == 1 in Python; not a SillyTavern logic value
-        return secondary
-    if logic in _NOT_LOGIC:
-        drop("secondary keys with NOT logic ignored (the entry triggers on its keys alone)")
-        return []
-    if logic == _AND_ALL:
-        drop("secondary keys with AND ALL logic read as 'any one of them'")
-    return secondary
-
-
-def _strip_decorators(content: str) -> tuple[str, bool]:
-    lines = content.split("\n")
-    n = 0
-    while n < len(lines) and lines[n].startswith("@@"):
-        n += 1
-    return "\n".join(lines[n:]), n > 0
+    entries, dropped = read_book(book, version, sub, MAX_WORLD_ENTRIES)
+    notes += dropped
+    return tuple(map(escaped, entries))

@@ -45,7 +45,8 @@ AS_KINDS: tuple[str, ...] = ("seed", "save")
 _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "aid2-save": aidungeon.SAVE_FORMAT,
                            "clover-save": clover.SAVE_FORMAT,
-                           "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT}
+                           "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT,
+                           "lorebook": "a lorebook (world info)"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
                 "kobold": "kobold"}
 
@@ -86,6 +87,10 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     label = _LABELS[fmt]
     stem = PurePath(where).stem
     out = Conversion(source=where, format=label)
+    if fmt == "lorebook":
+        raise ImportProblem("this is a lorebook: world info to add to a story, not a story",
+                            where, hint="add it to a story seed or a saved game: "
+                                        "gpt2-adventure import FILE --into SEED_OR_SAVE")
     if fmt == "aid2-seeds":
         if as_ == "save":
             raise ImportProblem("this file holds story seeds (one per setting and character), "

@@ -8,8 +8,9 @@ from typing import Literal
 
 from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json, load_yaml
 
-Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold"]
-FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold")
+Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold", "lorebook"]
+FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
+                            "lorebook")
 KNOWN = ("a KoboldAI story (.json), an AI Dungeon 2 story_data.yaml or save (.json), or a "
          "Clover Edition save (.json) or prompt (.txt)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
@@ -47,6 +48,10 @@ def detect(text: str, where: str, suffix: str = "") -> Detected:
 
 
 def json_format(doc: object, where: str) -> Format:
+    from gpt2_adventure.story.lorebooks.read import lorebook_kind
+
+    if lorebook_kind(doc) is not None:  # world info only: added to a story with --into
+        return "lorebook"
     if not isinstance(doc, dict):
         raise ImportProblem(f"the file holds {kind(doc)}, not an object; expected {KNOWN}",
                             where)

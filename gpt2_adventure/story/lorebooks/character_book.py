@@ -1,0 +1,131 @@
+"""Character books (Character Card V2/V3 ``character_book``), inside a card or on their own.
+
+The shape (the card specs)::
+
+    {"name": "...", "scan_depth": 4, "token_budget": 500, "recursive_scanning": false,
+     "extensions": {},
+     "entries": [{"keys": ["forge"], "content": "...", "enabled": true,
+                  "insertion_order": 10, "case_sensitive": false, "priority": 10, "id": 1,
+                  "comment": "...", "selective": true, "secondary_keys": ["fire"],
+                  "constant": false, "position": "before_char", "use_regex": false,
+                  "extensions": {"selectiveLogic": 0, ...}}]}
+
+A V3 lorebook file on its own is ``{"spec": "lorebook_v3", "data": {<the book>}}``. The card
+reader (``cards/to_seed.py``) maps a card's book through here too: there is one mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gpt2_adventure.story.fields import Fields
+from gpt2_adventure.story.lorebooks.common import (
+    Dropped,
+    Lorebook,
+    Sub,
+    label,
+    lorebook_fields,
+    need,
+    order_of,
+    sort_by_order,
+)
+from gpt2_adventure.story.model import WorldEntry
+
+FORMAT = "a character book (Character Card V2 lorebook)"
+FORMAT_V3 = "a Character Card V3 lorebook"
+MAX_BOOK_ENTRIES = 1_000  # as many as a card may hold
+_NOT_LOGIC = (1, 2)  # SillyTavern selectiveLogic NOT_ALL / NOT_ANY
+_AND_ALL = 3
+_SETTINGS = ("scan_depth", "token_budget", "recursive_scanning")
+
+
+def read_file_doc(doc: object, where: str, sub: Sub) -> Lorebook:
+    """A character book file: V2 (the book itself) or V3 (``spec: lorebook_v3``)."""
+    root = need(doc, where, "a character book")
+    book = lorebook_fields(root, where)
+    version, fmt = "V2", FORMAT
+    if root.get("spec") == "lorebook_v3":
+        version, fmt = "V3", FORMAT_V3
+        book = book.sub("data", root.get("data"))
+    entries, dropped = read_book(book, version, sub)
+    return Lorebook(source=where, format=fmt, entries=entries, dropped=dropped)
+
+
+def read_book(book: Fields, version: str, sub: Sub,
+              limit: int = MAX_BOOK_ENTRIES) -> tuple[list[WorldEntry], list[str]]:
+    """The book's entries (plain text, in insertion order) and what was dropped."""
+    lines = []
+    settings = [k for k in _SETTINGS if book.filled(k)]
+    if settings:
+        lines.append(f"lorebook settings ignored: {', '.join(settings)}")
+    dropped = Dropped()
+    ordered: list[tuple[float, WorldEntry]] = []
+    for i, entry in enumerate(book.objs("entries", limit)):
+        made = _entry(entry, version, sub, dropped, f"entries[{i}]")
+        if made is not None:
+            ordered.append((order_of(entry.data.get("insertion_order"), 0), made))
+    return sort_by_order(ordered), lines + dropped.lines()
+
+
+def _entry(entry: Fields, version: str, sub: Sub, dropped: Dropped,
+           index: str) -> WorldEntry | None:
+    keys = [k for k in map(sub, entry.texts("keys")) if k]
+    comment = " ".join((entry.text("comment") or entry.text("name")).split())
+    name = label(index, comment, keys)
+
+    def drop(reason: str) -> None:
+        dropped.add(reason, name)
+
+    if not entry.flag("enabled", True):
+        drop("disabled lorebook entries dropped")
+        return None
+    content = entry.text("content")
+    if version == "V3":
+        content, decorated = strip_decorators(content)
+        if decorated:
+            drop("V3 decorators (@@ lines) removed from lorebook entries")
+    content = sub(content)
+    constant = entry.flag("constant", False)
+    secondary = [k for k in map(sub, entry.texts("secondary_keys")) if k]
+    if not content:
+        drop("lorebook entries without content dropped")
+        return None
+    if entry.flag("use_regex", False) and not constant:
+        drop("lorebook entries with regex keys dropped (only plain keys are supported)")
+        return None
+    if not keys and not constant:
+        drop("lorebook entries without keys dropped (they could never trigger)")
+        return None
+    if not entry.flag("selective", False):
+        if secondary:
+            drop("secondary keys ignored on non-selective lorebook entries")
+        secondary = []
+    elif secondary:
+        secondary = selective_logic(entry.data.get("extensions"), secondary, drop)
+    if entry.data.get("case_sensitive") is True:
+        drop("case-sensitive keys matched in any case")
+    return WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
+                      always=constant, comment=comment)
+
+
+def selective_logic(logic_of: Any, secondary: list[str],
+                    drop: Callable[[str], None]) -> list[str]:
+    """Secondary keys under SillyTavern's logic: ours is "and any one of them"."""
+    logic = logic_of.get("selectiveLogic") if isinstance(logic_of, dict) else logic_of
+    if isinstance(logic, bool):  # True == 1 in Python; not a SillyTavern logic value
+        return secondary
+    if logic in _NOT_LOGIC:
+        drop("secondary keys with NOT logic ignored (the entry triggers on its keys alone)")
+        return []
+    if logic == _AND_ALL:
+        drop("secondary keys with AND ALL logic read as 'any one of them'")
+    return secondary
+
+
+def strip_decorators(content: str) -> tuple[str, bool]:
+    lines = content.split("\n")
+    n = 0
+    while n < len(lines) and lines[n].startswith("@@"):
+        n += 1
+    return "\n".join(lines[n:]), n > 0

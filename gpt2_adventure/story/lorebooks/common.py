@@ -1,0 +1,125 @@
+"""What every lorebook reader shares: the result, the caps, how fields are read, how what was
+dropped is listed, and the card macros ({{char}}, {{user}}) in lore entries.
+
+A lorebook is untrusted input: every problem is an ``ImportProblem`` naming the file and the
+field (``entries.3.key[0] should be text, not a number``), never a traceback. Entries come out
+as plain text (``WorldEntry`` as a game holds it); whoever writes them into a seed escapes
+them (seed texts are templates).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gpt2_adventure.story.cards.fields import substitute
+from gpt2_adventure.story.fields import Fields, Rules
+from gpt2_adventure.story.importers.common import ImportProblem, clean, kind
+from gpt2_adventure.story.model import WorldEntry
+from gpt2_adventure.story.seeds.fill import escape
+
+MAX_LOREBOOK_BYTES = 20_000_000  # a whole file (the same cap as a character card)
+MAX_ENTRIES = 5_000
+MAX_TEXT_CHARS = 100_000  # per text field
+MAX_KEYS = 1_000  # per list of keys
+
+# Lorebooks say "entries.3.key should be a list of text, not text", like the importers.
+LOREBOOK = Rules(error=ImportProblem, clean=lambda text: clean(text.replace("\0", "")),
+                 kind=kind, max_chars=MAX_TEXT_CHARS, max_items=MAX_KEYS)
+
+Sub = Callable[[str], str]  # what each key and content goes through (macros, stripping)
+_MACRO = re.compile(r"\{\{\s*(?:char|user)\s*\}\}|<(?:bot|user)>", re.IGNORECASE)
+
+
+@dataclass
+class Lorebook:
+    """World info read from a file: entries in the order they go into the prompt, and what
+    had no equivalent here (``dropped``, shown as ``dropped:`` lines) or needs a word
+    (``notes``)."""
+
+    source: str  # the file, as shown in messages
+    format: str  # e.g. "a SillyTavern World Info file"
+    entries: list[WorldEntry] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def escaped(entry: WorldEntry) -> WorldEntry:
+    """An entry as seed text (a template): braces doubled; the comment is plain text."""
+    return replace(entry, keys=tuple(map(escape, entry.keys)), content=escape(entry.content),
+                   secondary_keys=tuple(map(escape, entry.secondary_keys)))
+
+
+def lorebook_fields(data: dict[str, Any], where: str, prefix: str = "") -> Fields:
+    return Fields(data, where, LOREBOOK, prefix)
+
+
+def plain(text: str) -> str:
+    return text.strip()
+
+
+def names_sub(character: str, player: str) -> Sub:
+    """Card macros replaced by the names, as a card's own texts are."""
+    return lambda text: substitute(text, character, player).strip()
+
+
+def has_macros(entries: list[WorldEntry]) -> bool:
+    return any(_MACRO.search(text) for entry in entries
+               for text in (entry.content, *entry.keys, *entry.secondary_keys))
+
+
+MACROS_KEPT = ("some entries use {{char}}/{{user}} (or <BOT>/<USER>); they are kept as "
+               "written because no character is known here")
+
+
+class Dropped:
+    """What had no equivalent, grouped by reason: ``reason: entry 1 "a", entry 2 "b"``."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, list[str]] = {}
+
+    def add(self, reason: str, label: str = "") -> None:
+        labels = self.reasons.setdefault(reason, [])
+        if label and label not in labels[-1:]:  # one entry may lose a thing twice over
+            labels.append(label)
+
+    def lines(self) -> list[str]:
+        return [f"{reason}: {listing(labels)}" if labels else reason
+                for reason, labels in self.reasons.items()]
+
+
+def listing(labels: list[str], shown: int = 5) -> str:
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
+
+
+def label(place: str, comment: str, keys: list[str]) -> str:
+    """``entries[2] "Forge"``: where the entry is, and its comment or first key."""
+    short = one_line(comment or (keys[0] if keys else ""), 40)
+    return f'{place} "{short}"' if short else place
+
+
+def one_line(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
+
+
+def order_of(value: object, default: float) -> float:
+    """An entry's insertion order (a number; anything else reads as ``default``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    return float(min(max(value, -1e18), 1e18))
+
+
+def sort_by_order(ordered: list[tuple[float, WorldEntry]]) -> list[WorldEntry]:
+    """The entries as SillyTavern inserts them: lowest order first, the highest last (nearest
+    the story); a tie keeps the file's order."""
+    return [entry for _, entry in sorted(ordered, key=lambda pair: pair[0])]
+
+
+def need(doc: object, where: str, what: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise ImportProblem(f"not {what}: it holds {kind(doc)}, not an object", where)
+    return doc
