@@ -166,7 +166,9 @@ def test_import_card_writes_a_chat_seed_that_plays(tmp_path: Path) -> None:
     seed = find_seed(AppPaths.from_env(), "mira")
     assert seed.mode == "chat" and seed.chat is not None and seed.chat.character == "Mira"
     filled = fill_seed(seed, {})
-    assert filled.openings == ("Hello, you!", "Back again?")
+    assert filled.openings == ("A map shop.",)  # the scene; the first message is the greeting
+    assert (filled.chat.greeting, filled.chat.alternate_greetings) == ("Hello, you!",
+                                                                       ("Back again?",))
     assert "A {curious} [bold]cartographer[/bold]." in filled.chat.persona
     code, _, err = invoke("import-card", str(path))
     assert_clean_error(code, err, "already exists")

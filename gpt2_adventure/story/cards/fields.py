@@ -10,6 +10,7 @@ so the player can find it. Text is data: it is kept as written, except NUL chara
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
@@ -60,6 +61,49 @@ _NOT_VERBS = {"always", "sometimes", "perhaps", "thus", "unless", "besides", "to
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)[ \t,]*$")
 
 
+# Character Card V3's curly braced syntax (SillyTavern reads the same in any card): comments
+# go, random picks and dice are resolved when the card is read (each new chat from the card
+# reads it again). No braces inside, so nested ones resolve inside-out over a few passes.
+_CBS = re.compile(r"\{\{(?://+([^{}]*)|\s*(random|pick|roll|hidden_key|comment|reverse)\s*:"
+                  r"([^{}]*))\}\}", re.IGNORECASE)
+_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+_MAX_SIDES = 1_000_000
+_RNG = random.Random()
+
+
+def curly_braced(text: str, rng: random.Random = _RNG) -> str:
+    """Resolve ``{{random:A,B}}`` (also SillyTavern's ``{{random::A::B}}``), ``{{pick:A,B}}``
+    (the same choice every time), ``{{roll:N}}``/``{{roll:dN}}`` and ``{{reverse:A}}``; drop
+    ``{{// A}}``, ``{{hidden_key:A}}`` and ``{{comment:A}}``. Anything else stays as written."""
+
+    def resolve(match: re.Match[str]) -> str:
+        if match[1] is not None:
+            return ""  # {{// a comment}}
+        what, arg = match[2].lower(), match[3]
+        if what in ("hidden_key", "comment"):
+            return ""
+        if what == "reverse":
+            return arg[::-1]
+        if what == "roll":
+            sides = arg.strip().lower().removeprefix("d")
+            if sides.isascii() and sides.isdigit() and 0 < int(sides) <= _MAX_SIDES:
+                return str(rng.randint(1, int(sides)))
+            return match[0]
+        if arg.startswith(":"):
+            options = arg[1:].split("::")
+        else:
+            options = [o.replace("\\,", ",") for o in _UNESCAPED_COMMA.split(arg)]
+        options = [o.strip() for o in options]
+        return (random.Random(arg) if what == "pick" else rng).choice(options)
+
+    for _ in range(8):  # nesting deeper than this stays as written
+        resolved = _CBS.sub(resolve, text)
+        if resolved == text:
+            break
+        text = resolved
+    return text
+
+
 def substitute(text: str, character: str, player: str = "You") -> str:
     """Replace the card macros with the character's and the player's names.
 
@@ -89,6 +133,7 @@ def substitute(text: str, character: str, player: str = "You") -> str:
             return you + rest
         return you + space + (agreed.capitalize() if word[0].isupper() else agreed) + negation
 
+    text = curly_braced(text)
     return _MACRO.sub(name, text)
 
 

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import struct
 import sys
 import zlib
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from gpt2_adventure import fileio
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.cards import reader as cards
-from gpt2_adventure.story.cards.fields import MAX_FIELD_CHARS, substitute
+from gpt2_adventure.story.cards.fields import MAX_FIELD_CHARS, curly_braced, substitute
 from gpt2_adventure.story.cards.png_text import read_text_chunks
 from gpt2_adventure.story.cards.reader import card_to_seed, load_card, load_card_report
 from gpt2_adventure.story.cards.to_seed import NEUTRAL_GREETING, example_dialogue, slug
@@ -286,10 +287,27 @@ def test_unknown_spec_with_data_is_read_as_v3(tmp_path: Path) -> None:
     ("{{user}} always wakes. {{user}} kisses, {{user}} dies, {{user}} doesn't",
      "You always wakes. You kiss, you dies, you don't"),
     ("{{user}} us {{user}}s", "You us yous"),
-    ("{{random:a,b}} {{original}} <START>", "{{random:a,b}} {{original}} <START>"),
+    ("{{original}} <START> {{mystery:x}} {{roll:0}} {{ roll : d }}",
+     "{{original}} <START> {{mystery:x}} {{roll:0}} {{ roll : d }}"),
+    ("a{{// note }}b{{/// key}}c{{hidden_key: k}}d{{comment: c}}e{{reverse:olleh}}",
+     "abcdehello"),
 ])
 def test_substitutions(text: str, expected: str) -> None:
     assert substitute(text, "Alice") == expected
+
+
+def test_random_pick_and_roll_are_resolved_as_card_v3_says() -> None:
+    seen = {curly_braced("{{random:Hi,Hello\\, you,Hey}}", random.Random(i)) for i in range(60)}
+    assert seen == {"Hi", "Hello, you", "Hey"}
+    assert {curly_braced("{{random::a b::c}}", random.Random(i)) for i in range(40)} == {
+        "a b", "c"}  # SillyTavern's own form
+    picks = {curly_braced("{{pick:x,y,z}} {{PICK:x,y,z}}", random.Random(i)) for i in range(20)}
+    assert len(picks) == 1 and next(iter(picks)) in ("x x", "y y", "z z")  # stable
+    rolls = {int(curly_braced("{{roll:d6}}", random.Random(i))) for i in range(200)}
+    assert rolls == set(range(1, 7))
+    nested = curly_braced("{{random:{{reverse:ba}},{{reverse:ba}}}}", random.Random(1))
+    assert nested == "ab"  # inside-out
+    assert substitute("{{random:Hi,Hi}}. {{user}} waves", "A") == "Hi. You wave"
 
 
 def test_substitution_with_another_player_name_is_plain() -> None:
