@@ -81,6 +81,11 @@ PRESETS: dict[str, Sampling] = {
 }
 
 
+# What a preset does not choose: how many replies to write is the player's (and the
+# machine's) choice, not a sampling style, so picking a preset leaves it as it is.
+NOT_IN_PRESETS = frozenset({"candidates"})
+
+
 def preset(name: str) -> Sampling:
     try:
         return PRESETS[name]

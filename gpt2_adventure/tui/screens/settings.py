@@ -22,7 +22,7 @@ from gpt2_adventure.config import (
     save_changes,
     settings_rows,
 )
-from gpt2_adventure.engine.sampling import PRESETS, Sampling
+from gpt2_adventure.engine.sampling import NOT_IN_PRESETS, PRESETS, Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.schema import SettingError, Spec, from_text
 from gpt2_adventure.tui.base import GameApp
@@ -93,7 +93,8 @@ class SettingsScreen(Screen):
             self._preset = str(event.value)
             chosen = PRESETS[self._preset]
             for section, spec, _ in self._rows:
-                if section == "sampling" and hasattr(chosen, spec.name) and not spec.choices:
+                if (section == "sampling" and hasattr(chosen, spec.name) and not spec.choices
+                        and spec.name not in NOT_IN_PRESETS):
                     box = self.query_one(f"#{_widget_id(section, spec.name)}", Input)
                     box.value = str(getattr(chosen, spec.name))
         elif event.select.id == _widget_id(*THEME) and event.value:

@@ -133,6 +133,24 @@ async def test_candidates_is_saved_to_sampling_and_checked(said: list[str]) -> N
     assert app.launch.settings.sampling.candidates == 4
 
 
+async def test_choosing_a_preset_keeps_the_players_candidates(said: list[str]) -> None:
+    path = config_file()
+    path.write_text(ORIGINAL + "candidates = 4\n", encoding="utf-8")
+    app = app_on(path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        app.open_settings()
+        await settle(pilot)
+        app.screen.query_one("#sampling-preset", Select).value = "focused"
+        await settle(pilot)
+        assert app.screen.query_one("#sampling-top_k", Input).value == "20"  # the preset's
+        assert app.screen.query_one("#sampling-candidates", Input).value == "4"  # kept
+        app.screen.action_save()
+        await settle(pilot)
+    assert "candidates = 4\n" in path.read_text(encoding="utf-8")
+    assert app.launch.settings.sampling.candidates == 4
+    assert load_settings(path, environ={}).sampling.candidates == 4
+
+
 async def test_a_bad_value_is_refused_and_nothing_is_written(said: list[str]) -> None:
     path = config_file()
     path.write_text(ORIGINAL, encoding="utf-8")
