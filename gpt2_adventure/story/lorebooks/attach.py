@@ -31,7 +31,7 @@ from gpt2_adventure.story.seeds.library import (
     parse_seed,
     seed_files,
 )
-from gpt2_adventure.story.seeds.to_toml import toml_string
+from gpt2_adventure.story.seeds.to_toml import world_table
 from gpt2_adventure.units import size_text
 
 TargetKind = Literal["seed", "save"]
@@ -176,18 +176,8 @@ def _read_seed_text(source: Path) -> str:
 
 
 def world_block(entry: WorldEntry) -> str:
-    """One ``[[world]]`` table, as ``stories/README.md`` describes it."""
-    lines = ["", "[[world]]"]
-    if entry.keys:
-        lines.append(f"keys = [{', '.join(map(toml_string, entry.keys))}]")
-    if entry.secondary_keys:
-        lines.append(f"secondary_keys = [{', '.join(map(toml_string, entry.secondary_keys))}]")
-    if entry.always:
-        lines.append("always = true")
-    if entry.comment:
-        lines.append(f"comment = {toml_string(entry.comment)}")
-    lines.append(f"content = {toml_string(entry.content)}")
-    return "\n".join(lines) + "\n"
+    """One ``[[world]]`` table, as ``stories/README.md`` describes it, after a blank line."""
+    return "\n" + "\n".join(world_table(entry)) + "\n"
 
 
 def _check_seed(text: str, seed: Seed, added: int, where: Path) -> None:

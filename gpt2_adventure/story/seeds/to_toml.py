@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from gpt2_adventure.story.model import NO_SCENE, Seed
+from gpt2_adventure.story.model import NO_SCENE, Seed, WorldEntry
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # Escaped for TOML (C0 controls, DEL) and, though TOML would allow them, C1 controls and the
@@ -97,6 +97,21 @@ def _texts(items: tuple[str, ...]) -> str:
     return _value(list(items))
 
 
+def world_table(entry: WorldEntry) -> list[str]:
+    """One ``[[world]]`` table's lines."""
+    out = ["[[world]]"]
+    if entry.keys:
+        out.append(f"keys = {_texts(entry.keys)}")
+    if entry.secondary_keys:
+        out.append(f"secondary_keys = {_texts(entry.secondary_keys)}")
+    if entry.always:
+        out.append("always = true")
+    if entry.comment:
+        out.append(f"comment = {toml_string(entry.comment)}")
+    out.append(f"content = {toml_string(entry.content)}")
+    return out
+
+
 def to_toml(seed: Seed) -> str:
     """The seed as TOML text that ``load_seed`` reads back to an equal Seed (``id`` aside)."""
     out = ["format = 1", f"title = {toml_string(seed.title)}"]
@@ -116,16 +131,7 @@ def to_toml(seed: Seed) -> str:
         if placeholder.default:
             out.append(f"default = {toml_string(placeholder.default)}")
     for entry in seed.world:
-        out += ["", "[[world]]"]
-        if entry.keys:
-            out.append(f"keys = {_texts(entry.keys)}")
-        if entry.secondary_keys:
-            out.append(f"secondary_keys = {_texts(entry.secondary_keys)}")
-        if entry.always:
-            out.append("always = true")
-        if entry.comment:
-            out.append(f"comment = {toml_string(entry.comment)}")
-        out.append(f"content = {toml_string(entry.content)}")
+        out += ["", *world_table(entry)]
     if seed.sampling:
         out += ["", "[sampling]"]
         out += [f"{_key(key)} = {_value(value)}" for key, value in seed.sampling.items()]
