@@ -1,5 +1,5 @@
 """`gpt2-adventure import FILE... [--as seed|save]`: bring stories from AI Dungeon 2, Clover
-Edition and KoboldAI. The importers are loaded inside the command."""
+Edition, KoboldAI and KoboldAI United. The importers are loaded inside the command."""
 
 from __future__ import annotations
 
@@ -46,13 +46,14 @@ def _report(result: ImportResult) -> None:
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI story .json files.", show_default=False)],
+             "prompt .txt files, KoboldAI and KoboldAI United story .json files.",
+        show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
         help="Make a story seed (how a game starts) or a saved game (to continue). Default: "
              "seeds from story_data.yaml and prompts, saves from saved games.")] = None,
 ) -> None:
-    """Import stories from AI Dungeon 2, Clover Edition and KoboldAI.
+    """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United.
 
     The format is told from each file's content. Prints what was created and where, and what
     could not be carried over. A file that cannot be imported is reported and the others are
