@@ -59,6 +59,7 @@ _NO_EQUIVALENT = {"notes": "story notes", "auto_memory": "automatic memory",
                   "genres": "genres", "picture": "the story picture",
                   "revisions": "earlier revisions", "commentary_enabled": "commentary"}
 _MAX_NAMES = 6
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
 
 
 # -- import -------------------------------------------------------------------------------
@@ -136,8 +137,8 @@ def _number(fields: Fields, key: str) -> int | None:
     value = fields.data.get(key)
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
-        return int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)  # United reads it with int()
     if type(value) is not int:
         fields.fail(key, f"should be a number, not {kind(value)}")
     return value

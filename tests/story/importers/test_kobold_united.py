@@ -288,6 +288,10 @@ BAD = [
     ({"file_version": 2, "prompt": "x", "actions": ["a"]}, "actions should be an object"),
     ({"file_version": 2, "prompt": "x", "actions": {"action_count": "many", "actions": {}}},
      "actions.action_count should be a number, not text"),
+    ({"file_version": 2, "prompt": "x", "actions": {"action_count": "--1", "actions": {}}},
+     "actions.action_count should be a number, not text"),
+    ({"file_version": 2, "prompt": "x", "actions": {"action_count": True, "actions": {}}},
+     "actions.action_count should be a number, not true"),
     ({"file_version": 2, "prompt": "x", "actions": {"action_count": 0, "actions": {"0": 5}}},
      r"actions.actions.0 should be an object, not a number"),
     ({"file_version": 2, "prompt": "x", "actions": {"action_count": 0, "actions": {
