@@ -102,6 +102,11 @@ def test_older_formats_are_still_told_apart() -> None:
     assert detect(clover, "f.json", ".json").format == "clover-save"
 
 
+def test_read_as_an_older_kobold_story_it_is_refused_by_name() -> None:
+    with pytest.raises(UserError, match="KoboldAI United's own story format"):
+        convert_document(story(), "kobold", "f.json")
+
+
 # -- import -------------------------------------------------------------------------------
 
 def test_import_maps_every_part(tmp_path: Path, paths: AppPaths) -> None:
