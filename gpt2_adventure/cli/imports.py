@@ -1,7 +1,7 @@
 """`gpt2-adventure import FILE... [--as seed|save | --into SEED_OR_SAVE]`: bring stories from
-AI Dungeon 2, Clover Edition and KoboldAI, and lorebooks (world info) from SillyTavern,
-KoboldAI and character books into a seed or a save. The importers are loaded inside the
-command."""
+AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and lorebooks (world info) from
+SillyTavern, KoboldAI and character books into a seed or a save. The importers are loaded
+inside the command."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI story .json files; with --into, lorebooks.",
+             "prompt .txt files, KoboldAI and KoboldAI United story .json files; with --into, "
+             "lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
@@ -94,7 +95,8 @@ def import_command(
              "books) to this story seed or saved game: a name or a file. A bundled seed gets "
              "a copy in your stories folder.")] = None,
 ) -> None:
-    """Import stories from AI Dungeon 2, Clover Edition and KoboldAI, and lorebooks.
+    """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and
+    lorebooks.
 
     The format is told from each file's content. Prints what was created and where, and what
     could not be carried over. A file that cannot be imported is reported and the others are

@@ -1,4 +1,5 @@
-"""Import seeds and saved games from AI Dungeon 2, Clover Edition and KoboldAI.
+"""Import seeds and saved games from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI
+United.
 
 Two steps, so nothing is ever half-written: ``convert_*`` reads and converts a file in memory
 and validates every seed it would create (raising ``UserError`` on a file it cannot use);
@@ -17,7 +18,7 @@ from typing import Literal
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.importers import aidungeon, clover, kobold
+from gpt2_adventure.story.importers import aidungeon, clover, kobold, kobold_united
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
     decode_text,
@@ -46,9 +47,10 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "aid2-save": aidungeon.SAVE_FORMAT,
                            "clover-save": clover.SAVE_FORMAT,
                            "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT,
+                           "kobold-united": kobold_united.FORMAT,
                            "lorebook": "a lorebook (world info)"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
-                "kobold": "kobold"}
+                "kobold": "kobold", "kobold-united": "kobold"}
 
 __all__ = ["AS_KINDS", "FORMATS", "AsKind", "Conversion", "ImportProblem", "ImportResult",
            "Item", "convert_bytes", "convert_document", "convert_file", "export_kobold",
@@ -98,6 +100,8 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
         out.seeds, out.dropped = aidungeon.seeds_from_story_data(doc, where)
     else:
         story, out.dropped = _story(fmt, doc, where, stem, out.notes)
+        if fmt == "kobold-united" and stem.lower() == "story":
+            stem = story.title  # United keeps each story as <its name>/story.json
         if as_ == "seed" or (as_ is None and fmt == "clover-prompt"):
             description = f"Imported from {label} ({PurePath(where).name})"
             seed, dropped = story.to_seed(seed_id(_SEED_PREFIX[fmt], stem), description[:200])
@@ -122,7 +126,10 @@ def _story(fmt: Format, doc: object, where: str, stem: str,
         if not isinstance(doc, str):
             raise ImportProblem("a prompt file should be text", where)
         return clover.story_from_prompt(doc, where, _title(stem))
-    story, dropped, more = kobold.story_from_kobold(doc, where, _title(stem))
+    if fmt == "kobold-united":
+        story, dropped, more = kobold_united.story_from_united(doc, where, _title(stem))
+    else:
+        story, dropped, more = kobold.story_from_kobold(doc, where, _title(stem))
     notes += more
     return story, dropped
 

@@ -8,11 +8,12 @@ from typing import Literal
 
 from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json, load_yaml
 
-Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold", "lorebook"]
+Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
+                 "kobold-united", "lorebook"]
 FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
-                            "lorebook")
-KNOWN = ("a KoboldAI story (.json), an AI Dungeon 2 story_data.yaml or save (.json), or a "
-         "Clover Edition save (.json) or prompt (.txt)")
+                            "kobold-united", "lorebook")
+KNOWN = ("a KoboldAI or KoboldAI United story (.json), an AI Dungeon 2 story_data.yaml or save "
+         "(.json), or a Clover Edition save (.json) or prompt (.txt)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
 
 
@@ -63,6 +64,10 @@ def json_format(doc: object, where: str) -> Format:
                             hint="import it with: gpt2-adventure stories import-card PATH")
     if "story_start" in doc:
         return "aid2-save"
+    # KoboldAI United's own format: "file_version": 2, its actions an object (not a list).
+    if doc.get("file_version") == 2 or (isinstance(doc.get("actions"), dict)
+                                         and "results" not in doc):
+        return "kobold-united"
     if "gamestarted" in doc or ("prompt" in doc and "actions" in doc):
         return "kobold"
     if "actions" in doc and "results" in doc:

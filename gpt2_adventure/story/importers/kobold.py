@@ -62,8 +62,8 @@ def story_from_kobold(doc: object, where: str, title: str
     """(the story, what was dropped, notes)."""
     fields = import_fields(need_object(doc, where, "a KoboldAI story"), where)
     if isinstance(fields.data.get("actions"), dict):
-        raise ImportProblem("this is KoboldAI United's newer story format, which cannot be "
-                            "imported yet", where)
+        raise ImportProblem("its actions are an object: this is KoboldAI United's own story "
+                            "format (read as a KoboldAI United story), not KoboldAI's", where)
     prompt = fields.text("prompt")
     actions = fields.texts("actions")
     dropped: list[str] = []
@@ -96,8 +96,12 @@ def story_from_kobold(doc: object, where: str, title: str
 
 
 def _note(fields: Fields) -> str:
-    note = fields.text("authorsnote")
-    template = fields.text("anotetemplate") or DEFAULT_TEMPLATE
+    return note_with_template(fields.text("authorsnote"), fields.text("anotetemplate"))
+
+
+def note_with_template(note: str, template: str) -> str:
+    """Our author's note for KoboldAI's note and its template."""
+    template = template or DEFAULT_TEMPLATE
     # Our prompt builder wraps a note in "[Author's note: ...]" unless it starts with "[";
     # any other template (or a note that starts with "[") is applied here, as KoboldAI would.
     if note.strip() and (template != DEFAULT_TEMPLATE or note.lstrip().startswith("[")):
@@ -183,14 +187,18 @@ def _alternatives(raw: Any) -> list[str]:
 def _turns(actions: list[str], options: list[list[str]]) -> list[Turn]:
     turns = []
     for text, others in zip(actions, options):
-        match = _ACTION.fullmatch(text)
-        if match and text.strip():
-            body = match.group(1).strip()
-            turns.append(Turn(role="player", text=text, kind="say" if _SAY.match(body)
-                              else "do", raw=body))
-        else:
-            turns.append(Turn(role="model", text=text, alternatives=[text, *others]))
+        action = adventure_action(text)
+        turns.append(action or Turn(role="model", text=text, alternatives=[text, *others]))
     return turns
+
+
+def adventure_action(text: str) -> Turn | None:
+    """The player's turn for a chunk in KoboldAI's adventure-mode shape, else None."""
+    match = _ACTION.fullmatch(text)
+    if not match or not text.strip():
+        return None
+    body = match.group(1).strip()
+    return Turn(role="player", text=text, kind="say" if _SAY.match(body) else "do", raw=body)
 
 
 def _turns_from_extension(actions: list[str], options: list[list[str]],

@@ -121,8 +121,6 @@ def test_empty_prompt_takes_the_first_action_like_koboldai(tmp_path: Path) -> No
     ({"gamestarted": True, "prompt": "x", "actions": [3]}, r"actions\[0\] should be text"),
     ({"gamestarted": True, "prompt": "x", "memory": {"a": 1}, "actions": []},
      "memory should be text, not a mapping"),
-    ({"file_version": 2, "prompt": "x", "actions": {"action_count": 0, "actions": {}}},
-     "KoboldAI United"),
 ])
 def test_bad_stories(tmp_path: Path, paths: AppPaths, doc: dict, words: str) -> None:
     source = write_json(tmp_path / "bad.json", doc)
