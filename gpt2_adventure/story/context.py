@@ -75,6 +75,7 @@ class Prompt:
     trimmed: bool = False  # this prompt moved the window (a full re-evaluation)
     pinned_cut: bool = False  # persona/memory were too long and were shortened
     examples_left_out: int = 0  # example dialogues beyond their budget
+    world_left_out: int = 0  # triggered world entries beyond theirs (until the next trim)
     chat: bool = False  # a chat: the meter calls the story "chat" and world info "lore"
 
     @property
@@ -105,6 +106,17 @@ def triggered_world(world: Sequence[WorldEntry], scan: str) -> list[int]:
                 or any(k.strip() and k.strip().lower() in text for k in entry.secondary_keys)):
             active.append(i)
     return active
+
+
+def _fitting(pieces: list[list[int]], room: int) -> list[int]:
+    """Which pieces fit in ``room`` tokens together, earliest first: one too long for what is
+    left is skipped (a later, shorter one may still fit) and waits for the next trim."""
+    kept: list[int] = []
+    for i, piece in enumerate(pieces):
+        if len(piece) <= room:
+            room -= len(piece)
+            kept.append(i)
+    return kept
 
 
 def _within(pieces: list[list[int]], room: int) -> list[list[int]]:
@@ -176,10 +188,28 @@ class ContextBuilder:
         cap = int(self.n_ctx * self.pinned_share)
         cut = len(persona) + len(memory) > cap
         if cut:  # the persona first; the memory gets what is left of the share
-            persona = persona[:cap]
+            persona = self._cut(persona_text, cap)
             memory = memory[:cap - len(persona)]
         examples, left_out = self._examples(examples_text)
         return Pinned(persona, examples, memory, cut, left_out)
+
+    def _cut(self, text: str, cap: int) -> list[int]:
+        """The start of ``text`` in at most ``cap`` tokens: whole lines when they fill three
+        quarters of it, else cut mid-line; it ends with a line break either way."""
+        tokens = self.tokens(text)
+        if len(tokens) <= cap:
+            return tokens
+        lines = text.rstrip("\n").split("\n")
+        best: list[int] = []
+        for n in range(1, len(lines)):
+            head = self.tokens("\n".join(lines[:n]) + "\n")
+            if len(head) > cap:
+                break
+            best = head
+        if len(best) >= cap * 3 // 4:
+            return best
+        newline = self.tokens("\n")
+        return tokens[:max(0, cap - len(newline))] + newline
 
     def _examples(self, text: str) -> tuple[list[int], int]:
         """The example dialogues that fit their share, whole and in order (a blank line
@@ -199,10 +229,13 @@ class ContextBuilder:
             return best, len(pieces) - (1 if best else 0)
         return [t for piece in kept for t in piece], len(pieces) - len(kept)
 
-    def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
+    def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[list[int]]:
+        """The top block's entries that fit the world share (``world_share``)."""
         pieces = [self.tokens(state.world[i].content.strip() + "\n") for i in indices]
-        return [t for piece in _within(pieces, int(self.n_ctx * self.world_share))
-                for t in piece]
+        return [pieces[i] for i in _fitting(pieces, int(self.n_ctx * self.world_share))]
+
+    def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
+        return [t for piece in self._world_pieces(state, indices) for t in piece]
 
     def _note_tokens(self, state: StoryState) -> list[int]:
         note = note_text(state.authors_note)
@@ -210,12 +243,15 @@ class ContextBuilder:
 
     def _late_world(self, state: StoryState, room: int) -> dict[int, list[int]]:
         """Mid-window entries by the turn they go before, within ``room`` tokens."""
-        pieces = [self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
-                  for i, _ in self.plan.late_world]
         out: dict[int, list[int]] = {}
-        for (_, at), piece in zip(self.plan.late_world, _within(pieces, room), strict=False):
+        for at, piece in self._late_pieces(state, room):
             out[at] = out.get(at, []) + piece
         return out
+
+    def _late_pieces(self, state: StoryState, room: int) -> list[tuple[int, list[int]]]:
+        pieces = [self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
+                  for i, _ in self.plan.late_world]
+        return [(self.plan.late_world[i][1], pieces[i]) for i in _fitting(pieces, room)]
 
     def _scan(self, state: StoryState, tail: str) -> str:
         recent = state.turns[-self.scan_turns:] if self.scan_turns else []
@@ -296,10 +332,14 @@ class ContextBuilder:
             parts["story"] = max(0, keep)
         parts["reply"] = reply_tokens
         top = self._pinned(state)
+        room = int(self.n_ctx * self.world_share) - len(self._world_tokens(state, plan.top_world))
+        shown = (len(self._world_pieces(state, plan.top_world))
+                 + len(self._late_pieces(state, room)))
         return Prompt(tokens=tokens, parts=parts, first_visible_turn=plan.window_start,
                       active_world=sorted(set(plan.top_world) | {i for i, _ in plan.late_world}),
                       trimmed=trimmed, pinned_cut=top.cut,
                       examples_left_out=top.examples_left_out,
+                      world_left_out=len(plan.top_world) + len(plan.late_world) - shown,
                       chat=state.mode == "chat" and state.chat is not None)
 
     def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int,

@@ -207,6 +207,27 @@ def test_huge_memory_and_action_still_fit() -> None:
     assert len(prompt.tokens) <= 128 - 30 and prompt.pinned_cut
 
 
+def test_a_long_persona_is_cut_at_a_line_or_mid_line_and_ends_with_a_line_break() -> None:
+    from gpt2_adventure.story.model import ChatSpec
+
+    backend = FakeBackend(n_ctx=200)
+    builder = ContextBuilder(backend.tokenize, 200)  # persona and memory: 60 tokens
+    lines = "\n".join(f"Line {i} of the persona goes on ." for i in range(20))
+    for persona, whole_lines in ((lines, True), ("one endless line " * 40, False)):
+        state = StoryState(mode="chat", title="t", memory="Remember this .",
+                           chat=ChatSpec(character="Mira", persona=persona),
+                           turns=[Turn(role="opening", text="A shop .")])
+        prompt = builder.build(state, 20)
+        top = backend.detokenize(prompt.tokens[:prompt.parts["persona"]])
+        assert prompt.pinned_cut and top.endswith("\n")
+        assert prompt.parts["persona"] + prompt.parts["pinned"] <= 60
+        if whole_lines:
+            assert top.rstrip("\n").endswith("goes on .") and prompt.parts["persona"] >= 45
+        else:
+            assert prompt.parts["persona"] == 60 and prompt.parts["pinned"] == 0
+        assert backend.detokenize(prompt.tokens).endswith("A shop .")
+
+
 def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
     backend = FakeBackend(n_ctx=512)
     builder = ContextBuilder(backend.tokenize, 512)

@@ -29,7 +29,9 @@ PLAYER = "You"
 OTHER_PLAYER = "User"  # when the character itself is called "You"
 NEUTRAL_GREETING = "Hello."
 DESCRIPTION_MAX_CHARS = 160
-LONG_PERSONA_CHARS = 3_000  # about 750 tokens: most of GPT-2's 1,024
+# The persona and memory get 30% of GPT-2's 1,024 tokens (story/context.py): about 1,200
+# characters of English.
+LONG_PERSONA_CHARS = 1_200
 _START = re.compile(r"[ \t]*<start>\s*", re.IGNORECASE)
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                      *(f"lpt{i}" for i in range(1, 10))}
@@ -75,8 +77,9 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
              f"{character}'s personality: {personality}" if personality else ""]
     persona = "\n".join(p for p in parts if p)
     if len(persona) > LONG_PERSONA_CHARS:
-        notes.append(f"the persona is long (about {len(persona) // 4:,} tokens of GPT-2's "
-                     "1,024); consider shortening it")
+        notes.append(f"the persona is long (about {len(persona) // 4:,} tokens): GPT-2 keeps "
+                     "about 300 of its 1,024 for it, so its end is left out; consider "
+                     "shortening it")
 
     summary = one_line(description or creator_notes, DESCRIPTION_MAX_CHARS)
     if creator_notes and description:

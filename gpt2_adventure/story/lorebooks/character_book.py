@@ -24,6 +24,7 @@ from gpt2_adventure.story.lorebooks.common import (
     Dropped,
     Lorebook,
     Sub,
+    check_length,
     label,
     lorebook_fields,
     need,
@@ -105,8 +106,9 @@ def _entry(entry: Fields, version: str, sub: Sub, dropped: Dropped,
         secondary = selective_logic(entry.data.get("extensions"), secondary, drop)
     if entry.data.get("case_sensitive") is True:
         drop("case-sensitive keys matched in any case")
-    return WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
+    made = WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
                       always=constant, comment=comment)
+    return check_length(made, drop)
 
 
 def selective_logic(logic_of: Any, secondary: list[str],

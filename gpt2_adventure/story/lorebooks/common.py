@@ -30,6 +30,11 @@ LOREBOOK = Rules(error=ImportProblem, clean=lambda text: clean(text.replace("\0"
                  kind=kind, max_chars=MAX_TEXT_CHARS, max_items=MAX_KEYS)
 
 Sub = Callable[[str], str]  # what each key and content goes through (macros, stripping)
+# Lore gets a quarter of GPT-2's 1,024 tokens (story/context.py): about 1,000 characters of
+# English. A longer entry is kept (it is the player's) but can never be shown to the model.
+LONG_ENTRY_CHARS = 1_024
+TOO_LONG = ("entries kept but too long for GPT-2 ever to see (over about 250 tokens: lore gets "
+            "a quarter of its 1,024); shorten them")
 _MACRO = re.compile(r"\{\{\s*(?:char|user)\s*\}\}|<(?:bot|user)>", re.IGNORECASE)
 
 
@@ -88,6 +93,12 @@ class Dropped:
     def lines(self) -> list[str]:
         return [f"{reason}: {listing(labels)}" if labels else reason
                 for reason, labels in self.reasons.items()]
+
+
+def check_length(entry: WorldEntry, drop: Callable[[str], None]) -> WorldEntry:
+    if len(entry.content) > LONG_ENTRY_CHARS:
+        drop(TOO_LONG)
+    return entry
 
 
 def listing(labels: list[str], shown: int = 5) -> str:

@@ -25,6 +25,7 @@ from gpt2_adventure.story.lorebooks.common import (
     Dropped,
     Lorebook,
     Sub,
+    check_length,
     label,
     lorebook_fields,
 )
@@ -118,5 +119,6 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
     group = entry.data.get("wigroup")
     if isinstance(group, str) and group.strip():
         drop("world info groups ignored (the entries are kept)")
-    return WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
+    made = WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
                       always=constant, comment=comment)
+    return check_length(made, drop)

@@ -35,6 +35,7 @@ from gpt2_adventure.story.lorebooks.common import (
     Dropped,
     Lorebook,
     Sub,
+    check_length,
     label,
     lorebook_fields,
     need,
@@ -154,8 +155,9 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
         secondary_plain = selective_logic(entry.data.get("selectiveLogic"), secondary_plain,
                                           drop)
     _lost(entry, drop)
-    return WorldEntry(keys=tuple(plain), content=content, secondary_keys=tuple(secondary_plain),
+    made = WorldEntry(keys=tuple(plain), content=content, secondary_keys=tuple(secondary_plain),
                       always=constant, comment=comment)
+    return check_length(made, drop)
 
 
 def _lost(entry: Fields, drop: Callable[[str], None]) -> None:

@@ -38,6 +38,9 @@ def meter_text(prompt: Prompt | None, n_ctx: int, width: int = 30) -> Text:
     if prompt.examples_left_out:
         left = prompt.examples_left_out
         text.append(f"· {left} example{'s' if left > 1 else ''} left out ", style="dim")
+    if prompt.world_left_out:
+        left, what = prompt.world_left_out, "lore" if prompt.chat else "world"
+        text.append(f"· {left} {what} entr{'ies' if left > 1 else 'y'} left out ", style="dim")
     if prompt.first_visible_turn > 0:
         text.append(f"· {prompt.first_visible_turn} turns out of view", style="dim")
     return text

@@ -215,7 +215,10 @@ def test_a_persona_and_examples_too_long_for_gpt2_are_cut_to_their_share(
         bpe_backend._script = [" *She listens.* I see."]
         list(session.act(f"Line {i}", "say"))
     prompt = session.preview()
-    assert prompt.pinned_cut and prompt.parts["persona"] == int(1024 * 0.3)
+    assert prompt.pinned_cut and 1024 * 0.3 * 0.75 <= prompt.parts["persona"] <= 1024 * 0.3
+    persona = bpe_backend.detokenize(prompt.tokens[:prompt.parts["persona"]])
+    # cut after a whole line of the description (each of its lines ends a sentence)
+    assert persona.endswith("\n") and persona.rstrip("\n ").endswith(".")
     assert 0 < prompt.parts["examples"] <= int(1024 * 0.15)
     assert prompt.examples_left_out > 0
     text = bpe_backend.detokenize(prompt.tokens)
@@ -224,3 +227,25 @@ def test_a_persona_and_examples_too_long_for_gpt2_are_cut_to_their_share(
     meter = meter_text(prompt, 1024).plain
     assert "persona/memory cut to fit" in meter
     assert f"{prompt.examples_left_out} examples left out" in meter
+
+
+def test_a_lore_entry_too_long_for_its_share_does_not_keep_the_others_out(
+        tmp_path: Path, bpe_backend: BPEBackend) -> None:
+    from gpt2_adventure.tui.widgets.meter import meter_text
+
+    huge = {"keys": ["forest"], "content": "The forest is old and deep. " * 60,
+            "enabled": True, "insertion_order": 0}
+    book = {**BOOK, "entries": [huge, *BOOK["entries"]]}
+    seed, notes = load_card_report(_json({**V2, "data": {**FIELDS, "character_book": book}})(
+        tmp_path))
+    assert any("too long for GPT-2" in n and 'entries[0] "forest"' in n for n in notes), notes
+    session = chat(seed, bpe_backend)
+    bpe_backend._script = [" *She smiles.*"]
+    list(session.act("Is the forest of the Moonwood safe from the shadow and its fear of light?",
+                     "say"))
+    prompt = session.preview()
+    text = bpe_backend.detokenize(prompt.tokens)
+    assert "The forest is old and deep." not in text  # 360 tokens: more than the lore share
+    assert "silver trees" in text and "Shadow creatures fear light." in text  # still shown
+    assert prompt.world_left_out == 1 and prompt.parts["world"] <= 1024 * 0.25
+    assert "1 lore entry left out" in meter_text(prompt, 1024).plain
