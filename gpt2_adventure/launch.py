@@ -98,19 +98,31 @@ def _model_preset(paths: AppPaths, model: Path) -> str | None:
     return entry.preset if entry is not None else None
 
 
-def pick_seed(launch: Launch) -> Seed:
+def pick_seed(launch: Launch, notes: list[str] | None = None) -> Seed:
+    """The seed a new game starts from: a story, or a character card (and a lorebook).
+    What reading a card or lorebook left out or warns of is added to ``notes``."""
     from gpt2_adventure.story.seeds.library import find_seed
 
+    told: list[str] = []
     if launch.character is not None:
-        from gpt2_adventure.story.cards.reader import load_card
+        from gpt2_adventure.story.cards.reader import load_card_report
 
-        seed = load_card(launch.character)
+        seed, told = load_card_report(launch.character)
     else:
         seed = find_seed(launch.paths, launch.story or DEFAULT_STORY.get(launch.mode, "knight"))
     if launch.lorebook is not None:
+        from gpt2_adventure.story.cards.to_seed import LINKED_LOREBOOK
         from gpt2_adventure.story.lorebooks.attach import seed_with_lorebook
 
-        seed, _ = seed_with_lorebook(seed, launch.lorebook)  # {{char}} is the seed's character
+        seed, attached = seed_with_lorebook(seed, launch.lorebook)  # {{char}}: the character
+        told = [n for n in told if not n.startswith(LINKED_LOREBOOK)]
+        if attached.added:
+            told += [f"lorebook: {line}" for line in (*attached.book.notes,
+                                                      *attached.book.dropped)]
+        elif attached.skipped:  # e.g. the book a card names is already inside it
+            told.append(f"lorebook: its {attached.skipped} entries are already in the story")
+    if notes is not None:
+        notes += told
     return seed
 
 

@@ -84,3 +84,31 @@ def test_fixed_fields_keep_the_model_preset_over_a_seeds_suggestion() -> None:
     got = session_sampling(preset, {"temperature": 0.65, "banned_strings": ["Larion"]},
                            fixed={"temperature", "top_k"})
     assert got.temperature == 0.4 and got.banned_strings == ("Larion",)
+
+
+def test_a_card_and_its_lorebook_tell_the_player_what_was_left_out(tmp_path: Path) -> None:
+    import json
+
+    from gpt2_adventure.launch import Launch, pick_seed
+
+    card = {"spec": "chara_card_v2", "data": {
+        "name": "Mira", "first_mes": "Hi.", "system_prompt": "Be nice.",
+        "extensions": {"world": "Coast"}}}
+    book = {"entries": {"0": {"uid": 0, "key": ["coast"], "content": "{{char}}'s coast.",
+                              "disable": True}, "1": {"uid": 1, "key": ["sea"],
+                                                      "content": "{{char}} loves the sea."}}}
+    (tmp_path / "mira.json").write_text(json.dumps(card), "utf-8")
+    (tmp_path / "coast.json").write_text(json.dumps(book), "utf-8")
+    launch = Launch(paths=AppPaths.from_env(), settings=Settings(), mode="chat",
+                    character=tmp_path / "mira.json")
+    notes: list[str] = []
+    pick_seed(launch, notes)
+    assert any("system prompt ignored" in n for n in notes)
+    assert any("separate lorebook ('Coast')" in n for n in notes)  # not brought: say so
+    launch.lorebook = tmp_path / "coast.json"
+    notes.clear()
+    seed = pick_seed(launch, notes)
+    assert [w.content for w in seed.world] == ["Mira loves the sea."]
+    assert any("system prompt ignored" in n for n in notes)
+    assert not any("separate lorebook" in n for n in notes)  # brought: no nagging
+    assert any(n.startswith("lorebook: disabled entries dropped") for n in notes), notes

@@ -192,7 +192,13 @@ def _resume(launch: Launch, state: StoryState) -> StoryState:
 def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
     from gpt2_adventure.launch import pick_seed, start_state
 
-    seed = pick_seed(launch)
+    notes: list[str] = []
+    seed = pick_seed(launch, notes)
+    if notes:
+        from gpt2_adventure.safe_text import printable
+
+        for note in notes:  # what reading the card or lorebook left out
+            print(f"note: {printable(note)}", file=sys.stderr)
 
     def ask(placeholder: Placeholder) -> str:
         if interactive:

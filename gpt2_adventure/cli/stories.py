@@ -21,7 +21,6 @@ stories_app = typer.Typer(help="List, show, check and create story seeds.",
                           no_args_is_help=True)
 
 _MODE_ORDER = {"adventure": 0, "story": 1, "chat": 2}
-LINKED_LOREBOOK = "the card names a separate lorebook"  # the card reader's note
 
 
 def _row(seed: Seed, paths: AppPaths) -> dict[str, Any]:
@@ -211,6 +210,7 @@ def stories_import_card(
     seed, notes = load_card_report(card)
     attached = None
     if lorebook is not None:
+        from gpt2_adventure.story.cards.to_seed import LINKED_LOREBOOK
         from gpt2_adventure.story.lorebooks.attach import seed_with_lorebook
 
         seed, attached = seed_with_lorebook(seed, lorebook)

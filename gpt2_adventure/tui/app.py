@@ -81,10 +81,13 @@ class AdventureApp(GameApp):
             if self.launch.load:
                 self.open_state(load_state(self.launch))
                 return
-            seed = pick_seed(self.launch)
+            notes: list[str] = []
+            seed = pick_seed(self.launch, notes)
         except UserError as error:
             self.fail(str(error), error.hint)
             return
+        if notes:  # what reading the card or lorebook left out
+            say(self, "\n".join(notes), timeout=12)
         self.start_seed(seed)
 
     def start_seed(self, seed: Seed) -> None:

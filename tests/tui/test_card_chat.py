@@ -18,6 +18,7 @@ CARD = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
                  "{{user}}?",
     "mes_example": "<START>\r\n{{user}}: Hi.\r\n{{char}}: Welcome!",
     "alternate_greetings": ["*waves an inky hand* Shut the door, the maps will get wet!"],
+    "system_prompt": "You are Mira.",
     "character_book": {"entries": [{"keys": ["coast"], "content": "The coast is unmapped.",
                                     "enabled": True, "insertion_order": 0}]}}}
 
@@ -38,6 +39,8 @@ async def test_a_card_chat_shows_its_greeting_once_and_flips_to_alternates(
         meter = str(screen.query_one(ContextMeter).render())
         assert "persona" in meter and "examples" in meter and "chat" in meter
         assert "[bold]lost[/bold]" in screen_text(app)  # card text is data, never markup
+        told = [n.message for n in app._notifications]  # noqa: SLF001 - the toasts shown
+        assert any("system prompt ignored" in m for m in told), told  # what the card lost
 
         await pilot.press("alt+right")
         await until(pilot, lambda: "inky hand" in screen_text(app))

@@ -28,6 +28,7 @@ from gpt2_adventure.story.seeds.fill import escape
 PLAYER = "You"
 OTHER_PLAYER = "User"  # when the character itself is called "You"
 NEUTRAL_GREETING = "Hello."
+LINKED_LOREBOOK = "the card names a separate lorebook"  # how that note starts
 DESCRIPTION_MAX_CHARS = 160
 # The persona and memory get 30% of GPT-2's 1,024 tokens (story/context.py): about 1,200
 # characters of English.
@@ -201,7 +202,7 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
         notes.append("extensions.depth_prompt ignored (not in the expected shape)")
     linked = ext.get("world")
     if isinstance(linked, str) and linked.strip():
-        notes.append(f"the card names a separate lorebook ({one_line(clean(linked), 40)!r}) "
+        notes.append(f"{LINKED_LOREBOOK} ({one_line(clean(linked), 40)!r}) "
                      "that is not inside it; bring it with --lorebook FILE")
     other = sorted(one_line(clean(k), 40) for k, v in ext.items()
                    if v and k not in _QUIET_EXTENSIONS)
