@@ -8,9 +8,10 @@ one, so the layout is chosen to change as little as possible from turn to turn:
 * Every part is tokenized on its own and the token lists are joined, so an unchanged part
   always yields the same tokens.
 * Each part has a budget, so that a character card cannot crowd the chat out of GPT-2's
-  1,024 tokens: persona and memory share ``pinned_share`` of the context (cut at the end
-  when longer), example dialogue gets ``examples_share`` (whole examples, in order; the rest
-  are left out, as SillyTavern does), world info ``world_share``; the story gets the rest.
+  1,024 tokens: persona and memory share ``pinned_share`` of the context (the end cut off,
+  at a line end when one is near), example dialogue gets ``examples_share`` (whole
+  examples, in order; the rest are left out, as SillyTavern does), world info
+  ``world_share`` (an entry too long for what is left waits); the story gets the rest.
 * Old turns are trimmed in one large chunk (down to ``low_water`` of the context) when the
   prompt would overflow, not one turn per turn.
 * The author's note is placed ``note_depth`` turns from the end at each trim and then stays
@@ -199,17 +200,23 @@ class ContextBuilder:
         tokens = self.tokens(text)
         if len(tokens) <= cap:
             return tokens
-        lines = text.rstrip("\n").split("\n")
-        best: list[int] = []
-        for n in range(1, len(lines)):
-            head = self.tokens("\n".join(lines[:n]) + "\n")
-            if len(head) > cap:
-                break
-            best = head
+        best = self._first_lines(text.rstrip("\n"), cap)
         if len(best) >= cap * 3 // 4:
             return best
         newline = self.tokens("\n")
         return tokens[:max(0, cap - len(newline))] + newline
+
+    def _first_lines(self, text: str, room: int, lead: str = "") -> list[int]:
+        """The most whole lines of ``text`` (not all of them) that fit in ``room`` tokens,
+        after ``lead`` and ending with a line break; none fit: []."""
+        lines = text.split("\n")
+        best: list[int] = []
+        for n in range(1, len(lines)):
+            head = self.tokens(lead + "\n".join(lines[:n]) + "\n")
+            if len(head) > room:
+                break
+            best = head
+        return best
 
     def _examples(self, text: str) -> tuple[list[int], int]:
         """The example dialogues that fit their share, whole and in order (a blank line
@@ -219,13 +226,7 @@ class ContextBuilder:
         pieces = [self.tokens("\n" + example + "\n") for example in examples]
         kept = _within(pieces, room)
         if pieces and not kept:
-            lines = examples[0].split("\n")
-            best: list[int] = []
-            for n in range(1, len(lines)):
-                head = self.tokens("\n" + "\n".join(lines[:n]) + "\n")
-                if len(head) > room:
-                    break
-                best = head
+            best = self._first_lines(examples[0], room, lead="\n")
             return best, len(pieces) - (1 if best else 0)
         return [t for piece in kept for t in piece], len(pieces) - len(kept)
 
