@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt2_adventure import schema
@@ -51,6 +52,10 @@ class Warmup:
     cancel: CancelToken
     ahead: AheadJob | None = None
     spare: list[int] | None = None  # the window after the next trim, to evaluate ahead
+    # What ``Game.warm`` is doing: "prompt", "ahead" (writing replies), "spare", "done".
+    stage: str = "waiting"
+    finish: threading.Event = field(default_factory=threading.Event)  # after this reply, stop
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -122,6 +127,7 @@ class Game:
         self.state_cache = state_cache
         self._lock: GameLock | None = None
         self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
+        self._warmup: Warmup | None = None  # the warm-up handed out last
         session.on_change = self.autosave
 
     @property
@@ -202,6 +208,7 @@ class Game:
             return None
         warmup = Warmup(tokens or [], CancelToken(), job, spare)
         self._cancels.append(warmup.cancel)
+        self._warmup = warmup
         return warmup
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
@@ -210,16 +217,28 @@ class Game:
         calling ``on_ready`` as each is done (``collect_ahead`` takes them in), then
         evaluate the window after the next trim when one is near (over several turns, a
         little each time, so that the trim does not stall a quick player)."""
+        def ready() -> None:
+            if on_ready is not None:
+                on_ready()
+            if warmup.finish.is_set():  # a retry waits for this one: write no more
+                warmup.cancel.cancel()
+
         evaluated = 0
         try:
+            warmup.stage = "prompt"
             if warmup.tokens:
                 evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
+            warmup.stage = "ahead"
             if warmup.ahead is not None and not warmup.cancel.cancelled:
-                self.session.write_ahead(warmup.ahead, warmup.cancel, on_ready)
-            if warmup.spare and not warmup.cancel.cancelled:
+                self.session.write_ahead(warmup.ahead, warmup.cancel, ready)
+            warmup.stage = "spare"
+            if warmup.spare and not warmup.cancel.cancelled and not warmup.finish.is_set():
                 self.session.prefill_spare(warmup.spare, warmup.cancel)
         except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
             pass
+        finally:
+            warmup.stage = "done"
+            warmup.done.set()
         return evaluated
 
     def collect_ahead(self) -> int:
@@ -243,12 +262,20 @@ class Game:
         """One line the player typed: a slash command or an action of the given kind."""
         if self.session.writing:
             return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
-        self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
-        self.collect_ahead()
         try:
             command = parse(line)
         except CommandError as error:
-            return Info([str(error)], error=True)
+            command = None
+            problem: CommandError | None = error
+        else:
+            problem = None
+        writing = self._writing_ahead() if command == Command("retry") else None
+        if writing is not None:  # the retry's reply is being written: take it over
+            return self._stream(lambda cancel: self._retry_when_written(writing, cancel))
+        self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
+        self.collect_ahead()
+        if problem is not None:
+            return Info([str(problem)], error=True)
         if command is None:
             text = line[1:] if line.lstrip().startswith("//") else line
             return self._act(text, kind)
@@ -258,6 +285,32 @@ class Game:
             return Info([str(error)], error=True)
         except UserError as error:
             return Info([str(error)] + ([error.hint] if error.hint else []), error=True)
+
+    def _writing_ahead(self) -> Warmup | None:
+        """The warm-up writing an alternative to the last reply now, when none is ready: a
+        retry waits for it (at most one reply's time, work that is not thrown away) rather
+        than stopping it and writing another from the start."""
+        self.collect_ahead()
+        warmup = self._warmup
+        if (warmup is None or warmup.ahead is None or warmup.stage != "ahead"
+                or warmup.cancel.cancelled or self.session.ready):
+            return None
+        warmup.finish.set()
+        for cancel in self._cancels:  # anything else handed out (a stream that ended)
+            if cancel is not warmup.cancel:
+                cancel.cancel()
+        self._cancels = [warmup.cancel]
+        return warmup
+
+    def _retry_when_written(self, warmup: Warmup, cancel: CancelToken
+                            ) -> Generator[Event, None, None]:
+        """Wait for the alternative being written (Esc stops it), then retry: it shows at
+        once if it was written, else a new one is written as usual."""
+        while not warmup.done.wait(0.01):
+            if cancel.cancelled or warmup.stage != "ahead":
+                warmup.cancel.cancel()  # stopped, or on to other work: not worth waiting
+        self.collect_ahead()  # this stream's thread owns the session now
+        yield from self.session.retry(cancel)
 
     def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
                 action: Turn | None = None) -> Stream:

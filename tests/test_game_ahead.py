@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, Reloaded
+from gpt2_adventure.game import Game, Reloaded, Stream
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.commands import Command
 from gpt2_adventure.story.events import Done, Piece
@@ -116,6 +116,49 @@ def test_acting_stops_the_writing_and_the_turn_goes_on(game: Game) -> None:
     assert not worker.is_alive()
     assert done.text == " A voice calls your name."  # the held one never became a reply
     assert game.collect_ahead() == 0 and game.state.turns[-1].ahead == []
+
+
+def test_retry_takes_over_the_alternative_being_written_instead_of_starting_again(
+        game: Game) -> None:
+    play(game.handle("open the door"))
+    fake = backend(game)
+    fake.hold_after = 1  # the reply being written ahead waits mid-way
+    warmup = game.warm_up()
+    assert warmup is not None and warmup.ahead is not None and warmup.ahead.count == 2
+    worker = threading.Thread(target=game.warm, args=(warmup,))
+    worker.start()
+    assert fake.holding.wait(10), "the writing ahead never started"
+    asked = len(fake.prompts)
+    stream = game.handle("/retry")  # not a new reply: it waits for the one being written
+    assert isinstance(stream, Stream) and not warmup.cancel.cancelled
+    fake.hold_after = None
+    fake.release.set()
+    events = list(stream.events)
+    worker.join(10)
+    assert not worker.is_alive() and warmup.done.is_set()
+    assert events == [Piece(" A bat flies out."), Done(" A bat flies out.", "ahead")]
+    assert len(fake.prompts) == asked  # no reply was started for the retry
+    last = game.state.turns[-1]
+    assert last.text == " A bat flies out." and last.ahead == []  # the second never began
+
+
+def test_stopping_a_retry_that_waits_stops_the_writing_ahead(game: Game) -> None:
+    play(game.handle("open the door"))
+    fake = backend(game)
+    fake.hold_after = 1
+    warmup = game.warm_up()
+    assert warmup is not None
+    worker = threading.Thread(target=game.warm, args=(warmup,))
+    worker.start()
+    assert fake.holding.wait(10), "the writing ahead never started"
+    stream = game.handle("/retry")
+    assert isinstance(stream, Stream)
+    stream.cancel.cancel()  # Esc while it waits
+    events = list(stream.events)
+    worker.join(10)
+    assert not worker.is_alive() and warmup.cancel.cancelled
+    assert isinstance(events[-1], Done) and events[-1].cancelled
+    assert game.state.turns[-1].text == " The door creaks open."  # the reply stays
 
 
 def test_a_change_to_the_story_drops_them_but_not_the_last_replys_own_edit(game: Game) -> None:

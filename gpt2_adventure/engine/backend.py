@@ -209,6 +209,8 @@ def write_by_streaming(
     """``write_ahead`` for a backend that keeps no sequences: one reply after another through
     ``stream`` (a server keeps its own cache), nothing kept."""
     for sampling in samplings:
+        if cancel is not None and cancel.cancelled:
+            return  # not even a request for the next one
         written = write_one_by_streaming(backend, prompt, sampling, stop, cancel, judge)
         if written is None:
             return

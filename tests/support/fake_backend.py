@@ -36,6 +36,7 @@ class FakeBackend(Backend):
         # stream is cancelled; ``holding`` is set while it waits.
         self.hold_after = hold_after
         self.holding = threading.Event()
+        self.release = threading.Event()  # set: a held stream goes on (as if not held)
         self._script = replies if callable(replies) else list(replies)
         self._n_ctx = n_ctx
         self._vocab: dict[str, int] = {}
@@ -139,11 +140,13 @@ class FakeBackend(Backend):
         stats.finish_reason = stats.finish_reason or ("stop" if text.stopped else "eos")
 
     def _hold(self, cancel: CancelToken | None) -> None:
-        """Wait for the cancel (polled: a CancelToken cannot be waited on). After a minute
-        it goes on, so a test whose cancel never comes fails on its checks, not by hanging."""
+        """Wait for the cancel or ``release`` (polled: a CancelToken cannot be waited on).
+        After a minute it goes on, so a test whose cancel never comes fails on its checks,
+        not by hanging."""
         self.holding.set()
         deadline = time.monotonic() + HOLD_SECONDS
-        while cancel is not None and not cancel.cancelled and time.monotonic() < deadline:
+        while (cancel is not None and not cancel.cancelled and not self.release.is_set()
+               and time.monotonic() < deadline):
             time.sleep(0.005)
         self.holding.clear()
 
