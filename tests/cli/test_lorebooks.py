@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from gpt2_adventure.cli import app, play, report
-from gpt2_adventure.errors import UserError
+from gpt2_adventure.cli import app, play
 from gpt2_adventure.launch import pick_seed
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
@@ -30,20 +26,11 @@ from tests.story.lorebooks import (
     v3_lorebook,
     write,
 )
+from tests.support.cli_runner import run_cli
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr, a UserError rendered as `main()` renders it."""
-    result = CliRunner().invoke(app, list(args))
-    stderr = result.stderr
-    if isinstance(result.exception, UserError):
-        captured = io.StringIO()
-        with contextlib.redirect_stderr(captured):
-            report(result.exception)
-        return result.exception.exit_code, result.stdout, stderr + captured.getvalue()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, stderr
+    return run_cli(app, *args)
 
 
 def one_line_error(code: int, stderr: str, *words: str) -> None:

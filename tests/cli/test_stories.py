@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from gpt2_adventure.cli import report
 from gpt2_adventure.cli.stories import stories_app
-from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.seeds.library import fill_seed, find_seed
+from tests.support.cli_runner import run_cli
 
 GOOD = 'format = 1\ntitle = "Mine"\nmode = "story"\nopenings = ["Once"]\n'
 BAD = 'format = 1\ntitle = "Mine"\nmode = "stroy"\nopenings = ["Once"]\n'
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr, with a UserError rendered as `main()` renders it."""
-    result = CliRunner().invoke(stories_app, list(args))
-    stderr = result.stderr
-    if isinstance(result.exception, UserError):
-        captured = io.StringIO()
-        with contextlib.redirect_stderr(captured):
-            report(result.exception)
-        return result.exception.exit_code, result.stdout, stderr + captured.getvalue()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, stderr
+    return run_cli(stories_app, *args)
 
 
 def assert_clean_error(code: int, stderr: str, *words: str) -> None:
