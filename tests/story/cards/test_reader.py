@@ -27,6 +27,7 @@ from gpt2_adventure.story.cards.reader import card_to_seed, load_card, load_card
 from gpt2_adventure.story.cards.to_seed import NEUTRAL_GREETING, example_dialogue, slug
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import fill_seed, parse_seed, to_toml
+from tests.story.importers import PEER_SAMPLES  # ../shared/peer-samples
 from tests.support.png_cards import (
     SIGNATURE,
     card_png,
@@ -37,8 +38,6 @@ from tests.support.png_cards import (
     text_chunk,
     ztxt_chunk,
 )
-
-PEER_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "peer-samples"
 
 V1 = {
     "name": "Alice",
