@@ -83,4 +83,5 @@ max_tokens = 60
 # Traveller: Is there a room free?
 # Marta: There is, if you don't mind the smell of fish."""
 # greeting = "Come in out of the rain, love. What'll it be?"
+# alternate_greetings = ["Shut the door, you're letting the cold in."]   # /alt flips them
 '''
