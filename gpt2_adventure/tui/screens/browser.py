@@ -29,8 +29,9 @@ def preview_text(seed: Seed) -> Text:
         text.append("\n" + printable(seed.description) + "\n")
     if seed.chat is not None:
         text.append(f"\nYou talk with {printable(seed.chat.character)}.\n", style="magenta")
-    text.append("\n" + printable(seed.openings[0]).replace("{{", "{").replace("}}", "}"),
-                style="dim")
+    # The scene; a chat that opens on its greeting alone shows the greeting.
+    first = seed.openings[0] or (seed.chat.greeting if seed.chat is not None else "")
+    text.append("\n" + printable(first).replace("{{", "{").replace("}}", "}"), style="dim")
     return text
 
 
