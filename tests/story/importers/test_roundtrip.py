@@ -111,3 +111,20 @@ def test_real_files_round_trip(tmp_path: Path) -> None:
     assert seeded.turns[0].text.startswith("You are Zoë, a knight living in the kingdom")
     played = play_one_turn(seeded)
     same_story(export_and_reimport(played, tmp_path), played)
+
+
+def test_a_card_chat_that_opens_on_its_greeting_comes_back_from_koboldai() -> None:
+    from gpt2_adventure.story.model import NO_SCENE, ChatSpec, Seed
+
+    chat = ChatSpec(character="Mira", greeting="Oh! A customer.",
+                    alternate_greetings=("Shut the door!",))
+    seed = Seed(id="mira", title="Mira", mode="chat", openings=(NO_SCENE,), chat=chat)
+    state = new_state(seed, {}, random.Random(0))
+    text, _ = export_kobold(state)
+    assert json.loads(text)["prompt"] == ""  # KoboldAI would take the first action instead
+    conversion = convert_bytes(text.encode(), "mira.json")
+    (_, back), = conversion.saves
+    assert conversion.notes == [] and back.mode == "chat"
+    assert [(t.role, t.text, t.alternatives) for t in back.turns] == [
+        (t.role, t.text, t.alternatives) for t in state.turns]
+    assert back.chat is not None and back.chat.alternate_greetings == ("Shut the door!",)
