@@ -109,8 +109,18 @@ def note_with_template(note: str, template: str) -> str:
     return note
 
 
-def _keys(text: str) -> tuple[str, ...]:
+def comma_keys(text: str) -> tuple[str, ...]:
+    """KoboldAI's ``"dragon, wyrm"``: the keys, blanks left out."""
     return tuple(k.strip() for k in text.split(",") if k.strip())
+
+
+def never_shown(content: str, keys: tuple[str, ...], constant: bool) -> str | None:
+    """Why a world info entry could never reach the story (None: it can)."""
+    if not content.strip():
+        return "it has no content"
+    if not keys and not constant:
+        return "it has no keys and is not constant, so it never shows"
+    return None
 
 
 def _world(fields: Fields, dropped: list[str]) -> list[WorldEntry]:
@@ -127,19 +137,16 @@ def _world(fields: Fields, dropped: list[str]) -> list[WorldEntry]:
         try:
             entry = fields.sub("worldinfo", item)
             content = entry.text("content")
-            keys = _keys(entry.text("key"))
-            secondary = _keys(entry.text("keysecondary"))
+            keys = comma_keys(entry.text("key"))
+            secondary = comma_keys(entry.text("keysecondary"))
             selective, constant = entry.flag("selective"), entry.flag("constant")
             comment = entry.text("comment")
         except ImportProblem as problem:
             dropped.append(f"{label}: {problem.message}")
             continue
         folders = folders or entry.given("folder")
-        if not content.strip():
-            dropped.append(f"{label}: it has no content")
-            continue
-        if not keys and not constant:
-            dropped.append(f"{label}: it has no keys and is not constant, so it never shows")
+        if (why := never_shown(content, keys, constant)) is not None:
+            dropped.append(f"{label}: {why}")
             continue
         if secondary and not selective:
             secondary = ()  # KoboldAI only looks at secondary keys of selective entries

@@ -47,7 +47,12 @@ from gpt2_adventure.story.importers.common import (
     need_object,
 )
 from gpt2_adventure.story.importers.imported import ImportedStory
-from gpt2_adventure.story.importers.kobold import adventure_action, note_with_template
+from gpt2_adventure.story.importers.kobold import (
+    adventure_action,
+    comma_keys,
+    never_shown,
+    note_with_template,
+)
 from gpt2_adventure.story.model import ChatSpec, Mode, Turn, WorldEntry
 
 FORMAT = "a KoboldAI United story"
@@ -248,7 +253,7 @@ def _keys(entry: Fields, key: str) -> tuple[str, ...]:
     """United writes keys as a list; it also reads ``"a, b"`` (the old shape)."""
     value = entry.data.get(key)
     items = ([entry.text(key)] if isinstance(value, str) else entry.texts(key))
-    return tuple(k.strip() for item in items for k in item.split(",") if k.strip())
+    return tuple(k for item in items for k in comma_keys(item))
 
 
 def _world(fields: Fields, dropped: list[str]) -> list[WorldEntry]:
@@ -283,11 +288,8 @@ def _world(fields: Fields, dropped: list[str]) -> list[WorldEntry]:
         if kind_ == "commentator":
             commentators += 1  # United keeps these out of the story's context
             continue
-        if not content.strip():
-            dropped.append(f"{label}: it has no content")
-            continue
-        if not keys and not constant:
-            dropped.append(f"{label}: it has no keys and is not constant, so it never shows")
+        if (why := never_shown(content, keys, constant)) is not None:
+            dropped.append(f"{label}: {why}")
             continue
         # The title names the entry (United's default is its first key); both go in the
         # comment, which is where a name is kept here. United reads secondary keys whenever
