@@ -15,6 +15,7 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.importers import FORMATS, convert_bytes, convert_document
 from gpt2_adventure.story.importers.kobold import export_kobold
 from gpt2_adventure.story.saves import format as save_format
+from tests.support.fuzz_shapes import near_valid
 
 NAME = "fuzz/story.json"
 KEYS = ["story_start", "context", "actions", "results", "choices", "possible_action_results",
@@ -38,14 +39,7 @@ values = st.recursive(scalars, lambda children: st.lists(children, max_size=5)
 
 def shaped(base: dict[str, object]) -> st.SearchStrategy[dict[str, object]]:
     """Near-valid documents: each key of a good one may be missing, kept, or replaced."""
-    def field(v: object) -> st.SearchStrategy[object]:
-        good = v if isinstance(v, st.SearchStrategy) else st.just(v)
-        # Mostly good, to reach the deeper code (one_of would pick each branch equally).
-        return st.integers(0, 9).flatmap(lambda i: good if i else values)
-
-    fields = {k: field(v) for k, v in base.items()}
-    every = st.fixed_dictionaries(fields)
-    return st.one_of(every, every, st.fixed_dictionaries({}, optional=fields))
+    return near_valid(base, values)
 
 
 world_entry = shaped({"key": texts, "keysecondary": texts, "content": texts,

@@ -17,6 +17,7 @@ from gpt2_adventure.story.lorebooks.common import Lorebook, escaped
 from gpt2_adventure.story.lorebooks.read import lorebook_from_bytes, lorebook_from_doc
 from gpt2_adventure.story.lorebooks.sillytavern import export_world_info
 from gpt2_adventure.story.seeds.library import parse_seed
+from tests.support.fuzz_shapes import near_valid
 
 NAME = "fuzz/lore.json"
 KEYS = ["entries", "uid", "key", "keysecondary", "comment", "content", "constant",
@@ -37,13 +38,7 @@ values = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
 
 def shaped(base: dict[str, object]) -> st.SearchStrategy[dict[str, object]]:
     """Near-valid objects: each field of a good one may be missing, kept or replaced."""
-    def field(v: object) -> st.SearchStrategy[object]:
-        good = v if isinstance(v, st.SearchStrategy) else st.just(v)
-        return st.integers(0, 9).flatmap(lambda i: good if i else values)
-
-    fields = {k: field(v) for k, v in base.items()}
-    every = st.fixed_dictionaries(fields)
-    return st.one_of(every, every, st.fixed_dictionaries({}, optional=fields))
+    return near_valid(base, values)
 
 
 small = st.integers(0, 4) | st.sampled_from([True, 100, -1, 2**64, 0.5])
