@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gpt2_adventure.cli import app, play
+from gpt2_adventure.cli import app
 from gpt2_adventure.launch import pick_seed
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.resources import stories_dir
@@ -167,18 +167,6 @@ def test_import_card_with_a_bad_lorebook_writes_nothing(tmp_path: Path) -> None:
     code, _, err = invoke("stories", "import-card", str(card), "--lorebook", str(bad))
     one_line_error(code, err, str(bad))
     nothing_written()
-
-
-@pytest.fixture
-def launched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    seen: list[Any] = []
-
-    def record(launch: Any) -> int:
-        seen.append(launch)
-        return 0
-
-    monkeypatch.setattr(play, "run_plain_launch", record)
-    return seen
 
 
 def test_chat_with_a_card_and_a_lorebook(tmp_path: Path, launched: list[Any]) -> None:

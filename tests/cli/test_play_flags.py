@@ -9,21 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gpt2_adventure.cli import app, play
+from gpt2_adventure.cli import app
 from tests.cli.test_app import assert_clean_error, run
-
-
-@pytest.fixture
-def launched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The Launch each command would play, instead of playing it."""
-    seen: list[Any] = []
-
-    def record(launch: Any) -> int:
-        seen.append(launch)
-        return 0
-
-    monkeypatch.setattr(play, "run_plain_launch", record)
-    return seen
 
 
 @pytest.mark.parametrize("command", ["play", "chat", "write"])
