@@ -56,8 +56,8 @@ _CLAUSE_START = {"and", "but", "or", "when", "while", "as", "if", "because", "th
 # Words ending in -s after the subject that are not third-person verbs.
 _NOT_VERBS = {"always", "sometimes", "perhaps", "thus", "unless", "besides", "towards",
               "afterwards", "nevertheless", "nonetheless", "as", "this", "yes", "us", "its",
-              "his", "hers", "ours", "yours", "less", "across", "plus", "news", "was", "has",
-              "does", "is", "whereas", "nowadays", "yourselves"}
+              "his", "hers", "ours", "yours", "less", "across", "plus", "news", "whereas",
+              "nowadays", "yourselves"}  # (is/was/has/does agree through _YOU_VERBS)
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)[ \t,]*$")
 
 
