@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, Judge, Written
+from gpt2_adventure.engine.lifetime import ClosedError, Lifetime
 from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.ahead import Writer
 from gpt2_adventure.engine.llama.hardware import physical_cores
@@ -73,7 +74,7 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
-        self._closed = False
+        self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
         weakref.finalize(self, self._model_thread.stop)  # a backend never closed
@@ -163,9 +164,10 @@ class LlamaBackend(Backend):
         return self._spare is not None
 
     def tokenize(self, text: str) -> list[int]:
-        self._check_open()
-        # special=False: "<|endoftext|>" typed by a player stays plain text, not a control token.
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        with self._lifetime.call():  # any thread may tokenize: close waits for it
+            # special=False: "<|endoftext|>" typed by a player stays plain text, not a control
+            # token.
+            return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", errors="replace")
@@ -173,7 +175,8 @@ class LlamaBackend(Backend):
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
         if piece is None:
-            piece = self._pieces[token] = self._llm.detokenize([token])
+            with self._lifetime.call():
+                piece = self._pieces[token] = self._llm.detokenize([token])
         return piece
 
     @property
@@ -426,15 +429,18 @@ class LlamaBackend(Backend):
             self._clear_all()
 
     def close(self) -> None:
+        """Free the model once the reply being written (which holds the lock) and any
+        tokenizing on other threads are done; later calls raise ``ClosedError``."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                try:
-                    self._model_thread.call(self._seqs.close)  # before the model it uses
-                    self._model_thread.call(self._llm.close)
-                finally:
-                    self._model_thread.stop()
+            self._lifetime.end(self._free)
+
+    def _free(self) -> None:
+        try:
+            self._model_thread.call(self._seqs.close)  # before the model it uses
+            self._model_thread.call(self._llm.close)
+        finally:
+            self._model_thread.stop()
 
     def _check_open(self) -> None:
-        if self._closed:  # llama.cpp would touch freed memory
-            raise RuntimeError("the model has been closed")
+        if self._lifetime.ended:  # llama.cpp would touch freed memory
+            raise ClosedError("the model has been closed")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gpt2_adventure.engine.lifetime import Lifetime
 from gpt2_adventure.engine.llama.logs import route_llama_logs
 from gpt2_adventure.fileio import atomic_path
 from gpt2_adventure.resources import gpt2_tokenizer_dir
@@ -84,13 +85,18 @@ class LocalTokenizer:
             self._llm: Any = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=True)
         self._llm.verbose = False
         self.eos = int(self._llm.token_eos())
+        self._lifetime = Lifetime("GPT-2 tokenizer")  # the warm-up may be inside it at close
 
     def tokenize(self, text: str) -> list[int]:
-        # special=False: "<|endoftext|>" typed by a player stays plain text.
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        with self._lifetime.call():
+            # special=False: "<|endoftext|>" typed by a player stays plain text.
+            return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
-        return bytes(self._llm.detokenize(list(tokens))).decode("utf-8", errors="replace")
+        with self._lifetime.call():
+            return bytes(self._llm.detokenize(list(tokens))).decode("utf-8", errors="replace")
 
     def close(self) -> None:
-        self._llm.close()
+        """Free the vocabulary once the calls inside it are done; later calls raise
+        ``ClosedError``."""
+        self._lifetime.end(self._llm.close)

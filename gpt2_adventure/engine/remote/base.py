@@ -30,6 +30,7 @@ from gpt2_adventure.engine.backend import (
     write_by_streaming,
     write_one_by_streaming,
 )
+from gpt2_adventure.engine.lifetime import ClosedError
 from gpt2_adventure.engine.remote.http import (
     ChoicesRefused,
     RemoteError,
@@ -83,6 +84,7 @@ class RemoteBackend(Backend):
         self._paths = paths
         self._client: httpx2.Client = make_client(settings)
         self._lock = threading.Lock()
+        self._closed = False  # set under the lock; every request checks it under the lock
         self._last_stats: GenerationStats | None = None
         self.name = ""
         self.server = self.api.split(" ", 1)[-1]  # what kind of server, as far as we can tell
@@ -162,12 +164,18 @@ class RemoteBackend(Backend):
         return self.tokenizer is not None and self.tokenize("Hello world") == GPT2_HELLO
 
     def tokenize(self, text: str) -> list[int]:
+        self._check_open()
         assert self.tokenizer is not None
         return self.tokenizer.tokenize(text)
 
     def detokenize(self, tokens: Sequence[int]) -> str:
+        self._check_open()
         assert self.tokenizer is not None
         return self.tokenizer.detokenize(tokens)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError("the connection to the server has been closed")
 
     def stream(
         self,
@@ -195,6 +203,7 @@ class RemoteBackend(Backend):
     def _generate(self, text: str, n: int, sampling: Sampling, stop: tuple[str, ...],
                   max_tokens: int, cancel: CancelToken | None) -> Iterator[str]:
         with self._lock:
+            self._check_open()
             stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
             self._last_stats = stats
             start = time.perf_counter()
@@ -317,6 +326,7 @@ class RemoteBackend(Backend):
         Once ``cancel`` is set it yields nothing more and lets go of the request, as
         ``stream`` does; ``last_stats`` stays the last ``stream``'s."""
         with self._lock:
+            self._check_open()
             start = time.perf_counter()
             replies: dict[int, _Reply] = {}
             complete = False
@@ -393,7 +403,10 @@ class RemoteBackend(Backend):
         return time.perf_counter() - start
 
     def close(self) -> None:
+        """Once the request being answered (which holds the lock) is over: later calls raise
+        ``ClosedError``; the local tokenizer waits for a call inside it (engine/lifetime)."""
         with self._lock:
+            self._closed = True
             self._client.close()
             if self.tokenizer is not None:
                 self.tokenizer.close()

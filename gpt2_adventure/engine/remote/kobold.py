@@ -197,7 +197,8 @@ class KoboldBackend(RemoteBackend):
         key, timeout = self._genkey, min(5.0, self.settings.read_timeout)
 
         def post() -> None:  # best effort, off the player's thread: the reply is dropped anyway
-            with contextlib.suppress(httpx2.HTTPError):
+            # RuntimeError: the backend was closed meanwhile (httpx refuses a closed client).
+            with contextlib.suppress(httpx2.HTTPError, RuntimeError):
                 self._client.post("/api/extra/abort", json={"genkey": key}, timeout=timeout)
 
         threading.Thread(target=post, name="kobold-abort", daemon=True).start()
