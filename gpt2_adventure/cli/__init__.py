@@ -10,6 +10,7 @@ import typer
 from gpt2_adventure import __version__
 from gpt2_adventure.cli.backend import backend_app
 from gpt2_adventure.cli.config import config_app, load_cli_settings
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.cli.imports import import_command
 from gpt2_adventure.cli.models import models_app
 from gpt2_adventure.cli.play import chat_command, play_command, write_command
@@ -19,6 +20,7 @@ from gpt2_adventure.cli.stories import stories_app
 from gpt2_adventure.errors import UserError
 
 app = typer.Typer(
+    cls=Group,
     name="gpt2-adventure",
     help="Play an AI dungeon, co-write stories and chat with GPT-2, locally.",
     pretty_exceptions_enable=False,
@@ -75,18 +77,40 @@ def report(error: UserError) -> None:
         print(f"hint: {printable(error.hint)}", file=sys.stderr)
 
 
-def main() -> None:
-    debug = "--debug" in sys.argv[1:]
+PROG = "gpt2-adventure"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and exit with its code."""
+    from gpt2_adventure.cli.usage import NoArgsIsHelpError, UsageError, describe
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
     try:
-        app()
+        # Not standalone: Typer's boxed usage errors become our one-line ones below.
+        code = command.main(args, prog_name=PROG, standalone_mode=False)
     except UserError as error:
         if debug:
             raise
         report(error)
         sys.exit(error.exit_code)
+    except NoArgsIsHelpError as error:  # a command group on its own: its help
+        typer.echo(error.format_message())
+        sys.exit(UserError.exit_code)
+    except UsageError as error:
+        if debug:
+            raise
+        text, hint = describe(error, args, command, PROG)
+        report(UserError(text, hint=hint))
+        sys.exit(UserError.exit_code)
+    except typer.Abort:  # Ctrl+D or Ctrl+C at a question
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main", "load_cli_settings"]

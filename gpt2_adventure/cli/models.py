@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
-models_app = typer.Typer(help="Find, download, convert and inspect GPT-2 models.",
+models_app = typer.Typer(cls=Group, help="Find, download, convert and inspect GPT-2 models.",
                          no_args_is_help=True)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
     from gpt2_adventure.story.saves.store import SaveStore
 
-saves_app = typer.Typer(help="List, show, export and delete saved games.", no_args_is_help=True)
+saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games.",
+                        no_args_is_help=True)
 
 FORMATS = ("md", "txt", "kobold", "lorebook")
 SHOW_TURNS = 6

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.model import Seed
 
-stories_app = typer.Typer(help="List, show, check and create story seeds.",
+stories_app = typer.Typer(cls=Group, help="List, show, check and create story seeds.",
                           no_args_is_help=True)
 
 _MODE_ORDER = {"adventure": 0, "story": 1, "chat": 2}
