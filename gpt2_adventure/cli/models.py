@@ -198,12 +198,14 @@ def models_convert(
     src: Annotated[str, typer.Argument(
         help="A GGUF file to requantize, a Hugging Face GPT-2 checkpoint folder, "
              "or a repo id to download.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .gguf file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .gguf file to write (in a "
+                                                       "folder that exists).")],
     quant: Annotated[str, typer.Option(
         help="f32, f16, q8_0, q6_k or q4_k_m (a GGUF: f16, q8_0, q6_k or q4_k_m).")] = "q8_0",
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
     """Convert a GPT-2 checkpoint to GGUF, or requantize a GGUF, through llama.cpp."""
+    from gpt2_adventure.cli.out_path import checked_out
     from gpt2_adventure.engine.models.convert import (
         QUANT_TYPES,
         REQUANT_TYPES,
@@ -219,8 +221,7 @@ def models_convert(
     if quant not in allowed:
         raise UserError(f"unknown quantization {quant!r}; choose {', '.join(allowed)}",
                         "--quant")
-    if out.exists() and not force:
-        raise UserError("the output file exists; pass --force to overwrite it", out)
+    out = checked_out(out, force)
     from gpt2_adventure.safe_text import printable
 
     report = lambda msg: typer.echo(printable(msg), err=True)  # noqa: E731

@@ -118,7 +118,8 @@ def saves_export(
                                "--out's extension: .txt, .json (kobold), else md.")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-        "--out", "-o", help="File to write (default: print it).")] = None,
+        "--out", "-o", help="File to write, in a folder that exists (default: print it).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")
                      ] = False,
 ) -> None:
@@ -136,7 +137,9 @@ def saves_export(
         raise UserError(f"unknown export format {fmt!r} (use md, txt, kobold or lorebook)",
                         "--format")
     if out is not None:  # check before the (possibly slow) load
-        _check_out(out, force)
+        from gpt2_adventure.cli.out_path import checked_out
+
+        out = checked_out(out, force)
     state = _store().load(name)
     if fmt == "lorebook":
         from gpt2_adventure.story.lorebooks.sillytavern import export_world_info
@@ -164,15 +167,6 @@ def saves_export(
     except OSError as error:
         raise UserError(f"cannot write the export: {error.strerror or error}", out) from None
     typer.echo(printable(f"wrote {out}"))
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.is_dir():
-        raise UserError("--out is a folder; give a file name", out)
-    if out.exists() and not force:
-        raise UserError("file already exists", out, hint="pass --force to overwrite it")
-    if not out.parent.is_dir():
-        raise UserError("the folder for --out does not exist", out.parent)
 
 
 @saves_app.command("delete")
