@@ -164,12 +164,25 @@ def stories_validate(
         raise typer.Exit(2)
 
 
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Use a bundled story's name: yours then replaces that story.")]
+
+
+def _warn_if_shadowing(path: Path) -> None:
+    from gpt2_adventure.story.seeds.library import bundled_seed_named
+
+    if bundled_seed_named(path.stem) is not None:
+        _warn(f"warning: your {path.stem!r} now replaces the bundled story of that name "
+              f"(delete {path} to play the bundled one again)")
+
+
 @stories_app.command("new")
 def stories_new(
     name: Annotated[str, typer.Argument(help="A file name for the new seed, e.g. my-story.")],
     copy_of: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--from", help="Start from a copy of this seed (an id or a file) instead of the "
         "commented template.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a commented seed template (or a copy of a seed) into your stories folder."""
     from gpt2_adventure.paths import AppPaths
@@ -181,7 +194,8 @@ def stories_new(
     if copy_of is not None:
         source = find_seed(paths, copy_of).source
         text = source.read_text(encoding="utf-8-sig") if source else None
-    path = write_template(paths, name, text)
+    path = write_template(paths, name, text, shadow=force)
+    _warn_if_shadowing(path)
     typer.echo(printable(str(path)))
     typer.echo(f"edit it, then check it with: gpt2-adventure stories validate "
                f"{printable(str(path))}", err=True)
@@ -195,6 +209,7 @@ def stories_import_card(
     lorebook: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--lorebook", help="Add a lorebook's world info too: SillyTavern World Info, "
                            "KoboldAI world info or a V2/V3 character book (.json).")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a SillyTavern/TavernAI character card into a chat seed in your stories folder."""
     from gpt2_adventure.paths import AppPaths
@@ -222,7 +237,8 @@ def stories_import_card(
                         f"(over {size_text(MAX_SEED_BYTES)} of text)", card)
     stem = name or seed.id
     parse_seed(text, stem, where=card)  # refuse before writing anything
-    path = write_template(AppPaths.from_env(), stem, text)
+    path = write_template(AppPaths.from_env(), stem, text, shadow=force)
+    _warn_if_shadowing(path)
     typer.echo(f"created chat seed {printable(stem)}: {printable(str(path))}")
     for note in notes:
         typer.echo(f"dropped: {printable(note)}")
