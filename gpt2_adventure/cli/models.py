@@ -59,15 +59,16 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.cli.listing import Listing
     from gpt2_adventure.safe_text import printable
 
-    console = Console()
+    listing = Listing()
     table = Table(title="GPT-2 models")
-    for column in ("name", "params", "download sizes", "installed", "about"):
+    table.add_column("name", no_wrap=True)  # what --model takes: never wrapped
+    for column in ("params", "download sizes", "installed", "about"):
         table.add_column(column)
     for entry in catalog():
         sizes = ", ".join(f"{q} {'' if q in entry.listed else '~'}{_size(entry.sizes[q])}"
@@ -79,24 +80,26 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
                      f"requantized here to {made}")
         inst = ", ".join(f"{m.quant} ({_size(m.size)})" for m in have if m.name == entry.name)
         name = entry.name + (" (default)" if entry.name == DEFAULT_MODEL else "")
-        table.add_row(Text(name), f"{entry.parameters / 1e6:.0f}M", Text(sizes),
-                      Text(inst or "-"), Text(entry.description))
-    console.print(table)
-    pulled = [m for m in have if m.repo is not None]
-    if pulled:
-        repos = Table(title="Pulled from Hugging Face repositories")
-        for column in ("name", "installed", "file"):
-            repos.add_column(column)
-        for m in pulled:
-            repos.add_row(Text(printable(m.name)), Text(f"{m.quant or '?'} ({_size(m.size)})"),
-                          Text(printable(str(m.path))))
-        console.print(repos)
-    for m in have:
-        if m.name not in known and m.repo is None:
-            console.print(Text(printable(f"also installed: {m.name} {m.path}")))
-    typer.echo("~ marks an estimated size; the others are the repositories' listings")
-    typer.echo("pull one with: gpt2-adventure models pull NAME [--quant Q], "
-               "or any GPT-2 GGUF repository: gpt2-adventure models pull OWNER/REPO[:QUANT]")
+        params = f"{entry.parameters / 1e6:.0f}M"
+        table.add_row(Text(name), params, Text(sizes), Text(inst or "-"), Text(entry.description))
+        listing.add_line(entry.name, params, inst or "-", entry.description)
+    listing.tables.append(table)
+    others = [m for m in have if m.name not in known]
+    if others:
+        more = Table(title="Also installed (from Hugging Face repositories and folders)")
+        more.add_column("name", no_wrap=True)
+        for column in ("installed", "file"):
+            more.add_column(column)
+        for m in others:
+            inst = f"{m.quant or '?'} ({_size(m.size)})"
+            more.add_row(Text(printable(m.name)), Text(inst), Text(printable(str(m.path))))
+            listing.add_line(m.name, "-", inst, str(m.path))
+        listing.tables.append(more)
+    listing.notes += [
+        "~ marks an estimated size; the others are the repositories' listings",
+        "pull one with: gpt2-adventure models pull NAME [--quant Q], "
+        "or any GPT-2 GGUF repository: gpt2-adventure models pull OWNER/REPO[:QUANT]"]
+    listing.show()
 
 
 @models_app.command("pull")

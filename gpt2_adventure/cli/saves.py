@@ -54,22 +54,26 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     if not infos:
         typer.echo(printable(f"no saves yet (they go in {store.saves_dir})"))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.cli.listing import Listing
+
+    listing = Listing()
     table = Table(title="Saved games")
-    for column in ("name", "title", "mode", "turns", "saved", "autosave"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", no_wrap=True)  # what --load takes: never wrapped
+    table.add_column("title", ratio=1)
+    for column in ("mode", "turns", "saved"):  # an autosave's name says it is one
+        table.add_column(column, no_wrap=True)
     for info in infos:
-        if info.error:
-            title = Text(printable(f"unreadable: {info.error}"), style="red")
-        else:
-            title = Text(printable(info.title))
-        table.add_row(Text(printable(info.name)), title, Text(info.mode),
-                      "" if info.error else str(info.turns), _when(info.saved_at),
-                      "yes" if info.autosave else "")
-    Console().print(table)
+        title = f"unreadable: {info.error}" if info.error else info.title
+        turns = "" if info.error else str(info.turns)
+        table.add_row(Text(printable(info.name)),
+                      Text(printable(title), style="red" if info.error else ""),
+                      Text(info.mode), turns, _when(info.saved_at))
+        listing.add_line(info.name, title, info.mode, turns, _when(info.saved_at))
+    listing.tables.append(table)
+    listing.show()
 
 
 @saves_app.command("show")

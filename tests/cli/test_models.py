@@ -113,8 +113,8 @@ def test_pull_a_repository_then_list_play_and_remove_it(online_hub: FakeHub,
     [row] = [row for row in listing if row["name"] == repo]
     assert row["kind"] == "repo"
     assert row["installed"] == [{"quant": "Q8_0", "path": str(path), "size": path.stat().st_size}]
-    table = run("models", "list").stdout
-    assert "Pulled from Hugging Face repositories" in table and repo in table
+    lines = run("models", "list").stdout.splitlines()  # piped: one model a line, name first
+    assert f"{repo}\t-\tQ8_0 ({size})\t{path}" in lines
 
     played = run("generate", "Hello", "--model", f"{repo}:Q8_0", "--max-tokens", "3",
                  "--ignore-eos")
