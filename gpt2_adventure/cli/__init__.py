@@ -58,13 +58,21 @@ def root(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    from gpt2_adventure.cli import play, terminal
+
+    if not terminal.on_terminal():
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
     from gpt2_adventure.launch import Launch
-    from gpt2_adventure.tui.app import run_tui
 
     paths, settings = load_cli_settings()
+    problem = terminal.full_screen_problem()
+    if problem is not None:  # no title screen to choose from: play, line by line
+        print(f"note: {problem}; playing `gpt2-adventure play` in plain mode", file=sys.stderr)
+        raise typer.Exit(play.run_plain_launch(Launch(paths=paths, settings=settings,
+                                                      mode="play")))
+    from gpt2_adventure.tui.app import run_tui
+
     raise typer.Exit(run_tui(Launch(paths=paths, settings=settings, mode="title")))
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 
+from gpt2_adventure.cli import terminal
 from gpt2_adventure.cli.run import (
     BackendKindOpt,
     BackendUrlOpt,
@@ -110,7 +111,10 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
                     lorebook=lorebook)
     if continue_:
         launch.load = _latest_autosave(launch)
-    if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if plain or not terminal.on_terminal():
+        code = run_plain_launch(launch)
+    elif (problem := terminal.full_screen_problem()) is not None:
+        print(f"note: {problem}; playing in plain mode", file=sys.stderr)
         code = run_plain_launch(launch)
     else:
         code = _run_tui(launch)
