@@ -144,17 +144,30 @@ def models_pull(
 
 
 @models_app.command("remove")
-def models_remove(name: Annotated[str, typer.Argument(
-        help="Installed model name: a catalog name or OWNER/REPO.")]) -> None:
-    """Delete an installed model's files."""
-    from gpt2_adventure.engine.models.store import remove
+def models_remove(
+    name: Annotated[str, typer.Argument(
+        help="Installed model name: a catalog name or OWNER/REPO.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
+) -> None:
+    """Delete an installed model's files (asks first unless --yes)."""
+    from gpt2_adventure.cli import confirm
+    from gpt2_adventure.engine.models.store import installed, model_dir, remove
     from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.safe_text import printable
 
-    removed = remove(AppPaths.from_env(), name)
+    paths = AppPaths.from_env()
+    folder = model_dir(paths, name)
+    if not (folder.is_dir() or folder.is_symlink()):
+        raise UserError(f"model {name!r} is not installed", hint="see: gpt2-adventure models list")
+    size = sum(m.size for m in installed(paths) if m.path.parent == folder)
+    confirm.confirm_delete(f"Delete the model {name} ({folder}, {_size(size)})?", yes=yes,
+                           what=f"the model {name!r}")
+    removed = remove(paths, name)
     if not removed:
         raise UserError(f"model {name!r} is not installed", hint="see: gpt2-adventure models list")
     for path in removed:
-        typer.echo(f"removed {path}")
+        typer.echo(printable(f"removed {path}"))
 
 
 @models_app.command("path")

@@ -37,7 +37,9 @@ def _when(when: datetime | None) -> str:
 
 def _interactive() -> bool:
     """Whether we may ask a question (a test replaces this)."""
-    return sys.stdin is not None and sys.stdin.isatty()
+    from gpt2_adventure.cli.confirm import can_ask
+
+    return can_ask()
 
 
 @saves_app.command("list")
@@ -180,15 +182,12 @@ def saves_delete(
                    ] = False,
 ) -> None:
     """Delete a save (asks first unless --yes)."""
+    from gpt2_adventure.cli.confirm import confirm_delete
     from gpt2_adventure.safe_text import printable
 
     store = _store()
     path = store.find(name)
-    if not yes:
-        if not _interactive():
-            raise UserError(f"not deleting {name!r} without confirmation",
-                            hint="pass --yes to delete without being asked")
-        if not typer.confirm(printable(f"Delete the save {name!r} ({path})?")):
-            raise typer.Exit(1)
+    confirm_delete(f"Delete the save {name!r} ({path})?", yes=yes, what=repr(name),
+                   interactive=_interactive())
     deleted = store.delete(name)
     typer.echo(printable(f"deleted {deleted}"))

@@ -37,7 +37,7 @@ def test_pull_then_play_the_default_then_remove(online_hub: FakeHub) -> None:
     generated = run("generate", "Hello", "--max-tokens", "5", "--ignore-eos")
     assert generated.returncode == 0, generated.stderr
 
-    removed = run("models", "remove", "gpt2")
+    removed = run("models", "remove", "gpt2", "--yes")
     assert removed.returncode == 0 and not path.exists()
     assert_clean_error(run("models", "remove", "gpt2"), "not installed")
 
@@ -120,7 +120,7 @@ def test_pull_a_repository_then_list_play_and_remove_it(online_hub: FakeHub,
                  "--ignore-eos")
     assert played.returncode == 0, played.stderr
 
-    assert run("models", "remove", repo).returncode == 0 and not path.exists()
+    assert run("models", "remove", repo, "--yes").returncode == 0 and not path.exists()
     assert_clean_error(run("models", "remove", repo), "not installed")
     assert_clean_error(run("generate", "Hello", "--model", repo),
                        f"model {repo} is not installed", f"models pull {repo}`")
