@@ -120,26 +120,15 @@ def models_pull(
              "default), Q6_K or Q4_K_M. The checkpoint is deleted once converted.")] = False,
 ) -> None:
     """Download a model from the Hugging Face Hub into the cache (resumable)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-    from rich.text import Text
-
+    from gpt2_adventure.cli.transfer_bar import TransferBar
     from gpt2_adventure.engine.models.download import parse_spec, pull
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.safe_text import printable
 
     wanted = parse_spec(spec, quant, convert=convert)  # bad input fails before any output
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn()) as progress:
-        task = progress.add_task(f"pulling {wanted.name}", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        def report(line: str) -> None:
-            progress.console.print(Text(printable(line)))
-
-        path = pull(AppPaths.from_env(), str(wanted), progress=update, convert=convert,
-                    report=report)
+    with TransferBar(f"pulling {wanted.name}") as bar:
+        path = pull(AppPaths.from_env(), str(wanted), progress=bar.update, convert=convert,
+                    report=bar.report)
     typer.echo(printable(f"installed {wanted.name}: {path}"))
 
 

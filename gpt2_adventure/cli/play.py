@@ -266,9 +266,9 @@ def _missing_model(launch: Launch) -> str | None:
 
 def _offer_pull(launch: Launch, console: Console, spec: str) -> bool:
     """Ask to download the missing model; True once it is installed."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
     from rich.text import Text
 
+    from gpt2_adventure.cli.transfer_bar import TransferBar
     from gpt2_adventure.engine.models import catalog, store
     from gpt2_adventure.engine.models.download import parse_spec, pull
     from gpt2_adventure.safe_text import printable
@@ -286,15 +286,6 @@ def _offer_pull(launch: Launch, console: Console, spec: str) -> bool:
         answer = "n"
     if answer.strip().lower() not in ("", "y", "yes"):
         return False  # load_backend then fails with the store's error and its hint
-    with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console) as progress:
-        task = progress.add_task(f"pulling {wanted.name}", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        def report(line: str) -> None:
-            progress.console.print(Text(printable(line), style="dim"))
-
-        pull(launch.paths, str(wanted), progress=update, report=report)
+    with TransferBar(f"pulling {wanted.name}", console, report_style="dim") as bar:
+        pull(launch.paths, str(wanted), progress=bar.update, report=bar.report)
     return True
