@@ -43,7 +43,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "create": ("new",), "add": ("new",), "make": ("new",), "template": ("new",),
     "cat": ("show",), "view": ("show",), "print": ("show",), "read": ("show",),
     "download": ("pull",), "get": ("pull",), "install": ("pull",), "fetch": ("pull",),
-    "start": ("play",), "run": ("play",), "talk": ("chat",), "story": ("write",),
+    "start": ("play",), "run": ("play",), "talk": ("chat",),
     "benchmark": ("bench",), "tune": ("bench",), "settings": ("config",), "model": ("models",),
     "seeds": ("stories",), "card": ("import-card",), "info": ("show",),
 }
@@ -95,7 +95,7 @@ def describe(error: Any, args: Sequence[str], root: Any, prog: str) -> tuple[str
         meant = nearest(word, choices)
         text = f"{where} has no command {word!r}"
         if meant:
-            return f"{text}; did you mean: {where} {meant}", see
+            return f"{text}; did you mean '{where} {meant}'?", see
         return text, f"{where}'s commands: {', '.join(choices)}" if choices else see
     return f"{_lower_first(message.rstrip('.'))} ({where})", see
 
