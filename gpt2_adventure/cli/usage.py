@@ -51,12 +51,15 @@ _INPUT_SHOULD = re.compile(r"^Input should be ", re.IGNORECASE)
 
 
 def nearest(word: str, choices: Sequence[str]) -> str | None:
-    """The choice a mistyped or mis-remembered ``word`` most likely meant, if any."""
-    for meant in SYNONYMS.get(word.lower(), ()):
-        if meant in choices:
-            return meant
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
+    """The choice a mistyped or mis-remembered ``word`` most likely meant, if any: a choice
+    spelt nearly so, or one a word spelt nearly so stands for (``chek`` → ``validate``)."""
+    meaning = {choice: choice for choice in choices}
+    for synonym, meant in SYNONYMS.items():
+        usable = [m for m in meant if m in choices]
+        if usable and synonym not in meaning:
+            meaning[synonym] = usable[0]
+    close = difflib.get_close_matches(word.lower(), list(meaning), n=1, cutoff=0.6)
+    return meaning[close[0]] if close else None
 
 
 def describe(error: Any, args: Sequence[str], root: Any, prog: str) -> tuple[str, str]:
@@ -96,7 +99,7 @@ def describe(error: Any, args: Sequence[str], root: Any, prog: str) -> tuple[str
         text = f"{where} has no command {word!r}"
         if meant:
             return f"{text}; did you mean '{where} {meant}'?", see
-        return text, f"{where}'s commands: {', '.join(choices)}" if choices else see
+        return text, f"choose one of: {', '.join(choices)}" if choices else see
     return f"{_lower_first(message.rstrip('.'))} ({where})", see
 
 

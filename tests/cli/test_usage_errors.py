@@ -32,6 +32,7 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     (["generate", "Hello", "world"], ["extra argument", "world", "quotes"]),
     (["bench", "--prompt-tokens", "99999"], ["--prompt-tokens", "at most 1000"]),
     (["stories", "check"], ["no command 'check'", "gpt2-adventure stories validate"]),
+    (["stories", "chek"], ["no command 'chek'", "gpt2-adventure stories validate"]),
     (["stories", "new"], ["gpt2-adventure stories new", "NAME"]),
     (["saves", "show"], ["gpt2-adventure saves show", "NAME"]),
     (["saves", "rm", "x"], ["gpt2-adventure saves delete"]),
