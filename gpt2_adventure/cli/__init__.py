@@ -10,6 +10,7 @@ import typer
 from gpt2_adventure import __version__
 from gpt2_adventure.cli.backend import backend_app
 from gpt2_adventure.cli.config import config_app, load_cli_settings
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.cli.imports import import_command
 from gpt2_adventure.cli.models import models_app
 from gpt2_adventure.cli.play import chat_command, play_command, write_command
@@ -19,6 +20,7 @@ from gpt2_adventure.cli.stories import stories_app
 from gpt2_adventure.errors import UserError
 
 app = typer.Typer(
+    cls=Group,
     name="gpt2-adventure",
     help="Play an AI dungeon, co-write stories and chat with GPT-2, locally.",
     pretty_exceptions_enable=False,
@@ -56,13 +58,21 @@ def root(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    from gpt2_adventure.cli import play, terminal
+
+    if not terminal.on_terminal():
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
     from gpt2_adventure.launch import Launch
-    from gpt2_adventure.tui.app import run_tui
 
     paths, settings = load_cli_settings()
+    problem = terminal.full_screen_problem()
+    if problem is not None:  # no title screen to choose from: play, line by line
+        print(f"note: {problem}; playing `gpt2-adventure play` in plain mode", file=sys.stderr)
+        raise typer.Exit(play.run_plain_launch(Launch(paths=paths, settings=settings,
+                                                      mode="play")))
+    from gpt2_adventure.tui.app import run_tui
+
     raise typer.Exit(run_tui(Launch(paths=paths, settings=settings, mode="title")))
 
 
@@ -75,18 +85,40 @@ def report(error: UserError) -> None:
         print(f"hint: {printable(error.hint)}", file=sys.stderr)
 
 
-def main() -> None:
-    debug = "--debug" in sys.argv[1:]
+PROG = "gpt2-adventure"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and exit with its code."""
+    from gpt2_adventure.cli.usage import NoArgsIsHelpError, UsageError, describe
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
     try:
-        app()
+        # Not standalone: Typer's boxed usage errors become our one-line ones below.
+        code = command.main(args, prog_name=PROG, standalone_mode=False)
     except UserError as error:
         if debug:
             raise
         report(error)
         sys.exit(error.exit_code)
+    except NoArgsIsHelpError as error:  # a command group on its own: its help
+        typer.echo(error.format_message())
+        sys.exit(UserError.exit_code)
+    except UsageError as error:
+        if debug:
+            raise
+        text, hint = describe(error, args, command, PROG)
+        report(UserError(text, hint=hint))
+        sys.exit(UserError.exit_code)
+    except typer.Abort:  # Ctrl+D or Ctrl+C at a question
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main", "load_cli_settings"]

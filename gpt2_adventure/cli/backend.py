@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from gpt2_adventure.paths import AppPaths
 
 backend_app = typer.Typer(
+    cls=Group,
     help="Model servers: llama.cpp's llama-server, llama-cpp-python, KoboldCpp, vLLM, "
          "text-generation-webui.", no_args_is_help=True)
 

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.config import Settings, load_settings, settings_toml
 from gpt2_adventure.paths import AppPaths
 
-config_app = typer.Typer(help="Where the config file is and what it says.", no_args_is_help=True)
+config_app = typer.Typer(cls=Group, help="Where the config file is and what it says.",
+                         no_args_is_help=True)
 
 
 def load_cli_settings() -> tuple[AppPaths, Settings]:

@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
-models_app = typer.Typer(help="Find, download, convert and inspect GPT-2 models.",
+models_app = typer.Typer(cls=Group, help="Find, download, convert and inspect GPT-2 models.",
                          no_args_is_help=True)
 
 
@@ -58,15 +59,16 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.cli.listing import Listing
     from gpt2_adventure.safe_text import printable
 
-    console = Console()
+    listing = Listing()
     table = Table(title="GPT-2 models")
-    for column in ("name", "params", "download sizes", "installed", "about"):
+    table.add_column("name", no_wrap=True)  # what --model takes: never wrapped
+    for column in ("params", "download sizes", "installed", "about"):
         table.add_column(column)
     for entry in catalog():
         sizes = ", ".join(f"{q} {'' if q in entry.listed else '~'}{_size(entry.sizes[q])}"
@@ -78,24 +80,26 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
                      f"requantized here to {made}")
         inst = ", ".join(f"{m.quant} ({_size(m.size)})" for m in have if m.name == entry.name)
         name = entry.name + (" (default)" if entry.name == DEFAULT_MODEL else "")
-        table.add_row(Text(name), f"{entry.parameters / 1e6:.0f}M", Text(sizes),
-                      Text(inst or "-"), Text(entry.description))
-    console.print(table)
-    pulled = [m for m in have if m.repo is not None]
-    if pulled:
-        repos = Table(title="Pulled from Hugging Face repositories")
-        for column in ("name", "installed", "file"):
-            repos.add_column(column)
-        for m in pulled:
-            repos.add_row(Text(printable(m.name)), Text(f"{m.quant or '?'} ({_size(m.size)})"),
-                          Text(printable(str(m.path))))
-        console.print(repos)
-    for m in have:
-        if m.name not in known and m.repo is None:
-            console.print(Text(printable(f"also installed: {m.name} {m.path}")))
-    typer.echo("~ marks an estimated size; the others are the repositories' listings")
-    typer.echo("pull one with: gpt2-adventure models pull NAME [--quant Q], "
-               "or any GPT-2 GGUF repository: gpt2-adventure models pull OWNER/REPO[:QUANT]")
+        params = f"{entry.parameters / 1e6:.0f}M"
+        table.add_row(Text(name), params, Text(sizes), Text(inst or "-"), Text(entry.description))
+        listing.add_line(entry.name, params, inst or "-", entry.description)
+    listing.tables.append(table)
+    others = [m for m in have if m.name not in known]
+    if others:
+        more = Table(title="Also installed (from Hugging Face repositories and folders)")
+        more.add_column("name", no_wrap=True)
+        for column in ("installed", "file"):
+            more.add_column(column)
+        for m in others:
+            inst = f"{m.quant or '?'} ({_size(m.size)})"
+            more.add_row(Text(printable(m.name)), Text(inst), Text(printable(str(m.path))))
+            listing.add_line(m.name, "-", inst, str(m.path))
+        listing.tables.append(more)
+    listing.notes += [
+        "~ marks an estimated size; the others are the repositories' listings",
+        "pull one with: gpt2-adventure models pull NAME [--quant Q], "
+        "or any GPT-2 GGUF repository: gpt2-adventure models pull OWNER/REPO[:QUANT]"]
+    listing.show()
 
 
 @models_app.command("pull")
@@ -116,41 +120,43 @@ def models_pull(
              "default), Q6_K or Q4_K_M. The checkpoint is deleted once converted.")] = False,
 ) -> None:
     """Download a model from the Hugging Face Hub into the cache (resumable)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-    from rich.text import Text
-
+    from gpt2_adventure.cli.transfer_bar import TransferBar
     from gpt2_adventure.engine.models.download import parse_spec, pull
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.safe_text import printable
 
     wanted = parse_spec(spec, quant, convert=convert)  # bad input fails before any output
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn()) as progress:
-        task = progress.add_task(f"pulling {wanted.name}", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        def report(line: str) -> None:
-            progress.console.print(Text(printable(line)))
-
-        path = pull(AppPaths.from_env(), str(wanted), progress=update, convert=convert,
-                    report=report)
+    with TransferBar(f"pulling {wanted.name}") as bar:
+        path = pull(AppPaths.from_env(), str(wanted), progress=bar.update, convert=convert,
+                    report=bar.report)
     typer.echo(printable(f"installed {wanted.name}: {path}"))
 
 
 @models_app.command("remove")
-def models_remove(name: Annotated[str, typer.Argument(
-        help="Installed model name: a catalog name or OWNER/REPO.")]) -> None:
-    """Delete an installed model's files."""
-    from gpt2_adventure.engine.models.store import remove
+def models_remove(
+    name: Annotated[str, typer.Argument(
+        help="Installed model name: a catalog name or OWNER/REPO.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
+) -> None:
+    """Delete an installed model's files (asks first unless --yes)."""
+    from gpt2_adventure.cli import confirm
+    from gpt2_adventure.engine.models.store import installed, model_dir, remove
     from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.safe_text import printable
 
-    removed = remove(AppPaths.from_env(), name)
+    paths = AppPaths.from_env()
+    folder = model_dir(paths, name)
+    if not (folder.is_dir() or folder.is_symlink()):
+        raise UserError(f"model {name!r} is not installed", hint="see: gpt2-adventure models list")
+    size = sum(m.size for m in installed(paths) if m.path.parent == folder)
+    confirm.confirm_delete(f"Delete the model {name} ({folder}, {_size(size)})?", yes=yes,
+                           what=f"the model {name!r}")
+    removed = remove(paths, name)
     if not removed:
         raise UserError(f"model {name!r} is not installed", hint="see: gpt2-adventure models list")
     for path in removed:
-        typer.echo(f"removed {path}")
+        typer.echo(printable(f"removed {path}"))
 
 
 @models_app.command("path")
@@ -197,12 +203,14 @@ def models_convert(
     src: Annotated[str, typer.Argument(
         help="A GGUF file to requantize, a Hugging Face GPT-2 checkpoint folder, "
              "or a repo id to download.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .gguf file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .gguf file to write (in a "
+                                                       "folder that exists).")],
     quant: Annotated[str, typer.Option(
         help="f32, f16, q8_0, q6_k or q4_k_m (a GGUF: f16, q8_0, q6_k or q4_k_m).")] = "q8_0",
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
     """Convert a GPT-2 checkpoint to GGUF, or requantize a GGUF, through llama.cpp."""
+    from gpt2_adventure.cli.out_path import checked_out
     from gpt2_adventure.engine.models.convert import (
         QUANT_TYPES,
         REQUANT_TYPES,
@@ -218,8 +226,7 @@ def models_convert(
     if quant not in allowed:
         raise UserError(f"unknown quantization {quant!r}; choose {', '.join(allowed)}",
                         "--quant")
-    if out.exists() and not force:
-        raise UserError("the output file exists; pass --force to overwrite it", out)
+    out = checked_out(out, force)
     from gpt2_adventure.safe_text import printable
 
     report = lambda msg: typer.echo(printable(msg), err=True)  # noqa: E731

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 
+from gpt2_adventure.cli import terminal
 from gpt2_adventure.cli.run import (
     BackendKindOpt,
     BackendUrlOpt,
@@ -110,7 +111,10 @@ def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None
                     lorebook=lorebook)
     if continue_:
         launch.load = _latest_autosave(launch)
-    if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if plain or not terminal.on_terminal():
+        code = run_plain_launch(launch)
+    elif (problem := terminal.full_screen_problem()) is not None:
+        print(f"note: {problem}; playing in plain mode", file=sys.stderr)
         code = run_plain_launch(launch)
     else:
         code = _run_tui(launch)
@@ -262,9 +266,9 @@ def _missing_model(launch: Launch) -> str | None:
 
 def _offer_pull(launch: Launch, console: Console, spec: str) -> bool:
     """Ask to download the missing model; True once it is installed."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
     from rich.text import Text
 
+    from gpt2_adventure.cli.transfer_bar import TransferBar
     from gpt2_adventure.engine.models import catalog, store
     from gpt2_adventure.engine.models.download import parse_spec, pull
     from gpt2_adventure.safe_text import printable
@@ -282,15 +286,6 @@ def _offer_pull(launch: Launch, console: Console, spec: str) -> bool:
         answer = "n"
     if answer.strip().lower() not in ("", "y", "yes"):
         return False  # load_backend then fails with the store's error and its hint
-    with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console) as progress:
-        task = progress.add_task(f"pulling {wanted.name}", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        def report(line: str) -> None:
-            progress.console.print(Text(printable(line), style="dim"))
-
-        pull(launch.paths, str(wanted), progress=update, report=report)
+    with TransferBar(f"pulling {wanted.name}", console, report_style="dim") as bar:
+        pull(launch.paths, str(wanted), progress=bar.update, report=bar.report)
     return True

@@ -12,6 +12,7 @@ from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
+    from gpt2_adventure.engine.backend import Backend
 
 def _model_env() -> str:
     """The environment variable declared for [model].name (for --help)."""
@@ -69,7 +70,8 @@ def generate_command(
     stop: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="Stop at this text (repeatable).")] = None,
     ban: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        help="Never write this word (repeatable; single-token words).")] = None,
+        help="Never write this word (repeatable): a word that is one GPT-2 token; a "
+             "longer one is refused.")] = None,
     backend_url: BackendUrlOpt = None,
     backend_kind: BackendKindOpt = None,
 ) -> None:
@@ -103,6 +105,8 @@ def generate_command(
     text = sys.stdin.read() if prompt == "-" else prompt
     backend = load_backend(paths, settings.model, settings.backend, model=model,
                            threads=threads, seed=seed)
+    if ban:
+        _check_bans(ban, backend)
     if preset is None:  # the model's own preset (aidungeon2), unless the settings chose one
         sampling = with_flags(player_sampling(settings, paths, backend).sampling)
     tokens = backend.tokenize(text)
@@ -118,6 +122,21 @@ def generate_command(
         out.flush()
     out.write("\n")
     backend.close()
+
+
+def _check_bans(ban: list[str], backend: Backend) -> None:
+    """Refuse a --ban a bias cannot ban (closing the backend); KoboldCpp bans whole strings
+    itself, so a server speaking the KoboldAI API takes any."""
+    from gpt2_adventure.engine.remote.kobold import KoboldBackend
+    from gpt2_adventure.engine.sampling import unbannable
+
+    if isinstance(backend, KoboldBackend):
+        return
+    for text, count in unbannable(ban, backend.tokenize):
+        backend.close()
+        raise UserError(f"--ban {text!r} is {count} GPT-2 tokens; only a word that is one "
+                        "token (alone or after a space) can be banned", "command line",
+                        hint="ban a shorter word, or leave this one out")
 
 
 def bench_command(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
     from gpt2_adventure.story.saves.store import SaveStore
 
-saves_app = typer.Typer(help="List, show, export and delete saved games.", no_args_is_help=True)
+saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games.",
+                        no_args_is_help=True)
 
 FORMATS = ("md", "txt", "kobold", "lorebook")
 SHOW_TURNS = 6
@@ -35,7 +37,9 @@ def _when(when: datetime | None) -> str:
 
 def _interactive() -> bool:
     """Whether we may ask a question (a test replaces this)."""
-    return sys.stdin is not None and sys.stdin.isatty()
+    from gpt2_adventure.cli.confirm import can_ask
+
+    return can_ask()
 
 
 @saves_app.command("list")
@@ -52,22 +56,26 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     if not infos:
         typer.echo(printable(f"no saves yet (they go in {store.saves_dir})"))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.cli.listing import Listing
+
+    listing = Listing()
     table = Table(title="Saved games")
-    for column in ("name", "title", "mode", "turns", "saved", "autosave"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", no_wrap=True)  # what --load takes: never wrapped
+    table.add_column("title", ratio=1)
+    for column in ("mode", "turns", "saved"):  # an autosave's name says it is one
+        table.add_column(column, no_wrap=True)
     for info in infos:
-        if info.error:
-            title = Text(printable(f"unreadable: {info.error}"), style="red")
-        else:
-            title = Text(printable(info.title))
-        table.add_row(Text(printable(info.name)), title, Text(info.mode),
-                      "" if info.error else str(info.turns), _when(info.saved_at),
-                      "yes" if info.autosave else "")
-    Console().print(table)
+        title = f"unreadable: {info.error}" if info.error else info.title
+        turns = "" if info.error else str(info.turns)
+        table.add_row(Text(printable(info.name)),
+                      Text(printable(title), style="red" if info.error else ""),
+                      Text(info.mode), turns, _when(info.saved_at))
+        listing.add_line(info.name, title, info.mode, turns, _when(info.saved_at))
+    listing.tables.append(table)
+    listing.show()
 
 
 @saves_app.command("show")
@@ -116,7 +124,8 @@ def saves_export(
                                "--out's extension: .txt, .json (kobold), else md.")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-        "--out", "-o", help="File to write (default: print it).")] = None,
+        "--out", "-o", help="File to write, in a folder that exists (default: print it).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")
                      ] = False,
 ) -> None:
@@ -134,7 +143,9 @@ def saves_export(
         raise UserError(f"unknown export format {fmt!r} (use md, txt, kobold or lorebook)",
                         "--format")
     if out is not None:  # check before the (possibly slow) load
-        _check_out(out, force)
+        from gpt2_adventure.cli.out_path import checked_out
+
+        out = checked_out(out, force)
     state = _store().load(name)
     if fmt == "lorebook":
         from gpt2_adventure.story.lorebooks.sillytavern import export_world_info
@@ -164,15 +175,6 @@ def saves_export(
     typer.echo(printable(f"wrote {out}"))
 
 
-def _check_out(out: Path, force: bool) -> None:
-    if out.is_dir():
-        raise UserError("--out is a folder; give a file name", out)
-    if out.exists() and not force:
-        raise UserError("file already exists", out, hint="pass --force to overwrite it")
-    if not out.parent.is_dir():
-        raise UserError("the folder for --out does not exist", out.parent)
-
-
 @saves_app.command("delete")
 def saves_delete(
     name: Annotated[str, typer.Argument(help="Save name (see `saves list`).")],
@@ -180,15 +182,12 @@ def saves_delete(
                    ] = False,
 ) -> None:
     """Delete a save (asks first unless --yes)."""
+    from gpt2_adventure.cli.confirm import confirm_delete
     from gpt2_adventure.safe_text import printable
 
     store = _store()
     path = store.find(name)
-    if not yes:
-        if not _interactive():
-            raise UserError(f"not deleting {name!r} without confirmation",
-                            hint="pass --yes to delete without being asked")
-        if not typer.confirm(printable(f"Delete the save {name!r} ({path})?")):
-            raise typer.Exit(1)
+    confirm_delete(f"Delete the save {name!r} ({path})?", yes=yes, what=repr(name),
+                   interactive=_interactive())
     deleted = store.delete(name)
     typer.echo(printable(f"deleted {deleted}"))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.model import Seed
 
-stories_app = typer.Typer(help="List, show, check and create story seeds.",
+stories_app = typer.Typer(cls=Group, help="List, show, check and create story seeds.",
                           no_args_is_help=True)
 
 _MODE_ORDER = {"adventure": 0, "story": 1, "chat": 2}
@@ -53,14 +54,15 @@ def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from gpt2_adventure.cli.listing import Listing
     from gpt2_adventure.safe_text import printable
 
+    listing = Listing()
     table = Table(title="Story seeds")
-    table.add_column("id", no_wrap=True)
+    table.add_column("id", no_wrap=True)  # what --story takes: never wrapped
     table.add_column("mode", no_wrap=True)
     table.add_column("genre")
     table.add_column("story", ratio=1)
@@ -71,9 +73,11 @@ def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
             story.append("\n" + printable(row["description"]), style="")
         table.add_row(Text(printable(row["id"])), row["mode"], Text(printable(row["genre"])),
                       story, row["origin"])
-    Console().print(table)
-    typer.echo(f"your own seeds go in {paths.stories_dir} (start one with: "
-               "gpt2-adventure stories new NAME)")
+        listing.add_line(row["id"], row["mode"], row["genre"], row["title"], row["origin"])
+    listing.tables.append(table)
+    listing.notes.append(f"your own seeds go in {paths.stories_dir} (start one with: "
+                         "gpt2-adventure stories new NAME)")
+    listing.show()
 
 
 def _section(heading: str, body: str) -> list[Text]:
@@ -163,12 +167,25 @@ def stories_validate(
         raise typer.Exit(2)
 
 
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Use a bundled story's name: yours then replaces that story.")]
+
+
+def _warn_if_shadowing(path: Path) -> None:
+    from gpt2_adventure.story.seeds.library import bundled_seed_named
+
+    if bundled_seed_named(path.stem) is not None:
+        _warn(f"warning: your {path.stem!r} now replaces the bundled story of that name "
+              f"(delete {path} to play the bundled one again)")
+
+
 @stories_app.command("new")
 def stories_new(
     name: Annotated[str, typer.Argument(help="A file name for the new seed, e.g. my-story.")],
     copy_of: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--from", help="Start from a copy of this seed (an id or a file) instead of the "
         "commented template.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a commented seed template (or a copy of a seed) into your stories folder."""
     from gpt2_adventure.paths import AppPaths
@@ -180,7 +197,8 @@ def stories_new(
     if copy_of is not None:
         source = find_seed(paths, copy_of).source
         text = source.read_text(encoding="utf-8-sig") if source else None
-    path = write_template(paths, name, text)
+    path = write_template(paths, name, text, shadow=force)
+    _warn_if_shadowing(path)
     typer.echo(printable(str(path)))
     typer.echo(f"edit it, then check it with: gpt2-adventure stories validate "
                f"{printable(str(path))}", err=True)
@@ -194,6 +212,7 @@ def stories_import_card(
     lorebook: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--lorebook", help="Add a lorebook's world info too: SillyTavern World Info, "
                            "KoboldAI world info or a V2/V3 character book (.json).")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a SillyTavern/TavernAI character card into a chat seed in your stories folder."""
     from gpt2_adventure.paths import AppPaths
@@ -221,7 +240,8 @@ def stories_import_card(
                         f"(over {size_text(MAX_SEED_BYTES)} of text)", card)
     stem = name or seed.id
     parse_seed(text, stem, where=card)  # refuse before writing anything
-    path = write_template(AppPaths.from_env(), stem, text)
+    path = write_template(AppPaths.from_env(), stem, text, shadow=force)
+    _warn_if_shadowing(path)
     typer.echo(f"created chat seed {printable(stem)}: {printable(str(path))}")
     for note in notes:
         typer.echo(f"dropped: {printable(note)}")

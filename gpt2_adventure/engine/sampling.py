@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -93,3 +94,21 @@ def preset(name: str) -> Sampling:
         raise ValueError(
             f"unknown sampling preset {name!r}; choose one of: {', '.join(PRESETS)}"
         ) from None
+
+
+def unbannable(banned: Iterable[str], tokenize: Callable[[str], Sequence[int]]
+               ) -> list[tuple[str, int]]:
+    """The banned strings a logit bias cannot ban, each with the fewest tokens it takes.
+
+    A ban is a bias against one token id, so it works only for a text that is a single token
+    on its own or after a space (`` dragon``), the way the backends apply it. Banning the
+    first token of a longer word instead would also ban every other word that starts with it
+    (`` Gand`` of ``Gandalf`` is in ``Gandhi``), so such a word is refused rather than
+    silently ignored.
+    """
+    out: list[tuple[str, int]] = []
+    for text in banned:
+        counts = [len(tokenize(variant)) for variant in (text, " " + text)]
+        if 1 not in counts:
+            out.append((text, min(counts)))
+    return out

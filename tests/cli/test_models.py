@@ -37,7 +37,7 @@ def test_pull_then_play_the_default_then_remove(online_hub: FakeHub) -> None:
     generated = run("generate", "Hello", "--max-tokens", "5", "--ignore-eos")
     assert generated.returncode == 0, generated.stderr
 
-    removed = run("models", "remove", "gpt2")
+    removed = run("models", "remove", "gpt2", "--yes")
     assert removed.returncode == 0 and not path.exists()
     assert_clean_error(run("models", "remove", "gpt2"), "not installed")
 
@@ -113,14 +113,14 @@ def test_pull_a_repository_then_list_play_and_remove_it(online_hub: FakeHub,
     [row] = [row for row in listing if row["name"] == repo]
     assert row["kind"] == "repo"
     assert row["installed"] == [{"quant": "Q8_0", "path": str(path), "size": path.stat().st_size}]
-    table = run("models", "list").stdout
-    assert "Pulled from Hugging Face repositories" in table and repo in table
+    lines = run("models", "list").stdout.splitlines()  # piped: one model a line, name first
+    assert f"{repo}\t-\tQ8_0 ({size})\t{path}" in lines
 
     played = run("generate", "Hello", "--model", f"{repo}:Q8_0", "--max-tokens", "3",
                  "--ignore-eos")
     assert played.returncode == 0, played.stderr
 
-    assert run("models", "remove", repo).returncode == 0 and not path.exists()
+    assert run("models", "remove", repo, "--yes").returncode == 0 and not path.exists()
     assert_clean_error(run("models", "remove", repo), "not installed")
     assert_clean_error(run("generate", "Hello", "--model", repo),
                        f"model {repo} is not installed", f"models pull {repo}`")

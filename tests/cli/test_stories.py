@@ -123,6 +123,29 @@ def test_new_writes_the_template_once() -> None:
     assert path.read_text() == before
 
 
+def test_new_with_a_bundled_name_needs_force_and_warns() -> None:
+    paths = AppPaths.from_env()
+    code, out, err = invoke("new", "knight")
+    assert_clean_error(code, err, "'knight' is the name of a bundled story", "--force")
+    assert out == "" and not (paths.stories_dir / "knight.toml").exists()
+    assert find_seed(paths, "knight").source == stories_dir() / "knight.toml"  # the bundled one
+    code, out, err = invoke("new", "knight", "--force")
+    mine = paths.stories_dir / "knight.toml"
+    assert code == 0 and out.strip() == str(mine)
+    assert err.startswith("warning: ") and "replaces the bundled story" in err and str(mine) in err
+    assert find_seed(paths, "knight").source == mine
+
+
+def test_import_card_with_a_bundled_name_needs_force(tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"name": "Knight", "description": "A knight.",
+                                "first_mes": "Hail."}))
+    code, _, err = invoke("import-card", str(card), "--name", "knight")
+    assert_clean_error(code, err, "bundled story", "--force")
+    code, _, err = invoke("import-card", str(card), "--name", "knight", "--force")
+    assert code == 0 and "replaces the bundled story" in err
+
+
 def test_new_from_a_seed_copies_it() -> None:
     code, out, _ = invoke("new", "my-knight", "--from", "knight")
     assert code == 0

@@ -36,3 +36,12 @@ def test_with_changes_ignores_none() -> None:
 def test_unknown_preset_lists_the_choices() -> None:
     with pytest.raises(ValueError, match="aidungeon2"):
         preset("nope")
+
+
+def test_unbannable_names_words_no_bias_can_ban_with_their_token_count() -> None:
+    from gpt2_adventure.engine.sampling import unbannable
+
+    pieces = {"dragon": [1, 2], " dragon": [3], "Gandalf": [4, 5, 6], " Gandalf": [7, 8],
+              "the": [9], " the": [10]}
+    assert unbannable(["dragon", "Gandalf", "the"], pieces.__getitem__) == [("Gandalf", 2)]
+    assert unbannable([], pieces.__getitem__) == []

@@ -36,9 +36,9 @@ MAX_SEED_BYTES = 1_000_000
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column \d+|at end of document)\)\s*$")
 _SIMPLE_NAME = re.compile(r"\w[\w.-]{0,63}")
 
-__all__ = ["FORMAT", "MAX_SEED_BYTES", "TEMPLATE", "SeedError", "fill", "fill_seed",
-           "find_seed", "list_seeds", "load_seed", "parse_seed", "seed_files", "seed_origin",
-           "to_toml", "write_template"]
+__all__ = ["FORMAT", "MAX_SEED_BYTES", "TEMPLATE", "SeedError", "bundled_seed_named", "fill",
+           "fill_seed", "find_seed", "list_seeds", "load_seed", "parse_seed", "seed_files",
+           "seed_origin", "to_toml", "write_template"]
 
 
 class SeedError(UserError):
@@ -178,16 +178,33 @@ def fill_seed(seed: Seed, values: Mapping[str, str]) -> Seed:
                    placeholders=())
 
 
-def write_template(paths: AppPaths, name: str, text: str | None = None) -> Path:
+def bundled_seed_named(stem: str) -> Path | None:
+    """The bundled seed file a seed of the player's called ``stem`` would replace (the ids
+    compared without case: a case-insensitive file system would mix them up)."""
+    folder = stories_dir()
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.glob("*.toml"))
+                 if p.stem.casefold() == stem.casefold()), None)
+
+
+def write_template(paths: AppPaths, name: str, text: str | None = None, *,
+                   shadow: bool = False) -> Path:
     """Write a new seed (the commented TEMPLATE, or ``text``) into the player's stories dir.
 
     ``name`` must be a plain file name (``.toml`` optional); an existing file is never
-    overwritten.
+    overwritten. A name a bundled seed has is refused unless ``shadow``: the player's seed
+    would replace the bundled one everywhere (``play`` would open it).
     """
     stem = name.removesuffix(".toml")
     if not _SIMPLE_NAME.fullmatch(stem) or ".." in stem:
         raise UserError(f"{name!r} is not a simple file name", hint="use letters, digits, "
                         "'-', '_' and '.' (at most 64), no folders, e.g. my-story")
+    bundled = bundled_seed_named(stem)
+    if bundled is not None and not shadow:
+        raise UserError(f"{stem!r} is the name of a bundled story; yours would replace it",
+                        hint="pick another name, or pass --force to replace the bundled "
+                             "story with yours")
     if text is None:
         text = TEMPLATE.replace(TEMPLATE_TITLE_LINE, f"title = {toml_string(stem)}", 1)
     folder = paths.stories_dir

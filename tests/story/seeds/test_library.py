@@ -295,6 +295,18 @@ def test_template_is_a_valid_seed_and_is_written_once() -> None:
     assert path.read_text() == GOOD
 
 
+@pytest.mark.parametrize("name", ["knight", "Knight", "knight.toml"])
+def test_template_never_shadows_a_bundled_seed_unasked(name: str) -> None:
+    paths = AppPaths.from_env()
+    with pytest.raises(UserError, match="bundled story") as refused:
+        write_template(paths, name)
+    assert "--force" in (refused.value.hint or "")
+    assert not paths.stories_dir.exists()
+    assert find_seed(paths, "knight").source == stories_dir() / "knight.toml"
+    mine = write_template(paths, name, shadow=True)
+    assert find_seed(paths, mine.stem).source == mine
+
+
 @pytest.mark.parametrize("name", ["../escape", "a/b", "a\\b", "..", "", ".hidden", "x" * 80,
                                   "a..b"])
 def test_template_refuses_names_that_are_not_plain_file_names(name: str) -> None:
