@@ -201,7 +201,7 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     elif depth:
         notes.append("extensions.depth_prompt ignored (not in the expected shape)")
     linked = ext.get("world")
-    if isinstance(linked, str) and linked.strip():
+    if isinstance(linked, str) and linked.strip() and not _embedded(fields, linked):
         notes.append(f"{LINKED_LOREBOOK} ({one_line(clean(linked), 40)!r}) "
                      "that is not inside it; bring it with --lorebook FILE")
     other = sorted(one_line(clean(k), 40) for k, v in ext.items()
@@ -209,6 +209,14 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     if other:
         notes.append(f"extensions ignored: {_listing(other)}")
     return authors_note
+
+
+def _embedded(fields: Fields, world: str) -> bool:
+    """Is the lorebook ``extensions.world`` names the card's own ``character_book``? When
+    SillyTavern exports a card, it embeds the world it links, named after it."""
+    book = fields.data.get("character_book")
+    name = book.get("name") if isinstance(book, dict) else None
+    return isinstance(name, str) and clean(name).strip() == clean(world).strip()
 
 
 def _world(fields: Fields, version: str, sub: Sub, notes: list[str]) -> tuple[WorldEntry, ...]:

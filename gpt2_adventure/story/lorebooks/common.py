@@ -36,6 +36,16 @@ LONG_ENTRY_CHARS = 1_024
 TOO_LONG = ("entries kept but too long for GPT-2 ever to see (over about 250 tokens: lore gets "
             "a quarter of its 1,024); shorten them")
 _MACRO = re.compile(r"\{\{\s*(?:char|user)\s*\}\}|<(?:bot|user)>", re.IGNORECASE)
+# SillyTavern (``parseRegexFromString``) reads a key as a regular expression only when the
+# whole key is ``/pattern/flags``: flags from "gimsuy", every "/" inside escaped. Any other key
+# is plain text, whatever a character book's ``use_regex`` says (SillyTavern's own card export
+# sets it on every entry). Regex keys are not matched here: Python's ``re`` reads JavaScript
+# patterns differently and cannot be stopped mid-match (``(a+)+$`` against 24 characters takes
+# a second, against 30 a minute), so a card could freeze the game.
+_REGEX_KEY = re.compile(r"/(.+?)/([gimsuy]*)", re.DOTALL)
+_UNESCAPED_SLASH = re.compile(r"(?:^|[^\\])/")
+REGEX_KEYS_DROPPED = "regex keys (/.../) dropped: only plain keys are matched here"
+ONLY_REGEX_KEYS = "entries with only regex keys dropped (they could never trigger)"
 
 
 @dataclass
@@ -68,6 +78,22 @@ def plain(text: str) -> str:
 def names_sub(character: str, player: str) -> Sub:
     """Card macros replaced by the names, as a card's own texts are."""
     return lambda text: substitute(text, character, player).strip()
+
+
+def is_regex_key(key: str) -> bool:
+    """A key SillyTavern reads as a regular expression: ``/pattern/flags``."""
+    found = _REGEX_KEY.fullmatch(key)
+    return found is not None and _UNESCAPED_SLASH.search(found[1]) is None
+
+
+def plain_keys(keys: list[str], secondary: list[str], dropped: Dropped, name: str
+               ) -> tuple[list[str], list[str]]:
+    """The keys and secondary keys without the regex ones, which are dropped and named."""
+    regex = [k for k in (*keys, *secondary) if is_regex_key(k)]
+    if regex:
+        dropped.add(REGEX_KEYS_DROPPED, naming(name, regex))
+    return ([k for k in keys if not is_regex_key(k)],
+            [k for k in secondary if not is_regex_key(k)])
 
 
 def has_macros(entries: list[WorldEntry]) -> bool:
@@ -110,6 +136,12 @@ def label(place: str, comment: str, keys: list[str]) -> str:
     """``entries[2] "Forge"``: where the entry is, and its comment or first key."""
     short = one_line(comment or (keys[0] if keys else ""), 40)
     return f'{place} "{short}"' if short else place
+
+
+def naming(name: str, keys: list[str]) -> str:
+    """An entry's label and the keys a note is about: ``entry 5 "Wyrm" (/wyrms?/i)``."""
+    shown = ", ".join(one_line(k, 30) for k in keys)
+    return name if name.endswith(f'"{shown}"') else f"{name} ({shown})"
 
 
 def one_line(text: str, limit: int) -> str:

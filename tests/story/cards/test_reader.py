@@ -246,11 +246,13 @@ def test_v3_nickname_decorators_regex_assets_and_group_greetings(tmp_path: Path)
     assert seed.title == "Brann Ironfist" and seed.id == "brann-ironfist"
     assert seed.chat is not None and seed.chat.character == "Brann"
     assert greetings(seed)[0] == "I am Brann."
-    assert [w.content for w in seed.world] == ["The ring glows.", "Always on."]
+    assert [w.content for w in seed.world] == ["The ring glows.", "regex", "Always on."]
     text = "\n".join(notes)
     for fragment in ("1 group-only greeting(s) ignored", "1 asset(s) ignored",
                      'decorators (@@ lines) removed from lorebook entries: entries[0] "ring"',
-                     'regex keys dropped (only plain keys are supported): entries[1] "^r.*g$"'):
+                     'look like patterns matched as plain text (use_regex is set, but a key is '
+                     'a regex only when written /.../flags, as in SillyTavern): entries[1] '
+                     '"^r.*g$"'):
         assert fragment in text, fragment
 
 
