@@ -20,7 +20,7 @@ from gpt2_adventure.fileio import FileRefused, atomic_create, atomic_write, read
 from gpt2_adventure.paths import AppPaths, looks_like_path
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.importers.common import ImportProblem
-from gpt2_adventure.story.lorebooks.common import Lorebook, escaped
+from gpt2_adventure.story.lorebooks.common import Lorebook, escaped, identity
 from gpt2_adventure.story.lorebooks.read import Names, read_lorebook
 from gpt2_adventure.story.model import Seed, StoryState, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
@@ -55,14 +55,15 @@ class Attached:
 
 def fresh(existing: Iterable[WorldEntry], entries: Iterable[WorldEntry]
           ) -> tuple[list[WorldEntry], int]:
-    """The entries not already present (same keys and content), and how many were."""
-    seen = {(e.keys, e.content) for e in existing}
+    """The entries not already present (same keys and content, ``common.identity``), and
+    how many were."""
+    seen = set(map(identity, existing))
     out, skipped = [], 0
     for entry in entries:
-        if (entry.keys, entry.content) in seen:
+        if identity(entry) in seen:
             skipped += 1
             continue
-        seen.add((entry.keys, entry.content))
+        seen.add(identity(entry))
         out.append(entry)
     return out, skipped
 

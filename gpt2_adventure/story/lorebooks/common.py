@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gpt2_adventure.story.cards.fields import substitute
+from gpt2_adventure.story.cards.fields import clean, substitute
 from gpt2_adventure.story.fields import Fields, Rules
-from gpt2_adventure.story.importers.common import ImportProblem, clean, kind
+from gpt2_adventure.story.importers.common import ImportProblem, kind
 from gpt2_adventure.story.model import WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
@@ -25,9 +25,10 @@ MAX_ENTRIES = 5_000
 MAX_TEXT_CHARS = 100_000  # per text field
 MAX_KEYS = 1_000  # per list of keys
 
-# Lorebooks say "entries.3.key should be a list of text, not text", like the importers.
-LOREBOOK = Rules(error=ImportProblem, clean=lambda text: clean(text.replace("\0", "")),
-                 kind=kind, max_chars=MAX_TEXT_CHARS, max_items=MAX_KEYS)
+# Lorebooks say "entries.3.key should be a list of text, not text", like the importers; text
+# loses NULs and lone surrogates, and its line ends become "\n" (as a card's do).
+LOREBOOK = Rules(error=ImportProblem, clean=clean, kind=kind, max_chars=MAX_TEXT_CHARS,
+                 max_items=MAX_KEYS)
 
 Sub = Callable[[str], str]  # what each key and content goes through (macros, stripping)
 # Lore gets a quarter of GPT-2's 1,024 tokens (story/context.py): about 1,000 characters of
@@ -67,17 +68,29 @@ def escaped(entry: WorldEntry) -> WorldEntry:
                    secondary_keys=tuple(map(escape, entry.secondary_keys)))
 
 
+def normal(text: str) -> str:
+    """Text as every lorebook reader gives it: "\n" line ends, no whitespace around it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def identity(entry: WorldEntry) -> tuple[tuple[str, ...], str]:
+    """What makes two entries the same one (their keys and content, read as ``normal``): an
+    entry kept with trailing whitespace or CRLF line ends (a KoboldAI story keeps them) is
+    the one a lorebook of it reads back."""
+    return tuple(map(normal, entry.keys)), normal(entry.content)
+
+
 def lorebook_fields(data: dict[str, Any], where: str, prefix: str = "") -> Fields:
     return Fields(data, where, LOREBOOK, prefix)
 
 
 def plain(text: str) -> str:
-    return text.strip()
+    return normal(text)
 
 
 def names_sub(character: str, player: str) -> Sub:
     """Card macros replaced by the names, as a card's own texts are."""
-    return lambda text: substitute(text, character, player).strip()
+    return lambda text: normal(substitute(text, character, player))
 
 
 def is_regex_key(key: str) -> bool:
