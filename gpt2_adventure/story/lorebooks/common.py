@@ -88,9 +88,10 @@ def plain(text: str) -> str:
     return normal(text)
 
 
-def names_sub(character: str, player: str) -> Sub:
-    """Card macros replaced by the names, as a card's own texts are."""
-    return lambda text: normal(substitute(text, character, player))
+def names_sub(character: str, player: str, called: str | None = None) -> Sub:
+    """Card macros replaced by the names, as a card's own texts are (``called``: the
+    player's name where "you" does not fit, ``cards.fields.substitute``)."""
+    return lambda text: normal(substitute(text, character, player, called))
 
 
 def is_regex_key(key: str) -> bool:
