@@ -46,8 +46,9 @@ MAX_BOOK_ENTRIES = 1_000  # as many as a card may hold
 _NOT_LOGIC = (1, 2)  # SillyTavern selectiveLogic NOT_ALL / NOT_ANY
 _AND_ALL = 3
 _SETTINGS = ("scan_depth", "token_budget", "recursive_scanning")
-# A key that looks written as a bare pattern (``^dragons?$``, ``wyrm|drake``, ``\\bfox``).
-_PATTERN = re.compile(r"\\.|\.[*+?]|\[[^\]]*\]|\(\?|^\^|\$$|\w\|\w|[)\]][*+?]")
+# A key that looks written as a bare pattern (``^dragons?$``, ``wyrm|drake``, ``\\bfox``,
+# ``drag(on)?``); not ``[Status]``, a plain key some cards use.
+_PATTERN = re.compile(r"\\.|\.[*+?]|\(\?|^\^|\$$|\w\|\w|\)[*+?]")
 PATTERNS_AS_TEXT = ("keys that look like patterns matched as plain text (use_regex is set, but "
                     "a key is a regex only when written /.../flags, as in SillyTavern)")
 

@@ -25,6 +25,7 @@ CONSTANT = [world_entry(i, [], f"Rule {i} of the house.", constant=True, comment
             for i in range(8)]
 PLAIN = [world_entry(8 + i, [f"place{i}", f"Place {i}"], f"Place {i} is old.",
                      comment=f"place {i}") for i in range(17)]
+PLAIN[0]["key"] += ["[Status]", "Level 5 (Railgun)", "C++"]  # plain keys, brackets and all
 MIXED = world_entry(25, ["/dragons?/i", "wyrm"], "Dragons sleep under the hill.",
                     comment="Dragons")
 REGEX_ONLY = world_entry(26, ["/\\bking(s)?\\b/"], "The king is old.", comment="King")
