@@ -60,11 +60,13 @@ _NOT_VERBS = {"always", "sometimes", "perhaps", "thus", "unless", "besides", "to
               "nowadays", "yourselves"}  # (is/was/has/does agree through _YOU_VERBS)
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)[ \t,]*$")
 # Where the player is addressed by name, "you" would not fit: after these words ("Welcome
-# back {{user}}.", "Thank you {{user}}!"), with the sentence or clause ending right after.
-_ADDRESS_WORDS = {"hello", "hi", "hey", "hiya", "welcome", "back", "thanks", "you", "bye",
+# back {{user}}.", "Hi {{user}}!"), with the sentence or clause ending right after; and
+# never right after "you" ("Thank you {{user}} for coming").
+_ADDRESS_WORDS = {"hello", "hi", "hey", "hiya", "welcome", "back", "thanks", "bye",
                   "goodbye", "morning", "evening", "night", "dear", "sorry", "please", "yes",
                   "oh", "ah", "okay", "ok", "darling", "honey"}
 _ADDRESS_END = re.compile(r"[ \t]*(?:[,.!?;\u2026~\"'*)\u201d\u2019]|$)", re.MULTILINE)
+_AFTER_YOU = re.compile(r"\byou[ \t]+$", re.IGNORECASE)
 _ANY_MACRO = re.compile(r"\{\{[^{}]*\}\}|<(?:bot|user)>", re.IGNORECASE)
 
 
@@ -139,7 +141,8 @@ def substitute(text: str, character: str, player: str = "You", called: str | Non
         if called is not None and not _speaker_label(text, match.start(), match.end()):
             if not foreign:
                 foreign.append(_mostly_not_latin(text))
-            if foreign[0] or (rest == "" and _addressed(text, match.start(), match.end())):
+            if (foreign[0] or _AFTER_YOU.search(text, 0, match.start())  # not "you you"
+                    or (rest == "" and _addressed(text, match.start(), match.end()))):
                 return called + rest
         you = "your" if possessive else "you"
         if _starts_sentence(text, match.start()):

@@ -28,6 +28,7 @@ NAME = "\u2023"  # what stands for the player's name in these examples
     ("*She blushes.* {{user}}! What a question.", "*She blushes.* \u2023! What a question."),
     ("Welcome back {{user}}.... Why", "Welcome back \u2023.... Why"),
     ("to be the best assistant to you {{user}}.", "to be the best assistant to you \u2023."),
+    ("Thank you {{user}} for coming.", "Thank you \u2023 for coming."),
     ("\"Hi {{user}}\"", "\"Hi \u2023\""),
     # Everywhere else the player is "you", as before.
     ("{{user}} wakes up.", "You wake up."),
