@@ -91,7 +91,7 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
                      "about 300 of its 1,024 for it, so its end is left out; consider "
                      "shortening it")
 
-    summary = one_line((description or creator_notes).replace(_CALLED, "you"),
+    summary = one_line((description or creator_notes).replace(_CALLED, OTHER_PLAYER),
                        DESCRIPTION_MAX_CHARS)
     if creator_notes and description:
         notes.append("creator notes ignored (they are for people browsing cards)")

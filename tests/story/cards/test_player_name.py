@@ -83,6 +83,7 @@ def test_a_chinese_card_uses_the_name_not_english(tmp_path: Path) -> None:
                     "{{char}}: 你好！",
                     character_book={"entries": [{"keys": ["教堂"], "content": "{{user}}的教堂。",
                                                  "enabled": True}]})
+    assert seed.description == "User 扮演唯一女主角。"  # the list shows the default name
     game = fill_seed(seed, {"name": "Lina"})
     assert game.chat is not None
     assert game.chat.persona == "莉莉安's persona: Lina 扮演唯一女主角。"
