@@ -173,9 +173,9 @@ def test_import_card_writes_a_chat_seed_that_plays(tmp_path: Path) -> None:
     assert "created chat seed mira" in out and "dropped:" in out
     seed = find_seed(AppPaths.from_env(), "mira")
     assert seed.mode == "chat" and seed.chat is not None and seed.chat.character == "Mira"
-    filled = fill_seed(seed, {})
+    filled = fill_seed(seed, {"name": "Tom"})  # "Hello, you!" would not do: it asks
     assert filled.openings == ("A map shop.",)  # the scene; the first message is the greeting
-    assert (filled.chat.greeting, filled.chat.alternate_greetings) == ("Hello, you!",
+    assert (filled.chat.greeting, filled.chat.alternate_greetings) == ("Hello, Tom!",
                                                                        ("Back again?",))
     assert "A {curious} [bold]cartographer[/bold]." in filled.chat.persona
     code, _, err = invoke("import-card", str(path))

@@ -3,12 +3,27 @@ the card's alternate greetings; the meter shows the card's parts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from textual.widgets import Input
+
+from gpt2_adventure.tui.app import AdventureApp
+from gpt2_adventure.tui.screens.dialogs import Questions
+from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.widgets.meter import ContextMeter
 from gpt2_adventure.tui.widgets.transcript import Transcript
+from tests.support.fake_backend import FakeBackend
 from tests.support.png_cards import card_png
-from tests.tui.helpers import make_app, screen_text, settle, until, wait_idle
+from tests.tui.helpers import (
+    REPLIES,
+    make_app,
+    make_launch,
+    screen_text,
+    settle,
+    until,
+    wait_idle,
+)
 
 CARD = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
     "name": "Mira", "description": "{{char}} is a cartographer who maps [bold]lost[/bold] "
@@ -34,7 +49,7 @@ async def test_a_card_chat_shows_its_greeting_once_and_flips_to_alternates(
         turns = screen.query_one(Transcript).turn_texts()
         assert turns == ["You step into Mira's map shop as the rain starts.",
                          "Mira: *looks up from a half-drawn coastline* Oh! A customer. Do you "
-                         "need a map, you?"]
+                         "need a map, Anna?"]  # addressed: the name (--name), not "you"
         assert screen_text(app).count("half-drawn coastline") == 1
         meter = str(screen.query_one(ContextMeter).render())
         assert "persona" in meter and "examples" in meter and "chat" in meter
@@ -50,3 +65,19 @@ async def test_a_card_chat_shows_its_greeting_once_and_flips_to_alternates(
         await pilot.press("alt+left")
         await settle(pilot)
         assert screen_text(app).count("half-drawn coastline") == 1
+
+
+async def test_a_card_that_calls_the_player_by_name_asks_for_it_first(tmp_path: Path) -> None:
+    path = tmp_path / "mira.png"
+    path.write_bytes(card_png(CARD))
+    launch = replace(make_launch("chat", None, character=path), name=None)  # no --name
+    app = AdventureApp(launch, lambda _: FakeBackend(list(REPLIES)))
+    async with app.run_test(size=(110, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, Questions))
+        assert "What does Mira call you?" in screen_text(app)
+        app.screen.query_one(Input).value = "Tom"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GameScreen))
+        await wait_idle(pilot, app.screen)
+        assert app.screen.query_one(Transcript).turn_texts()[1].endswith(
+            "Do you need a map, Tom?")

@@ -59,6 +59,15 @@ _NOT_VERBS = {"always", "sometimes", "perhaps", "thus", "unless", "besides", "to
               "his", "hers", "ours", "yours", "less", "across", "plus", "news", "whereas",
               "nowadays", "yourselves"}  # (is/was/has/does agree through _YOU_VERBS)
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)[ \t,]*$")
+# Where the player is addressed by name, "you" would not fit: after these words ("Welcome
+# back {{user}}.", "Hi {{user}}!"), with the sentence or clause ending right after; and
+# never right after "you" ("Thank you {{user}} for coming").
+_ADDRESS_WORDS = {"hello", "hi", "hey", "hiya", "welcome", "back", "thanks", "bye",
+                  "goodbye", "morning", "evening", "night", "dear", "sorry", "please", "yes",
+                  "oh", "ah", "okay", "ok", "darling", "honey"}
+_ADDRESS_END = re.compile(r"[ \t]*(?:[,.!?;\u2026~\"'*)\u201d\u2019]|$)", re.MULTILINE)
+_AFTER_YOU = re.compile(r"\byou[ \t]+$", re.IGNORECASE)
+_ANY_MACRO = re.compile(r"\{\{[^{}]*\}\}|<(?:bot|user)>", re.IGNORECASE)
 
 
 # Character Card V3's curly braced syntax (SillyTavern reads the same in any card): comments
@@ -104,14 +113,22 @@ def curly_braced(text: str, rng: random.Random = _RNG) -> str:
     return text
 
 
-def substitute(text: str, character: str, player: str = "You") -> str:
+def substitute(text: str, character: str, player: str = "You", called: str | None = None
+               ) -> str:
     """Replace the card macros with the character's and the player's names.
 
     When the player is "You", the word is written as prose: "you"/"your" mid-sentence,
     "You"/"Your" at the start of a line or sentence (so "{{user}}: hi" -> "You: hi"), and a
     verb right after it agrees with "you" (is/was/has/does anywhere; a regular -s verb when
     "you" is its subject: at a sentence start or after "and", "when"...).
+
+    Where "you" does not fit, ``called`` (what the character calls the player), when given,
+    stands instead: where the player is addressed ("What can I do for you, {{user}}?",
+    "{{user}}, come here!", "Welcome back {{user}}.") and in text mostly in a script other
+    than Latin ("{{user}}扮演修女" would get an English word). A ``{{user}}:`` speaker label
+    at a line's start stays the player's label.
     """
+    foreign: list[bool] = []  # worked out once, when first needed
 
     def name(match: re.Match[str]) -> str:
         who = (match[1] or match[2]).lower()
@@ -121,6 +138,12 @@ def substitute(text: str, character: str, player: str = "You") -> str:
             return character + rest
         if player != "You":
             return player + rest
+        if called is not None and not _speaker_label(text, match.start(), match.end()):
+            if not foreign:
+                foreign.append(_mostly_not_latin(text))
+            if (foreign[0] or _AFTER_YOU.search(text, 0, match.start())  # not "you you"
+                    or (rest == "" and _addressed(text, match.start(), match.end()))):
+                return called + rest
         you = "your" if possessive else "you"
         if _starts_sentence(text, match.start()):
             you = you.capitalize()
@@ -135,6 +158,35 @@ def substitute(text: str, character: str, player: str = "You") -> str:
 
     text = curly_braced(text)
     return _MACRO.sub(name, text)
+
+
+def _speaker_label(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    return text.startswith(":", end) and not text[line_start:start].strip()
+
+
+def _addressed(text: str, start: int, end: int) -> bool:
+    """Is the player called by name here: "Hi, {{user}}!", "{{user}}, look!"?"""
+    if _ADDRESS_END.match(text, end) is None:
+        return False
+    if text[:start].rstrip(" \t").endswith(","):
+        return True
+    if _starts_sentence(text, start):
+        return text[end:end + 1] in (",", "!", "?")
+    before = _PREVIOUS_WORD.search(text, 0, start)
+    return before is not None and before[1].lower() in _ADDRESS_WORDS
+
+
+def _mostly_not_latin(text: str) -> bool:
+    """More letters of other scripts (Chinese, Cyrillic...) than Latin ones, macros aside."""
+    latin = other = 0
+    for char in _ANY_MACRO.sub(" ", text):
+        if char.isalpha():
+            if char < "\u0250" or "\u1e00" <= char <= "\u1eff":  # Latin, with its accents
+                latin += 1
+            else:
+                other += 1
+    return other > latin
 
 
 def _subject(text: str, pos: int) -> bool:

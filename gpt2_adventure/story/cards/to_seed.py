@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 
 from gpt2_adventure.story.cards.fields import (
     MAX_FIELD_CHARS,
@@ -21,8 +22,7 @@ from gpt2_adventure.story.cards.fields import (
 )
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.lorebooks.character_book import read_book
-from gpt2_adventure.story.lorebooks.common import escaped
-from gpt2_adventure.story.model import NO_SCENE, ChatSpec, Seed, WorldEntry
+from gpt2_adventure.story.model import NO_SCENE, ChatSpec, Placeholder, Seed, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
 PLAYER = "You"
@@ -34,6 +34,9 @@ DESCRIPTION_MAX_CHARS = 160
 # characters of English.
 LONG_PERSONA_CHARS = 1_200
 _START = re.compile(r"[ \t]*<start>\s*", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]")  # a letter or digit of any script
+# Stands for the player's name while card text is escaped (private-use characters).
+_CALLED = "\ue000name\ue001"
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                      *(f"lpt{i}" for i in range(1, 10))}
 _IGNORED = (("system_prompt", "system prompt ignored (GPT-2 does not follow instructions)"),
@@ -54,11 +57,17 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
     nickname = " ".join(fields.text("nickname", MAX_NAME_CHARS).split()) if version == "V3" else ""
     character, player = _speakers(nickname or title, notes)
 
-    def sub(text: str) -> str:
-        return substitute(text, character, player).strip()
+    called: list[bool] = []  # did any text need the player's name ({name})?
 
-    description = sub(fields.text("description"))
-    personality = sub(fields.text("personality"))
+    def sub(text: str) -> str:
+        out = substitute(text, character, player, _CALLED).strip()
+        if _CALLED in out:
+            called.append(True)
+        return out
+
+    # A persona may embed an example chat, <START> markers and all, as example dialogue has.
+    description = example_dialogue(sub(fields.text("description")))
+    personality = example_dialogue(sub(fields.text("personality")))
     scenario = sub(fields.text("scenario"))
     first = sub(fields.text("first_mes"))
     others = [g for g in map(sub, fields.texts("alternate_greetings")) if g]
@@ -82,7 +91,8 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
                      "about 300 of its 1,024 for it, so its end is left out; consider "
                      "shortening it")
 
-    summary = one_line(description or creator_notes, DESCRIPTION_MAX_CHARS)
+    summary = one_line((description or creator_notes).replace(_CALLED, OTHER_PLAYER),
+                       DESCRIPTION_MAX_CHARS)
     if creator_notes and description:
         notes.append("creator notes ignored (they are for people browsing cards)")
     notes += [note for key, note in _IGNORED if fields.filled(key)]
@@ -92,15 +102,24 @@ def seed_from_fields(fields: Fields, version: str) -> tuple[Seed, list[str]]:
     world = _world(fields, version, sub, notes)
 
     # Seed texts are templates ({name} placeholders); card text is literal, so its braces
-    # are doubled and fill_seed() gives back exactly what the card said.
+    # are doubled and fill_seed() gives back exactly what the card said. Where the card
+    # calls the player by name, {name} asks for it when the chat starts (or takes --name).
+    def template(text: str) -> str:
+        return escape(text).replace(_CALLED, "{name}")
+
+    world = tuple(replace(e, keys=tuple(map(template, e.keys)), content=template(e.content),
+                          secondary_keys=tuple(map(template, e.secondary_keys)))
+                  for e in world)
     seed = Seed(
-        id=slug(title), title=title, mode="chat", openings=(escape(scenario or NO_SCENE),),
+        id=slug(title), title=title, mode="chat", openings=(template(scenario or NO_SCENE),),
         genre=_genre(fields, notes), description=summary or f"A chat with {character}.",
-        authors_note=escape(authors_note), world=world, sampling={},
-        chat=ChatSpec(character=escape(character), persona=escape(persona),
-                      example_dialogue=escape(examples),
-                      greeting=escape(greetings[0] if greetings else ""), player=player,
-                      alternate_greetings=tuple(map(escape, greetings[1:]))),
+        placeholders=(Placeholder("name", f"What does {one_line(character, 40)} call you?",
+                                  OTHER_PLAYER),) if called else (),
+        authors_note=template(authors_note), world=world, sampling={},
+        chat=ChatSpec(character=escape(character), persona=template(persona),
+                      example_dialogue=template(examples),
+                      greeting=template(greetings[0] if greetings else ""), player=player,
+                      alternate_greetings=tuple(map(template, greetings[1:]))),
     )
     return seed, notes
 
@@ -148,11 +167,23 @@ def one_line(text: str, limit: int) -> str:
 
 
 def slug(name: str) -> str:
-    """A file-safe id: ASCII letters, digits and hyphens; a hash when nothing is left."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    """A readable, file-safe id: the name's letters and digits in any script (Latin ones
+    without their accents), lower case, with hyphens between words; what a seed file may be
+    called (``\\w[\\w.-]*``, as ``stories new`` accepts) and every file system allows. Marks
+    that are not word characters (some Indic vowel signs) are left out; a hash when nothing
+    is left."""
+    out = []
+    for char in unicodedata.normalize("NFKC", name):
+        ascii_part = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+        if ascii_part.isalnum():  # "é" -> "e", "İ" -> "i"
+            out.append(ascii_part.lower())
+        elif _WORD.fullmatch(char):
+            out.append(char.lower() if len(char.lower()) == 1 else char)
+        elif not unicodedata.category(char).startswith("M"):
+            out.append("-")
+    text = re.sub(r"-+", "-", "".join(out)).strip("-")[:48].strip("-")
     if not text:
-        return "card-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+        return "card-" + hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{text}-card" if text in _WINDOWS_RESERVED else text
 
 
@@ -201,7 +232,7 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     elif depth:
         notes.append("extensions.depth_prompt ignored (not in the expected shape)")
     linked = ext.get("world")
-    if isinstance(linked, str) and linked.strip():
+    if isinstance(linked, str) and linked.strip() and not _embedded(fields, linked):
         notes.append(f"{LINKED_LOREBOOK} ({one_line(clean(linked), 40)!r}) "
                      "that is not inside it; bring it with --lorebook FILE")
     other = sorted(one_line(clean(k), 40) for k, v in ext.items()
@@ -211,10 +242,18 @@ def _extensions(fields: Fields, sub: Sub, notes: list[str]) -> str:
     return authors_note
 
 
+def _embedded(fields: Fields, world: str) -> bool:
+    """Is the lorebook ``extensions.world`` names the card's own ``character_book``? When
+    SillyTavern exports a card, it embeds the world it links, named after it."""
+    book = fields.data.get("character_book")
+    name = book.get("name") if isinstance(book, dict) else None
+    return isinstance(name, str) and clean(name).strip() == clean(world).strip()
+
+
 def _world(fields: Fields, version: str, sub: Sub, notes: list[str]) -> tuple[WorldEntry, ...]:
     book = fields.obj("character_book")
     if book is None:
         return ()
     entries, dropped = read_book(book, version, sub, MAX_WORLD_ENTRIES)
     notes += dropped
-    return tuple(map(escaped, entries))
+    return tuple(entries)  # plain text: seed_from_fields makes them templates

@@ -20,7 +20,7 @@ from gpt2_adventure.fileio import FileRefused, atomic_create, atomic_write, read
 from gpt2_adventure.paths import AppPaths, looks_like_path
 from gpt2_adventure.resources import stories_dir
 from gpt2_adventure.story.importers.common import ImportProblem
-from gpt2_adventure.story.lorebooks.common import Lorebook, escaped
+from gpt2_adventure.story.lorebooks.common import Lorebook, escaped, identity
 from gpt2_adventure.story.lorebooks.read import Names, read_lorebook
 from gpt2_adventure.story.model import Seed, StoryState, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
@@ -37,6 +37,7 @@ from gpt2_adventure.units import size_text
 TargetKind = Literal["seed", "save"]
 # Stand-ins for the names while the text is escaped (private-use characters).
 _CHARACTER_MARK, _PLAYER_MARK = "\ue000char\ue001", "\ue000user\ue001"
+_NAME_MARK = "\ue000name\ue001"
 
 
 @dataclass
@@ -55,14 +56,15 @@ class Attached:
 
 def fresh(existing: Iterable[WorldEntry], entries: Iterable[WorldEntry]
           ) -> tuple[list[WorldEntry], int]:
-    """The entries not already present (same keys and content), and how many were."""
-    seen = {(e.keys, e.content) for e in existing}
+    """The entries not already present (same keys and content, ``common.identity``), and
+    how many were."""
+    seen = set(map(identity, existing))
     out, skipped = [], 0
     for entry in entries:
-        if (entry.keys, entry.content) in seen:
+        if identity(entry) in seen:
             skipped += 1
             continue
-        seen.add((entry.keys, entry.content))
+        seen.add(identity(entry))
         out.append(entry)
     return out, skipped
 
@@ -70,17 +72,23 @@ def fresh(existing: Iterable[WorldEntry], entries: Iterable[WorldEntry]
 def read_for_seed(seed: Seed, path: Path) -> tuple[Lorebook, list[WorldEntry]]:
     """A lorebook read for a seed: its entries as seed text (templates). In a chat seed,
     {{char}} and {{user}} become the seed's character and player as the seed writes them, so
-    a ``{name}`` player is filled in when the game starts."""
+    a ``{name}`` player is filled in when the game starts; a "You" player is "you", or
+    ``{name}`` where "you" does not fit when the seed asks for a name (as a card does that
+    calls the player by name)."""
     chat = seed.chat
     if chat is None:
         book = read_lorebook(path)
         return book, [escaped(e) for e in book.entries]
-    player = chat.player if chat.player == "You" else _PLAYER_MARK  # "You": said as prose
-    book = read_lorebook(path, (_CHARACTER_MARK, player))
+    names: Names = (_CHARACTER_MARK, _PLAYER_MARK)
+    if chat.player == "You":  # said as prose; by name where "you" does not fit, when the
+        # seed asks for one (a card that calls the player by name)
+        asks = any(p.name == "name" for p in seed.placeholders)
+        names = (_CHARACTER_MARK, "You", _NAME_MARK) if asks else (_CHARACTER_MARK, "You")
+    book = read_lorebook(path, names)
 
     def template(text: str) -> str:
         return (escape(text).replace(_CHARACTER_MARK, chat.character)
-                .replace(_PLAYER_MARK, chat.player))
+                .replace(_PLAYER_MARK, chat.player).replace(_NAME_MARK, "{name}"))
 
     return book, [replace(e, keys=tuple(map(template, e.keys)), content=template(e.content),
                           secondary_keys=tuple(map(template, e.secondary_keys)))

@@ -10,25 +10,32 @@ The shape (the card specs)::
                   "constant": false, "position": "before_char", "use_regex": false,
                   "extensions": {"selectiveLogic": 0, ...}}]}
 
+``use_regex`` is ignored: SillyTavern writes ``true`` on every entry of the books it exports
+("ST keys are always regex") yet reads a key as a pattern only when it is ``/.../flags``.
+
 A V3 lorebook file on its own is ``{"spec": "lorebook_v3", "data": {<the book>}}``. The card
 reader (``cards/to_seed.py``) maps a card's book through here too: there is one mapping.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.lorebooks.common import (
+    ONLY_REGEX_KEYS,
     Dropped,
     Lorebook,
     Sub,
     check_length,
     label,
     lorebook_fields,
+    naming,
     need,
     order_of,
+    plain_keys,
     sort_by_order,
 )
 from gpt2_adventure.story.model import WorldEntry
@@ -39,6 +46,11 @@ MAX_BOOK_ENTRIES = 1_000  # as many as a card may hold
 _NOT_LOGIC = (1, 2)  # SillyTavern selectiveLogic NOT_ALL / NOT_ANY
 _AND_ALL = 3
 _SETTINGS = ("scan_depth", "token_budget", "recursive_scanning")
+# A key that looks written as a bare pattern (``^dragons?$``, ``wyrm|drake``, ``\\bfox``,
+# ``drag(on)?``); not ``[Status]``, a plain key some cards use.
+_PATTERN = re.compile(r"\\.|\.[*+?]|\(\?|^\^|\$$|\w\|\w|\)[*+?]")
+PATTERNS_AS_TEXT = ("keys that look like patterns matched as plain text (use_regex is set, but "
+                    "a key is a regex only when written /.../flags, as in SillyTavern)")
 
 
 def read_file_doc(doc: object, where: str, sub: Sub) -> Lorebook:
@@ -92,12 +104,18 @@ def _entry(entry: Fields, version: str, sub: Sub, dropped: Dropped,
     if not content:
         drop("lorebook entries without content dropped")
         return None
-    if entry.flag("use_regex", False) and not constant:
-        drop("lorebook entries with regex keys dropped (only plain keys are supported)")
-        return None
     if not keys and not constant:
         drop("lorebook entries without keys dropped (they could never trigger)")
         return None
+    # use_regex is not read: SillyTavern sets it on every entry it exports and reads a key
+    # as a pattern only when it is written /.../flags, as here.
+    keys, secondary = plain_keys(keys, secondary, dropped, name)
+    if not keys and not constant:
+        drop(ONLY_REGEX_KEYS)
+        return None
+    patterns = [k for k in (*keys, *secondary) if _PATTERN.search(k)]
+    if patterns and entry.flag("use_regex", False):
+        dropped.add(PATTERNS_AS_TEXT, naming(name, patterns))
     if not entry.flag("selective", False):
         if secondary:
             drop("secondary keys ignored on non-selective lorebook entries")

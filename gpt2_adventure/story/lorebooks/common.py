@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gpt2_adventure.story.cards.fields import substitute
+from gpt2_adventure.story.cards.fields import clean, substitute
 from gpt2_adventure.story.fields import Fields, Rules
-from gpt2_adventure.story.importers.common import ImportProblem, clean, kind
+from gpt2_adventure.story.importers.common import ImportProblem, kind
 from gpt2_adventure.story.model import WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
 
@@ -25,9 +25,10 @@ MAX_ENTRIES = 5_000
 MAX_TEXT_CHARS = 100_000  # per text field
 MAX_KEYS = 1_000  # per list of keys
 
-# Lorebooks say "entries.3.key should be a list of text, not text", like the importers.
-LOREBOOK = Rules(error=ImportProblem, clean=lambda text: clean(text.replace("\0", "")),
-                 kind=kind, max_chars=MAX_TEXT_CHARS, max_items=MAX_KEYS)
+# Lorebooks say "entries.3.key should be a list of text, not text", like the importers; text
+# loses NULs and lone surrogates, and its line ends become "\n" (as a card's do).
+LOREBOOK = Rules(error=ImportProblem, clean=clean, kind=kind, max_chars=MAX_TEXT_CHARS,
+                 max_items=MAX_KEYS)
 
 Sub = Callable[[str], str]  # what each key and content goes through (macros, stripping)
 # Lore gets a quarter of GPT-2's 1,024 tokens (story/context.py): about 1,000 characters of
@@ -36,6 +37,16 @@ LONG_ENTRY_CHARS = 1_024
 TOO_LONG = ("entries kept but too long for GPT-2 ever to see (over about 250 tokens: lore gets "
             "a quarter of its 1,024); shorten them")
 _MACRO = re.compile(r"\{\{\s*(?:char|user)\s*\}\}|<(?:bot|user)>", re.IGNORECASE)
+# SillyTavern (``parseRegexFromString``) reads a key as a regular expression only when the
+# whole key is ``/pattern/flags``: flags from "gimsuy", every "/" inside escaped. Any other key
+# is plain text, whatever a character book's ``use_regex`` says (SillyTavern's own card export
+# sets it on every entry). Regex keys are not matched here: Python's ``re`` reads JavaScript
+# patterns differently and cannot be stopped mid-match (``(a+)+$`` against 24 characters took
+# 0.9 s here, and twice as long with each character more), so a card could freeze the game.
+_REGEX_KEY = re.compile(r"/(.+?)/([gimsuy]*)", re.DOTALL)
+_UNESCAPED_SLASH = re.compile(r"(?:^|[^\\])/")
+REGEX_KEYS_DROPPED = "regex keys (/.../) dropped: only plain keys are matched here"
+ONLY_REGEX_KEYS = "entries with only regex keys dropped (they could never trigger)"
 
 
 @dataclass
@@ -57,17 +68,46 @@ def escaped(entry: WorldEntry) -> WorldEntry:
                    secondary_keys=tuple(map(escape, entry.secondary_keys)))
 
 
+def normal(text: str) -> str:
+    """Text as every lorebook reader gives it: "\n" line ends, no whitespace around it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def identity(entry: WorldEntry) -> tuple[tuple[str, ...], str]:
+    """What makes two entries the same one (their keys and content, read as ``normal``): an
+    entry kept with trailing whitespace or CRLF line ends (a KoboldAI story keeps them) is
+    the one a lorebook of it reads back."""
+    return tuple(map(normal, entry.keys)), normal(entry.content)
+
+
 def lorebook_fields(data: dict[str, Any], where: str, prefix: str = "") -> Fields:
     return Fields(data, where, LOREBOOK, prefix)
 
 
 def plain(text: str) -> str:
-    return text.strip()
+    return normal(text)
 
 
-def names_sub(character: str, player: str) -> Sub:
-    """Card macros replaced by the names, as a card's own texts are."""
-    return lambda text: substitute(text, character, player).strip()
+def names_sub(character: str, player: str, called: str | None = None) -> Sub:
+    """Card macros replaced by the names, as a card's own texts are (``called``: the
+    player's name where "you" does not fit, ``cards.fields.substitute``)."""
+    return lambda text: normal(substitute(text, character, player, called))
+
+
+def is_regex_key(key: str) -> bool:
+    """A key SillyTavern reads as a regular expression: ``/pattern/flags``."""
+    found = _REGEX_KEY.fullmatch(key)
+    return found is not None and _UNESCAPED_SLASH.search(found[1]) is None
+
+
+def plain_keys(keys: list[str], secondary: list[str], dropped: Dropped, name: str
+               ) -> tuple[list[str], list[str]]:
+    """The keys and secondary keys without the regex ones, which are dropped and named."""
+    regex = [k for k in (*keys, *secondary) if is_regex_key(k)]
+    if regex:
+        dropped.add(REGEX_KEYS_DROPPED, naming(name, regex))
+    return ([k for k in keys if not is_regex_key(k)],
+            [k for k in secondary if not is_regex_key(k)])
 
 
 def has_macros(entries: list[WorldEntry]) -> bool:
@@ -110,6 +150,12 @@ def label(place: str, comment: str, keys: list[str]) -> str:
     """``entries[2] "Forge"``: where the entry is, and its comment or first key."""
     short = one_line(comment or (keys[0] if keys else ""), 40)
     return f'{place} "{short}"' if short else place
+
+
+def naming(name: str, keys: list[str]) -> str:
+    """An entry's label and the keys a note is about: ``entry 5 "Wyrm" (/wyrms?/i)``."""
+    shown = ", ".join(one_line(k, 30) for k in keys)
+    return name if name.endswith(f'"{shown}"') else f"{name} ({shown})"
 
 
 def one_line(text: str, limit: int) -> str:

@@ -26,7 +26,9 @@ from gpt2_adventure.story.lorebooks.common import (
 Kind = Literal["sillytavern", "kobold", "character-book"]
 KNOWN = ("a SillyTavern World Info file, KoboldAI (Lite) world info, or a character book "
          "(V2, or V3 lorebook_v3)")
-Names = tuple[str, str]  # (the character, the player) that {{char}} and {{user}} stand for
+# (the character, the player) that {{char}} and {{user}} stand for, and what stands where
+# "you" would not fit (names_sub)
+Names = tuple[str, str] | tuple[str, str, str]
 
 
 def lorebook_kind(doc: object) -> Kind | None:

@@ -16,8 +16,9 @@ The shape (SillyTavern's ``public/scripts/world-info.js``, ``newWorldInfoEntryDe
      "name": "..."}
 
 ``selectiveLogic``: 0 AND ANY, 1 NOT ALL, 2 NOT ANY, 3 AND ALL. A key written ``/.../flags``
-is a regular expression. SillyTavern sorts the activated entries by ``order`` and inserts the
-lowest first, so that the highest ends nearest the chat: entries here are in that order.
+is a regular expression (``common.is_regex_key``). SillyTavern sorts the activated entries by
+``order`` and inserts the lowest first, so that the highest ends nearest the chat: entries here
+are in that order.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gpt2_adventure.story.importers.common import ImportProblem, kind
 from gpt2_adventure.story.lorebooks.character_book import selective_logic
 from gpt2_adventure.story.lorebooks.common import (
     MAX_ENTRIES,
+    ONLY_REGEX_KEYS,
     Dropped,
     Lorebook,
     Sub,
@@ -40,6 +42,7 @@ from gpt2_adventure.story.lorebooks.common import (
     lorebook_fields,
     need,
     order_of,
+    plain_keys,
     sort_by_order,
 )
 from gpt2_adventure.story.model import WorldEntry
@@ -47,7 +50,6 @@ from gpt2_adventure.story.model import WorldEntry
 FORMAT = "a SillyTavern World Info file"
 DEFAULT_ORDER = 100
 _PLAIN_UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_REGEX_KEY = re.compile(r"/(.+)/([a-z]*)", re.DOTALL)
 _POSITIONS = {2: "before the author's note", 3: "after the author's note",
               4: "at a depth in the chat", 5: "before the example messages",
               6: "after the example messages", 7: "in an outlet"}
@@ -138,15 +140,10 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry 
     if not content:
         drop("entries without content dropped")
         return None
-    plain = [k for k in keys if not _REGEX_KEY.fullmatch(k)]
-    if len(plain) < len(keys):
-        drop("regex keys dropped (only plain keys are supported)")
+    plain, secondary_plain = plain_keys(keys, secondary, dropped, name)
     if not plain and not constant:
-        drop("entries without plain keys dropped (they could never trigger)")
+        drop(ONLY_REGEX_KEYS)
         return None
-    secondary_plain = [k for k in secondary if not _REGEX_KEY.fullmatch(k)]
-    if len(secondary_plain) < len(secondary):
-        drop("regex keys dropped (only plain keys are supported)")
     if not entry.flag("selective", True):
         if secondary_plain:
             drop("secondary keys ignored on non-selective entries")

@@ -100,7 +100,7 @@ PATHS: dict[str, Write] = {
                                   itxt_chunk("ccv3", encode_card(V3))),
 }
 FULL = ("v2-json", "v3-json", "v2-png-tEXt", "v2-png-zTXt", "v3-png-ccv3-and-chara")
-GREETING = ("\"Easy now, you. You were hurt badly, but the worst is behind you. I am "
+GREETING = ("\"Easy now, User. You were hurt badly, but the worst is behind you. I am "
             "Seraphina.")
 
 
@@ -175,7 +175,7 @@ def test_alternate_greetings_are_alternatives_of_the_first_message(
     assert session.alternative().strip() == (
         "Seraphina: *Seraphina looks up from her mortar and pestle.* \"Oh! You are awake.\"")
     assert session.alternative().strip() == (
-        "Seraphina: \"Shh. Someone is outside, you. Stay very still.\"")
+        "Seraphina: \"Shh. Someone is outside, User. Stay very still.\"")
     assert GREETING in session.alternative()  # and round again
     prompt_text = bpe_backend.detokenize(session.preview().tokens)
     assert "mortar" not in prompt_text and "Someone is outside" not in prompt_text

@@ -25,7 +25,7 @@ from gpt2_adventure.story.cards.fields import MAX_FIELD_CHARS, curly_braced, sub
 from gpt2_adventure.story.cards.png_text import read_text_chunks
 from gpt2_adventure.story.cards.reader import card_to_seed, load_card, load_card_report
 from gpt2_adventure.story.cards.to_seed import NEUTRAL_GREETING, example_dialogue, slug
-from gpt2_adventure.story.model import Seed
+from gpt2_adventure.story.model import Placeholder, Seed
 from gpt2_adventure.story.seeds.library import fill_seed, parse_seed, to_toml
 from tests.story.importers import PEER_SAMPLES  # ../shared/peer-samples
 from tests.support.png_cards import (
@@ -131,10 +131,13 @@ def test_v1_json_maps_every_field(tmp_path: Path) -> None:
     seed, notes = load_card_report(path)
     assert (seed.id, seed.title, seed.mode, seed.source) == ("alice", "Alice", "chat", path)
     assert seed.description == "Alice is a witch who keeps your cat."
-    assert seed.genre == "character card" and seed.sampling == {} and seed.placeholders == ()
+    assert seed.genre == "character card" and seed.sampling == {}
     # The scenario is the scene above the greeting; the first message is the greeting only.
     assert seed.openings == ("You are lost in Alice's forest.",) and seed.memory == ""
-    assert greetings(seed) == ("*looks up* Oh, hello you.",)
+    # "hello you" would not do: the player is asked for the name Alice greets them by.
+    assert greetings(seed) == ("*looks up* Oh, hello {name}.",)
+    assert seed.placeholders == (Placeholder("name", "What does Alice call you?", "User"),)
+    assert greetings(fill_seed(seed, {"name": "Tom"})) == ("*looks up* Oh, hello Tom.",)
     chat = seed.chat
     assert chat is not None
     assert chat.character == "Alice" and chat.player == "You" and chat.others == ()
@@ -160,7 +163,7 @@ def test_pygmalion_style_v1_field_names_are_understood(tmp_path: Path) -> None:
 def test_v2_greetings_lorebook_and_notes(tmp_path: Path) -> None:
     seed, notes = load_card_report(write(tmp_path, v2_card()))
     assert seed.title == "Brann" and seed.genre == "fantasy, dwarf"
-    assert greetings(seed) == ("What do you want?", "Back again, you?")  # blanks dropped
+    assert greetings(seed) == ("What do you want?", "Back again, {name}?")  # blanks dropped
     assert seed.authors_note == "Brann hates elves."  # SillyTavern's character note
     assert seed.openings == ("",) and seed.memory == ""  # no scenario: no scene above
     keys = [(w.keys, w.secondary_keys, w.always, w.comment, w.content) for w in seed.world]
@@ -246,11 +249,13 @@ def test_v3_nickname_decorators_regex_assets_and_group_greetings(tmp_path: Path)
     assert seed.title == "Brann Ironfist" and seed.id == "brann-ironfist"
     assert seed.chat is not None and seed.chat.character == "Brann"
     assert greetings(seed)[0] == "I am Brann."
-    assert [w.content for w in seed.world] == ["The ring glows.", "Always on."]
+    assert [w.content for w in seed.world] == ["The ring glows.", "regex", "Always on."]
     text = "\n".join(notes)
     for fragment in ("1 group-only greeting(s) ignored", "1 asset(s) ignored",
                      'decorators (@@ lines) removed from lorebook entries: entries[0] "ring"',
-                     'regex keys dropped (only plain keys are supported): entries[1] "^r.*g$"'):
+                     'look like patterns matched as plain text (use_regex is set, but a key is '
+                     'a regex only when written /.../flags, as in SillyTavern): entries[1] '
+                     '"^r.*g$"'):
         assert fragment in text, fragment
 
 
@@ -325,7 +330,7 @@ def test_no_first_message_gives_a_neutral_greeting(tmp_path: Path) -> None:
     assert greetings(seed) == (NEUTRAL_GREETING,) and seed.openings == ("",)
     assert any("neutral greeting" in n for n in notes)
     alt = load_card(write(tmp_path, v2_card(first_mes=""), "alt.json"))
-    assert greetings(alt) == ("Back again, you?",)  # the first alternate greeting leads
+    assert greetings(alt) == ("Back again, {name}?",)  # the first alternate greeting leads
     scene, notes = load_card_report(write(tmp_path, {"name": "Q", "scenario": "A cave."},
                                           "scene.json"))
     assert greetings(scene) == () and scene.openings == ("A cave.",)  # the player speaks first
@@ -356,9 +361,9 @@ def test_slug(name: str, expected: str) -> None:
     assert slug(name) == expected
 
 
-def test_slug_of_a_name_without_latin_letters_is_a_stable_hash() -> None:
-    assert slug("花子") == slug("花子") != slug("太郎")
-    assert slug("花子").startswith("card-")
+def test_slug_of_a_name_without_letters_is_a_stable_hash() -> None:
+    assert slug("🦔 !") == slug("🦔 !") != slug("🐉")
+    assert slug("🦔 !").startswith("card-")
 
 
 def test_names_become_one_line_speaker_labels(tmp_path: Path) -> None:
@@ -475,7 +480,7 @@ def test_unicode_card_in_png(tmp_path: Path) -> None:
     card = {"name": "Ёжик 🦔", "first_mes": "こんにちは {{user}}"}
     for kind in ("tEXt", "iTXt", "zTXt"):
         seed = load_card(write(tmp_path, card_png(card, "chara", kind), "card.png"))
-        assert (seed.title, greetings(seed)) == ("Ёжик 🦔", ("こんにちは you",))
+        assert (seed.title, greetings(seed)) == ("Ёжик 🦔", ("こんにちは {name}",))
 
 
 # -- errors --------------------------------------------------------------------------------

@@ -180,6 +180,26 @@ def test_a_card_seed_says_you_as_prose(tmp_path: Path) -> None:
     assert with_book.world[-1].content == "You are Brann's guest."
 
 
+@pytest.mark.parametrize("asks", [True, False])
+def test_a_card_seed_that_asks_the_name_uses_it_where_you_does_not_fit(
+        tmp_path: Path, asks: bool) -> None:
+    seed = replace(find_seed(AppPaths.from_env(), "tavern-keeper"),
+                   chat=ChatSpec("Brann", player="You"), world=())
+    if not asks:
+        seed = replace(seed, placeholders=(), openings=("A tavern.",))
+    lore = write(tmp_path, {"entries": {
+        "0": {"key": ["ale"], "content": "Brann pours ale. \"Drink up, {{user}}!\""},
+        "1": {"key": ["教堂"], "content": "{{user}}的教堂。"}}})
+    with_book, _ = seed_with_lorebook(seed, lore)
+    filled = fill_seed(with_book, {"name": "Lina"}).world
+    if asks:  # a card that calls the player by name asks it: lore does the same
+        assert [e.content for e in filled] == ["Brann pours ale. \"Drink up, Lina!\"",
+                                               "Lina的教堂。"]
+    else:  # nothing to call the player by: "you", as before
+        assert [e.content for e in filled] == ["Brann pours ale. \"Drink up, you!\"",
+                                               "You的教堂。"]
+
+
 def test_nothing_new_for_a_bundled_seed_copies_nothing(tmp_path: Path) -> None:
     paths = AppPaths.from_env()
     empty = write(tmp_path, {"entries": {}})

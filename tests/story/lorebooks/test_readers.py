@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gpt2_adventure.story.lorebooks.character_book import PATTERNS_AS_TEXT
 from gpt2_adventure.story.lorebooks.common import MACROS_KEPT
 from gpt2_adventure.story.lorebooks.read import lorebook_kind, read_lorebook
 from gpt2_adventure.story.model import WorldEntry
@@ -36,7 +37,8 @@ def test_sillytavern_world_info(tmp_path: Path) -> None:
         'disabled entries dropped: entry 2 "Off"',
         "secondary keys with NOT logic ignored (the entry triggers on its keys alone): "
         'entry 4 "King"',
-        'regex keys dropped (only plain keys are supported): entry 5 "Wyrm"',
+        'regex keys (/.../) dropped: only plain keys are matched here: entry 5 "Wyrm" '
+        '(/wyrm(s)?/i)',
         'placement at a depth in the chat ignored (world info goes before the story): '
         'entry 5 "Wyrm"',
         'trigger probability ignored (they always trigger): entry 5 "Wyrm"',
@@ -60,7 +62,8 @@ def test_sillytavern_and_all_logic_regex_only_keys_and_settings(tmp_path: Path) 
     for fragment in ("AND ALL logic read as 'any one of them': entry 0",
                      "case-sensitive keys matched in any case: entry 0",
                      "whole-word matching ignored",
-                     "entries without plain keys dropped (they could never trigger): entry 1",
+                     'entries with only regex keys dropped (they could never trigger): '
+                     'entry 1 "/x+/"',
                      "secondary keys ignored on non-selective entries: entry 2",
                      "recursion settings ignored: entry 2", "timed effects",
                      'entries without content dropped: entry 3 "g"'):
@@ -115,11 +118,12 @@ def test_v2_character_book(tmp_path: Path) -> None:
 def test_v3_lorebook(tmp_path: Path) -> None:
     book = read_lorebook(write(tmp_path, v3_lorebook()))
     assert book.format == "a Character Card V3 lorebook"
-    assert book.entries == [WorldEntry(("ring",), "The ring glows near <BOT>.")]
+    # use_regex is set, but a key is a pattern only when written /.../flags: kept as text.
+    assert book.entries == [WorldEntry(("ring",), "The ring glows near <BOT>."),
+                            WorldEntry(("^r.*g$",), "regex")]
     assert book.dropped == [
         'V3 decorators (@@ lines) removed from lorebook entries: entries[0] "ring"',
-        'lorebook entries with regex keys dropped (only plain keys are supported): '
-        'entries[1] "^r.*g$"']
+        f'{PATTERNS_AS_TEXT}: entries[1] "^r.*g$"']
 
 
 @pytest.mark.parametrize("doc", [sillytavern_world(), v2_book(), v3_lorebook()])
