@@ -21,6 +21,7 @@ from gpt2_adventure import __version__
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
+from gpt2_adventure.units import count
 
 FORMAT = "gpt2-adventure-save"
 CURRENT_VERSION = 1
@@ -255,8 +256,8 @@ class _Checker:
         if type(chosen) is not int:
             self.fail(f"{field}.chosen", "a whole number", chosen)
         if out["alternatives"] and not 0 <= chosen < len(out["alternatives"]):
-            raise UserError(f"bad save: {field}.chosen is {chosen} but there are "
-                            f"{len(out['alternatives'])} alternatives", self.where)
+            raise UserError(f"bad save: {field}.chosen is {chosen} but the turn has "
+                            f"{count(len(out['alternatives']), 'alternative')}", self.where)
         out["chosen"] = chosen if out["alternatives"] else 0  # no alternatives: nothing chosen
         return out
 

@@ -76,7 +76,7 @@ class NameTaken(UserError):
 
     def __init__(self, name: str, other: SaveInfo, free: str) -> None:
         super().__init__(f"the save {name!r} holds another game ({describe(other)})",
-                         hint=f"/save {free} saves this game beside it; "
+                         hint=f"/save {free} keeps this game beside it; "
                               f"/save --replace {name} replaces it")
         self.name, self.other, self.free = name, other, free
 

@@ -505,7 +505,7 @@ _DELETE = object()
     ("state.turns.0.text", 5, "state.turns[0].text should be text, not a number"),
     ("state.turns.0.role", "narrator", "state.turns[0].role should be one of"),
     ("state.turns.1.kind", "dance", "state.turns[1].kind should be one of"),
-    ("state.turns.2.chosen", 5, "state.turns[2].chosen is 5 but there are 2 alternatives"),
+    ("state.turns.2.chosen", 5, "state.turns[2].chosen is 5 but the turn has 2 alternatives"),
     ("state.turns.2.chosen", True, "state.turns[2].chosen should be a whole number"),
     ("state.turns.2.alternatives", "abc", "state.turns[2].alternatives should be a list"),
     ("state.turns.2.ahead", "abc", "state.turns[2].ahead should be a list of text, not text"),
