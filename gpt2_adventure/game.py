@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -543,7 +542,7 @@ class Game:
         path = Path(target.strip()).expanduser()
         if path.is_dir():
             raise UserError("this is a folder; give a file name to export to", path)
-        if os.path.lexists(path):
+        if path.exists():  # (a dangling link is replaced by the file, never followed)
             raise UserError("the file exists; choose another name", path)
         if not path.parent.is_dir():
             raise UserError("the folder to export to does not exist", path.parent)
