@@ -540,6 +540,8 @@ class Game:
         if fmt not in EXPORT_FORMATS or not target.strip():
             raise CommandError(usage("export"))
         path = Path(target.strip()).expanduser()
+        if "\0" in str(path):  # no file name can hold it (the OS call would raise)
+            raise UserError("a file name cannot contain a NUL character", repr(target.strip()))
         if path.is_dir():
             raise UserError("this is a folder; give a file name to export to", path)
         if path.exists():  # (a dangling link is replaced by the file, never followed)
