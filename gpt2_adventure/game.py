@@ -26,6 +26,7 @@ from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.paths import player_path
 from gpt2_adventure.story.ahead import AheadJob
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
@@ -479,7 +480,7 @@ class Game:
             gone = self.session.remove_world(self._number(rest, "world") - 1)
             return Info([f"removed world info: {gone.content}"])
         if action == "import" and rest.strip():
-            return self._world_import(Path(rest.strip()).expanduser())
+            return self._world_import(player_path(rest.strip()))
         raise CommandError(usage("world"))
 
     def _world_import(self, path: Path) -> Info:
@@ -539,9 +540,7 @@ class Game:
         fmt, _, target = arg.partition(" ")
         if fmt not in EXPORT_FORMATS or not target.strip():
             raise CommandError(usage("export"))
-        path = Path(target.strip()).expanduser()
-        if "\0" in str(path):  # no file name can hold it (the OS call would raise)
-            raise UserError("a file name cannot contain a NUL character", repr(target.strip()))
+        path = player_path(target.strip())
         if path.is_dir():
             raise UserError("this is a folder; give a file name to export to", path)
         if path.exists():  # (a dangling link is replaced by the file, never followed)

@@ -16,7 +16,7 @@ APP_NAME = "gpt2-adventure"
 
 def _dir(env_var: str, default: str, what: str) -> Path:
     override = os.environ.get(env_var)
-    folder = Path(override).expanduser() if override else Path(default)
+    folder = player_path(override) if override else Path(default)
     _check_folder(folder, f"the {what} folder" + (f" ({env_var})" if override else ""),
                   env_var)
     return folder
@@ -83,6 +83,17 @@ class AppPaths:
     def tuning_file(self) -> Path:
         """The speed settings ``bench --tune`` measured (engine/tuning.py)."""
         return self.cache_dir / "tuning.json"
+
+
+def player_path(text: str) -> Path:
+    """A path the player typed, ``~`` expanded; a UserError when no file could have it (a NUL
+    character, the home folder of a user who does not exist)."""
+    if "\0" in text:
+        raise UserError("a file name cannot contain a NUL character", repr(text))
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": Python cannot tell where that home folder is
+        raise UserError("no such home folder", text.split("/")[0].split("\\")[0]) from None
 
 
 def has_separator(text: str) -> bool:

@@ -563,9 +563,14 @@ def test_export_into_a_missing_folder_is_one_error_and_the_game_goes_on(
     play(game.handle("open the door"))  # the game goes on
 
 
-def test_export_to_a_name_with_a_nul_is_one_error(game: Game, tmp_path: Path) -> None:
-    lines = info(game.handle(f"/export md {tmp_path}/a\x00b.md"), error=True)
-    assert len(lines) == 1 and "NUL" in lines[0], lines
+@pytest.mark.parametrize("line", ["/export md {tmp}/a\x00b.md", "/export md ~nosuchuser-x/a.md",
+                                  "/world import {tmp}/a\x00b.json",
+                                  "/world import ~nosuchuser-x/a.json",
+                                  "/load ~nosuchuser-x/a.json", "/load {tmp}/a\x00b.json"])
+def test_a_path_no_file_can_have_is_one_error(game: Game, tmp_path: Path, line: str) -> None:
+    lines = info(game.handle(line.format(tmp=tmp_path)), error=True)
+    assert len(lines) == 1 and ("NUL" in lines[0] or "home folder" in lines[0]
+                                or "not found" in lines[0]), lines
 
 
 def test_export_onto_a_folder_says_it_is_a_folder(game: Game, tmp_path: Path) -> None:

@@ -92,3 +92,15 @@ def test_a_data_folder_that_is_a_file_ends_the_command_cleanly(
     result = run("play", "--plain", "--model", str(tiny_gguf), "--name", "A", stdin="look\n")
     assert_clean_error(result, str(blocker), "GPT2_ADVENTURE_DATA_DIR")
     assert_clean_error(run("saves", "list"), str(blocker))
+
+
+def test_a_typed_path_no_file_can_have_is_a_user_error() -> None:
+    from gpt2_adventure.errors import UserError
+    from gpt2_adventure.paths import player_path
+
+    assert player_path("~/x.md") == Path.home() / "x.md"
+    with pytest.raises(UserError, match="NUL"):
+        player_path("a\x00b.md")
+    with pytest.raises(UserError, match="no such home folder") as caught:
+        player_path("~nosuchuser-gpt2/x.md")
+    assert caught.value.where == "~nosuchuser-gpt2"

@@ -42,7 +42,7 @@ from gpt2_adventure.fileio import (
     is_inside,
     read_regular_file,
 )
-from gpt2_adventure.paths import AppPaths, looks_like_path
+from gpt2_adventure.paths import AppPaths, looks_like_path, player_path
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves import format as save_format
 from gpt2_adventure.story.saves.format import (
@@ -361,7 +361,8 @@ class SaveStore:
     def locate(self, name_or_path: str | Path) -> Path:
         """The file a save name or path refers to; names never lead outside the saves folder."""
         if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
-            path = Path(name_or_path).expanduser()
+            path = (name_or_path.expanduser() if isinstance(name_or_path, Path)
+                    else player_path(name_or_path))
             if path.is_dir():
                 raise UserError("this is a folder, not a save file", path)
             if not path.exists():
