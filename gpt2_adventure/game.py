@@ -399,7 +399,7 @@ class Game:
             return self._save(arg)
         if name == "load":
             if not arg:
-                return OpenLoad(Info([usage("load")], error=True))
+                return OpenLoad(self._saves_listed())
             return self._load(arg)
         if name == "export":
             return self._export(arg)
@@ -524,8 +524,22 @@ class Game:
         return mine[0] if mine else self.store.free_name(save_name(self.state.title),
                                                          self.state.id)
 
+    def _saves_listed(self, most: int = 20) -> Info:
+        """What ``/load`` alone shows without a save browser: the newest saves to name."""
+        found = [i for i in self.store.list() if not i.error]
+        if not found:
+            return Info(["no saves yet: /save NAME makes one"])
+        lines = [f"{i.name} — {describe(i)}" for i in found[:most]]
+        more = [f"… and {count(len(found) - most, 'older save')}"] if len(found) > most else []
+        return Info(["load one with /load NAME:", *lines, *more])
+
     def _load(self, arg: str) -> Outcome:
-        path = self.store.locate(arg)
+        try:
+            path = self.store.locate(arg)
+        except UserError as error:  # the CLI's hint (saves list) is not the one in a game
+            if error.hint and "saves list" in error.hint:
+                error.hint = "/load alone lists the saves"
+            raise
         state = self.store.load(path)
         if state.id != self.state.id:
             lock = self.store.hold(state.id).acquire()  # refused if open elsewhere

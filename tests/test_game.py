@@ -332,9 +332,15 @@ def test_save_without_a_name_uses_the_name_it_was_loaded_as(game: Game) -> None:
 def test_save_name_errors_and_missing_load(game: Game) -> None:
     assert "cannot have" in info(game.handle("/save a:b"), error=True)[0]
     assert "no save named" in info(game.handle("/load nothing"), error=True)[0]
+    assert info(game.handle("/load nothing"), error=True)[1] == "/load alone lists the saves"
+    game.handle("/save castle")
     outcome = game.handle("/load")
-    assert isinstance(outcome, OpenLoad)  # a save browser, or how to name one:
-    assert "/load NAME" in info(outcome.fallback, error=True)[0]
+    assert isinstance(outcome, OpenLoad)  # a save browser, or the saves to name:
+    lines = info(outcome.fallback)
+    assert lines[0] == "load one with /load NAME:"
+    assert any(line.startswith("castle — 'The Dragon of the Anvil', 1 turn, saved ")
+               for line in lines), lines
+    assert any(line.startswith(f"autosave/{autosave_slot(game.state.id)} — ") for line in lines)
 
 
 def test_load_of_a_game_open_in_another_game_is_refused(game: Game) -> None:

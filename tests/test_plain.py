@@ -125,7 +125,7 @@ def test_an_error_with_a_hint_is_one_error_line() -> None:
     out, _ = play("/load nosuch\n")
     errors = [line for line in out.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no save named 'nosuch'" in errors[0]
-    assert "\n`gpt2-adventure saves list` shows the saves\n" in out  # the hint, plainly
+    assert "\n/load alone lists the saves\n" in out  # the hint, plainly
 
 
 def test_saving_over_another_games_save_is_refused_with_the_way_to_force_it() -> None:
@@ -158,7 +158,7 @@ def test_open_settings_prints_the_settings_listing() -> None:
 
 def test_what_a_screen_or_dialog_does_in_the_tui_is_said_on_a_line() -> None:
     out, game = play("look\n/load\n/edit\n/e\n/e 2 > You kick the door.\n", [" A door."])
-    assert "error: /load NAME — load a saved game\n" in out
+    assert "load one with /load NAME:\nautosave/" in out  # the saves, to name one
     usage = "error: /edit [N] TEXT — replace turn N (default: the last reply) with TEXT\n"
     assert out.count(usage) == 2  # /e is /edit
     assert "(edited turn 2)" in out and game.state.turns[1].text == "\n> You kick the door.\n"
