@@ -7,6 +7,7 @@ show literally. Colour only when the console is a terminal.
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import sys
@@ -117,12 +118,19 @@ class View:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.tail = "\n\n"  # the last two characters written
-        self.wrap = WordWrap(lambda: console.width) if console.is_terminal else None
+        self.wrap = WordWrap(self._width) if console.is_terminal else None
         self._held_style = ""  # the style of the word ``wrap`` holds back
 
     @property
     def at_line_start(self) -> bool:
         return self.tail.endswith("\n")
+
+    def _width(self) -> int:
+        """The terminal's width now (it may be resized); rich's own is fixed by $COLUMNS."""
+        try:
+            return os.get_terminal_size(self.console.file.fileno()).columns
+        except (OSError, ValueError, AttributeError):  # not a real terminal (a test's)
+            return self.console.width
 
     def write(self, text: str, style: str = "") -> None:
         if not text:

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -426,3 +427,34 @@ def test_ctrl_c_while_the_reply_thread_starts_stops_it(monkeypatch: pytest.Monke
     pump(Stream(events(), cancel), seen.append)
     assert cancel.cancelled
     assert isinstance(seen[-1], Done) and seen[-1].cancelled
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_plain_mode_in_a_real_terminal_breaks_lines_between_words(tiny_gguf: Path) -> None:
+    from tests.support.tmux import TMUX
+
+    width, name = 44, f"gpt2adv-plain-{os.getpid()}"
+    opening = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
+                        random.Random(1)).turns[0].text
+    env = {k: os.environ[k] for k in os.environ if k.startswith("GPT2_ADVENTURE_")}
+    env |= {"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    command = (f"{sys.executable} -m gpt2_adventure play --plain --story knight --name Anna "
+               f"--seed 1 --model {tiny_gguf}")
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(width), "-y", "60",
+                    *flags, command], check=True)
+    try:
+        deadline, screen = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "\n>\n" not in screen:
+            time.sleep(0.2)
+            screen = subprocess.run([*TMUX, "capture-pane", "-p", "-t", name],
+                                    capture_output=True, text=True, check=True).stdout
+        assert "\n>\n" in screen, screen
+    finally:
+        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
+    shown = screen[screen.index("You are Anna"):screen.index("\n>\n")]
+    lines = [line.rstrip() for line in shown.splitlines() if line.strip()]
+    words = set(opening.split())
+    assert len(lines) > 3 and all(len(line) <= width for line in lines)
+    assert set(" ".join(lines).split()) <= words, shown  # no word cut in two
+    assert " ".join(lines).split() == opening.split()
