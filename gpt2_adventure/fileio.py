@@ -82,6 +82,9 @@ def read_regular_file(path: Path, limit: int, noun: str = "file") -> bytes:
     except OSError as error:
         raise FileRefused(f"cannot read the {noun}: {error.strerror or error}",
                           "unreadable") from None
+    except ValueError:  # a NUL in the name: no file can have it
+        raise FileRefused(f"no such {noun} (the name holds a NUL character)",
+                          "missing") from None
     info = os.fstat(fd)  # before fdopen, which refuses a folder with an error of its own
     if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
         os.close(fd)

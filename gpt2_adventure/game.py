@@ -21,17 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt2_adventure import schema
+from gpt2_adventure.config import toml_value
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.paths import player_path
 from gpt2_adventure.story.ahead import AheadJob
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
-from gpt2_adventure.story.saves.store import GameLock, SaveStore
+from gpt2_adventure.story.saves.store import GameLock, NameTaken, SaveStore, describe
 from gpt2_adventure.story.session import Session
+from gpt2_adventure.units import count
 
 
 @dataclass
@@ -103,9 +106,23 @@ class AskEdit:
     fallback: Info
 
 
-Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit
+@dataclass
+class AskReplace:
+    """``/save NAME`` where NAME holds another game's save: ask whether to replace it
+    (``/save --replace NAME``) or to save beside it as ``free``; a front end without dialogs
+    shows ``fallback``, the refusal and how to force it."""
+
+    name: str
+    free: str
+    other: str  # that save, described: its title, turns and time
+    fallback: Info
+
+
+Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | AskReplace
 
 EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook")
+REPLACE = "--replace"  # /save --replace NAME: replace another game's save
+ALT_STEPS = {"": 1, "next": 1, "n": 1, "prev": -1, "previous": -1, "p": -1}
 
 
 class Game:
@@ -128,6 +145,7 @@ class Game:
         self._lock: GameLock | None = None
         self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
         self._warmup: Warmup | None = None  # the warm-up handed out last
+        self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
 
     @property
@@ -339,12 +357,16 @@ class Game:
         if name == "continue":
             return self._stream(s.continue_)
         if name == "alt":
+            step = ALT_STEPS.get(arg.lower())
+            if step is None:
+                raise CommandError(f"/alt takes next or prev (or nothing, for next), not "
+                                   f"{arg!r}")
             last = s.state.turns[-1] if s.state.turns else None
             if last is not None and last.role == "model" and len(last.alternatives) < 2 \
                     and last.ahead:
                 s.pick(len(last.alternatives) + 1)  # nothing to flip to yet: show a ready one
             else:
-                s.alternative(-1 if arg.lower().startswith("p") else 1)
+                s.alternative(step)
             return Reloaded([self._alternatives_line()])
         if name == "pick":
             s.pick(self._number(arg, "pick"))
@@ -363,8 +385,9 @@ class Game:
         if name == "forget":
             return Info([f"forgot: {s.forget(self._number(arg, 'forget') - 1)}"])
         if name == "pin":
-            s.pin(self._number(arg, "pin") - 1)
-            return Info([f"pinned turn {arg} into memory"])
+            number = self._number(arg, "pin")
+            s.pin(number - 1)
+            return Info([f"pinned turn {number} into memory"])
         if name == "memory":
             lines = s.memory_lines()
             return Info([f"{i + 1}. {line}" for i, line in enumerate(lines)] or ["memory is empty"])
@@ -373,11 +396,10 @@ class Game:
         if name == "world":
             return self._world(arg)
         if name == "save":
-            path = self.store.save(self.state, arg or self.state.title)
-            return Info([f"saved: {path}"])
+            return self._save(arg)
         if name == "load":
             if not arg:
-                return OpenLoad(Info([usage("load")], error=True))
+                return OpenLoad(self._saves_listed())
             return self._load(arg)
         if name == "export":
             return self._export(arg)
@@ -401,20 +423,26 @@ class Game:
 
     @staticmethod
     def _number(arg: str, name: str) -> int:
+        """A number counted from 1 (a turn, a memory line, a reply, a world entry)."""
         if not arg.strip().isdigit():
             raise CommandError(usage(name))
-        return int(arg.strip())
+        number = int(arg.strip())
+        if number < 1:  # 0 - 1 would be Python's "the last one"
+            raise CommandError(f"/{name} {number}: the numbers start at 1 ({usage(name)})")
+        return number
 
     def _edit(self, arg: str) -> Outcome:
         match = re.match(r"(\d+)\s+(.*)", arg, re.DOTALL)
         turns = self.state.turns
         if match:
-            return self.edit(int(match.group(1)) - 1, match.group(2))
-        if not arg.strip():
-            if not turns:
-                raise CommandError(usage("edit"))
-            last = len(turns) - 1
-            return AskEdit(last, turns[last].text, Info([usage("edit")], error=True))
+            return self.edit(self._number(match.group(1), "edit") - 1, match.group(2))
+        if not arg.strip() or arg.strip().isdigit():  # "/edit" or "/edit N": ask for the text
+            index = self._number(arg, "edit") - 1 if arg.strip() else len(turns) - 1
+            if not 0 <= index < len(turns):
+                raise CommandError(usage("edit") if not turns else
+                                   f"there is no turn {index + 1} (the story has "
+                                   f"{count(len(turns), 'turn')})")
+            return AskEdit(index, turns[index].text, Info([usage("edit")], error=True))
         return self.edit(len(turns) - 1, arg)
 
     def edit(self, index: int, text: str) -> Reloaded:
@@ -452,7 +480,7 @@ class Game:
             gone = self.session.remove_world(self._number(rest, "world") - 1)
             return Info([f"removed world info: {gone.content}"])
         if action == "import" and rest.strip():
-            return self._world_import(Path(rest.strip()).expanduser())
+            return self._world_import(player_path(rest.strip()))
         raise CommandError(usage("world"))
 
     def _world_import(self, path: Path) -> Info:
@@ -471,13 +499,54 @@ class Game:
         lines += [f"dropped: {part}" for part in book.dropped]
         return Info(lines)
 
+    def _save(self, arg: str) -> Outcome:
+        """``/save [--replace] [NAME]``. A name belongs to one game: another game's save is
+        replaced only when asked to. Without a name: the name this game was saved or loaded
+        as, else its title (numbered when another game has that name)."""
+        replace = arg == REPLACE or arg.startswith(REPLACE + " ")
+        name = (arg[len(REPLACE):] if replace else arg).strip() or self._default_save_name()
+        try:
+            saved = self.store.save_named(self.state, name, replace=replace)
+        except NameTaken as taken:
+            refusal = Info([str(taken), taken.hint or ""], error=True)
+            return AskReplace(taken.name, taken.free, describe(taken.other), refusal)
+        self.save_name = saved.path.stem
+        return Info(saved.lines())
+
+    def _default_save_name(self) -> str:
+        if self.save_name is not None:
+            owner = self.store.owner(self.save_name)
+            if owner is None or owner.game_id == self.state.id:
+                return self.save_name
+        from gpt2_adventure.story.importers.common import save_name
+
+        mine = self.store.names_of(self.state.id)
+        return mine[0] if mine else self.store.free_name(save_name(self.state.title),
+                                                         self.state.id)
+
+    def _saves_listed(self, most: int = 20) -> Info:
+        """What ``/load`` alone shows without a save browser: the newest saves to name."""
+        found = [i for i in self.store.list() if not i.error]
+        if not found:
+            return Info(["no saves yet: /save NAME makes one"])
+        lines = [f"{i.name} — {describe(i)}" for i in found[:most]]
+        more = [f"… and {count(len(found) - most, 'older save')}"] if len(found) > most else []
+        return Info(["load one with /load NAME:", *lines, *more])
+
     def _load(self, arg: str) -> Outcome:
-        state = self.store.load(arg)
+        try:
+            path = self.store.locate(arg)
+        except UserError as error:  # the CLI's hint (saves list) is not the one in a game
+            if error.hint and "saves list" in error.hint:
+                error.hint = "/load alone lists the saves"
+            raise
+        state = self.store.load(path)
         if state.id != self.state.id:
             lock = self.store.hold(state.id).acquire()  # refused if open elsewhere
             self.close()
             self._lock = lock
         self.session.replace_state(state)
+        self.save_name = path.stem if path.parent == self.store.saves_dir else None
         warm = self.restore_model_state()
         return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")])
 
@@ -485,12 +554,20 @@ class Game:
         fmt, _, target = arg.partition(" ")
         if fmt not in EXPORT_FORMATS or not target.strip():
             raise CommandError(usage("export"))
-        path = Path(target.strip()).expanduser()
-        if path.exists():
+        path = player_path(target.strip())
+        if path.is_dir():
+            raise UserError("this is a folder; give a file name to export to", path)
+        if path.exists():  # (a dangling link is replaced by the file, never followed)
             raise UserError("the file exists; choose another name", path)
+        if not path.parent.is_dir():
+            raise UserError("the folder to export to does not exist", path.parent)
         from gpt2_adventure.fileio import atomic_write
 
-        atomic_write(path, self._render(fmt).encode("utf-8"), mode=0o644)
+        try:
+            atomic_write(path, self._render(fmt).encode("utf-8", "replace"), mode=0o644)
+        except OSError as error:
+            raise UserError(f"cannot write the export: {error.strerror or error}",
+                            path) from None
         return Info([f"exported: {path}"])
 
     def _render(self, fmt: str) -> str:
@@ -508,8 +585,10 @@ class Game:
         return export_markdown(self.state) if fmt == "md" else export_text(self.state)
 
     def _settings_shown(self) -> Info:
-        current = dataclasses.asdict(self.session.sampling)
-        shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
+        """The sampling settings as the config file writes them (true, [], "text")."""
+        shown = [f"{spec.name} = {toml_value(schema.plain(spec, value))}"
+                 for spec, value in schema.rows(self.session.sampling)
+                 if spec.kind != "bias"]
         return Info(shown + ["change one with: /settings NAME VALUE"])
 
     def _settings(self, arg: str) -> Outcome:
@@ -522,4 +601,4 @@ class Game:
         except schema.SettingError as error:
             raise CommandError(str(error)) from None
         self.session.sampling = dataclasses.replace(self.session.sampling, **{name: parsed})
-        return Info([f"{name} = {parsed}"])
+        return Info([f"{name} = {toml_value(parsed)}"])

@@ -22,6 +22,7 @@ from gpt2_adventure.story.model import Placeholder, Seed, StoryState
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.session import Session
+from gpt2_adventure.units import count
 
 DEFAULT_STORY = {"play": "knight", "chat": "tavern-keeper", "write": "fairy-tale"}
 
@@ -120,7 +121,8 @@ def pick_seed(launch: Launch, notes: list[str] | None = None) -> Seed:
             told += [f"lorebook: {line}" for line in (*attached.book.notes,
                                                       *attached.book.dropped)]
         elif attached.skipped:  # e.g. the book a card names is already inside it
-            told.append(f"lorebook: its {attached.skipped} entries are already in the story")
+            told.append(f"lorebook: its {count(attached.skipped, 'entry', 'entries')} "
+                        + ("is" if attached.skipped == 1 else "are") + " already in the story")
     if notes is not None:
         notes += told
     return seed

@@ -9,12 +9,29 @@ from pathlib import Path
 
 import platformdirs
 
+from gpt2_adventure.errors import UserError
+
 APP_NAME = "gpt2-adventure"
 
 
-def _dir(env_var: str, default: str) -> Path:
+def _dir(env_var: str, default: str, what: str) -> Path:
     override = os.environ.get(env_var)
-    return Path(override).expanduser() if override else Path(default)
+    folder = player_path(override) if override else Path(default)
+    _check_folder(folder, f"the {what} folder" + (f" ({env_var})" if override else ""),
+                  env_var)
+    return folder
+
+
+def _check_folder(folder: Path, label: str, env_var: str) -> None:
+    """A folder we may create: neither it nor a folder above it may be a file (else every
+    write under it fails with NotADirectoryError). Only looks; creates nothing."""
+    place = folder
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if place.exists() and not place.is_dir():
+        where = "is" if place == folder else "would be inside what is"
+        raise UserError(f"{label} {where} a file, not a folder", place,
+                        hint=f"move the file away, or set {env_var} to a folder")
 
 
 @dataclass(frozen=True)
@@ -27,10 +44,15 @@ class AppPaths:
 
     @classmethod
     def from_env(cls) -> AppPaths:
+        """The roots from the environment, else the system's usual places; a root that is a
+        file (or inside one) is a UserError naming it."""
         return cls(
-            config_dir=_dir("GPT2_ADVENTURE_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
-            data_dir=_dir("GPT2_ADVENTURE_DATA_DIR", platformdirs.user_data_dir(APP_NAME)),
-            cache_dir=_dir("GPT2_ADVENTURE_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
+            config_dir=_dir("GPT2_ADVENTURE_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME),
+                            "config"),
+            data_dir=_dir("GPT2_ADVENTURE_DATA_DIR", platformdirs.user_data_dir(APP_NAME),
+                          "data"),
+            cache_dir=_dir("GPT2_ADVENTURE_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME),
+                           "cache"),
         )
 
     @property
@@ -61,6 +83,17 @@ class AppPaths:
     def tuning_file(self) -> Path:
         """The speed settings ``bench --tune`` measured (engine/tuning.py)."""
         return self.cache_dir / "tuning.json"
+
+
+def player_path(text: str) -> Path:
+    """A path the player typed, ``~`` expanded; a UserError when no file could have it (a NUL
+    character, the home folder of a user who does not exist)."""
+    if "\0" in text:
+        raise UserError("a file name cannot contain a NUL character", repr(text))
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": Python cannot tell where that home folder is
+        raise UserError("no such home folder", text.split("/")[0].split("\\")[0]) from None
 
 
 def has_separator(text: str) -> bool:

@@ -7,6 +7,7 @@ show literally. Colour only when the console is a terminal.
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import sys
@@ -14,12 +15,14 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import (
     AskEdit,
+    AskReplace,
     Game,
     Info,
     OpenLoad,
@@ -60,22 +63,95 @@ def _isatty(stream: object) -> bool:
         return False
 
 
+class WordWrap:
+    """Breaks text written a piece at a time between words, so that no word crosses the edge
+    of a terminal ``width()`` columns wide. The word being written, and the spaces before it,
+    are held back until what follows shows where the word ends (or until ``flush``)."""
+
+    def __init__(self, width: Callable[[], int]) -> None:
+        self.width = width
+        self.column = 0  # where the cursor is on its line (= width: at the edge)
+        self.spaces = ""  # held back: dropped if the next word starts a new line
+        self.word = ""  # held back
+
+    def feed(self, text: str) -> str:
+        """What to print of ``text`` now (line breaks added, the unfinished word kept)."""
+        out: list[str] = []
+        for char in text:
+            if char == "\n":
+                out.append(self._place())
+                out.append("\n")
+                self.column, self.spaces = 0, ""  # spaces at a line's end show nothing
+            elif char in " \t":
+                out.append(self._place())
+                self.spaces += char
+            else:
+                self.word += char
+        return "".join(out)
+
+    def flush(self) -> str:
+        """The word held back, on this line if it fits, else on the next."""
+        return self._place(keep_spaces=True)
+
+    def _place(self, keep_spaces: bool = False) -> str:
+        width = max(self.width(), 1)
+        spaces, word = self.spaces, self.word
+        if not word and not keep_spaces:
+            return ""
+        self.spaces = self.word = ""
+        gap = len(spaces.expandtabs(8)) if spaces else 0
+        size = cell_len(word)
+        if self.column and self.column + gap + size > width and word:
+            text, self.column = "\n" + word, size  # a wrapped line starts with the word
+        else:
+            text = spaces + word
+            self.column += gap + size
+        if self.column > width:  # a word longer than a line: the terminal breaks it
+            self.column = (self.column - 1) % width + 1
+        return text
+
+
 class View:
-    """Writes story text and notes, remembering where the cursor is (line start, blank line)."""
+    """Writes story text and notes, remembering where the cursor is (line start, blank line).
+    On a terminal, lines break between words at its width; piped output is left unwrapped."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.tail = "\n\n"  # the last two characters written
+        self.wrap = WordWrap(self._width) if console.is_terminal else None
+        self._held_style = ""  # the style of the word ``wrap`` holds back
 
     @property
     def at_line_start(self) -> bool:
         return self.tail.endswith("\n")
 
+    def _width(self) -> int:
+        """The terminal's width now (it may be resized); rich's own is fixed by $COLUMNS."""
+        try:
+            return os.get_terminal_size(self.console.file.fileno()).columns
+        except (OSError, ValueError, AttributeError):  # not a real terminal (a test's)
+            return self.console.width
+
     def write(self, text: str, style: str = "") -> None:
         if not text:
             return
-        self.console.print(Text(printable(text), style=style), end="", soft_wrap=True)
+        shown = printable(text)
+        if self.wrap is not None:
+            if style != self._held_style:
+                self.flush()
+            shown = self.wrap.feed(shown)
+            self._held_style = style
+        self._print(shown, style)
         self.tail = (self.tail + text)[-2:]
+
+    def flush(self) -> None:
+        """Show the word held back for wrapping (before a prompt, at the end)."""
+        if self.wrap is not None:
+            self._print(self.wrap.flush(), self._held_style)
+
+    def _print(self, shown: str, style: str) -> None:
+        if shown:
+            self.console.print(Text(shown, style=style), end="", soft_wrap=True)
         self.console.file.flush()
 
     def flow(self, text: str, style: str = "") -> None:
@@ -181,6 +257,7 @@ class PlainGame:
             self.warm()
         if self.interactive:
             self.view.line("(the game is saved)", NOTE)
+        self.view.flush()
 
     def warm(self) -> None:
         """Between lines of input, as in the TUI: evaluate the next prompt, then write
@@ -201,6 +278,7 @@ class PlainGame:
 
     def read(self, prompt: str) -> str | None:
         """One line of input; None at end of input (or Ctrl+C at the prompt)."""
+        self.view.flush()
         if not self.interactive:
             line = self.stdin.readline()
             return line.rstrip("\r\n") if line else None
@@ -217,18 +295,22 @@ class PlainGame:
             self.view.write("\n")
             return None
         self.view.tail = "\n"  # the terminal echoed the line and its Enter
+        if self.view.wrap is not None:
+            self.view.wrap.column = 0
         return text.rstrip("\r\n")
 
     def show(self, outcome: Outcome) -> None:
         if isinstance(outcome, Info):
-            for line in outcome.lines:
-                self.view.line(f"error: {line}" if outcome.error else line,
-                               ERROR if outcome.error else "")
+            for i, line in enumerate(outcome.lines):
+                if outcome.error and i == 0:  # one error line; what follows is its hint
+                    self.view.line(f"error: {line}", ERROR)
+                elif line:
+                    self.view.line(line, NOTE if outcome.error else "")
         elif isinstance(outcome, Reloaded):
             for line in outcome.lines:
                 self.view.line(f"({line})", NOTE)
             self.recent()
-        elif isinstance(outcome, (OpenSettings, OpenLoad, AskEdit)):
+        elif isinstance(outcome, (OpenSettings, OpenLoad, AskEdit, AskReplace)):
             self.show(outcome.fallback)  # no screens or dialogs on a line
         elif isinstance(outcome, Stream):
             self.stream(outcome)

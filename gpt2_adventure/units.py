@@ -10,4 +10,10 @@ def size_text(n: int | float) -> str:
         return f"{n / 1e9:.1f} GB"
     if n >= 1e6:
         return f"{n / 1e6:.0f} MB"
-    return f"{n / 1e3:.0f} kB" if n >= 1000 else f"{n:.0f} bytes"
+    return f"{n / 1e3:.0f} kB" if n >= 1000 else count(round(n), "byte")
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` things, the noun agreeing: "1 turn", "2 turns", "0 turns", "1 entry" / "3
+    entries" (``many`` for a plural that is not one + "s")."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

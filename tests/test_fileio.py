@@ -38,6 +38,11 @@ def test_each_refusal_says_why(tmp_path: Path) -> None:
     assert reason(big, 10) == ("too_large", "the save file is too large (the limit is 10 bytes)")
 
 
+def test_a_name_with_a_nul_is_refused(tmp_path: Path) -> None:
+    assert reason(tmp_path / "a\x00b.json") == (
+        "missing", "no such save file (the name holds a NUL character)")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.json"

@@ -13,6 +13,7 @@ import pytest
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import (
     AskEdit,
+    AskReplace,
     Game,
     Info,
     OpenLoad,
@@ -195,6 +196,15 @@ def test_edit_alone_asks_for_the_last_turn(game: Game, line: str) -> None:
     assert game.state.turns[-1].text == " It is locked."
 
 
+def test_edit_n_alone_asks_for_turn_n(game: Game) -> None:
+    play(game.handle("open the door"))
+    outcome = game.handle("/edit 2")
+    assert isinstance(outcome, AskEdit) and outcome.index == 1
+    assert outcome.text == game.state.turns[1].text  # not replaced by the text "2"
+    assert "there is no turn 9 (the story has 3 turns)" in info(game.handle("/edit 9"),
+                                                                error=True)[0]
+
+
 def test_the_edit_alias_edits_turn_n(game: Game) -> None:
     play(game.handle("open the door"))
     assert game.handle("/e 2 > You kick the door.").lines == ["edited turn 2"]  # type: ignore[union-attr]
@@ -256,9 +266,9 @@ def test_save_and_load(game: Game) -> None:
     play(game.handle("open the door"))
     line = info(game.handle("/save castle"))[0]
     assert line.startswith("saved: ") and line.endswith("castle.json")
-    info(game.handle("/save"))  # default name: the title
+    assert info(game.handle("/save"))[0] == line  # default name: the one it was saved as
     names = {i.name for i in SaveStore(AppPaths.from_env()).list()}
-    assert {"castle", "The Dragon of the Anvil"} <= names
+    assert "castle" in names and "The Dragon of the Anvil" not in names
     game.handle("/undo")
     outcome = game.handle("/load castle")
     assert isinstance(outcome, Reloaded)
@@ -266,12 +276,71 @@ def test_save_and_load(game: Game) -> None:
     assert len(game.state.turns) == 3
 
 
+def test_two_games_of_one_story_never_share_a_save(game: Game) -> None:
+    """Play knight twice and /save (Ctrl+S) in each: two saves, neither lost."""
+    title = game.state.title
+    play(game.handle("open the door"))
+    assert info(game.handle("/save"))[0].endswith(f"{title}.json")
+    other = open_game(replies=[" Hm."])
+    try:
+        assert info(other.handle("/save"))[0].endswith(f"{title} 2.json")
+        assert info(other.handle("/save"))[0].endswith(f"{title} 2.json")  # its name now
+        assert info(game.handle("/save"))[0].endswith(f"{title}.json")
+        store = SaveStore(AppPaths.from_env())
+        assert store.load(title).id == game.state.id
+        assert store.load(f"{title} 2").id == other.state.id
+    finally:
+        other.close()
+
+
+def test_saving_over_another_games_save_asks_first(game: Game) -> None:
+    game.handle("/save castle")
+    other = open_game(replies=[" Hm."])
+    try:
+        outcome = other.handle("/save castle")
+        assert isinstance(outcome, AskReplace)  # a question, or (plain mode) a refusal:
+        assert (outcome.name, outcome.free) == ("castle", "castle 2")
+        assert "The Dragon of the Anvil" in outcome.other and "1 turn," in outcome.other
+        refusal = info(outcome.fallback, error=True)
+        assert "holds another game" in refusal[0] and "/save --replace castle" in refusal[1]
+        store = SaveStore(AppPaths.from_env())
+        assert store.load("castle").id == game.state.id  # untouched
+        assert info(other.handle("/save --replace castle"))[0].endswith("castle.json")
+        assert store.load("castle").id == other.state.id
+        assert info(other.handle("/save"))[0].endswith("castle.json")  # its name now
+    finally:
+        other.close()
+
+
+def test_save_without_a_name_uses_the_name_it_was_loaded_as(game: Game) -> None:
+    game.handle("/save my castle")
+    game.close()
+    other = open_game(replies=[" Hm."])
+    try:
+        assert isinstance(other.handle("/load my castle"), Reloaded)
+        assert info(other.handle("/save"))[0].endswith("my castle.json")
+    finally:
+        other.close()
+    again = open_game(replies=[" Hm."])  # a fresh start: found by its game id
+    try:
+        again.handle(f"/load autosave/{autosave_slot(game.state.id)}")
+        assert info(again.handle("/save"))[0].endswith("my castle.json")
+    finally:
+        again.close()
+
+
 def test_save_name_errors_and_missing_load(game: Game) -> None:
     assert "cannot have" in info(game.handle("/save a:b"), error=True)[0]
     assert "no save named" in info(game.handle("/load nothing"), error=True)[0]
+    assert info(game.handle("/load nothing"), error=True)[1] == "/load alone lists the saves"
+    game.handle("/save castle")
     outcome = game.handle("/load")
-    assert isinstance(outcome, OpenLoad)  # a save browser, or how to name one:
-    assert "/load NAME" in info(outcome.fallback, error=True)[0]
+    assert isinstance(outcome, OpenLoad)  # a save browser, or the saves to name:
+    lines = info(outcome.fallback)
+    assert lines[0] == "load one with /load NAME:"
+    assert any(line.startswith("castle — 'The Dragon of the Anvil', 1 turn, saved ")
+               for line in lines), lines
+    assert any(line.startswith(f"autosave/{autosave_slot(game.state.id)} — ") for line in lines)
 
 
 def test_load_of_a_game_open_in_another_game_is_refused(game: Game) -> None:
@@ -370,7 +439,7 @@ def test_settings_words_a_bad_value_as_the_config_file_and_seeds_do(
     assert from_seed.value.message == f"sampling.temperature: {rule}"
     assert info(game.handle("/settings ignore_eos maybe"), error=True) == [
         "ignore_eos must be true or false, got 'maybe'"]
-    assert info(game.handle("/settings ignore_eos on")) == ["ignore_eos = True"]
+    assert info(game.handle("/settings ignore_eos on")) == ["ignore_eos = true"]
     assert "banned_strings" not in info(game.handle("/settings x 1"), error=True)[0]
 
 
@@ -447,3 +516,81 @@ def test_a_line_or_closing_cancels_what_was_handed_out(game: Game) -> None:
     assert isinstance(stream, Stream)
     game.close()
     assert stream.cancel.cancelled
+
+
+# -- numbers, arguments and how values are shown ----------------------------------------------
+
+
+@pytest.mark.parametrize("line", ["/edit 0 > You leap.", "/pin 0", "/forget 0", "/pick 0",
+                                  "/world remove 0", "/e 0 > You leap."])
+def test_zero_is_refused_where_a_count_from_1_is_wanted(game: Game, line: str) -> None:
+    play(game.handle("open the door"))
+    before = [t.text for t in game.state.turns], game.state.memory, list(game.state.world)
+    lines = info(game.handle(line), error=True)
+    assert len(lines) == 1 and "start at 1" in lines[0], lines
+    assert ([t.text for t in game.state.turns], game.state.memory,
+            list(game.state.world)) == before  # nothing changed: not read as the last one
+
+
+def test_alt_takes_next_or_prev_and_refuses_anything_else(game: Game) -> None:
+    play(game.handle("open the door"))
+    play(game.handle("/retry"))
+    assert game.state.turns[-1].text == " A draft blows."
+    lines = info(game.handle("/alt sideways"), error=True)
+    assert len(lines) == 1 and "next" in lines[0] and "prev" in lines[0], lines
+    assert game.state.turns[-1].text == " A draft blows."  # not flipped
+    for word, expected in (("next", " The door creaks open."), ("previous", " A draft blows."),
+                           ("n", " The door creaks open."), ("p", " A draft blows.")):
+        assert isinstance(game.handle(f"/alt {word}"), Reloaded)
+        assert game.state.turns[-1].text == expected, word
+
+
+def test_settings_are_shown_as_the_config_file_writes_them(game: Game) -> None:
+    outcome = game.handle("/settings")
+    assert isinstance(outcome, OpenSettings)
+    lines = info(outcome.fallback)
+    assert "ignore_eos = false" in lines and "banned_strings = []" in lines
+    assert not any("False" in line or "()" in line for line in lines), lines
+    assert info(game.handle("/settings ignore_eos on")) == ["ignore_eos = true"]
+    assert info(game.handle("/settings temperature 0.5")) == ["temperature = 0.5"]
+
+
+# -- exports into places that cannot take them ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["md", "txt", "kobold", "lorebook"])
+def test_export_into_a_missing_folder_is_one_error_and_the_game_goes_on(
+        game: Game, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / "nodir" / "x.out"
+    lines = info(game.handle(f"/export {fmt} {target}"), error=True)
+    assert len(lines) == 1 and "folder" in lines[0] and "does not exist" in lines[0], lines
+    assert str(tmp_path / "nodir") in lines[0]
+    assert not (tmp_path / "nodir").exists()
+    play(game.handle("open the door"))  # the game goes on
+
+
+@pytest.mark.parametrize("line", ["/export md {tmp}/a\x00b.md", "/export md ~nosuchuser-x/a.md",
+                                  "/world import {tmp}/a\x00b.json",
+                                  "/world import ~nosuchuser-x/a.json",
+                                  "/load ~nosuchuser-x/a.json", "/load {tmp}/a\x00b.json"])
+def test_a_path_no_file_can_have_is_one_error(game: Game, tmp_path: Path, line: str) -> None:
+    lines = info(game.handle(line.format(tmp=tmp_path)), error=True)
+    assert len(lines) == 1 and ("NUL" in lines[0] or "home folder" in lines[0]
+                                or "not found" in lines[0]), lines
+
+
+def test_export_onto_a_folder_says_it_is_a_folder(game: Game, tmp_path: Path) -> None:
+    lines = info(game.handle(f"/export md {tmp_path}"), error=True)
+    assert len(lines) == 1 and "is a folder" in lines[0] and "exists" not in lines[0], lines
+
+
+def test_export_a_write_that_fails_is_one_error(game: Game, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt2_adventure import fileio
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "atomic_write", full)
+    lines = info(game.handle(f"/export md {tmp_path / 'x.md'}"), error=True)
+    assert lines == [f"cannot write the export: No space left on device ({tmp_path / 'x.md'})"]

@@ -62,3 +62,45 @@ def test_a_save_suffix_counts_once_the_file_exists(monkeypatch: pytest.MonkeyPat
     (tmp_path / "castle.json").write_text("{}")
     assert looks_like_path("castle.json", ".json", (), suffix_if_file=True)
     assert looks_like_path("other.json", ".json")  # without the flag the suffix is enough
+
+
+@pytest.mark.parametrize("root", ["CONFIG", "DATA", "CACHE"])
+@pytest.mark.parametrize("below", [False, True])
+def test_a_root_that_is_a_file_is_one_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path, root: str, below: bool
+                                                  ) -> None:
+    from gpt2_adventure.errors import UserError
+
+    blocker = tmp_path / "some-file"
+    blocker.write_text("not a folder")
+    folder = blocker / "deeper" if below else blocker
+    monkeypatch.setenv(f"GPT2_ADVENTURE_{root}_DIR", str(folder))
+    with pytest.raises(UserError) as caught:
+        AppPaths.from_env()
+    assert caught.value.where == str(blocker)
+    assert f"GPT2_ADVENTURE_{root}_DIR" in caught.value.message
+    assert "is a file, not a folder" in caught.value.message
+
+
+def test_a_data_folder_that_is_a_file_ends_the_command_cleanly(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_gguf: Path) -> None:
+    from tests.cli.test_app import assert_clean_error, run
+
+    blocker = tmp_path / "some-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GPT2_ADVENTURE_DATA_DIR", str(blocker))
+    result = run("play", "--plain", "--model", str(tiny_gguf), "--name", "A", stdin="look\n")
+    assert_clean_error(result, str(blocker), "GPT2_ADVENTURE_DATA_DIR")
+    assert_clean_error(run("saves", "list"), str(blocker))
+
+
+def test_a_typed_path_no_file_can_have_is_a_user_error() -> None:
+    from gpt2_adventure.errors import UserError
+    from gpt2_adventure.paths import player_path
+
+    assert player_path("~/x.md") == Path.home() / "x.md"
+    with pytest.raises(UserError, match="NUL"):
+        player_path("a\x00b.md")
+    with pytest.raises(UserError, match="no such home folder") as caught:
+        player_path("~nosuchuser-gpt2/x.md")
+    assert caught.value.where == "~nosuchuser-gpt2"

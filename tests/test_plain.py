@@ -7,6 +7,8 @@ import io
 import json
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,7 +23,14 @@ from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.game import Game, OpenSettings, Stream
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.plain import PlainGame, make_console, pump, remainder, run_plain
+from gpt2_adventure.plain import (
+    PlainGame,
+    WordWrap,
+    make_console,
+    pump,
+    remainder,
+    run_plain,
+)
 from gpt2_adventure.story.events import Done, Piece
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
@@ -105,6 +114,33 @@ def test_slash_commands_print_info_and_errors() -> None:
     assert "author's note: grim\n" in out
 
 
+def test_an_export_into_a_missing_folder_is_one_error_and_play_goes_on(tmp_path: Path) -> None:
+    target = tmp_path / "nodir" / "x.md"
+    out, game = play(f"look\n/export md {target}\nopen the door\n", [" A door.", " It opens."])
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: the folder to export to does not exist ({target.parent})"]
+    assert "It opens." in out and len(game.state.turns) == 5
+
+
+def test_an_error_with_a_hint_is_one_error_line() -> None:
+    out, _ = play("/load nosuch\n")
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no save named 'nosuch'" in errors[0]
+    assert "\n/load alone lists the saves\n" in out  # the hint, plainly
+
+
+def test_saving_over_another_games_save_is_refused_with_the_way_to_force_it() -> None:
+    first, game = play("/save castle\n")
+    assert "saved: " in first
+    out, other = play("/save castle\n/save\n")
+    assert "error: the save 'castle' holds another game ('The Dragon of the Anvil', 1 turn" \
+        in out
+    assert "/save --replace castle replaces it" in out
+    store = SaveStore(AppPaths.from_env())
+    assert store.load("castle").id == game.state.id
+    assert store.load("The Dragon of the Anvil").id == other.state.id
+
+
 def test_an_error_during_generation_is_shown_and_play_goes_on() -> None:
     out, game = play("/retry\nlook\n", [" A cave."])
     assert "error: there is no reply to retry\n" in out
@@ -123,7 +159,7 @@ def test_open_settings_prints_the_settings_listing() -> None:
 
 def test_what_a_screen_or_dialog_does_in_the_tui_is_said_on_a_line() -> None:
     out, game = play("look\n/load\n/edit\n/e\n/e 2 > You kick the door.\n", [" A door."])
-    assert "error: /load NAME — load a saved game\n" in out
+    assert "load one with /load NAME:\nautosave/" in out  # the saves, to name one
     usage = "error: /edit [N] TEXT — replace turn N (default: the last reply) with TEXT\n"
     assert out.count(usage) == 2  # /e is /edit
     assert "(edited turn 2)" in out and game.state.turns[1].text == "\n> You kick the door.\n"
@@ -145,8 +181,35 @@ def test_colour_on_a_terminal_but_replies_stay_literal() -> None:
     console = Console(file=io.StringIO(), force_terminal=True, color_system="standard",
                       highlight=False, markup=False, emoji=False)
     out, _ = play("look\n", [" [bold]Hi[/bold] \x1b[31mred."], console=console)
-    assert "\x1b[1;36m> You look.\x1b[0m" in out  # the action is styled
+    joined = out.replace("\x1b[0m\x1b[1;36m", "")  # a word held back for wrapping: 2 runs
+    assert "\x1b[1;36m> You look.\x1b[0m" in joined  # the action is styled
     assert "[bold]Hi[/bold] \\x1b[31mred." in out and "\x1b[31m" not in out
+
+
+def test_word_wrap_breaks_between_words_however_the_text_arrives() -> None:
+    text = ("The dragon lands on the anvil and roars; sparks fly from its scales.\n"
+            "  An old man nods. Supercalifragilisticexpialidocious-words stay whole.")
+    for size in (1, 3, 7, len(text)):
+        wrap = WordWrap(lambda: 20)
+        out = "".join(wrap.feed(text[i:i + size]) for i in range(0, len(text), size))
+        out += wrap.flush()
+        lines = out.split("\n")
+        assert all(len(line) <= 20 for line in lines if " " in line), lines
+        assert " ".join(out.split()) == " ".join(text.split())  # no word cut, none lost
+        assert "  An old man" in out  # the text's own indentation stays
+        assert not any(line.startswith(" ") for line in lines if "An old" not in line)
+
+
+def test_plain_mode_wraps_at_word_boundaries_on_a_terminal_only() -> None:
+    reply = " The door creaks open and a cold draft blows through the long dark hall."
+    console = Console(file=io.StringIO(), force_terminal=True, width=24, highlight=False,
+                      markup=False, emoji=False, no_color=True)
+    out, _ = play("open the door\n", [reply], console=console)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert all(len(line) <= 24 for line in text.splitlines()), text
+    assert " ".join(text.split()).count(" ".join(reply.split())) == 1  # every word whole
+    piped, _ = play("open the door\n", [reply])  # a pipe: one line per paragraph
+    assert reply.strip() + "\n" in piped
 
 
 def test_end_of_input_autosaves_and_releases_the_game() -> None:
@@ -291,6 +354,18 @@ def test_placeholders_without_a_terminal_use_defaults(tmp_path: Path, tiny_gguf:
     assert "You are Adventurer of Ely." in result.stdout and "?" not in result.stdout
 
 
+def test_export_into_a_missing_folder_with_a_real_model(tmp_path: Path, tiny_gguf: Path
+                                                       ) -> None:
+    target = tmp_path / "nodir" / "x.md"
+    result = run("play", "--model", str(tiny_gguf), "--name", "A",
+                 stdin=f"look\n/export md {target}\n/export md {tmp_path}\nlook\n")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "does not exist" in errors[0] and "folder" in errors[1]
+    assert result.stdout.count("> You look.") == 2  # the game went on
+
+
 def test_no_model_installed_is_a_clean_error() -> None:
     assert_clean_error(run("play", "--plain", "--story", "knight"),
                        "gpt2-adventure models pull gpt2")
@@ -352,3 +427,34 @@ def test_ctrl_c_while_the_reply_thread_starts_stops_it(monkeypatch: pytest.Monke
     pump(Stream(events(), cancel), seen.append)
     assert cancel.cancelled
     assert isinstance(seen[-1], Done) and seen[-1].cancelled
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_plain_mode_in_a_real_terminal_breaks_lines_between_words(tiny_gguf: Path) -> None:
+    from tests.support.tmux import TMUX
+
+    width, name = 44, f"gpt2adv-plain-{os.getpid()}"
+    opening = new_state(find_seed(AppPaths.from_env(), "knight"), {"name": "Anna"},
+                        random.Random(1)).turns[0].text
+    env = {k: os.environ[k] for k in os.environ if k.startswith("GPT2_ADVENTURE_")}
+    env |= {"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    command = (f"{sys.executable} -m gpt2_adventure play --plain --story knight --name Anna "
+               f"--seed 1 --model {tiny_gguf}")
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(width), "-y", "60",
+                    *flags, command], check=True)
+    try:
+        deadline, screen = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "\n>\n" not in screen:
+            time.sleep(0.2)
+            screen = subprocess.run([*TMUX, "capture-pane", "-p", "-t", name],
+                                    capture_output=True, text=True, check=True).stdout
+        assert "\n>\n" in screen, screen
+    finally:
+        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
+    shown = screen[screen.index("You are Anna"):screen.index("\n>\n")]
+    lines = [line.rstrip() for line in shown.splitlines() if line.strip()]
+    words = set(opening.split())
+    assert len(lines) > 3 and all(len(line) <= width for line in lines)
+    assert set(" ".join(lines).split()) <= words, shown  # no word cut in two
+    assert " ".join(lines).split() == opening.split()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.units import count
 
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
@@ -182,7 +183,7 @@ def bench_command(
     from gpt2_adventure.cli.tune_report import speed_rows
 
     table = Table(title=f"{result['model']} ({result['quantization']}, "
-                        f"{result['threads']} threads)")
+                        f"{count(result['threads'], 'thread')})")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("load time", f"{result['load_seconds']:.2f} s")

@@ -11,6 +11,7 @@ import typer
 
 from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.units import count
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -109,7 +110,7 @@ def saves_show(
     entries = transcript(state)
     shown = entries[-turns:] if turns else []
     if shown:
-        typer.echo(f"\n--- the last {len(shown)} of {len(entries)} entries ---")
+        typer.echo(f"\n--- the last {len(shown)} of {count(len(entries), 'entry', 'entries')} ---")
     for entry in shown:
         prefix = {"action": "> ", "chat": f"{entry.speaker}: "}.get(entry.kind, "")
         typer.echo("\n" + printable(prefix + entry.text))

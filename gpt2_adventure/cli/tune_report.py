@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from gpt2_adventure.units import count
+
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
     from gpt2_adventure.paths import AppPaths
@@ -59,7 +61,7 @@ def tune_and_report(paths: AppPaths, settings: Settings, *, model: str | None,
     figures = tuning.figures
     table = Table(title=f"{Path(tuning.model_path).name} on this machine: measured in "
                         f"{figures['seconds']:.0f} s ("
-                        + (f"medians of {sizes.rounds} rounds)" if sizes.rounds > 1
+                        + (f"medians of {count(sizes.rounds, 'round')})" if sizes.rounds > 1
                            else "1 round)"))
     table.add_column("setting")
     table.add_column("chosen")
@@ -88,7 +90,8 @@ def _measured(name: str, rows: list[dict[str, Any]], replies: int) -> str:
 
     if name == "batched":
         one, batched = rows[0]["seconds"], rows[1]["seconds"]
-        return (f"{replies} replies: one after another {one:.2f} s, batched {batched:.2f} s "
+        return (f"{count(replies, 'reply', 'replies')}: one after another {one:.2f} s, "
+                f"batched {batched:.2f} s "
                 f"(sequential/batched {one / batched:.2f})")
     if name == "n_batch":
         return f"prompt tok/s: {each('prompt_tok_s', 0)}"

@@ -22,6 +22,7 @@ from typing import Any
 from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
+from gpt2_adventure.units import count
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
 BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
@@ -107,7 +108,8 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
 
     def compare(name: str, what: str, values: Sequence[Any], measure: Callable[[Backend], Figures],
                 extra: dict[str, Any] | None = None) -> list[Figures]:
-        progress(f"measuring {what}: {len(values)} settings, {sizes.rounds} rounds")
+        progress(f"measuring {what}: {count(len(values), 'setting')}, "
+                 f"{count(sizes.rounds, 'round')}")
         at = time.perf_counter()
         rows = _compare(open_backend, [{**chosen, name: v, **(extra or {})} for v in values],
                         measure, sizes.rounds)
@@ -224,7 +226,8 @@ def _ahead(sizes: TuneSizes) -> Callable[[Backend], Figures]:
         written = list(backend.write_ahead(prompt, [sampling] * sizes.replies_ahead))
         seconds = time.perf_counter() - started
         if len(written) != sizes.replies_ahead:
-            raise RuntimeError(f"wrote {len(written)} of {sizes.replies_ahead} replies ahead")
+            wanted = count(sizes.replies_ahead, "reply", "replies")
+            raise RuntimeError(f"wrote {len(written)} of {wanted} ahead")
         tokens = sum(w.stats.generated_tokens for w in written)
         return {"seconds": seconds, "write_tok_s": tokens / max(seconds, 1e-9)}
     return measure

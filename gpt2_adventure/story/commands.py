@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "world": ("[add KEYS = TEXT | remove N | import FILE]",
               "list, add or remove world info; import a lorebook (SillyTavern, KoboldAI, "
               "character book)"),
-    "save": ("[NAME]", "save the game (default: its title)"),
+    "save": ("[--replace] [NAME]", "save the game (default: the name it was saved as, else "
+                                   "its title); --replace: over another game's save"),
     "load": ("NAME", "load a saved game"),
     "export": ("md|txt|kobold|lorebook FILE", "write the story to a file (lorebook: its "
                                               "world info as SillyTavern World Info)"),

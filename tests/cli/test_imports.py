@@ -73,7 +73,7 @@ def test_as_seed_and_bad_as(tmp_path: Path) -> None:
     source.write_text(json.dumps(KOBOLD), encoding="utf-8")
     code, out, err = invoke(str(source), "--as", "seed")
     assert code == 0, err
-    assert "created seed kobold-niko:" in out and "1 turns after the opening" in out
+    assert "created seed kobold-niko:" in out and "1 turn after the opening" in out
     result = CliRunner().invoke(app, [str(source), "--as", "game"])
     assert isinstance(result.exception, UserError)
     assert "--as should be seed or save" in str(result.exception)

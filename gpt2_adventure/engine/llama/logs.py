@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gpt2_adventure.errors import UserError
+
 _lock = threading.Lock()
 # The ctypes callback and the open log file must outlive the call that installed them,
 # or llama.cpp would call into freed memory. Keyed by nothing: one route per process.
@@ -28,8 +30,13 @@ def route_llama_logs(log_file: Path | None) -> None:
         old = _installed.get("file")
         sink = None
         if log_file is not None:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            sink = open(log_file, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+            try:
+                log_file.parent.mkdir(parents=True, exist_ok=True)
+                sink = open(log_file, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+            except OSError as error:  # a folder in the way is a file, no permission...
+                raise UserError(f"cannot write the log file: {error.strerror or error}",
+                                log_file, hint="the log lives in the data folder "
+                                "(GPT2_ADVENTURE_DATA_DIR)") from None
 
         @llama_cpp.llama_log_callback
         def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:

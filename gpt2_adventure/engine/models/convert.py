@@ -25,6 +25,7 @@ import numpy as np
 from gpt2_adventure.engine.models.checkpoint import Checkpoint, load_checkpoint
 from gpt2_adventure.errors import ModelFileError, UserError
 from gpt2_adventure.fileio import atomic_path
+from gpt2_adventure.units import count
 
 QUANT_TYPES = ("f32", "f16", "q8_0", "q6_k", "q4_k_m")
 # What llama.cpp's quantizer can write from a GGUF (f16 too: a f32 file halves).
@@ -191,7 +192,8 @@ def convert_checkpoint(src: Path, out: Path, quant: str = "f16",
     src, out = Path(src), Path(out)
     ckpt = load_checkpoint(src)  # validates everything before any output or message
     c = ckpt.config
-    report(f"read {ckpt.name}: {c.n_layer} layers, n_embd {c.n_embd}, {c.n_head} heads, "
+    report(f"read {ckpt.name}: {count(c.n_layer, 'layer')}, n_embd {c.n_embd}, "
+           f"{count(c.n_head, 'head')}, "
            f"context {c.n_positions}, vocabulary {len(ckpt.tokenizer.tokens)}")
     target = out.resolve()
     if target == src.resolve() or target in {p.resolve() for p in ckpt.files} or (
@@ -238,7 +240,7 @@ def requantize(src: Path, out: Path, quant: str = "q8_0",
                         hint="choose another output file name")
     if out.is_dir():
         raise UserError("the output path is a folder", where=out, hint="name a .gguf file")
-    report(f"read {info.name}: {info.quantization}, {info.n_layer} layers, "
+    report(f"read {info.name}: {info.quantization}, {count(info.n_layer, 'layer')}, "
            f"n_embd {info.n_embd}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out, mode=None, temp_prefix=f".{out.name}.") as tmp:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from gpt2_adventure.story.model import ChatSpec, Mode, Seed, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.seeds.fill import escape
+from gpt2_adventure.units import count
 
 ItemKind = Literal["seed", "save"]
 
@@ -40,8 +41,8 @@ class ImportedStory:
         """The story's start as a seed, and what a seed cannot hold."""
         dropped = []
         if self.turns:
-            dropped.append(f"{len(self.turns)} turns after the opening (a seed is how a game "
-                           "starts; import without --as seed to keep the game)")
+            dropped.append(f"{count(len(self.turns), 'turn')} after the opening (a seed is how "
+                           "a game starts; import without --as seed to keep the game)")
         chat = self.chat if self.mode == "chat" else None
         if chat is not None:
             chat = ChatSpec(character=escape(chat.character), persona=escape(chat.persona),

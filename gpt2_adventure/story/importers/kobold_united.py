@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gpt2_adventure import units
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
@@ -192,7 +193,7 @@ def _turns(fields: Fields, chat: ChatSpec | None, dropped: list[str]) -> list[Tu
     if chat is not None:
         _move_chat_cues(turns, chat)
     if unnumbered:
-        dropped.append(f"{unnumbered} actions whose key is not a number")
+        dropped.append(f"{units.count(unnumbered, 'action')} whose key is not a number")
     if lost_options:
         dropped.append(f"{lost_options} options of undone or unfinished actions (redo)")
     if player_versions:

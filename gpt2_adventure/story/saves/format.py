@@ -8,6 +8,7 @@ line/column or the field), never a KeyError/TypeError/RecursionError traceback.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -20,6 +21,7 @@ from gpt2_adventure import __version__
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
+from gpt2_adventure.units import count
 
 FORMAT = "gpt2-adventure-save"
 CURRENT_VERSION = 1
@@ -37,6 +39,17 @@ ROLES = ("opening", "player", "model")
 STATE_FIELDS = frozenset({"mode", "title", "id", "seed_id", "memory", "authors_note", "world",
                           "turns", "redo", "chat", "sampling", "values", "model"})
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class NewerSaveError(UserError):
+    """The save was written by a newer gpt2-adventure (a save version this one cannot read):
+    the file is sound, only not for us."""
+
+
+def legacy_id(raw: bytes) -> str:
+    """The game id of a save written without one: taken from its bytes, so that the same file
+    is the same game every time it is loaded (one lock, one autosave, its own save name)."""
+    return "legacy" + hashlib.sha256(raw).hexdigest()[:26]
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,8 @@ def decode(raw: bytes, where: str) -> SaveDocument:
         raise UserError("bad save: state is missing", where)
     check = _Checker(where)
     state_data = check.obj(doc["state"], "state")
+    if not state_data.get("id"):  # written before saves kept the game's id
+        state_data = {**state_data, "id": legacy_id(raw)}
     return SaveDocument(
         state=check.state(state_data),
         name=_lenient_text(doc.get("name")),
@@ -109,9 +124,9 @@ def upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     """Apply the registered steps from the document's version up to CURRENT_VERSION."""
     version = doc["version"]
     if version > CURRENT_VERSION:
-        raise UserError(f"this save was made by a newer gpt2-adventure (save version {version}, "
-                        f"this one reads up to {CURRENT_VERSION})", where,
-                        hint="update gpt2-adventure to load it; the file is left as it is")
+        raise NewerSaveError(f"this save was made by a newer gpt2-adventure (save version "
+                             f"{version}, this one reads up to {CURRENT_VERSION})", where,
+                             hint="update gpt2-adventure to load it; the file is left as it is")
     while version < CURRENT_VERSION:
         step = MIGRATIONS.get(version)
         if step is None:
@@ -241,8 +256,8 @@ class _Checker:
         if type(chosen) is not int:
             self.fail(f"{field}.chosen", "a whole number", chosen)
         if out["alternatives"] and not 0 <= chosen < len(out["alternatives"]):
-            raise UserError(f"bad save: {field}.chosen is {chosen} but there are "
-                            f"{len(out['alternatives'])} alternatives", self.where)
+            raise UserError(f"bad save: {field}.chosen is {chosen} but the turn has "
+                            f"{count(len(out['alternatives']), 'alternative')}", self.where)
         out["chosen"] = chosen if out["alternatives"] else 0  # no alternatives: nothing chosen
         return out
 

@@ -7,10 +7,16 @@ Layout::
     saves/.locks/<game id>.lock       held while a game is open (two windows, one game)
     saves/**/.save-<pid>-*.tmp        a write in progress, or left by a crash: never read
 
+A save name belongs to one game (the ``id`` in its state): ``save_named`` refuses to write
+over another game's save unless told to replace it (``NameTaken``), and ``free_name`` finds
+a name for a game beside the others ("castle 2").
+
 Policy for files that do not load: they are never overwritten. Saving over one first moves
-it aside to ``<name>.broken-<UTC time>.json`` (it then shows up in ``list`` with its error),
-because refusing would make autosave fail every turn and leave the game unsaved. A readable
-file from an older save version is kept once as ``<name>.v<N>.json`` before it is replaced.
+it aside to ``<name>.broken-<UTC time>.json`` (``<name>.newer-...`` for a save from a newer
+version, which is sound, only not for us) and says so (``Saved.lines``); it then shows up in
+``list`` with its error. Refusing would make autosave fail every turn and leave the game
+unsaved. A readable file from an older save version is kept once as ``<name>.v<N>.json``
+before it is replaced.
 """
 
 from __future__ import annotations
@@ -36,10 +42,17 @@ from gpt2_adventure.fileio import (
     is_inside,
     read_regular_file,
 )
-from gpt2_adventure.paths import AppPaths, looks_like_path
+from gpt2_adventure.paths import AppPaths, looks_like_path, player_path
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves import format as save_format
-from gpt2_adventure.story.saves.format import MAX_SAVE_BYTES, SaveDocument, decode, encode
+from gpt2_adventure.story.saves.format import (
+    MAX_SAVE_BYTES,
+    NewerSaveError,
+    SaveDocument,
+    decode,
+    encode,
+)
+from gpt2_adventure.units import count
 
 AUTOSAVE_PREFIX = "autosave/"
 MAX_NAME_CHARS = 100
@@ -55,6 +68,33 @@ _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 class SaveInUseError(UserError):
     """The game is open in another gpt2-adventure process."""
+
+
+class NameTaken(UserError):
+    """The save name holds another game's save; ``other`` is that save, ``free`` a name
+    nothing holds yet (the name with a number after it)."""
+
+    def __init__(self, name: str, other: SaveInfo, free: str) -> None:
+        super().__init__(f"the save {name!r} holds another game ({describe(other)})",
+                         hint=f"/save {free} keeps this game beside it; "
+                              f"/save --replace {name} replaces it")
+        self.name, self.other, self.free = name, other, free
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a named save did: where it wrote, and what was in the way, kept aside."""
+
+    path: Path
+    kept_aside: Path | None = None  # the file that was there, moved to this name
+    why: str = ""  # why it could not stay: "did not load", "was made by a newer ..."
+
+    def lines(self) -> list[str]:
+        shown = [f"saved: {self.path}"]
+        if self.kept_aside is not None:
+            shown.append(f"the save that was there {self.why}; it is kept as "
+                         f"{self.kept_aside.name}")
+        return shown
 
 
 @dataclass(frozen=True)
@@ -76,6 +116,12 @@ class SaveInfo:
                 "saved_at": self.saved_at.isoformat() if self.saved_at else None,
                 "path": str(self.path), "autosave": self.autosave, "id": self.game_id,
                 "error": self.error}
+
+
+def describe(info: SaveInfo) -> str:
+    """'"The Dragon of the Anvil", 12 turns, saved 2026-12-07 14:02 UTC' for a question."""
+    when = f", saved {info.saved_at:%Y-%m-%d %H:%M} UTC" if info.saved_at else ""
+    return f"{info.title!r}, {count(info.turns, 'turn')}{when}"
 
 
 def check_name(name: str) -> str:
@@ -180,58 +226,115 @@ class SaveStore:
         self._written: dict[Path, tuple[int, int, int]] = {}  # files we wrote, by stat
 
     # writing
-    def save(self, state: StoryState, name: str) -> Path:
-        """Save under a plain name (``saves/<name>.json``); an existing save is replaced."""
+    def save(self, state: StoryState, name: str, *, replace: bool = False) -> Path:
+        """Save under a plain name (``saves/<name>.json``); see ``save_named``."""
+        return self.save_named(state, name, replace=replace).path
+
+    def save_named(self, state: StoryState, name: str, *, replace: bool = False) -> Saved:
+        """Save under a plain name (``saves/<name>.json``). A name belongs to one game: this
+        game's earlier save there is replaced; another game's is refused (``NameTaken``)
+        unless ``replace``. A file that does not load is kept aside (``Saved.kept_aside``)."""
         name = check_name(name)
-        return self._write(self.saves_dir / f"{name}.json", state, name)
+        path = self.saves_dir / f"{name}.json"
+        with self._write_lock:  # the owner checked and the file written as one step
+            if not replace:
+                other = self.owner(name)
+                if other is not None and other.game_id != state.id:
+                    raise NameTaken(name, other, self.free_name(name, state.id))
+            return self._write(path, state, name)
+
+    def owner(self, name: str) -> SaveInfo | None:
+        """The save a plain name holds, when it holds one that loads (else None: no file,
+        or one that does not load, which saving keeps aside)."""
+        path = self.saves_dir / f"{check_name(name)}.json"
+        if not path.is_file() or path.is_symlink():
+            return None
+        try:
+            self._check_inside(path, name)
+            doc = self._read(path, str(path))
+        except UserError:
+            return None
+        return SaveInfo(name=name, path=path, autosave=False, title=doc.state.title,
+                        mode=doc.state.mode, turns=len(doc.state.turns),
+                        saved_at=doc.saved_at or _mtime(path), game_id=doc.state.id)
+
+    def free_name(self, name: str, game_id: str) -> str:
+        """``name`` itself if no other game holds it, else the first of "name 2", "name 3"...
+        that is free or this game's."""
+        name = check_name(name)
+        candidates = (name if n == 1 else _numbered(name, n) for n in range(1, 10_000))
+        for candidate in candidates:
+            owner = self.owner(candidate)
+            if owner is None and not os.path.lexists(self.saves_dir / f"{candidate}.json"):
+                return candidate
+            if owner is not None and owner.game_id == game_id:
+                return candidate
+        raise UserError(f"no free save name like {name!r}")
+
+    def names_of(self, game_id: str) -> list[str]:
+        """This game's named saves, newest first."""
+        return [info.name for info, _ in sorted(
+            self._scan(self.saves_dir, ""), key=lambda pair: pair[0].saved_at or _EPOCH,
+            reverse=True) if info.game_id == game_id and not info.error]
 
     def autosave(self, state: StoryState) -> Path:
         """Write the game's autosave slot (one per game id)."""
         slot = autosave_slot(state.id)
-        return self._write(self.autosave_dir / f"{slot}.json", state, AUTOSAVE_PREFIX + slot)
+        with self._write_lock:
+            return self._write(self.autosave_dir / f"{slot}.json", state,
+                               AUTOSAVE_PREFIX + slot).path
 
     def hold(self, game_id: str) -> GameLock:
         """A lock to hold while the game is open: ``with store.hold(state.id): ...``."""
         return GameLock(self.saves_dir / ".locks" / f"{autosave_slot(game_id)}.lock", game_id,
                         root=self.saves_dir)
 
-    def _write(self, path: Path, state: StoryState, name: str) -> Path:
+    def _write(self, path: Path, state: StoryState, name: str) -> Saved:
+        """Write one save file (the caller holds ``_write_lock``)."""
         data = encode(state, name)
         decode(data, name)  # never write a file we could not load back
-        with self._write_lock:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._check_inside(path.parent, name)
-                self._clean_temp(path.parent)
-                self._make_room(path)
-                atomic_write(path, data, temp_prefix=_TEMP_PREFIX)
-                info = path.stat()
-            except OSError as error:
-                raise UserError(f"cannot write the save: {error.strerror or error}",
-                                path) from None
-            self._written[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
-        return path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._check_inside(path.parent, name)
+            self._clean_temp(path.parent)
+            aside, why = self._make_room(path)
+            atomic_write(path, data, temp_prefix=_TEMP_PREFIX)
+            info = path.stat()
+        except OSError as error:
+            raise UserError(f"cannot write the save: {error.strerror or error}",
+                            path) from None
+        self._written[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
+        return Saved(path, aside, why)
 
-    def _make_room(self, path: Path) -> None:
-        """Move an unreadable file aside and keep a copy of an older-version one."""
+    def _make_room(self, path: Path) -> tuple[Path | None, str]:
+        """Move aside a file that cannot stay (a link, one that does not load, one from a
+        newer gpt2-adventure) and keep a copy of an older-version one. Returns where the
+        file went and why, or (None, "")."""
         if not os.path.lexists(path):
-            return
+            return None, ""
         if path.is_symlink():  # replacing swaps the link itself; keep it in case it mattered
-            os.replace(path, self._aside(path, "link-" + _stamp()))
-            return
+            aside = self._aside(path, "link-" + _stamp())
+            os.replace(path, aside)
+            return aside, "was a link"
         with contextlib.suppress(OSError):
             info = path.lstat()
             if self._written.get(path) == (info.st_ino, info.st_size, info.st_mtime_ns):
-                return  # our own last write: no need to read it again every turn
+                return None, ""  # our own last write: no need to read it again every turn
         try:
             version = self._read(path, path.stem).version
+        except NewerSaveError:
+            aside = self._aside(path, "newer-" + _stamp())
+            os.replace(path, aside)
+            return aside, "was made by a newer gpt2-adventure"
         except UserError:
-            os.replace(path, self._aside(path, "broken-" + _stamp()))
-            return
+            aside = self._aside(path, "broken-" + _stamp())
+            os.replace(path, aside)
+            return aside, "did not load"
         if version < save_format.CURRENT_VERSION:  # read at call time (tests patch it)
             backup = path.with_name(f"{path.stem}.v{version}.json")
             if not os.path.lexists(backup):
                 shutil.copy2(path, backup)
+        return None, ""
 
     def _clean_temp(self, folder: Path) -> None:
         """Remove temp files left by crashed writes (not those of a live writer)."""
@@ -258,7 +361,8 @@ class SaveStore:
     def locate(self, name_or_path: str | Path) -> Path:
         """The file a save name or path refers to; names never lead outside the saves folder."""
         if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
-            path = Path(name_or_path).expanduser()
+            path = (name_or_path.expanduser() if isinstance(name_or_path, Path)
+                    else player_path(name_or_path))
             if path.is_dir():
                 raise UserError("this is a folder, not a save file", path)
             if not path.exists():
@@ -352,6 +456,15 @@ class SaveStore:
             raise UserError(f"cannot delete the save: {error.strerror}", path) from None
         self._written.pop(path, None)
         return path
+
+
+def _numbered(name: str, n: int) -> str:
+    """"name 2": the number kept within the name's length limits."""
+    suffix = f" {n}"
+    while len(name) + len(suffix) > MAX_NAME_CHARS or \
+            len((name + suffix).encode()) > _MAX_NAME_BYTES:
+        name = name[:-1]
+    return name.rstrip(" .") + suffix
 
 
 def _looks_like_path(ref: str) -> bool:

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Static
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import (
     AskEdit,
+    AskReplace,
     Game,
     Info,
     OpenLoad,
@@ -44,6 +45,7 @@ from gpt2_adventure.tui.messages import (
 )
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
+from gpt2_adventure.tui.screens.save_name import ReplaceSave
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
@@ -194,6 +196,9 @@ class GameScreen(Screen):
             self.app.open_load()
         elif isinstance(outcome, AskEdit):
             self._ask_edit(outcome)
+        elif isinstance(outcome, AskReplace):  # a save name another game's save holds
+            self.app.push_screen(ReplaceSave(outcome), lambda line: line and self.submit(
+                line, self.query_one(InputBar).kind))
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.units import count
 
 
 class LoadScreen(Screen):
@@ -34,8 +35,8 @@ class LoadScreen(Screen):
                 options.append(Option(label, id=info.name, disabled=True))
                 continue
             when = info.saved_at.strftime("%Y-%m-%d %H:%M") if info.saved_at else ""
-            label.append(f"  {printable(info.title or '')} · {info.mode} · {info.turns} turns"
-                         f" · {when}")
+            label.append(f"  {printable(info.title or '')} · {info.mode} · "
+                         f"{count(info.turns, 'turn')} · {when}")
             options.append(Option(label, id=info.name))
         yield Static("Load a game", id="heading")
         if options:

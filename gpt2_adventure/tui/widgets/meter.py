@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from gpt2_adventure import units
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.context import Prompt
 
@@ -42,7 +43,7 @@ def meter_text(prompt: Prompt | None, n_ctx: int, width: int = 30) -> Text:
         left, what = prompt.world_left_out, "lore" if prompt.chat else "world"
         text.append(f"· {left} {what} entr{'ies' if left > 1 else 'y'} left out ", style="dim")
     if prompt.first_visible_turn > 0:
-        text.append(f"· {prompt.first_visible_turn} turns out of view", style="dim")
+        text.append(f"· {units.count(prompt.first_visible_turn, 'turn')} out of view", style="dim")
     return text
 
 

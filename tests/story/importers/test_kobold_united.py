@@ -162,7 +162,7 @@ def test_actions_follow_action_count_and_their_numbers(tmp_path: Path) -> None:
     state = conversion.saves[0][1]
     assert [t.text for t in state.turns] == ["Start.", " one.", " three.", " ten."]
     assert state.mode == "story"
-    assert "1 actions whose key is not a number" in conversion.dropped
+    assert "1 action whose key is not a number" in conversion.dropped
     assert "1 options of undone or unfinished actions (redo)" in conversion.dropped
 
 

@@ -21,7 +21,7 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves import format as save_format
-from gpt2_adventure.story.saves.store import SaveInUseError, SaveStore, check_name
+from gpt2_adventure.story.saves.store import NameTaken, SaveInUseError, SaveStore, check_name
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_a_crash_during_the_write_keeps_the_previous_save(store: SaveStore,
     good = rich_state()
     store.save(good, "castle")
     changed = rich_state()
-    changed.title = "changed"
+    changed.title, changed.id = "changed", good.id
 
     def crash(*args: object) -> None:
         raise OSError(28, "No space left on device")
@@ -301,6 +301,9 @@ def test_a_broken_save_is_never_overwritten(store: SaveStore, autosave: bool) ->
     written = store.autosave(state) if autosave else store.save(state, "castle")
     assert written == path and store.load(path).to_dict() == state.to_dict()
     [aside] = path.parent.glob(f"{path.stem}.broken-*.json")
+    if not autosave:
+        path.write_bytes(garbage)
+        assert "did not load" in store.save_named(state, "castle").lines()[1]
     assert aside.read_bytes() == garbage
     assert any(i.path == aside and i.error for i in store.list())
 
@@ -320,9 +323,13 @@ def test_a_newer_save_is_refused_and_kept(store: SaveStore) -> None:
     assert ("made by a newer gpt2-adventure (save version 7, this one reads up to 1)"
             in caught.value.message)
     assert caught.value.where == str(path)
-    store.save(rich_state(), "future")
-    [aside] = store.saves_dir.glob("future.broken-*.json")
+    saved = store.save_named(rich_state(), "future")
+    [aside] = store.saves_dir.glob("future.newer-*.json")  # not called broken: it is not
     assert aside.read_bytes() == original
+    assert not list(store.saves_dir.glob("future.broken-*.json"))
+    assert saved.kept_aside == aside
+    assert saved.lines() == [f"saved: {saved.path}", "the save that was there was made by a "
+                             f"newer gpt2-adventure; it is kept as {aside.name}"]
 
 
 def test_migrations_run_in_order(store: SaveStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -498,7 +505,7 @@ _DELETE = object()
     ("state.turns.0.text", 5, "state.turns[0].text should be text, not a number"),
     ("state.turns.0.role", "narrator", "state.turns[0].role should be one of"),
     ("state.turns.1.kind", "dance", "state.turns[1].kind should be one of"),
-    ("state.turns.2.chosen", 5, "state.turns[2].chosen is 5 but there are 2 alternatives"),
+    ("state.turns.2.chosen", 5, "state.turns[2].chosen is 5 but the turn has 2 alternatives"),
     ("state.turns.2.chosen", True, "state.turns[2].chosen should be a whole number"),
     ("state.turns.2.alternatives", "abc", "state.turns[2].alternatives should be a list"),
     ("state.turns.2.ahead", "abc", "state.turns[2].ahead should be a list of text, not text"),
@@ -607,3 +614,59 @@ def test_a_folder_in_place_of_a_save_is_a_clean_error() -> None:
     (paths.saves_dir / "castle.json").mkdir(parents=True)
     with pytest.raises(UserError, match="folder"):
         SaveStore(paths).load("castle")
+
+
+# a save name belongs to one game
+
+
+def test_a_name_holding_another_games_save_is_refused(store: SaveStore) -> None:
+    first, second = rich_state(), rich_state()
+    path = store.save(first, "castle")
+    original = path.read_bytes()
+    with pytest.raises(NameTaken) as caught:
+        store.save(second, "castle")
+    assert path.read_bytes() == original  # the first game's save is still there
+    taken = caught.value
+    assert taken.name == "castle" and taken.free == "castle 2"
+    assert taken.other.game_id == first.id and taken.other.turns == 4
+    assert "holds another game" in taken.message and "4 turns" in taken.message
+    assert "/save --replace castle" in (taken.hint or "")
+    store.save(first, "castle")  # the same game: replaced without a word
+    assert store.save(second, "castle 2") == store.saves_dir / "castle 2.json"
+    assert store.free_name("castle", second.id) == "castle 2"  # its own, not a third
+    assert store.free_name("castle", rich_state().id) == "castle 3"
+    store.save(second, "castle", replace=True)
+    assert store.load("castle").id == second.id
+
+
+def test_a_game_knows_its_named_saves(store: SaveStore) -> None:
+    game, other = rich_state(), rich_state()
+    store.save(game, "one")
+    next_millisecond()
+    store.save(other, "two")
+    next_millisecond()
+    store.save(game, "three")
+    assert store.names_of(game.id) == ["three", "one"]
+    assert store.names_of("nobody") == []
+
+
+def test_a_save_without_a_game_id_is_the_same_game_each_time_it_loads(
+        store: SaveStore) -> None:
+    doc = good_doc()
+    del doc["state"]["id"]
+    write_doc(store.saves_dir / "old.json", doc)
+    first, again = store.load("old"), store.load("old")
+    assert first.id == again.id and first.id.startswith("legacy")
+    store.save(first, "old")  # loaded from it: the same game, so saved over it
+    assert json.loads((store.saves_dir / "old.json").read_text())["state"]["id"] == first.id
+    write_doc(store.saves_dir / "older.json", doc | {"saved_at": "2020-01-01T00:00:00Z"})
+    with pytest.raises(NameTaken):  # another game's file, though it has no id either
+        store.save(rich_state(), "older")
+
+
+def test_a_numbered_name_stays_within_the_limits(store: SaveStore) -> None:
+    long = "x" * 100
+    game = rich_state()
+    store.save(game, long)
+    free = store.free_name(long, rich_state().id)
+    assert free == "x" * 98 + " 2" and check_name(free) == free
