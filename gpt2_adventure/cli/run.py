@@ -133,9 +133,9 @@ def _check_bans(ban: list[str], backend: Backend) -> None:
 
     if isinstance(backend, KoboldBackend):
         return
-    for text, count in unbannable(ban, backend.tokenize):
+    for text, n_tokens in unbannable(ban, backend.tokenize):
         backend.close()
-        raise UserError(f"--ban {text!r} is {count} GPT-2 tokens; only a word that is one "
+        raise UserError(f"--ban {text!r} is {n_tokens} GPT-2 tokens; only a word that is one "
                         "token (alone or after a space) can be banned", "command line",
                         hint="ban a shorter word, or leave this one out")
 
