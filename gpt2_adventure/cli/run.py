@@ -171,7 +171,7 @@ def bench_command(
         return
     from gpt2_adventure.engine.bench import run_bench
 
-    result = run_bench(paths, settings.model, settings.backend, model=model, threads=threads,
+    result = run_bench(paths, settings.model, model=model, threads=threads,
                        prompt_tokens=prompt_tokens or 512, gen_tokens=gen_tokens or 128,
                        repeats=repeats or 3)
     if as_json:

@@ -22,7 +22,6 @@ _FILLER = ("The old road wound through the hills toward the castle, where the ki
 def run_bench(
     paths: AppPaths,
     model_settings: ModelSettings,
-    server: BackendSettings,
     *,
     model: str | None,
     threads: int | None,
@@ -30,8 +29,14 @@ def run_bench(
     gen_tokens: int = 128,
     repeats: int = 3,
 ) -> dict[str, Any]:
+    """Always the local model through llama.cpp, as ``bench --tune``, even when [backend]
+    plays on a server (``backend check`` times a server)."""
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+
     started = time.perf_counter()
-    backend = load_backend(paths, model_settings, server, model=model, threads=threads, seed=1234)
+    backend = load_backend(paths, model_settings, BackendSettings(kind="local"), model=model,
+                           threads=threads, seed=1234)
+    assert isinstance(backend, LlamaBackend)
     load_seconds = time.perf_counter() - started
     prompt_tokens = min(prompt_tokens, backend.n_ctx - 2)
     gen_tokens = min(gen_tokens, backend.n_ctx - 2)
@@ -54,8 +59,7 @@ def run_bench(
         gen_rates.append(stats.tokens_per_second)
     info = backend.info
     backend.close()
-    speed = (speed_in_use(paths, model_settings, info.path, threads)
-             if server.kind == "local" else None)
+    speed = speed_in_use(paths, model_settings, info.path, threads)
     return {
         "model": info.name,
         "path": str(info.path),
@@ -67,7 +71,7 @@ def run_bench(
         "gen_tokens": gen_tokens,
         "prompt_tok_s": statistics.median(prompt_rates),
         "gen_tok_s": statistics.median(gen_rates),
-        "settings": speed_report(speed) if speed else {},
+        "settings": speed_report(speed),
     }
 
 

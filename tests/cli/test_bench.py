@@ -62,3 +62,15 @@ def test_tune_refuses_threads_and_a_missing_model_in_one_line(tmp_path: Path) ->
     assert_clean_error(run("bench", "--tune", "--model", str(tmp_path / "none.gguf")),
                        "none.gguf")
     assert not (Path(os.environ["GPT2_ADVENTURE_CACHE_DIR"]) / "tuning.json").exists()
+
+
+def test_bench_measures_the_local_model_when_the_game_plays_on_a_server(
+        tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench used to open the server (and, with one up, crash in code only a local model has).
+    monkeypatch.setenv("GPT2_ADVENTURE_BACKEND_KIND", "openai")
+    monkeypatch.setenv("GPT2_ADVENTURE_BACKEND_URL", "http://127.0.0.1:9")  # nothing there
+    result = run("bench", "--model", str(tiny_gguf), *SMALL, "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["path"] == str(tiny_gguf) and figures["gen_tok_s"] > 0
+    assert set(figures["settings"]) >= {"threads", "n_batch", "flash_attn"}
