@@ -149,7 +149,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """Parse config.toml; a missing file is an empty config."""
     text = _read_config_text(path)
     try:
-        return tomllib.loads(text)
+        table: dict[str, Any] = tomllib.loads(text)
+        return table
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path) from None
     except RecursionError:
@@ -248,9 +249,9 @@ def save_changes(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
             if spec is None:
                 raise ConfigError(f"unknown setting [{section}].{schema.shown(key)}", path)
             if value is None:
-                table.pop(key, None)  # type: ignore[union-attr]
+                table.pop(key, None)
             else:
-                table[key] = schema.plain(spec, value)  # type: ignore[index]
+                table[key] = schema.plain(spec, value)
     data = tomlkit.dumps(doc)
     apply_tables(Settings(), tomllib.loads(data), str(path))  # never a file the next start refuses
     _write(path, data)

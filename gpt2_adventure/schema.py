@@ -82,6 +82,10 @@ def setting(default: Any = dataclasses.MISSING, *, help: str,
                              metadata={KEY: declared})
 
 
+def _class(obj: object) -> type:
+    return type(obj)
+
+
 @functools.cache
 def specs(cls: type) -> tuple[Spec, ...]:
     """The settings declared on dataclass ``cls``, in field order."""
@@ -176,7 +180,7 @@ def update(obj: Any, values: Mapping[str, Any], table: str | None = None) -> Any
 def problems(obj: Any) -> list[tuple[str, str]]:
     """(name, problem) for each setting of ``obj`` outside its bounds or choices."""
     out = []
-    for spec in specs(type(obj)):
+    for spec in specs(_class(obj)):
         problem = bounds_problem(spec, getattr(obj, spec.name))
         if problem:
             out.append((spec.name, problem))
@@ -196,7 +200,7 @@ def bounds_problem(spec: Spec, value: Any) -> str | None:
 
 def rows(obj: Any) -> list[tuple[Spec, Any]]:
     """Every setting of ``obj`` with its value, for display."""
-    return [(spec, getattr(obj, spec.name)) for spec in specs(type(obj))]
+    return [(spec, getattr(obj, spec.name)) for spec in specs(_class(obj))]
 
 
 def plain(spec: Spec, value: Any) -> Any:

@@ -85,7 +85,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show what a server reports (model, context size, tokenizer) and how fast it answers."""
-    from gpt2_adventure.engine.remote import detect_kind, settings_problem
+    from gpt2_adventure.engine.remote import detect_kind
+    from gpt2_adventure.engine.remote.settings import settings_problem
     from gpt2_adventure.paths import AppPaths
 
     paths = AppPaths.from_env()

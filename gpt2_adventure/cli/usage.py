@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:  # typer >= 0.20 carries its own copy of click
-    from typer._click.exceptions import (  # type: ignore[import-not-found,unused-ignore]
+if TYPE_CHECKING:  # the installed typer's classes (the two are never both in use)
+    from typer._click.exceptions import (
         BadOptionUsage,
         BadParameter,
         MissingParameter,
@@ -21,15 +21,25 @@ try:  # typer >= 0.20 carries its own copy of click
         NoSuchOption,
         UsageError,
     )
-except ImportError:  # pragma: no cover - older typer, on click itself
-    from click.exceptions import (  # type: ignore[no-redef,unused-ignore]
-        BadOptionUsage,
-        BadParameter,
-        MissingParameter,
-        NoArgsIsHelpError,
-        NoSuchOption,
-        UsageError,
-    )
+else:
+    try:  # typer >= 0.20 carries its own copy of click
+        from typer._click.exceptions import (
+            BadOptionUsage,
+            BadParameter,
+            MissingParameter,
+            NoArgsIsHelpError,
+            NoSuchOption,
+            UsageError,
+        )
+    except ImportError:  # pragma: no cover - older typer, on click itself
+        from click.exceptions import (
+            BadOptionUsage,
+            BadParameter,
+            MissingParameter,
+            NoArgsIsHelpError,
+            NoSuchOption,
+            UsageError,
+        )
 
 __all__ = ["NoArgsIsHelpError", "UsageError", "describe", "nearest"]
 
@@ -132,8 +142,8 @@ def _param_name(param: Any) -> str:
     """``--threads`` for an option, ``NAME`` for an argument."""
     opts = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
     if getattr(param, "param_type_name", "") == "option" and opts:
-        return opts[0]
-    return getattr(param, "metavar", None) or (param.name or "value").upper()
+        return str(opts[0])
+    return str(getattr(param, "metavar", None) or (param.name or "value").upper())
 
 
 def _given(args: Sequence[str], opts: Sequence[str]) -> str | None:

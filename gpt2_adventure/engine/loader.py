@@ -24,16 +24,12 @@ def choose_server(settings: BackendSettings, url: str | None = None,
                   kind: BackendKind | None = None) -> BackendSettings:
     """Apply --backend-url / --backend-kind over the [backend] settings. A URL with no kind
     asks the server which API it speaks."""
-    chosen = settings
-    if url:
-        chosen = replace(chosen, url=url, kind=kind or "auto")  # type: ignore[arg-type]
-    elif kind:
-        chosen = replace(chosen, kind=kind)
-    if chosen.kind == "auto":
+    chosen = replace(settings, url=url) if url else settings
+    if url and not kind:
         from gpt2_adventure.engine.remote import detect_kind
 
-        chosen = replace(chosen, kind=detect_kind(replace(chosen, kind="openai")))
-    return chosen
+        return replace(chosen, kind=detect_kind(replace(chosen, kind="openai")))
+    return replace(chosen, kind=kind) if kind else chosen
 
 
 # What a game's local model holds at once: the main sequence, up to MAX_CANDIDATES - 1 replies

@@ -17,12 +17,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
 from gpt2_adventure.units import count
+
+if TYPE_CHECKING:  # tuning measures llama.cpp's own speed settings: a local model only
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
 
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
 BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
@@ -77,7 +80,8 @@ def pick_batched(sequential: Figures, batched: Figures) -> bool:
 
 # -- measuring --------------------------------------------------------------------------------
 
-Opener = Callable[..., Backend]  # the speed settings as keywords -> an open backend
+Opener = Callable[..., "LlamaBackend"]  # the speed settings as keywords -> an open backend
+Measure = Callable[["LlamaBackend"], Figures]  # one measurement on an open backend
 
 
 def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
@@ -88,7 +92,7 @@ def tune_model(path: Path, *, n_ctx: int = 1024, n_gpu_layers: int = -1,
     from gpt2_adventure.engine.llama.hardware import physical_cores
     from gpt2_adventure.engine.loader import GAME_SEQUENCES
 
-    def opener(**speed: Any) -> Backend:
+    def opener(**speed: Any) -> LlamaBackend:
         # As many sequences as a game asks for: the same cache size as when playing.
         sequences = max(GAME_SEQUENCES, speed.pop("sequences", 1))
         return LlamaBackend(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, seed=1234,
@@ -106,7 +110,7 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
     figures: dict[str, Any] = {"sizes": asdict(sizes), "measure_seconds": {}}
     chosen: dict[str, Any] = {"threads": physical, "n_batch": max(sizes.n_batches)}
 
-    def compare(name: str, what: str, values: Sequence[Any], measure: Callable[[Backend], Figures],
+    def compare(name: str, what: str, values: Sequence[Any], measure: Measure,
                 extra: dict[str, Any] | None = None) -> list[Figures]:
         progress(f"measuring {what}: {count(len(values), 'setting')}, "
                  f"{count(sizes.rounds, 'round')}")
@@ -134,7 +138,7 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
 
 
 def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
-             measure: Callable[[Backend], Figures], rounds: int) -> list[Figures]:
+             measure: Measure, rounds: int) -> list[Figures]:
     """Each config's median figures over ``rounds``, the configs taking turns (A B, B A,
     A B...). One backend is open at a time, as when playing: a second one's idle OpenMP
     team makes every barrier of the first sleep. A config measured twice in a row (at a
@@ -142,11 +146,11 @@ def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
     samples: list[list[Figures]] = [[] for _ in configs]
     order = list(range(len(configs)))
     turns = [i for round_ in range(rounds) for i in (order if round_ % 2 == 0 else order[::-1])]
-    backend: Backend | None = None
+    backend: LlamaBackend | None = None
     current = -1
     try:
         for i in turns:
-            if i != current:
+            if backend is None or i != current:
                 if backend is not None:
                     backend.close()
                     backend = None
@@ -176,14 +180,14 @@ def _prompt(backend: Backend, tokens: int, room: int) -> list[int]:
     return ids[:count]
 
 
-def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+def _writing(sizes: TuneSizes) -> Measure:
     """Writing after a long prompt (where the game writes), the prompt's last tokens
     evaluated just before, as a turn's are: the rest stays evaluated from round to round
     (one token to restore it), so a round costs little more than its writing."""
     sampling = Sampling(max_tokens=max(2, sizes.write_tokens), ignore_eos=True,
                         repeat_penalty=1.0)
 
-    def measure(backend: Backend) -> Figures:
+    def measure(backend: LlamaBackend) -> Figures:
         prompt = _prompt(backend, sizes.prompt_tokens, sampling.max_tokens)
         backend.prefill(prompt[:-min(sizes.turn_tokens, len(prompt) // 2)])
         cancel = CancelToken()
@@ -200,10 +204,10 @@ def _writing(sizes: TuneSizes) -> Callable[[Backend], Figures]:
     return measure
 
 
-def _prompt_only(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+def _prompt_only(sizes: TuneSizes) -> Measure:
     sampling = Sampling(max_tokens=1, ignore_eos=True)
 
-    def measure(backend: Backend) -> Figures:
+    def measure(backend: LlamaBackend) -> Figures:
         prompt = _prompt(backend, sizes.prompt_tokens, 1)
         backend.reset_cache()
         for _piece in backend.stream(prompt, sampling):
@@ -214,12 +218,12 @@ def _prompt_only(sizes: TuneSizes) -> Callable[[Backend], Figures]:
     return measure
 
 
-def _ahead(sizes: TuneSizes) -> Callable[[Backend], Figures]:
+def _ahead(sizes: TuneSizes) -> Measure:
     """Replies written ahead to a prompt already evaluated (as after a turn): wall time."""
     sampling = Sampling(max_tokens=max(1, sizes.ahead_tokens), ignore_eos=True,
                         repeat_penalty=1.0)
 
-    def measure(backend: Backend) -> Figures:
+    def measure(backend: LlamaBackend) -> Figures:
         prompt = _prompt(backend, sizes.prompt_tokens // 2, sampling.max_tokens)
         backend.prefill(prompt)  # once: writing ahead leaves the main sequence as it was
         started = time.perf_counter()

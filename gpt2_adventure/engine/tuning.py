@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from gpt2_adventure.engine.settings import DEFAULT_N_BATCH, MAX_THREADS, ModelSettings
 from gpt2_adventure.fileio import FileRefused, atomic_write, clean_stale_temps, read_regular_file
@@ -155,7 +155,7 @@ def _tuning(entry: dict[str, Any]) -> Tuning | None:
                   measured_at=at if isinstance(at, str) else "")
 
 
-def _whole(value: object) -> bool:
+def _whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1 << 20
 
 

@@ -38,7 +38,7 @@ def route_llama_logs(log_file: Path | None) -> None:
                                 log_file, hint="the log lives in the data folder "
                                 "(GPT2_ADVENTURE_DATA_DIR)") from None
 
-        @llama_cpp.llama_log_callback
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # ctypes' CFUNCTYPE
         def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
             if sink is None or not text or sink.closed:  # closed: replaced, or at exit
                 return

@@ -163,7 +163,8 @@ def _build_tokenizer(vocab: Any, merges: list[str], added: list[tuple[str, int, 
     if not isinstance(vocab, dict) or not all(isinstance(i, int) for i in vocab.values()):
         raise ModelFileError("the vocabulary must map token strings to integer ids", where=path)
     by_id: dict[int, str] = {i: tok for tok, i in vocab.items()}
-    control, user = set(), set()
+    control: set[int] = set()
+    user: set[int] = set()
     for content, token_id, special in added:
         if by_id.setdefault(token_id, content) != content:
             raise ModelFileError(f"added token {content!r} reuses id {token_id}", where=path)
@@ -191,9 +192,10 @@ def read_tokenizer(folder: Path) -> Tokenizer:
         raw_added = data.get("added_tokens") or []
         if not isinstance(raw_added, list):
             raise ModelFileError("tokenizer.json's added_tokens is not a list", where=tj)
-        added = [(a.get("content"), a.get("id"), bool(a.get("special", False)))
-                 for a in raw_added if isinstance(a, dict)]
-        if any(not isinstance(c, str) or not isinstance(i, int) for c, i, _ in added):
+        entries = [(a.get("content"), a.get("id"), bool(a.get("special", False)))
+                   for a in raw_added if isinstance(a, dict)]
+        added = [(c, i, s) for c, i, s in entries if isinstance(c, str) and isinstance(i, int)]
+        if len(added) != len(entries):
             raise ModelFileError("tokenizer.json has a malformed added_tokens entry", where=tj)
         return _build_tokenizer(model["vocab"], _merge_strings(model["merges"], tj), added, tj)
 
@@ -215,7 +217,8 @@ def read_tokenizer(folder: Path) -> Tokenizer:
                             merges_path)
     added_path = folder / "added_tokens.json"
     added_raw = _read_json(added_path) if added_path.is_file() else {}
-    added = [(tok, i, True) for tok, i in added_raw.items()] if isinstance(added_raw, dict) else []
+    added = ([(tok, i, True) for tok, i in added_raw.items()] if isinstance(added_raw, dict)
+             else [])  # checked as tokenizer.json's are, in _build_tokenizer
     return _build_tokenizer(vocab, merges, added, vocab_path)
 
 

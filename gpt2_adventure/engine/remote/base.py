@@ -315,10 +315,10 @@ class RemoteBackend(Backend):
             self.choices = max(1, got)
         rest = [(s, 1) for s in again] + [(s, 0) for s in samplings[got:]]
         for sampling, rerolls in rest:
-            written = write_one_by_streaming(self, text, sampling, stop, cancel, judge, rerolls)
-            if written is None:
+            one = write_one_by_streaming(self, text, sampling, stop, cancel, judge, rerolls)
+            if one is None:
                 return
-            yield written
+            yield one
 
     def _write_many(self, text: str, count: int, sampling: Sampling, stop: tuple[str, ...],
                     max_tokens: int, n: int, cancel: CancelToken | None) -> Iterator[Written]:
@@ -474,7 +474,9 @@ class _Pump:
         except BaseException as error:  # handed to the consumer's thread
             self._queue.put(("error", error))
         finally:
-            self._source.close()  # leaves the request's `with`: the connection is closed
+            close = getattr(self._source, "close", None)  # a generator's: leaves the request's
+            if close is not None:  # `with`, which closes the connection
+                close()
 
     def chunks(self, cancel: CancelToken | None) -> Iterator[Chunk]:
         while True:

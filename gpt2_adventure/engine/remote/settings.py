@@ -48,7 +48,7 @@ def parse_backend_table(table: dict[str, Any], where: str,
                         base: BackendSettings | None = None) -> BackendSettings:
     """Validate a ``[backend]`` table (from config.toml) into settings, naming the bad key."""
     try:
-        settings = schema.update(base or BackendSettings(), table, "backend")
+        settings: BackendSettings = schema.update(base or BackendSettings(), table, "backend")
     except schema.SettingError as error:
         raise ConfigError(str(error), where, hint=error.hint) from None
     problem = settings_problem(settings)

@@ -220,10 +220,10 @@ class _Checker:
                           ("title", "id", "seed_id", "memory", "authors_note", "model"))
         self.choice(data["mode"], "state.mode", MODES)
         out["world"] = [self.world(w, f"state.world[{i}]")
-                        for i, w in enumerate(self.list(data.get("world", []), "state.world"))]
+                        for i, w in enumerate(self.list_of(data.get("world", []), "state.world"))]
         out["turns"] = self.turns(data.get("turns", []), "state.turns")
         out["redo"] = [self.turns(step, f"state.redo[{i}]")
-                       for i, step in enumerate(self.list(data.get("redo", []), "state.redo"))]
+                       for i, step in enumerate(self.list_of(data.get("redo", []), "state.redo"))]
         chat = data.get("chat")
         out["chat"] = None if chat is None else self.chat(chat, "state.chat")
         out["sampling"] = self.sampling(data.get("sampling", {}), "state.sampling")
@@ -236,13 +236,13 @@ class _Checker:
             raise UserError(f"bad save: state: {type(error).__name__}: {error}",
                             self.where) from None
 
-    def list(self, value: object, field: str) -> list[Any]:
+    def list_of(self, value: object, field: str) -> list[Any]:
         if not isinstance(value, list):
             self.fail(field, "a list", value)
         return value
 
     def turns(self, value: object, field: str) -> list[dict[str, Any]]:
-        return [self.turn(t, f"{field}[{i}]") for i, t in enumerate(self.list(value, field))]
+        return [self.turn(t, f"{field}[{i}]") for i, t in enumerate(self.list_of(value, field))]
 
     def turn(self, value: object, field: str) -> dict[str, Any]:
         data = self.obj(value, field)

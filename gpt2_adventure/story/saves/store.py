@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -205,7 +206,7 @@ class GameLock:
 
 
 def _lock_fd(fd: int) -> None:
-    if os.name == "nt":
+    if sys.platform == "win32":  # (not os.name: type checkers know this one)
         import msvcrt
 
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
