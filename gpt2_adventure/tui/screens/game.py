@@ -31,9 +31,11 @@ from gpt2_adventure.game import (
     Warmup,
 )
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.commands import CommandError, parse
 from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.keys import help_body
 from gpt2_adventure.tui.messages import (
     AheadReady,
     BackendFailed,
@@ -48,6 +50,24 @@ from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
 from gpt2_adventure.tui.widgets.transcript import FRAME_SECONDS, Transcript
+
+# What a dialog showing a command's answer is titled, by command.
+INFO_TITLES = {"memory": "Memory", "world": "World info", "help": "Commands",
+               "settings": "Sampling settings", "note": "Author's note"}
+
+
+def info_title(line: str, info: Info) -> str:
+    """A title for the dialog showing ``info``, the answer to ``line``."""
+    try:
+        command = parse(line)
+    except CommandError:
+        command = None
+    if command is None:
+        return "Something is wrong" if info.error else "GPT-2"
+    if command.name == "world" and command.arg.startswith("import"):
+        return "Lorebook imported" if not info.error else "The lorebook was not imported"
+    title = INFO_TITLES.get(command.name, f"/{command.name}")
+    return f"{title}: something is wrong" if info.error else title
 
 
 class GameScreen(Screen):
@@ -64,13 +84,15 @@ class GameScreen(Screen):
         Binding("ctrl+r", "command('/retry')", "Retry", id="game.retry"),
         Binding("ctrl+z", "command('/undo')", "Undo", id="game.undo"),
         Binding("ctrl+y", "command('/redo')", "Redo", show=False, id="game.redo"),
-        Binding("ctrl+e", "command('/continue')", "Continue", id="game.continue"),
+        # Priority: the input line (which always has the focus) binds Ctrl+E to end-of-line.
+        Binding("ctrl+e", "command('/continue')", "Continue", priority=True,
+                id="game.continue"),
         Binding("alt+right", "command('/alt')", "Next reply", show=False, id="game.alt_next"),
         Binding("alt+left", "command('/alt prev')", "Previous reply", show=False,
                 id="game.alt_prev"),
         Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
         Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
-        Binding("f1", "command('/help')", "Help", id="game.help"),
+        Binding("f1", "help", "Keys & commands", id="game.help"),
         # The story never takes focus (typing always goes to the input line): it scrolls
         # from here, with the mouse wheel, or by dragging its scrollbar.
         Binding("pageup", "scroll_story(-1)", "Scroll up", show=False, id="game.page_up"),
@@ -92,6 +114,7 @@ class GameScreen(Screen):
         self.stream: Stream | None = None
         self._start = 0  # turns in the story when the current generation began
         self._tok_s: float | None = None
+        self._line = ""  # the last line handed to the game (its dialogs are titled after it)
 
     @property
     def game(self) -> Game | None:
@@ -176,6 +199,7 @@ class GameScreen(Screen):
         if self.stream is not None:
             self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
             return
+        self._line = text
         self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
 
     def _show(self, outcome: Outcome) -> None:
@@ -197,7 +221,8 @@ class GameScreen(Screen):
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
-            self.app.push_screen(Choice("gpt2-adventure", "\n".join(info.lines), [("ok", "OK")]))
+            self.app.push_screen(Choice(info_title(self._line, info), "\n".join(info.lines),
+                                        [("ok", "OK")], error=info.error))
         else:
             say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
@@ -341,6 +366,10 @@ class GameScreen(Screen):
             transcript.scroll_page_up(animate=False)
         else:
             transcript.scroll_page_down(animate=False)
+
+    def action_help(self) -> None:
+        self.app.push_screen(Choice("Keys and commands", help_body(self.state.mode),
+                                    [("ok", "OK")]))
 
     def action_cycle_mode(self) -> None:
         self.query_one(InputBar).cycle()
