@@ -205,7 +205,8 @@ class GameScreen(Screen):
     def _show(self, outcome: Outcome) -> None:
         if isinstance(outcome, Stream):
             self._begin(outcome)
-        elif isinstance(outcome, Info):
+            return
+        if isinstance(outcome, Info):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
             self._redraw()
@@ -218,6 +219,12 @@ class GameScreen(Screen):
             self.app.open_load()
         elif isinstance(outcome, AskEdit):
             self._ask_edit(outcome)
+        # Whatever the line changed (memory, note, world info, the story) shows in the meter
+        # and the status line now (a redraw did that); handling it stopped the warm-up, which
+        # starts again.
+        if not isinstance(outcome, Reloaded):
+            self._refresh_meter()
+        self._start_warming()
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
@@ -391,6 +398,7 @@ class GameScreen(Screen):
         session.set_note(message.note)
         session.replace_world(message.world)
         self._refresh_meter()
+        self._start_warming()
         self.notify("memory, note and world info updated")
 
     def _ask_edit(self, ask: AskEdit) -> None:
