@@ -80,7 +80,10 @@ class GameScreen(Screen):
     app = getters.app(GameApp)
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="game.stop"),
-        Binding("tab", "cycle_mode", "Do/Say/Story", priority=True, id="game.mode"),
+        # Not in the footer, which cannot say it per game (a chat has no Do/Say/Story): the
+        # line under the input does.
+        Binding("tab", "tab", "Complete / Do/Say/Story", show=False, priority=True,
+                id="game.mode"),
         Binding("ctrl+r", "command('/retry')", "Retry", id="game.retry"),
         Binding("ctrl+z", "command('/undo')", "Undo", id="game.undo"),
         Binding("ctrl+y", "command('/redo')", "Redo", show=False, id="game.redo"),
@@ -146,7 +149,9 @@ class GameScreen(Screen):
         if width:
             transcript.styles.max_width = width + 4
         transcript.show_story(self.state)
-        self.query_one(InputBar).focus_line()
+        bar = self.query_one(InputBar)
+        bar.follow_story(self.state)
+        bar.focus_line()
         self._status("loading the model…")
         self.app.request_backend(self)
 
@@ -349,6 +354,7 @@ class GameScreen(Screen):
         n_ctx = session.backend.n_ctx
         self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
         self._status(self.game.ready_note(), used=prompt.used)  # type: ignore[attr-defined]
+        self.query_one(InputBar).follow_story(self.game.state)
         self.query_one(Transcript).mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
 
     def _status(self, note: str, used: int | None = None) -> None:
@@ -378,8 +384,11 @@ class GameScreen(Screen):
         self.app.push_screen(Choice("Keys and commands", help_body(self.state.mode),
                                     [("ok", "OK")]))
 
-    def action_cycle_mode(self) -> None:
-        self.query_one(InputBar).cycle()
+    def action_tab(self) -> None:
+        """Complete the command being typed; else switch Do / Say / Story."""
+        bar = self.query_one(InputBar)
+        if not bar.complete():
+            bar.cycle()
 
     def action_command(self, line: str) -> None:
         self.submit(line, self.query_one(InputBar).kind)
