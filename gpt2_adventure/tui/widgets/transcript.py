@@ -7,6 +7,7 @@ grew a line, and a 200-turn story streamed at 0.66 of the bare backend's speed."
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -84,6 +85,15 @@ class Transcript(ScrollView, can_focus=False):
         self._flush_pending = False
         self._last_flush = 0.0
         self.first_visible = 0  # the first turn GPT-2 still sees (the game keeps it current)
+        # Where each block's lines start, in the body and in the tail (after the body).
+        self._body_starts: list[tuple[int, Block]] = []
+        self._tail_starts: list[tuple[int, Block]] = []
+        # What the reader saw at the size the view was last laid out for (a resize is told
+        # only after Textual has clamped the scroll position to the new size): the end, or
+        # the block at the top of the view and how far into it.
+        self._view_size = Size(0, 0)
+        self._at_end = True
+        self._top: tuple[Block, int] | None = None
 
     # -- what the game calls ------------------------------------------------------------------
 
@@ -185,18 +195,23 @@ class Transcript(ScrollView, can_focus=False):
         start = len(self._body)
         if body and self._width:
             lines: list[Line] = []
+            starts: list[tuple[int, Block]] = []
             for i, block in enumerate(self._turns):
                 if i == self.first_visible and i > 0:
+                    starts.append((len(lines), self._marker))
                     lines += [*self._wrapped(self._marker), BLANK]
                 if block.text.plain:  # a chat that opens on its greeting has no scene
+                    starts.append((len(lines), block))
                     lines += [*self._wrapped(block), BLANK]
-            self._body = lines
+            self._body, self._body_starts = lines, starts
             self._strips.clear()
             start = 0
         if (tail or body) and self._width:
             lines = []
+            self._tail_starts = []
             for block in (self._pending, self._live):
                 if block is not None:
+                    self._tail_starts.append((len(self._body) + len(lines), block))
                     lines += [*self._wrapped(block), BLANK]
             if not body:  # repaint from the first line that changed (new words: the last)
                 same = 0
@@ -218,16 +233,53 @@ class Transcript(ScrollView, can_focus=False):
         if follow:  # forced: the scrollbar a longer story needs is only shown after layout
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh_lines(start, max(total, before) - start)
+        if self.size == self._view_size:
+            self._remember_view()
 
+    # -- the reader's place, kept through a resize ----------------------------------------------
+
+    def _remember_view(self) -> None:
+        self._view_size = self.size
+        self._at_end = self.is_vertical_scroll_end
+        top = int(self.scroll_y)
+        starts = self._body_starts + self._tail_starts
+        found = bisect_right(starts, top, key=lambda start: start[0]) - 1
+        self._top = (starts[found][1], top - starts[found][0]) if found >= 0 else None
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.size == self._view_size:  # the reader scrolled, or the story moved the view
+            self._remember_view()
 
     def on_resize(self, event: Resize) -> None:
+        """Wrap the story again for the new width; a view that was at the end stays at the
+        end, and one scrolled up keeps the line the reader had at its top (as near as the
+        new wrapping allows)."""
+        at_end, top = self._at_end, self._top
         width = self.scrollable_content_region.width  # what the scrollbar leaves
         if width != self._width:
+            old_lines = len(top[0].lines or ()) if top is not None else 0
             self._width = width
             for block in (*self._turns, self._marker, self._pending, self._live):
                 if block is not None:
                     block.lines = None
-            self._changed(body=True, tail=True, redraw=self.is_vertical_scroll_end)
+            self._view_size = Size(0, 0)  # nothing to remember until the view is placed
+            self._changed(body=True, tail=True, redraw=at_end)
+        else:
+            old_lines = 0
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        elif top is not None:
+            block, offset = top
+            start = next((at for at, b in self._body_starts + self._tail_starts if b is block),
+                         None)
+            if start is not None:
+                new_lines = len(block.lines or ())
+                if old_lines and new_lines != old_lines:  # the same share of the block
+                    offset = offset * new_lines // old_lines
+                self.scroll_to(y=start + min(offset, max(new_lines - 1, 0)), animate=False,
+                               immediate=True, force=True)
+        self._remember_view()
 
     # -- rendering --------------------------------------------------------------------------------
 
