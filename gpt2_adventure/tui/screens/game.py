@@ -46,6 +46,7 @@ from gpt2_adventure.tui.messages import (
 )
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
+from gpt2_adventure.tui.screens.no_model import PLAY_FILE, NoModel
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
@@ -177,11 +178,8 @@ class GameScreen(Screen):
         self._start_warming()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
-        self._status("no model")
-        choices = [("pull", "Download gpt2 now"), ("models", "Models"), ("back", "Back")] \
-            if message.no_model else [("models", "Models"), ("back", "Back")]
-        body = message.error + (f"\n\n{message.hint}" if message.hint else "")
-        self.app.push_screen(Choice("The model could not be loaded", body, choices, error=True),
+        self._status("no model: download one, pick one in Models, or give a .gguf file")
+        self.app.push_screen(NoModel(message.error, message.hint, message.no_model),
                              self._after_backend_failure)
 
     def _after_backend_failure(self, choice: str | None) -> None:
@@ -189,6 +187,8 @@ class GameScreen(Screen):
             self.app.pull_default(self)
         elif choice == "models":
             self.app.open_models()
+        elif choice is not None and choice.startswith(PLAY_FILE):
+            self.app.use_model(choice.removeprefix(PLAY_FILE))  # this story, with that file
         else:
             self.app.pop_screen()
 
