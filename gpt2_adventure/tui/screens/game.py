@@ -194,6 +194,21 @@ class GameScreen(Screen):
 
     # -- input ----------------------------------------------------------------------------
 
+    def on_input_bar_numbering(self, message: InputBar.Numbering) -> None:
+        """Show the numbers the command being typed takes, while it is typed."""
+        self.query_one(Transcript).show_numbers(message.what == "turns")
+        bar = self.query_one(InputBar)
+        if self.game is None or message.what not in ("memory", "world"):
+            bar.show_numbered([])
+        elif message.what == "memory":
+            lines = self.game.session.memory_lines()
+            bar.show_numbered([f"{i}. {line}" for i, line in enumerate(lines, start=1)]
+                              or ["memory is empty"])
+        else:
+            world = self.game.state.world
+            bar.show_numbered([f"{i}. [{', '.join(e.keys) or 'always'}] {' '.join(e.content.split())}"  # noqa: E501
+                               for i, e in enumerate(world, start=1)] or ["no world info"])
+
     def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
         self.submit(message.text, message.kind)
 

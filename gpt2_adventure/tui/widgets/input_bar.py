@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
-from gpt2_adventure.story.commands import COMMANDS, completions, usage
+from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.commands import ALIASES, COMMANDS, completions, usage
 from gpt2_adventure.story.model import StoryState
 
 MODES = {"adventure": ("do", "say", "story"), "story": ("story",), "chat": ("say",)}
@@ -28,6 +30,22 @@ HINTS = {"adventure": "Tab: Do / Say / Story · Enter alone: GPT-2 goes on · Es
 SENTENCE_ENDS = ('.', '!', '?', '"', "'", '”', '’', ')', ']', '*', '…', ':', '-', '—', '~')
 
 
+def numbered_by(line: str) -> str | None:
+    """What a command being typed numbers: "turns" (/edit N, /pin N), "memory" (/forget N),
+    "world" (/world remove N); None for anything else."""
+    if not line.startswith("/"):
+        return None
+    word, _, rest = line[1:].partition(" ")
+    name = ALIASES.get(word.lower(), word.lower())
+    if name in ("edit", "pin"):
+        return "turns"
+    if name == "forget":
+        return "memory"
+    if name == "world" and rest.strip().lower().startswith("rem"):
+        return "world"
+    return None
+
+
 def stops_mid_sentence(text: str) -> bool:
     """Whether a turn's text ends where a sentence cannot ("...you see")."""
     text = text.rstrip()
@@ -42,9 +60,18 @@ class InputBar(Vertical):
                      background: $accent; color: $text; text-style: bold; }
     InputBar Input { width: 1fr; }
     InputBar #help { color: $text-muted; height: 1; }
+    InputBar #numbered { color: $text-muted; height: auto; max-height: 8; display: none; }
+    InputBar.numbered #numbered { display: block; }
     """
 
     kind: reactive[str] = reactive("do")
+
+    class Numbering(Message):
+        """The line now asks for numbered things ("turns", "memory", "world"), or none."""
+
+        def __init__(self, what: str | None) -> None:
+            super().__init__()
+            self.what = what
 
     class Submitted(Message):
         def __init__(self, text: str, kind: str) -> None:
@@ -57,6 +84,7 @@ class InputBar(Vertical):
         self.kinds = MODES.get(story_mode, ("do",))
         self.hint = HINTS.get(story_mode, HINTS["adventure"])
         self.mid_sentence = False
+        self.numbering: str | None = None
         self.set_reactive(InputBar.kind, self.kinds[0])
 
     def compose(self) -> ComposeResult:
@@ -66,6 +94,7 @@ class InputBar(Vertical):
                         suggester=SuggestFromList(["/" + c for c in COMMANDS],
                                                   case_sensitive=False))
         yield Label(self.hint, id="help", markup=False)
+        yield Static("", id="numbered")
 
     def _placeholder(self) -> str:
         return (MID_SENTENCE if self.mid_sentence else PLACEHOLDERS)[self.kind]
@@ -105,8 +134,20 @@ class InputBar(Vertical):
         line.cursor_position = len(completed)
         return True
 
+    def show_numbered(self, lines: list[str]) -> None:
+        """Numbered lines under the input (memory for /forget, world info for /world
+        remove), one row each; none: the list goes."""
+        text = Text("\n".join(printable(line) for line in lines), no_wrap=True,
+                    overflow="ellipsis")
+        self.query_one("#numbered", Static).update(text)
+        self.set_class(bool(lines), "numbered")
+
     def on_input_changed(self, event: Input.Changed) -> None:
         value = event.value
+        numbering = numbered_by(value)
+        if numbering != self.numbering:
+            self.numbering = numbering
+            self.post_message(self.Numbering(numbering))
         help_label = self.query_one("#help", Label)
         if value.startswith("/"):
             word = value[1:].split(" ", 1)[0]
