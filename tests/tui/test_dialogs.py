@@ -35,6 +35,10 @@ async def test_the_story_shows_dimmed_behind_a_dialog(line: str) -> None:
         assert title in screen_text(app).splitlines()[0]  # above the dialog: the story's title
         background = app.screen.styles.background
         assert 0 < background.a < 1  # dimmed, not hidden
+        if isinstance(app.screen, Choice):  # and titled for what it shows
+            assert _title(app.screen) != "gpt2-adventure"
+        if line == "ESC":
+            assert _title(app.screen) == "GPT-2 stopped mid-reply"
 
 
 @pytest.mark.parametrize(("line", "title"), [("/memory", "Memory"), ("/world", "World info"),

@@ -315,7 +315,7 @@ class GameScreen(Screen):
                 self.game.session.drop_pending()
             self._finish()
 
-        self.app.push_screen(Choice("Stopped", "Keep what GPT-2 wrote so far?",
+        self.app.push_screen(Choice("GPT-2 stopped mid-reply", "Keep what GPT-2 wrote so far?",
                                     [("keep", "Keep"), ("drop", "Drop")]), decide)
 
     def _finish(self) -> None:
