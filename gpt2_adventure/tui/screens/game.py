@@ -31,10 +31,10 @@ from gpt2_adventure.game import (
     Warmup,
 )
 from gpt2_adventure.safe_text import printable
-from gpt2_adventure.story.commands import CommandError, parse
 from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.command_views import info_title, numbered_memory, numbered_world
 from gpt2_adventure.tui.keys import help_body
 from gpt2_adventure.tui.messages import (
     AheadReady,
@@ -51,24 +51,6 @@ from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
 from gpt2_adventure.tui.widgets.side_panel import SidePanel
 from gpt2_adventure.tui.widgets.transcript import FRAME_SECONDS, Transcript
-
-# What a dialog showing a command's answer is titled, by command.
-INFO_TITLES = {"memory": "Memory", "world": "World info", "help": "Commands",
-               "settings": "Sampling settings", "note": "Author's note"}
-
-
-def info_title(line: str, info: Info) -> str:
-    """A title for the dialog showing ``info``, the answer to ``line``."""
-    try:
-        command = parse(line)
-    except CommandError:
-        command = None
-    if command is None:
-        return "Something is wrong" if info.error else "GPT-2"
-    if command.name == "world" and command.arg.startswith("import"):
-        return "Lorebook imported" if not info.error else "The lorebook was not imported"
-    title = INFO_TITLES.get(command.name, f"/{command.name}")
-    return f"{title}: something is wrong" if info.error else title
 
 
 class GameScreen(Screen):
@@ -201,13 +183,9 @@ class GameScreen(Screen):
         if self.game is None or message.what not in ("memory", "world"):
             bar.show_numbered([])
         elif message.what == "memory":
-            lines = self.game.session.memory_lines()
-            bar.show_numbered([f"{i}. {line}" for i, line in enumerate(lines, start=1)]
-                              or ["memory is empty"])
+            bar.show_numbered(numbered_memory(self.game.session.memory_lines()))
         else:
-            world = self.game.state.world
-            bar.show_numbered([f"{i}. [{', '.join(e.keys) or 'always'}] {' '.join(e.content.split())}"  # noqa: E501
-                               for i, e in enumerate(world, start=1)] or ["no world info"])
+            bar.show_numbered(numbered_world(self.game.state.world))
 
     def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
         self.submit(message.text, message.kind)
