@@ -66,6 +66,11 @@ class AdventureApp(GameApp):
         theme = self.launch.settings.ui.theme
         if theme in self.available_themes:
             self.theme = theme
+        elif theme:  # said once, over the first screen; the default theme stays
+            names = ", ".join(sorted(self.available_themes))
+            self.call_after_refresh(
+                say, self, f"unknown theme {theme!r} in [ui] theme (config.toml); the themes "
+                           f"are: {names}", severity="warning", timeout=20)
         if self.launch.mode == "title":
             from gpt2_adventure.tui.screens.title import TitleScreen
 

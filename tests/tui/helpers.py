@@ -39,7 +39,11 @@ def make_app(mode: str = "play", story: str | None = "knight",
 
 
 def screen_text(app: AdventureApp) -> str:
-    """What the terminal shows now, as plain text (one line per row)."""
+    """What the terminal shows now, as plain text (one line per row): with the screens below
+    a dialog where its background lets them through, as the app draws them."""
+    from textual._context import visible_screen_stack
+
+    visible_screen_stack.set(app._background_screens)  # noqa: SLF001
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())  # noqa: SLF001
 
 

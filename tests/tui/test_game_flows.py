@@ -9,6 +9,7 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn, Questions
 from gpt2_adventure.tui.screens.game import GameScreen
+from gpt2_adventure.tui.screens.no_model import NoModel
 from gpt2_adventure.tui.screens.title import TitleScreen
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
@@ -162,7 +163,7 @@ async def test_no_model_offers_a_way_forward() -> None:
     app = make_app(backend=missing)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, 20)
-        assert isinstance(app.screen, Choice)
+        assert isinstance(app.screen, NoModel)
         labels = [str(b.label) for b in app.screen.query("Button")]
         assert "Download gpt2 now" in labels and "Models" in labels
 

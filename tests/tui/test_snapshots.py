@@ -68,8 +68,9 @@ def test_settings(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("size", SIZES)
 def test_error_no_model(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
     def missing(launch: object) -> None:
-        raise UserError("no model installed (run: gpt2-adventure models pull gpt2)",
-                        hint="or play a GGUF file you have with --model PATH")
+        raise UserError("model gpt2 is not installed",  # as engine/models/store.py says it
+                        hint="pull it with `gpt2-adventure models pull gpt2`, or play a GGUF "
+                             "file you already have with --model PATH")
 
     async def wait(pilot) -> None:  # noqa: ANN001
         for _ in range(30):

@@ -57,8 +57,12 @@ def terminal(tiny_gguf: Path) -> Iterator[Terminal]:
     env |= {"GPT2_ADVENTURE_MODEL": str(tiny_gguf), "GPT2_ADVENTURE_THREADS": "1",
             "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    # Without COLUMNS and LINES, which a library in this test run may have set (the tmux
+    # server inherits them): with them the program would take its size from them, 80x24,
+    # instead of from its terminal, and never see a resize.
     subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "110", "-y", "32", *flags,
-                    "-c", str(ROOT), f"{sys.executable} -m gpt2_adventure"], check=True)
+                    "-c", str(ROOT), f"env -u COLUMNS -u LINES {sys.executable} -m gpt2_adventure"],
+                   check=True)
     term = Terminal(name)
     try:
         yield term
@@ -133,4 +137,29 @@ def test_a_reply_written_ahead_while_the_player_reads(terminal: Terminal) -> Non
     assert len(last.ahead) == 1
     shown = " ".join(terminal.wait_for("1 more ready").split())
     assert " ".join(last.alternatives[1].split())[:20] in shown
+    quit_and_wait(terminal)
+
+
+def test_after_a_resize_the_view_stays_at_the_end_and_the_next_reply_shows(
+        terminal: Terminal) -> None:
+    start_adventure(terminal)
+    for action in ("I open the hatch", "I climb down", "I wait", "I listen"):
+        terminal.type(action)
+        terminal.keys("Enter")
+        terminal.wait_for(f"> You {action[2:]}.")
+        terminal.wait_for("tok/s · context", timeout=60)
+        deadline = time.monotonic() + 60
+        while "GPT-2 is writing" in terminal.screen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    # Larger (where the story fits), then smaller: the view stays at the end of the story.
+    for width, height in ((160, 60), (70, 22)):
+        subprocess.run([*TMUX, "resize-window", "-t", terminal.name, "-x", str(width),
+                        "-y", str(height)], check=True)
+        time.sleep(1)
+    screen = terminal.wait_for("> You listen.")
+    assert "You are Tamsin" not in screen  # the opening is far above
+    terminal.type("I look at the walls")
+    terminal.keys("Enter")
+    screen = terminal.wait_for("> You look at the walls.", timeout=60)  # the next turn shows
+    assert "You are Tamsin" not in screen
     quit_and_wait(terminal)

@@ -212,3 +212,37 @@ async def test_a_reply_rolled_again_says_so_then_streams_anew(monkeypatch) -> No
         assert transcript.lines()[-2] == "A raven lands."
         assert "re-rolling" not in screen_text(app) and "The the" not in screen_text(app)
         transcript.end_reply()
+
+
+RESIZES = [[(120, 40), (60, 20)], [(100, 30), (100, 18)], [(100, 30), (100, 44), (70, 22)],
+           [(60, 20), (120, 40), (80, 24)]]
+
+
+async def test_a_view_at_the_end_stays_at_the_end_through_resizes() -> None:
+    for sizes in RESIZES:
+        async with playing((80, 24)) as (app, pilot, screen):
+            long_story(screen, 12)  # taller than some of the windows, not all
+            await settle(pilot)
+            transcript = screen.query_one(Transcript)
+            for size in sizes:
+                await pilot.resize_terminal(*size)
+                await settle(pilot)
+                assert transcript.scroll_y == transcript.max_scroll_y, (sizes, size)
+            # The next reply streams in view.
+            await send(pilot, screen, "look around")
+            assert transcript.scroll_y == transcript.max_scroll_y
+            assert "> You look around." in [row.rstrip() for row in on_screen(transcript)]
+
+
+async def test_a_view_scrolled_up_stays_on_what_the_reader_reads_through_resizes() -> None:
+    async with playing((100, 30)) as (app, pilot, screen):
+        long_story(screen, 100)
+        await settle(pilot)
+        transcript = screen.query_one(Transcript)
+        row = transcript.lines().index("> You walk 20.")
+        transcript.scroll_to(y=row, animate=False, immediate=True)
+        await settle(pilot)
+        for size in [(60, 20), (140, 44), (100, 30), (100, 16)]:
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+            assert on_screen(transcript)[0].rstrip() == "> You walk 20.", size

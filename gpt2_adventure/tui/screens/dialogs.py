@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
@@ -17,18 +18,27 @@ DIALOG_CSS = """
 {name} > Vertical { width: 72; height: auto; max-height: 90%; border: thick $accent;
                     background: $surface; padding: 1 2; }
 {name} .title { text-style: bold; margin: 0 0 1 0; }
-{name} Horizontal { height: auto; margin: 1 0 0 0; }
+{name} Horizontal { height: auto; margin: 1 0 0 0; dock: bottom; }
+{name} .body { height: auto; max-height: 100%; }
 {name} Button { margin: 0 1 0 0; }
 """
 
 
 class Choice(ModalScreen[str]):
-    """A message and buttons; dismisses with the chosen button's id (Esc: the last one)."""
+    """A message and buttons; dismisses with the chosen button's id (Esc: the last one).
+
+    A message taller than the window scrolls (arrows, PgUp/PgDn, the mouse wheel) between
+    the title and the buttons, which stay in view. ``body`` as a string is shown literally;
+    a Rich renderable (made by the caller, its text made safe) as it is."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "Choice")
-    BINDINGS = [Binding("escape", "dismiss_last", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_last", "Close"),
+                Binding("up", "scroll_body('up')", show=False),
+                Binding("down", "scroll_body('down')", show=False),
+                Binding("pageup", "scroll_body('page_up')", show=False),
+                Binding("pagedown", "scroll_body('page_down')", show=False)]
 
-    def __init__(self, title: str, body: str, choices: list[tuple[str, str]],
+    def __init__(self, title: str, body: str | RenderableType, choices: list[tuple[str, str]],
                  error: bool = False) -> None:
         super().__init__()
         self.title_text, self.body, self.choices, self.error = title, body, choices, error
@@ -37,7 +47,9 @@ class Choice(ModalScreen[str]):
         with Vertical():
             yield Static(Text(printable(self.title_text), style="bold red" if self.error
                               else "bold"), classes="title")
-            yield Static(Text(printable(self.body)))
+            body = Text(printable(self.body)) if isinstance(self.body, str) else self.body
+            with VerticalScroll(classes="body", can_focus=False):
+                yield Static(body, id="body")
             with Horizontal():
                 for i, (key, label) in enumerate(self.choices):
                     yield Button(label, id=f"choice-{key}",
@@ -51,6 +63,9 @@ class Choice(ModalScreen[str]):
 
     def action_dismiss_last(self) -> None:
         self.dismiss(self.choices[-1][0])
+
+    def action_scroll_body(self, how: str) -> None:
+        getattr(self.query_one(".body", VerticalScroll), f"scroll_{how}")(animate=False)
 
 
 class Questions(ModalScreen[dict]):

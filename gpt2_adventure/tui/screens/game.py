@@ -35,6 +35,8 @@ from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.command_views import info_title, numbered_memory, numbered_world
+from gpt2_adventure.tui.keys import help_body
 from gpt2_adventure.tui.messages import (
     AheadReady,
     BackendFailed,
@@ -45,6 +47,7 @@ from gpt2_adventure.tui.messages import (
 )
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
+from gpt2_adventure.tui.screens.no_model import PLAY_FILE, NoModel
 from gpt2_adventure.tui.screens.save_name import ReplaceSave
 from gpt2_adventure.tui.widgets.input_bar import InputBar
 from gpt2_adventure.tui.widgets.meter import ContextMeter, StatusBar
@@ -62,17 +65,22 @@ class GameScreen(Screen):
     app = getters.app(GameApp)
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="game.stop"),
-        Binding("tab", "cycle_mode", "Do/Say/Story", priority=True, id="game.mode"),
+        # Not in the footer, which cannot say it per game (a chat has no Do/Say/Story): the
+        # line under the input does.
+        Binding("tab", "tab", "Complete / Do/Say/Story", show=False, priority=True,
+                id="game.mode"),
         Binding("ctrl+r", "command('/retry')", "Retry", id="game.retry"),
         Binding("ctrl+z", "command('/undo')", "Undo", id="game.undo"),
         Binding("ctrl+y", "command('/redo')", "Redo", show=False, id="game.redo"),
-        Binding("ctrl+e", "command('/continue')", "Continue", id="game.continue"),
+        # Priority: the input line (which always has the focus) binds Ctrl+E to end-of-line.
+        Binding("ctrl+e", "command('/continue')", "Continue", priority=True,
+                id="game.continue"),
         Binding("alt+right", "command('/alt')", "Next reply", show=False, id="game.alt_next"),
         Binding("alt+left", "command('/alt prev')", "Previous reply", show=False,
                 id="game.alt_prev"),
         Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
         Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
-        Binding("f1", "command('/help')", "Help", id="game.help"),
+        Binding("f1", "help", "Keys & commands", id="game.help"),
         # The story never takes focus (typing always goes to the input line): it scrolls
         # from here, with the mouse wheel, or by dragging its scrollbar.
         Binding("pageup", "scroll_story(-1)", "Scroll up", show=False, id="game.page_up"),
@@ -94,6 +102,7 @@ class GameScreen(Screen):
         self.stream: Stream | None = None
         self._start = 0  # turns in the story when the current generation began
         self._tok_s: float | None = None
+        self._line = ""  # the last line handed to the game (its dialogs are titled after it)
 
     @property
     def game(self) -> Game | None:
@@ -125,7 +134,9 @@ class GameScreen(Screen):
         if width:
             transcript.styles.max_width = width + 4
         transcript.show_story(self.state)
-        self.query_one(InputBar).focus_line()
+        bar = self.query_one(InputBar)
+        bar.follow_story(self.state)
+        bar.focus_line()
         self._status("loading the model…")
         self.app.request_backend(self)
 
@@ -151,11 +162,8 @@ class GameScreen(Screen):
         self._start_warming()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
-        self._status("no model")
-        choices = [("pull", "Download gpt2 now"), ("models", "Models"), ("back", "Back")] \
-            if message.no_model else [("models", "Models"), ("back", "Back")]
-        body = message.error + (f"\n\n{message.hint}" if message.hint else "")
-        self.app.push_screen(Choice("The model could not be loaded", body, choices, error=True),
+        self._status("no model: download one, pick one in Models, or give a .gguf file")
+        self.app.push_screen(NoModel(message.error, message.hint, message.no_model),
                              self._after_backend_failure)
 
     def _after_backend_failure(self, choice: str | None) -> None:
@@ -163,10 +171,23 @@ class GameScreen(Screen):
             self.app.pull_default(self)
         elif choice == "models":
             self.app.open_models()
+        elif choice is not None and choice.startswith(PLAY_FILE):
+            self.app.use_model(choice.removeprefix(PLAY_FILE))  # this story, with that file
         else:
             self.app.pop_screen()
 
     # -- input ----------------------------------------------------------------------------
+
+    def on_input_bar_numbering(self, message: InputBar.Numbering) -> None:
+        """Show the numbers the command being typed takes, while it is typed."""
+        self.query_one(Transcript).show_numbers(message.what == "turns")
+        bar = self.query_one(InputBar)
+        if self.game is None or message.what not in ("memory", "world"):
+            bar.show_numbered([])
+        elif message.what == "memory":
+            bar.show_numbered(numbered_memory(self.game.session.memory_lines()))
+        else:
+            bar.show_numbered(numbered_world(self.game.state.world))
 
     def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
         self.submit(message.text, message.kind)
@@ -178,12 +199,14 @@ class GameScreen(Screen):
         if self.stream is not None:
             self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
             return
+        self._line = text
         self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
 
     def _show(self, outcome: Outcome) -> None:
         if isinstance(outcome, Stream):
             self._begin(outcome)
-        elif isinstance(outcome, Info):
+            return
+        if isinstance(outcome, Info):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
             self._redraw()
@@ -199,10 +222,17 @@ class GameScreen(Screen):
         elif isinstance(outcome, AskReplace):  # a save name another game's save holds
             self.app.push_screen(ReplaceSave(outcome), lambda line: line and self.submit(
                 line, self.query_one(InputBar).kind))
+        # Whatever the line changed (memory, note, world info, the story) shows in the meter
+        # and the status line now (a redraw did that); handling it stopped the warm-up, which
+        # starts again.
+        if not isinstance(outcome, Reloaded):
+            self._refresh_meter()
+        self._start_warming()
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
-            self.app.push_screen(Choice("gpt2-adventure", "\n".join(info.lines), [("ok", "OK")]))
+            self.app.push_screen(Choice(info_title(self._line, info), "\n".join(info.lines),
+                                        [("ok", "OK")], error=info.error))
         else:
             say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
@@ -268,7 +298,7 @@ class GameScreen(Screen):
                 self.game.session.drop_pending()
             self._finish()
 
-        self.app.push_screen(Choice("Stopped", "Keep what GPT-2 wrote so far?",
+        self.app.push_screen(Choice("GPT-2 stopped mid-reply", "Keep what GPT-2 wrote so far?",
                                     [("keep", "Keep"), ("drop", "Drop")]), decide)
 
     def _finish(self) -> None:
@@ -322,6 +352,7 @@ class GameScreen(Screen):
         n_ctx = session.backend.n_ctx
         self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
         self._status(self.game.ready_note(), used=prompt.used)  # type: ignore[attr-defined]
+        self.query_one(InputBar).follow_story(self.game.state)
         self.query_one(Transcript).mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
 
     def _status(self, note: str, used: int | None = None) -> None:
@@ -347,8 +378,15 @@ class GameScreen(Screen):
         else:
             transcript.scroll_page_down(animate=False)
 
-    def action_cycle_mode(self) -> None:
-        self.query_one(InputBar).cycle()
+    def action_help(self) -> None:
+        self.app.push_screen(Choice("Keys and commands", help_body(self.state.mode),
+                                    [("ok", "OK")]))
+
+    def action_tab(self) -> None:
+        """Complete the command being typed; else switch Do / Say / Story."""
+        bar = self.query_one(InputBar)
+        if not bar.complete():
+            bar.cycle()
 
     def action_command(self, line: str) -> None:
         self.submit(line, self.query_one(InputBar).kind)
@@ -367,6 +405,7 @@ class GameScreen(Screen):
         session.set_note(message.note)
         session.replace_world(message.world)
         self._refresh_meter()
+        self._start_warming()
         self.notify("memory, note and world info updated")
 
     def _ask_edit(self, ask: AskEdit) -> None:

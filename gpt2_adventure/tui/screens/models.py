@@ -1,4 +1,5 @@
-"""Installed and catalog models; pull one (by catalog name or any Hub repository) and play it.
+"""Installed and catalog models; pull one (by catalog name or any Hub repository) and play it,
+or play a .gguf file the player has (typed as a path).
 
 A pull runs on a worker and shows its stages and a progress bar here; leaving the screen
 cancels it (the partial file stays, and the next pull resumes it).
@@ -18,6 +19,8 @@ from textual.worker import get_current_worker
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.tui.base import GameApp
+from gpt2_adventure.tui.model_file import checked_model_file, for_the_tui, is_model_path
+from gpt2_adventure.tui.screens.dialogs import Choice
 from gpt2_adventure.units import size_text
 
 # The quants a player can ask for; a repository without the asked one gets the nearest.
@@ -58,7 +61,8 @@ class ModelsScreen(Screen[bool]):
         yield DataTable(cursor_type="row", id="table")
         yield Static("", id="state")
         with Horizontal(id="repo-row"):
-            yield Input(placeholder="or any GPT-2 on the Hugging Face Hub: owner/repo[:QUANT]",
+            yield Input(placeholder="any GPT-2 on the Hugging Face Hub (owner/repo[:QUANT]), "
+                                    "or the path of a .gguf file you have",
                         id="repo")
             yield Select([(q + (" (default)" if q == "Q8_0" else ""), q) for q in QUANT_CHOICES],
                          value="Q8_0", allow_blank=False, id="quant")
@@ -129,18 +133,48 @@ class ModelsScreen(Screen[bool]):
         self._pull_what_was_asked()
 
     def _pull_what_was_asked(self) -> None:
-        """The repository typed in the box if any, else the model selected in the table."""
+        """The repository typed in the box if any (a .gguf file's path: play it), else the
+        model selected in the table."""
         typed = self.query_one("#repo", Input).value.strip()
+        if typed and is_model_path(typed):
+            self._play_file(typed)
+            return
         name = typed or self._selected()
         if name is not None:
             self._pull(name)
 
+    def _play_file(self, typed: str) -> None:
+        """Play a GPT-2 .gguf file the player has, where it is (checked first)."""
+        try:
+            path = checked_model_file(typed)
+        except UserError as error:
+            self._say(str(error) + (f" — {error.hint}" if error.hint else ""), ok=False)
+            return
+        self.dismiss(self._pulled)
+        self.app.use_model(str(path))
+
     def _remove(self) -> None:
-        from gpt2_adventure.engine.models.store import remove
+        """Delete the selected model's files, once the player has said yes."""
+        from gpt2_adventure.engine.models.store import installed
 
         name = self._selected()
         if name is None:
             return
+        files = [m for m in installed(self.app.launch.paths) if m.name == name]
+        if not files:
+            self._say(f"{name} is not installed", ok=False)
+            return
+        size = _size(sum(m.size for m in files))
+        self.app.push_screen(
+            Choice(f"Remove {name}?",
+                   f"Delete its {len(files)} file(s) ({size}) from the model folder? "
+                   "Playing it again means downloading it again.",
+                   [("remove", "Remove"), ("keep", "Keep")]),
+            lambda choice: self._really_remove(name) if choice == "remove" else None)
+
+    def _really_remove(self, name: str) -> None:
+        from gpt2_adventure.engine.models.store import remove
+
         try:
             removed = remove(self.app.launch.paths, name)
         except UserError as error:
@@ -194,7 +228,7 @@ class ModelsScreen(Screen[bool]):
         except PullCancelled:
             return
         except UserError as error:
-            message = str(error) + (f" — {error.hint}" if error.hint else "")
+            message = str(error) + (f" — {for_the_tui(error.hint)}" if error.hint else "")
             self.app.call_from_thread(self._done, False, message)
             return
         except Exception as error:  # noqa: BLE001 - said on screen; the screen goes on

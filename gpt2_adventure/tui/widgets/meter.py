@@ -59,7 +59,10 @@ class StatusBar(Static):
 
     def show(self, *, model: str, device: str, tok_s: float | None, used: int | None,
              n_ctx: int | None, note: str = "") -> None:
-        text = Text(printable(model) or "no model", style="bold")
+        if not model:  # loading it, or none could be loaded: the note says which
+            self.update(Text(printable(note) or "no model", style="italic"))
+            return
+        text = Text(printable(model), style="bold")
         text.append(f" · {device}")
         text.append(f" · {tok_s:.1f} tok/s" if tok_s else " · - tok/s")
         if used is not None and n_ctx:

@@ -7,6 +7,7 @@ grew a line, and a 200-turn story streamed at 0.66 of the bare backend's speed."
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -84,6 +85,17 @@ class Transcript(ScrollView, can_focus=False):
         self._flush_pending = False
         self._last_flush = 0.0
         self.first_visible = 0  # the first turn GPT-2 still sees (the game keeps it current)
+        # Where each block's lines start, in the body and in the tail (after the body).
+        self._body_starts: list[tuple[int, Block]] = []
+        self._tail_starts: list[tuple[int, Block]] = []
+        # What the reader saw at the size the view was last laid out for (a resize is told
+        # only after Textual has clamped the scroll position to the new size): the end, or
+        # the block at the top of the view and how far into it.
+        self._view_size = Size(0, 0)
+        self._at_end = True
+        self._top: tuple[Block, int] | None = None
+        self._numbered = False  # turn numbers in a gutter (while /edit N or /pin N is typed)
+        self._gutter = 0
 
     # -- what the game calls ------------------------------------------------------------------
 
@@ -106,6 +118,12 @@ class Transcript(ScrollView, can_focus=False):
         if first_visible != self.first_visible:
             self.first_visible = first_visible
             self._changed(body=True)
+
+    def show_numbers(self, on: bool) -> None:
+        """Number the turns in a gutter beside the story (the N of /edit N and /pin N)."""
+        if on != self._numbered:
+            self._numbered = on
+            self._rewrap()
 
     def show_pending(self, turn: Turn, state: StoryState) -> None:
         """The player's line, shown while its reply is written (the story adds it after)."""
@@ -166,11 +184,37 @@ class Transcript(ScrollView, can_focus=False):
 
     def _wrapped(self, block: Block) -> list[Line]:
         if block.lines is None:
-            wrapped = block.text.wrap(self.app.console, max(self._width, 1), overflow="fold")
+            width = max(self._width - self._gutter, 1)
+            wrapped = block.text.wrap(self.app.console, width, overflow="fold")
             for line in wrapped:
                 line.rstrip()  # the space a line was broken at
             block.lines = [(line, block.component) for line in wrapped] or [BLANK]
         return block.lines
+
+    def _in_gutter(self, lines: list[Line], number: int | None = None) -> list[Line]:
+        """``lines`` moved right of the gutter, the first one numbered."""
+        if not self._gutter:
+            return lines
+        out = []
+        for i, (text, component) in enumerate(lines):
+            label = f"{number:>{self._gutter - 1}} " if number is not None and i == 0 else ""
+            line = Text()
+            line.append(label.ljust(self._gutter), style="dim")
+            line.append_text(text)  # its own style becomes a span: the number stays dim
+            out.append((line, component))
+        return out
+
+    def _rewrap(self) -> None:
+        """Wrap every block again (a new width, the gutter shown or gone), keeping the view."""
+        at_end, top = self._at_end, self._top
+        old_lines = len(top[0].lines or ()) if top is not None else 0
+        self._gutter = len(str(len(self._turns))) + 1 if self._numbered else 0
+        for block in (*self._turns, self._marker, self._pending, self._live):
+            if block is not None:
+                block.lines = None
+        self._view_size = Size(0, 0)  # nothing to remember until the view is placed
+        self._changed(body=True, tail=True, redraw=at_end)
+        self._restore_view(at_end, top, old_lines)
 
     def _changed(self, body: bool = False, tail: bool = False, redraw: bool = False) -> None:
         """Rebuild the lines that changed and show them; the view stays at the end if it was
@@ -185,19 +229,24 @@ class Transcript(ScrollView, can_focus=False):
         start = len(self._body)
         if body and self._width:
             lines: list[Line] = []
+            starts: list[tuple[int, Block]] = []
             for i, block in enumerate(self._turns):
                 if i == self.first_visible and i > 0:
-                    lines += [*self._wrapped(self._marker), BLANK]
+                    starts.append((len(lines), self._marker))
+                    lines += [*self._in_gutter(self._wrapped(self._marker)), BLANK]
                 if block.text.plain:  # a chat that opens on its greeting has no scene
-                    lines += [*self._wrapped(block), BLANK]
-            self._body = lines
+                    starts.append((len(lines), block))
+                    lines += [*self._in_gutter(self._wrapped(block), i + 1), BLANK]
+            self._body, self._body_starts = lines, starts
             self._strips.clear()
             start = 0
         if (tail or body) and self._width:
             lines = []
+            self._tail_starts = []
             for block in (self._pending, self._live):
                 if block is not None:
-                    lines += [*self._wrapped(block), BLANK]
+                    self._tail_starts.append((len(self._body) + len(lines), block))
+                    lines += [*self._in_gutter(self._wrapped(block)), BLANK]
             if not body:  # repaint from the first line that changed (new words: the last)
                 same = 0
                 for old, new in zip(self._tail, lines):
@@ -218,16 +267,52 @@ class Transcript(ScrollView, can_focus=False):
         if follow:  # forced: the scrollbar a longer story needs is only shown after layout
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh_lines(start, max(total, before) - start)
+        if self.size == self._view_size:
+            self._remember_view()
 
+    # -- the reader's place, kept through a resize ----------------------------------------------
+
+    def _remember_view(self) -> None:
+        self._view_size = self.size
+        self._at_end = self.is_vertical_scroll_end
+        top = int(self.scroll_y)
+        starts = self._body_starts + self._tail_starts
+        found = bisect_right(starts, top, key=lambda start: start[0]) - 1
+        self._top = (starts[found][1], top - starts[found][0]) if found >= 0 else None
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.size == self._view_size:  # the reader scrolled, or the story moved the view
+            self._remember_view()
 
     def on_resize(self, event: Resize) -> None:
+        """Wrap the story again for the new width; a view that was at the end stays at the
+        end, and one scrolled up keeps the line the reader had at its top (as near as the
+        new wrapping allows)."""
         width = self.scrollable_content_region.width  # what the scrollbar leaves
         if width != self._width:
             self._width = width
-            for block in (*self._turns, self._marker, self._pending, self._live):
-                if block is not None:
-                    block.lines = None
-            self._changed(body=True, tail=True, redraw=self.is_vertical_scroll_end)
+            self._rewrap()
+        else:
+            self._restore_view(self._at_end, self._top, 0)
+
+    def _restore_view(self, at_end: bool, top: tuple[Block, int] | None, old_lines: int
+                      ) -> None:
+        """Back to the end, or to the line that was at the top (``old_lines``: the lines
+        its block had before it was wrapped again; 0 if it was not)."""
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        elif top is not None:
+            block, offset = top
+            start = next((at for at, b in self._body_starts + self._tail_starts if b is block),
+                         None)
+            if start is not None:
+                new_lines = len(block.lines or ())
+                if old_lines and new_lines != old_lines:  # the same share of the block
+                    offset = offset * new_lines // old_lines
+                self.scroll_to(y=start + min(offset, max(new_lines - 1, 0)), animate=False,
+                               immediate=True, force=True)
+        self._remember_view()
 
     # -- rendering --------------------------------------------------------------------------------
 

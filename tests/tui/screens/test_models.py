@@ -123,3 +123,68 @@ async def test_play_with_a_model_goes_on_with_the_open_story(tiny_gguf_q8: Path)
         await wait_idle(pilot, second)
         assert second.game is not None and second.game.state.id == story
         assert asked == [None, "gpt2-medium"] and app.launch.model == "gpt2-medium"
+
+
+async def test_remove_asks_first(tiny_gguf_q8: Path) -> None:
+    from gpt2_adventure.tui.screens.dialogs import Choice
+
+    app = make_app(mode="title", story=None)
+    target = _install(app.launch.paths, "gpt2-medium", tiny_gguf_q8)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_models(app, pilot)
+        _select_row(screen, "gpt2-medium")
+        await pilot.click("#remove")
+        await until(pilot, lambda: isinstance(app.screen, Choice))
+        assert target.exists()  # nothing is deleted before the player says so
+        await pilot.press("escape")  # Keep
+        await until(pilot, lambda: app.screen is screen)
+        assert target.exists()
+        await pilot.click("#remove")
+        await until(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.click("#choice-remove")
+        await until(pilot, lambda: app.screen is screen and not target.exists())
+        assert "removed" in _state(screen)
+
+
+async def test_a_gguf_path_typed_on_the_models_screen_plays(tiny_gguf_q8: Path,
+                                                           tmp_path: Path) -> None:
+    asked: list[str | None] = []
+
+    def factory(launch: Launch) -> FakeBackend:
+        asked.append(launch.model)
+        return FakeBackend(list(REPLIES))
+
+    mine = tmp_path / "my model.gguf"
+    shutil.copy(tiny_gguf_q8, mine)
+    app = make_app(backend=factory)
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = app.screen
+        await wait_idle(pilot, first)
+        screen = await _open_models(app, pilot)
+        repo = screen.query_one("#repo", Input)
+        repo.value = str(mine)
+        repo.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GameScreen) and app.screen is not first)
+        await wait_idle(pilot, app.screen)
+        assert asked == [None, str(mine)] and app.launch.model == str(mine)
+        assert installed(app.launch.paths) == []  # played where it is, not copied
+
+
+@pytest.mark.parametrize(("content", "says"), [(None, "not found"),
+                                               (b"not a model at all", "not a GGUF file")])
+async def test_a_bad_gguf_path_is_a_clear_message(tmp_path: Path, content: bytes | None,
+                                                  says: str) -> None:
+    path = tmp_path / "broken.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    app = make_app(mode="title", story=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_models(app, pilot)
+        repo = screen.query_one("#repo", Input)
+        repo.value = str(path)
+        repo.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: says in _state(screen))
+        assert app.screen is screen and app.launch.model is None
+        assert "repository" not in _state(screen)
