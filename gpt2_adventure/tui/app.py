@@ -53,7 +53,7 @@ class AdventureApp(GameApp):
         self._factory = backend_factory or _load_real_backend
         self.backend: Backend | None = None
         self._backend_model: str | None = None
-        self._waiting: list[Screen] = []
+        self._waiting: list[Screen[None]] = []
         self.game: Game | None = None
         self.game_screen: GameScreen | None = None
         self._not_opening = threading.Event()  # clear while a worker opens a game
@@ -99,7 +99,7 @@ class AdventureApp(GameApp):
         """Ask the seed's questions, then open the game."""
         ask = [p for p in seed.placeholders if not (p.name == "name" and self.launch.name)]
 
-        def begin(values: dict | None) -> None:
+        def begin(values: dict[str, str] | None) -> None:
             if values is None:
                 if not self.screen_stack[1:]:
                     self.exit()
@@ -127,14 +127,14 @@ class AdventureApp(GameApp):
         self.game_screen = GameScreen(state)
         self.push_screen(self.game_screen)
 
-    def open_game(self, screen: Screen, state: StoryState, backend: Backend) -> None:
+    def open_game(self, screen: Screen[None], state: StoryState, backend: Backend) -> None:
         """Open ``state`` for ``screen`` with ``backend``, on a worker: ``GameOpened`` then
         makes it the app's game, or ``GameFailed`` tells the screen why not."""
         self._not_opening.clear()
         self._open_game(screen, state, backend)
 
     @work(thread=True, group="open-game", exit_on_error=False)
-    def _open_game(self, screen: Screen, state: StoryState, backend: Backend) -> None:
+    def _open_game(self, screen: Screen[None], state: StoryState, backend: Backend) -> None:
         # Off the UI thread: the autosave (fsync), the model's fingerprint, and reading,
         # checking and importing a stored model state of up to [model] state_max_mb.
         try:
@@ -177,7 +177,7 @@ class AdventureApp(GameApp):
 
     # -- the model ------------------------------------------------------------------------
 
-    def request_backend(self, screen: Screen) -> None:
+    def request_backend(self, screen: Screen[None]) -> None:
         """Give ``screen`` the model (BackendReady/BackendFailed), loading it once."""
         wanted = self.launch.model or ""
         if self.backend is not None and self._backend_model == wanted:
@@ -212,7 +212,7 @@ class AdventureApp(GameApp):
             if screen.is_attached:
                 screen.post_message(message)  # type: ignore[arg-type]
 
-    def pull_default(self, screen: Screen) -> None:
+    def pull_default(self, screen: Screen[None]) -> None:
         from gpt2_adventure.tui.screens.models import ModelsScreen
 
         self.push_screen(ModelsScreen(pull="gpt2"), lambda _: self.request_backend(screen))

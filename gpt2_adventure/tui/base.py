@@ -15,12 +15,12 @@ from gpt2_adventure.launch import Launch
 from gpt2_adventure.story.model import Seed, StoryState
 
 
-class GameApp(App):
+class GameApp(App[None]):
     """The app owns the open game (``game``, one at a time) and the screen showing it."""
 
     launch: Launch
     game: Game | None
-    game_screen: Screen | None
+    game_screen: Screen[None] | None
 
     def start_seed(self, seed: Seed) -> None:
         raise NotImplementedError
@@ -28,16 +28,16 @@ class GameApp(App):
     def open_state(self, state: StoryState) -> None:
         raise NotImplementedError
 
-    def open_game(self, screen: Screen, state: StoryState, backend: Backend) -> None:
+    def open_game(self, screen: Screen[None], state: StoryState, backend: Backend) -> None:
         raise NotImplementedError
 
     def close_game(self) -> None:
         raise NotImplementedError
 
-    def request_backend(self, screen: Screen) -> None:
+    def request_backend(self, screen: Screen[None]) -> None:
         raise NotImplementedError
 
-    def pull_default(self, screen: Screen) -> None:
+    def pull_default(self, screen: Screen[None]) -> None:
         raise NotImplementedError
 
     def open_models(self) -> None:

@@ -46,7 +46,7 @@ class BackendFailed(Message):
 class GameOpened(Message):
     """The opening worker has opened ``screen``'s game (to the app, which takes it)."""
 
-    def __init__(self, screen: Screen, game: Game) -> None:
+    def __init__(self, screen: Screen[None], game: Game) -> None:
         super().__init__()
         self.screen = screen
         self.game = game

@@ -27,6 +27,6 @@ def shipped_themes() -> list[Theme]:
     return themes
 
 
-def register_themes(app: App) -> None:
+def register_themes(app: App[None]) -> None:
     for theme in shipped_themes():
         app.register_theme(theme)

@@ -35,7 +35,7 @@ def preview_text(seed: Seed) -> Text:
     return text
 
 
-class SeedBrowser(Screen):
+class SeedBrowser(Screen[None]):
     app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """

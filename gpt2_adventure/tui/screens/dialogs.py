@@ -68,7 +68,7 @@ class Choice(ModalScreen[str]):
         getattr(self.query_one(".body", VerticalScroll), f"scroll_{how}")(animate=False)
 
 
-class Questions(ModalScreen[dict]):
+class Questions(ModalScreen[dict[str, str]]):
     """Ask the seed's placeholder questions (character name...)."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "Questions")

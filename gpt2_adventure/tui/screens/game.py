@@ -55,7 +55,7 @@ from gpt2_adventure.tui.widgets.side_panel import SidePanel
 from gpt2_adventure.tui.widgets.transcript import FRAME_SECONDS, Transcript
 
 
-class GameScreen(Screen):
+class GameScreen(Screen[None]):
     """Shows the app's open game and runs its work on workers. A reply's stream runs on the
     "generation" worker, which owns the game's ``Session`` until the reply's last event (no
     line is handled meanwhile). Warm-up runs only while the session is idle: its prompt is
@@ -220,14 +220,18 @@ class GameScreen(Screen):
         elif isinstance(outcome, AskEdit):
             self._ask_edit(outcome)
         elif isinstance(outcome, AskReplace):  # a save name another game's save holds
-            self.app.push_screen(ReplaceSave(outcome), lambda line: line and self.submit(
-                line, self.query_one(InputBar).kind))
+            self.app.push_screen(ReplaceSave(outcome), self._submit_answer)
         # Whatever the line changed (memory, note, world info, the story) shows in the meter
         # and the status line now (a redraw did that); handling it stopped the warm-up, which
         # starts again.
         if not isinstance(outcome, Reloaded):
             self._refresh_meter()
         self._start_warming()
+
+    def _submit_answer(self, line: str | None) -> None:
+        """A dialog's answer that is a line to handle (e.g. ``/save --replace NAME``)."""
+        if line:
+            self.submit(line, self.query_one(InputBar).kind)
 
     def _info(self, info: Info) -> None:
         if len(info.lines) > 3:
@@ -325,7 +329,10 @@ class GameScreen(Screen):
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def _warm(self, game: Game, warmup: Warmup) -> None:
-        game.warm(warmup, on_ready=lambda: self.post_message(AheadReady()))
+        def ready() -> None:
+            self.post_message(AheadReady())
+
+        game.warm(warmup, on_ready=ready)
 
     def on_ahead_ready(self, message: AheadReady) -> None:
         """A reply written ahead: take it in (saved with the turn) and say how many wait."""

@@ -15,7 +15,7 @@ from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.units import count
 
 
-class LoadScreen(Screen):
+class LoadScreen(Screen[None]):
     app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """

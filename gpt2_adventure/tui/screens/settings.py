@@ -42,7 +42,7 @@ def _widget_id(section: str, name: str) -> str:
     return f"{section}-{name}"
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(Screen[None]):
     app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+s", "save", "Save")]
     DEFAULT_CSS = """
@@ -71,7 +71,7 @@ class SettingsScreen(Screen):
                 yield Button("Cancel", id="cancel")
         yield Footer()
 
-    def _widget(self, section: str, spec: Spec, value: Any) -> Input | Select:
+    def _widget(self, section: str, spec: Spec, value: Any) -> Input | Select[Any]:
         wid = _widget_id(section, spec.name)
         if (section, spec.name) == THEME:
             self._shown[wid] = self.app.theme

@@ -27,7 +27,7 @@ def title_art() -> str:
         return "gpt2-adventure"
 
 
-class TitleScreen(Screen):
+class TitleScreen(Screen[None]):
     app = getters.app(GameApp)
     BINDINGS = [Binding("escape", "app.quit_game", "Quit", show=False)]
     DEFAULT_CSS = """

@@ -243,10 +243,10 @@ class Transcript(ScrollView, can_focus=False):
         if (tail or body) and self._width:
             lines = []
             self._tail_starts = []
-            for block in (self._pending, self._live):
-                if block is not None:
-                    self._tail_starts.append((len(self._body) + len(lines), block))
-                    lines += [*self._in_gutter(self._wrapped(block)), BLANK]
+            for shown in (self._pending, self._live):
+                if shown is not None:
+                    self._tail_starts.append((len(self._body) + len(lines), shown))
+                    lines += [*self._in_gutter(self._wrapped(shown)), BLANK]
             if not body:  # repaint from the first line that changed (new words: the last)
                 same = 0
                 for old, new in zip(self._tail, lines):
