@@ -152,13 +152,34 @@ def bench_command(
     repeats: Annotated[Optional[int], typer.Option(  # noqa: UP045
         min=1, max=20, help="Rounds; the median counts [default: 3].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    quality: Annotated[bool, typer.Option(
+        "--quality", help="Play the bundled stories at each sampling preset with scripted "
+                          "actions and compare how the replies repeat, loop and follow "
+                          "the player.")] = False,
+    presets: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="--quality: the presets to compare, e.g. default,dry [default: all].")] = None,
+    stories: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="--quality: the stories to play, e.g. knight,noir [default: every bundled "
+             "one].")] = None,
+    turns: Annotated[int, typer.Option(
+        min=1, max=100, help="--quality: turns per story.")] = 5,
 ) -> None:
     """Measure load time, prompt tokens/s and generated tokens/s of a model, and show which
     speed settings it ran with (yours, tuned or default). With --tune, measure those
-    settings instead and keep the fastest for this model."""
+    settings instead and keep the fastest for this model. With --quality, compare the
+    sampling presets' stories instead."""
     from gpt2_adventure.cli.config import load_cli_settings
 
     paths, settings = load_cli_settings()
+    if quality:
+        if tune:
+            raise UserError("--quality and --tune are two different runs; give one",
+                            "command line")
+        from gpt2_adventure.cli.quality_report import quality_and_report
+
+        quality_and_report(paths, settings, model=model, threads=threads, presets=presets,
+                           stories=stories, turns=turns, as_json=as_json)
+        return
     if tune:
         if threads is not None:
             raise UserError("--tune measures the thread count itself; leave out --threads",
