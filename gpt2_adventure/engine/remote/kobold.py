@@ -102,6 +102,11 @@ class KoboldBackend(RemoteBackend):
             or self._local_tokenizer()
         self._eos = GPT2_EOS if self.gpt2_vocab else None
 
+    @property
+    def samplers_lost(self) -> tuple[str, ...]:
+        """KoboldCpp takes all three; KoboldAI United none."""
+        return () if self.koboldcpp else self.EXTRA_SAMPLERS
+
     def _probe_context(self) -> None:
         if self.settings.n_ctx:
             self._set_context(None, "config")

@@ -139,6 +139,14 @@ class OpenAIBackend(RemoteBackend):
         if isinstance(self.tokenizer, ServerTokenizer):  # its API names the server
             self.server = f"OpenAI-compatible ({self.tokenizer.api.name})"
 
+    @property
+    def samplers_lost(self) -> tuple[str, ...]:
+        """llama-cpp-python's server and vLLM have none of them (known by their tokenizer
+        APIs); llama-server and text-generation-webui take them."""
+        known = isinstance(self.tokenizer, ServerTokenizer) and self.tokenizer.api.name in (
+            "llama-cpp-python server", "vLLM")
+        return self.EXTRA_SAMPLERS if known else ()
+
     def _probe_context(self, entry: dict[str, Any]) -> None:
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
         train = _number(meta.get("n_ctx_train"))  # llama-server lists the model's own limit

@@ -122,6 +122,7 @@ def test_streams_with_stats_and_maps_sampling(server: FakeServer, paths: AppPath
 
 def test_dry_xtc_and_nsigma_are_sent_when_on(server: FakeServer, paths: AppPaths) -> None:
     backend = connect(server, paths)
+    assert backend.samplers_lost == ()  # KoboldCpp takes them all
     plain = Sampling(max_tokens=3)
     "".join(backend.stream("Hi", plain))
     sampling = plain.with_changes(dry_multiplier=0.8, dry_base=2.0, dry_allowed_length=4,
@@ -198,6 +199,7 @@ def test_plain_koboldai_answers_whole(tok: LocalTokenizer, paths: AppPaths) -> N
                     model="KoboldAI/gpt2-large") as server:
         backend = connect(server, paths)
         assert backend.server == "KoboldAI" and not backend.koboldcpp
+        assert backend.samplers_lost == ("DRY", "XTC", "top-n-sigma")  # United has none
         assert backend.tokenizer_source == "local GPT-2 tokenizer"
         assert (backend.n_ctx, backend.n_ctx_source) == (
             1024, "server (/api/v1/config/max_context_length)")

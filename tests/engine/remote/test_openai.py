@@ -68,6 +68,12 @@ def test_connect_reads_the_server(backend: OpenAIBackend, tiny_gguf: Path) -> No
     assert backend.detokenize([18435, 995]) == " Hello world"
 
 
+def test_llama_cpp_python_server_is_known_to_lack_dry_xtc_and_top_n_sigma(
+        backend: OpenAIBackend) -> None:
+    assert backend.server == "OpenAI-compatible (llama-cpp-python server)"
+    assert backend.samplers_lost == ("DRY", "XTC", "top-n-sigma")
+
+
 def test_stream_fills_stats(backend: OpenAIBackend) -> None:
     sampling = Sampling(max_tokens=12, ignore_eos=True, temperature=0.9)
     text = "".join(backend.stream("Once upon a time", sampling))
@@ -197,6 +203,7 @@ def test_request_maps_sampling(fake: FakeServer, paths: AppPaths) -> None:
 
 def test_dry_xtc_and_top_n_sigma_are_sent_when_on(fake: FakeServer, paths: AppPaths) -> None:
     backend = connect(fake.url, paths)
+    assert backend.samplers_lost == ()  # a llama-server (by its tokenizer API) takes them
     plain = Sampling(max_tokens=3)
     "".join(backend.stream("Hi", plain))
     sampling = plain.with_changes(dry_multiplier=0.8, dry_base=1.5, dry_allowed_length=3,
