@@ -35,15 +35,15 @@ class Sampling:
     frequency_penalty: float = setting(0.0, help="penalty per repeat of a recent token")
     presence_penalty: float = setting(0.0, help="penalty for any recent token")
     # DRY ("don't repeat yourself", p-e-w 2024): a token that would extend a repeat of earlier
-    # text longer than dry_allowed_length is penalised by multiplier * base ** (length -
+    # text of dry_allowed_length tokens or more is penalised by multiplier * base ** (length -
     # allowed). It catches the loops GPT-2 falls into before they are written.
     dry_multiplier: float = setting(0.0, low=0.0, screen=True,
                                     help="DRY: penalise continuing a repeat of earlier text; "
                                          "0 = off, 0.8 is usual")
     dry_base: float = setting(1.75, low=1.0, help="DRY: how fast the penalty grows with the "
                                                   "repeat's length")
-    dry_allowed_length: int = setting(2, low=1, help="DRY: repeats up to this many tokens "
-                                                     "are free")
+    dry_allowed_length: int = setting(2, low=1, help="DRY: repeats shorter than this many "
+                                                     "tokens are free")
     dry_penalty_last_n: int = setting(0, low=0, help="DRY: how many recent tokens it "
                                                      "searches; 0 = the whole context")
     dry_sequence_breakers: tuple[str, ...] = setting(

@@ -87,6 +87,8 @@ def test_dry_allowance_window_and_breakers(model: Any) -> None:
     dry = GREEDY.with_changes(dry_multiplier=0.8)
     assert apply(model, dry.with_changes(dry_allowed_length=6), logits,
                  history=history)[1][mat] == 1.0  # a 5-token repeat is allowed
+    assert apply(model, dry.with_changes(dry_allowed_length=5), logits,
+                 history=history)[1][mat] == pytest.approx(1.0 - 0.8)  # at 5: the multiplier
     assert apply(model, dry.with_changes(dry_penalty_last_n=6), logits,
                  history=history)[1][mat] == 1.0  # the earlier " mat" is out of its sight
     assert apply(model, dry, logits, history=history, n_ctx=6)[1][mat] == 1.0  # 0 = n_ctx
