@@ -67,6 +67,12 @@ def generate_command(
     frequency_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
     presence_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
     mirostat: Annotated[Optional[int], typer.Option(min=0, max=2)] = None,  # noqa: UP045
+    dry_multiplier: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="DRY against repeats; 0 = off.")] = None,
+    xtc_probability: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="XTC: how often to drop the likeliest tokens; 0 = off.")] = None,
+    top_n_sigma: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="Keep tokens within n standard deviations of the top one; 0 = off.")] = None,
     stop: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="Stop at this text (repeatable).")] = None,
     ban: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
@@ -93,6 +99,8 @@ def generate_command(
                 min_p=min_p, typical_p=typical_p, repeat_penalty=repeat_penalty,
                 repeat_last_n=repeat_last_n, frequency_penalty=frequency_penalty,
                 presence_penalty=presence_penalty, mirostat=mirostat,
+                dry_multiplier=dry_multiplier, xtc_probability=xtc_probability,
+                top_n_sigma=top_n_sigma,
                 ignore_eos=ignore_eos or None, banned_strings=tuple(ban) if ban else None)
         except ValueError as exc:
             raise UserError(str(exc), "command line") from None
