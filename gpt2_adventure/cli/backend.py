@@ -66,6 +66,7 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
             "model": backend.name, "model_id": backend.model_id,
             "n_ctx": backend.n_ctx, "n_ctx_source": backend.n_ctx_source,
             "tokenizer": backend.tokenizer_source,
+            "samplers_lost": list(backend.samplers_lost),
             "connect_ms": round(connect * 1000, 1),
             "model_info_ms": round(info * 1000, 1),
             "completion_ms": round(statistics.median(completions) * 1000, 1),
@@ -119,6 +120,8 @@ def check(
         ("model", report["model_id"]),
         ("context", f"{report['n_ctx']} tokens ({report['n_ctx_source']})"),
         ("tokenizer", report["tokenizer"]),
+        ("samplers", "DRY, XTC and top-n-sigma are sent when on" if not report["samplers_lost"]
+         else f"no {', '.join(report['samplers_lost'])} on this server: set, they do nothing"),
         ("latency", f"model info {report['model_info_ms']} ms, 1-token completion "
                     f"{report['completion_ms']} ms (first token {report['first_token_ms']} ms)"),
     ]

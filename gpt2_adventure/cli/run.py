@@ -68,6 +68,12 @@ def generate_command(
     frequency_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
     presence_penalty: Annotated[Optional[float], typer.Option()] = None,  # noqa: UP045
     mirostat: Annotated[Optional[int], typer.Option(min=0, max=2)] = None,  # noqa: UP045
+    dry_multiplier: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="DRY against repeats; 0 = off.")] = None,
+    xtc_probability: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="XTC: how often to drop the likeliest tokens; 0 = off.")] = None,
+    top_n_sigma: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="Keep tokens within n standard deviations of the top one; 0 = off.")] = None,
     stop: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="Stop at this text (repeatable).")] = None,
     ban: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
@@ -94,6 +100,8 @@ def generate_command(
                 min_p=min_p, typical_p=typical_p, repeat_penalty=repeat_penalty,
                 repeat_last_n=repeat_last_n, frequency_penalty=frequency_penalty,
                 presence_penalty=presence_penalty, mirostat=mirostat,
+                dry_multiplier=dry_multiplier, xtc_probability=xtc_probability,
+                top_n_sigma=top_n_sigma,
                 ignore_eos=ignore_eos or None, banned_strings=tuple(ban) if ban else None)
         except ValueError as exc:
             raise UserError(str(exc), "command line") from None
@@ -153,13 +161,34 @@ def bench_command(
     repeats: Annotated[Optional[int], typer.Option(  # noqa: UP045
         min=1, max=20, help="Rounds; the median counts [default: 3].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    quality: Annotated[bool, typer.Option(
+        "--quality", help="Play the bundled stories at each sampling preset with scripted "
+                          "actions and compare how the replies repeat, loop and follow "
+                          "the player.")] = False,
+    presets: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="--quality: the presets to compare, e.g. default,dry [default: all].")] = None,
+    stories: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="--quality: the stories to play, e.g. knight,noir [default: every bundled "
+             "one].")] = None,
+    turns: Annotated[int, typer.Option(
+        min=1, max=100, help="--quality: turns per story.")] = 5,
 ) -> None:
     """Measure load time, prompt tokens/s and generated tokens/s of a model, and show which
     speed settings it ran with (yours, tuned or default). With --tune, measure those
-    settings instead and keep the fastest for this model."""
+    settings instead and keep the fastest for this model. With --quality, compare the
+    sampling presets' stories instead."""
     from gpt2_adventure.cli.config import load_cli_settings
 
     paths, settings = load_cli_settings()
+    if quality:
+        if tune:
+            raise UserError("--quality and --tune are two different runs; give one",
+                            "command line")
+        from gpt2_adventure.cli.quality_report import quality_and_report
+
+        quality_and_report(paths, settings, model=model, threads=threads, presets=presets,
+                           stories=stories, turns=turns, as_json=as_json)
+        return
     if tune:
         if threads is not None:
             raise UserError("--tune measures the thread count itself; leave out --threads",

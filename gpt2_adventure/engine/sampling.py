@@ -10,6 +10,9 @@ from gpt2_adventure import schema
 from gpt2_adventure.schema import setting
 
 MAX_CANDIDATES = 5  # replies per action, the shown one and the ones written ahead
+# DRY's usual sequence breakers (llama.cpp's, KoboldCpp's and text-generation-webui's):
+# a repeat that crosses a line end, a "Name:" or a quotation mark is not counted as one.
+DRY_BREAKERS: tuple[str, ...] = ("\n", ":", "\"", "*")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,30 @@ class Sampling:
                                  help="how many recent tokens the penalties look at")
     frequency_penalty: float = setting(0.0, help="penalty per repeat of a recent token")
     presence_penalty: float = setting(0.0, help="penalty for any recent token")
+    # DRY ("don't repeat yourself", p-e-w 2024): a token that would extend a repeat of earlier
+    # text of dry_allowed_length tokens or more is penalised by multiplier * base ** (length -
+    # allowed). It catches the loops GPT-2 falls into before they are written.
+    dry_multiplier: float = setting(0.0, low=0.0, screen=True,
+                                    help="DRY: penalise continuing a repeat of earlier text; "
+                                         "0 = off, 0.8 is usual")
+    dry_base: float = setting(1.75, low=1.0, help="DRY: how fast the penalty grows with the "
+                                                  "repeat's length")
+    dry_allowed_length: int = setting(2, low=1, help="DRY: repeats shorter than this many "
+                                                     "tokens are free")
+    dry_penalty_last_n: int = setting(0, low=0, help="DRY: how many recent tokens it "
+                                                     "searches; 0 = the whole context")
+    dry_sequence_breakers: tuple[str, ...] = setting(
+        DRY_BREAKERS, help="DRY: texts a repeat never runs across")
+    # XTC ("exclude top choices", p-e-w 2024): with this probability, every token above the
+    # threshold but the least likely of them is dropped, for less predictable prose.
+    xtc_probability: float = setting(0.0, low=0.0, high=1.0, screen=True,
+                                     help="XTC: how often to drop the likeliest tokens; 0 = off")
+    xtc_threshold: float = setting(0.1, low=0.0, high=1.0,
+                                   help="XTC: tokens above this probability are dropped (all "
+                                        "but the least likely of them); above 0.5 = off")
+    top_n_sigma: float = setting(0.0, low=0.0, screen=True,
+                                 help="keep tokens within n standard deviations of the top "
+                                      "logit; 0 = off")
     mirostat: int = setting(0, choices=(0, 1, 2), help="0 = off, 1 = Mirostat, 2 = Mirostat 2.0")
     mirostat_tau: float = setting(5.0, help="Mirostat's target surprise")
     mirostat_eta: float = setting(0.1, help="Mirostat's learning rate")
@@ -79,6 +106,12 @@ PRESETS: dict[str, Sampling] = {
     "mirostat": Sampling(mirostat=2, mirostat_tau=5.0, mirostat_eta=0.1, temperature=1.0,
                          top_k=0, top_p=1.0, repeat_penalty=1.1),
     "greedy": Sampling(temperature=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0),
+    # DRY first against loops (a repeat is made unlikely before it is written; the story
+    # engine's re-roll still catches what gets through), so the per-token penalty can stay
+    # light: a strong one also punishes "the", "you" and names the story needs.
+    "dry": Sampling(temperature=0.7, top_k=0, top_p=0.95, min_p=0.05, repeat_penalty=1.05,
+                    repeat_last_n=128, dry_multiplier=0.8, dry_base=1.75, dry_allowed_length=2,
+                    max_tokens=60),
 }
 
 

@@ -40,6 +40,7 @@ def test_check_json_reports_the_server(kobold: FakeServer) -> None:
     assert report["kind"] == "kobold" and report["url"] == kobold.url
     assert report["server"] == "KoboldCpp 1.99-fake" and report["model"] == "mistral"
     assert (report["n_ctx"], report["tokenizer"]) == (2048, "server (KoboldCpp)")
+    assert report["samplers_lost"] == []
     for key in ("model_info_ms", "completion_ms", "first_token_ms", "connect_ms"):
         assert isinstance(report[key], float) and report[key] >= 0
     assert len(kobold.bodies("/api/extra/generate/stream")) == 3  # timed three times
@@ -55,6 +56,7 @@ def test_check_detects_the_kind_and_prints_lines(tok: LocalTokenizer) -> None:
     assert lines["model"] == "tiny-gpt2"
     assert lines["context"] == "1024 tokens (default)"
     assert lines["tokenizer"] == "local GPT-2 tokenizer"
+    assert lines["samplers"] == "DRY, XTC and top-n-sigma are sent when on"
     assert "1-token completion" in lines["latency"] and "ms" in lines["latency"]
 
 
@@ -103,3 +105,12 @@ def test_check_errors_are_user_errors(kobold: FakeServer) -> None:
     result = run("--url", kobold.url)
     assert isinstance(result.exception, ConfigError)
     assert "[backend].timeout" in str(result.exception)
+
+
+def test_check_says_which_samplers_the_server_lacks(tok: LocalTokenizer) -> None:
+    with FakeServer(tok, "kobold", koboldcpp=False, server_tokenizer=False) as united:
+        result = run("--url", united.url, "--kind", "kobold")
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert lines["samplers"] == ("no DRY, XTC, top-n-sigma on this server: set, they do "
+                                 "nothing")

@@ -85,6 +85,10 @@ class LlamaBackend(Backend):
             raise
         self._eos = int(self._llm.token_eos())
         self._n_vocab = int(self._llm.n_vocab())
+        import llama_cpp
+
+        # DRY tokenizes its sequence breakers with the model's vocabulary.
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
 
     def _load(self, log_file: Path | None, n_gpu_layers: int) -> tuple[Any, Sequences]:
         route_llama_logs(log_file)
@@ -209,7 +213,7 @@ class LlamaBackend(Backend):
                stop: Sequence[str]) -> Reply:
         return Reply(seq, prompt, sampling, stop=stop, n_vocab=self._n_vocab,
                      seed=self._rng.randrange(2**31), bias=self._bias(sampling), eos=self._eos,
-                     piece=self._piece, n_ctx=self._n_ctx)
+                     piece=self._piece, n_ctx=self._n_ctx, vocab=self._vocab)
 
     def _generate(
         self, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: CancelToken | None

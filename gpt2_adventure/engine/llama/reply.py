@@ -21,13 +21,13 @@ class Reply:
 
     def __init__(self, seq: int, prompt: Sequence[int], sampling: Sampling, *, stop: Sequence[str],
                  n_vocab: int, seed: int, bias: dict[int, float], eos: int,
-                 piece: Callable[[int], bytes], n_ctx: int) -> None:
+                 piece: Callable[[int], bytes], n_ctx: int, vocab: Any) -> None:
         self.seq = seq
         self.prompt = list(prompt)
         self.sampling = sampling
         self.stats = GenerationStats(prompt_tokens=len(self.prompt))
         self.chain: Any = build_sampler_chain(sampling, n_vocab=n_vocab, seed=seed, bias=bias,
-                                              history=self.prompt)
+                                              history=self.prompt, vocab=vocab, n_ctx=n_ctx)
         self.text = TextAssembler(stop)
         self.tokens: list[int] = []
         self.reason = ""

@@ -158,6 +158,15 @@ class RemoteBackend(Backend):
     def tokenizer_source(self) -> str:
         return self.tokenizer.source if self.tokenizer else "none"
 
+    # The samplers beyond the classic ones, by the names a player knows them by.
+    EXTRA_SAMPLERS = ("DRY", "XTC", "top-n-sigma")
+
+    @property
+    def samplers_lost(self) -> tuple[str, ...]:
+        """Which of DRY, XTC and top-n-sigma this server is known to lack (sent anyway,
+        they do nothing there); () where it takes them or it cannot be told."""
+        return ()
+
     @property
     def gpt2_vocab(self) -> bool:
         """True when the tokenizer is GPT-2's (so its end-of-text token is known)."""

@@ -13,6 +13,13 @@ repeat_penalty     ``rep_pen``, over the last ``rep_pen_range`` = repeat_last_n 
 presence_penalty   ``presence_penalty`` (KoboldCpp)
 frequency_penalty  not offered by the KoboldAI API: ignored
 mirostat_*         ``mirostat``, ``mirostat_tau``, ``mirostat_eta`` (KoboldCpp)
+dry_*              only when dry_multiplier is above 0: ``dry_multiplier``, ``dry_base``,
+                   ``dry_allowed_length``, ``dry_penalty_last_n`` (0 sent as n_ctx, the whole
+                   window), ``dry_sequence_breakers`` (KoboldCpp)
+xtc_*              only when xtc_probability is above 0: ``xtc_probability``,
+                   ``xtc_threshold`` (KoboldCpp)
+top_n_sigma        only when above 0: ``nsigma`` (KoboldCpp)
+                   KoboldAI United has none of the three: there they are lost
 max_tokens         ``max_length`` (cut to the room left); ``max_context_length`` = n_ctx
 ignore_eos         ``ban_eos_token`` (KoboldCpp), ``use_default_badwordsids`` (KoboldAI)
 banned_strings     ``banned_strings`` (KoboldCpp bans whole strings), plus a -100
@@ -95,6 +102,11 @@ class KoboldBackend(RemoteBackend):
             or self._local_tokenizer()
         self._eos = GPT2_EOS if self.gpt2_vocab else None
 
+    @property
+    def samplers_lost(self) -> tuple[str, ...]:
+        """KoboldCpp takes all three; KoboldAI United none."""
+        return () if self.koboldcpp else self.EXTRA_SAMPLERS
+
     def _probe_context(self) -> None:
         if self.settings.n_ctx:
             self._set_context(None, "config")
@@ -119,6 +131,15 @@ class KoboldBackend(RemoteBackend):
         if s.mirostat:
             body.update(mirostat=s.mirostat, mirostat_tau=s.mirostat_tau,
                         mirostat_eta=s.mirostat_eta)
+        if s.dry_multiplier > 0:
+            body.update(dry_multiplier=s.dry_multiplier, dry_base=s.dry_base,
+                        dry_allowed_length=s.dry_allowed_length,
+                        dry_penalty_last_n=s.dry_penalty_last_n or self.n_ctx,
+                        dry_sequence_breakers=list(s.dry_sequence_breakers))
+        if s.xtc_probability > 0:
+            body.update(xtc_probability=s.xtc_probability, xtc_threshold=s.xtc_threshold)
+        if s.top_n_sigma > 0:
+            body["nsigma"] = s.top_n_sigma
         if s.ignore_eos:
             body.update(ban_eos_token=True, use_default_badwordsids=True)
         if s.banned_strings:

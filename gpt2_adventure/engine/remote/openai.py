@@ -17,6 +17,15 @@ repeat_last_n      ``repeat_last_n`` (llama-server), ``repetition_penalty_range`
 presence/frequency ``presence_penalty``, ``frequency_penalty`` (all)
 mirostat_*         ``mirostat`` (llama-server), ``mirostat_mode`` (llama-cpp-python,
                    text-generation-webui), ``mirostat_tau``/``mirostat_eta``; not vLLM
+dry_*              only when dry_multiplier is above 0: ``dry_multiplier``, ``dry_base``,
+                   ``dry_allowed_length``, ``dry_penalty_last_n`` (0 sent as the context
+                   size), ``dry_sequence_breakers`` (a list; text-generation-webui wants it
+                   as one text, so it gets that); llama-server, text-generation-webui
+xtc_*              only when xtc_probability is above 0: ``xtc_probability``,
+                   ``xtc_threshold`` (llama-server, text-generation-webui)
+top_n_sigma        only when above 0: ``top_n_sigma`` (llama-server)
+                   DRY, XTC and top-n-sigma are lost on llama-cpp-python's server and vLLM,
+                   whose completion APIs have no such fields
 max_tokens         ``max_tokens``, cut to the room left in the context
 ignore_eos         ``ignore_eos`` (llama-server, vLLM), ``ban_eos_token`` (webui,
                    KoboldCpp), and a -100 bias on GPT-2's <|endoftext|> for the rest
@@ -35,6 +44,7 @@ and write one. A server that refuses ``n`` or gives fewer choices is asked for o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import PurePath
 from typing import Any
@@ -61,6 +71,7 @@ from gpt2_adventure.engine.remote.http import (
 from gpt2_adventure.engine.sampling import Sampling
 
 API = "an OpenAI-compatible"
+WEBUI = "OpenAI-compatible (text-generation-webui)"  # ``server`` when its tokenizer API answers
 
 # Tried in this order; the first that tokenizes and detokenizes "Hello world" is used.
 TOKENIZER_APIS = (
@@ -128,6 +139,14 @@ class OpenAIBackend(RemoteBackend):
         if isinstance(self.tokenizer, ServerTokenizer):  # its API names the server
             self.server = f"OpenAI-compatible ({self.tokenizer.api.name})"
 
+    @property
+    def samplers_lost(self) -> tuple[str, ...]:
+        """llama-cpp-python's server and vLLM have none of them (known by their tokenizer
+        APIs); llama-server and text-generation-webui take them."""
+        known = isinstance(self.tokenizer, ServerTokenizer) and self.tokenizer.api.name in (
+            "llama-cpp-python server", "vLLM")
+        return self.EXTRA_SAMPLERS if known else ()
+
     def _probe_context(self, entry: dict[str, Any]) -> None:
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
         train = _number(meta.get("n_ctx_train"))  # llama-server lists the model's own limit
@@ -166,6 +185,18 @@ class OpenAIBackend(RemoteBackend):
         if s.mirostat:
             body.update(mirostat=s.mirostat, mirostat_mode=s.mirostat,
                         mirostat_tau=s.mirostat_tau, mirostat_eta=s.mirostat_eta)
+        if s.dry_multiplier > 0:
+            breakers: list[str] | str = list(s.dry_sequence_breakers)
+            if self.server == WEBUI:  # its API takes them as one text of quoted strings
+                breakers = ", ".join(json.dumps(b) for b in breakers)
+            body.update(dry_multiplier=s.dry_multiplier, dry_base=s.dry_base,
+                        dry_allowed_length=s.dry_allowed_length,
+                        dry_penalty_last_n=s.dry_penalty_last_n or self.n_ctx,
+                        dry_sequence_breakers=breakers)
+        if s.xtc_probability > 0:
+            body.update(xtc_probability=s.xtc_probability, xtc_threshold=s.xtc_threshold)
+        if s.top_n_sigma > 0:
+            body["top_n_sigma"] = s.top_n_sigma
         if stop:
             body["stop"] = list(stop)
         bias = self._bias(sampling)

@@ -120,6 +120,28 @@ def test_streams_with_stats_and_maps_sampling(server: FakeServer, paths: AppPath
                                   dragons[1]: -100.0, "50256": -100.0}
 
 
+def test_dry_xtc_and_nsigma_are_sent_when_on(server: FakeServer, paths: AppPaths) -> None:
+    backend = connect(server, paths)
+    assert backend.samplers_lost == ()  # KoboldCpp takes them all
+    plain = Sampling(max_tokens=3)
+    "".join(backend.stream("Hi", plain))
+    sampling = plain.with_changes(dry_multiplier=0.8, dry_base=2.0, dry_allowed_length=4,
+                                  dry_penalty_last_n=300, dry_sequence_breakers=("\n", ">"),
+                                  xtc_probability=0.5, xtc_threshold=0.2, top_n_sigma=1.0)
+    "".join(backend.stream("Hi", sampling))
+    off, on = server.bodies("/api/extra/generate/stream")
+    names = ("dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
+             "dry_sequence_breakers", "xtc_probability", "xtc_threshold", "nsigma")
+    assert not set(names) & set(off)
+    assert {k: on[k] for k in names} == {
+        "dry_multiplier": 0.8, "dry_base": 2.0, "dry_allowed_length": 4,
+        "dry_penalty_last_n": 300, "dry_sequence_breakers": ["\n", ">"],
+        "xtc_probability": 0.5, "xtc_threshold": 0.2, "nsigma": 1.0}
+    "".join(backend.stream("Hi", sampling.with_changes(dry_penalty_last_n=0)))
+    whole = server.bodies("/api/extra/generate/stream")[-1]["dry_penalty_last_n"]
+    assert whole == backend.n_ctx == 1024  # 0: the whole context
+
+
 def test_token_prompts_and_context_budget(server: FakeServer, paths: AppPaths) -> None:
     server.n_ctx = 64
     backend = connect(server, paths)
@@ -177,6 +199,7 @@ def test_plain_koboldai_answers_whole(tok: LocalTokenizer, paths: AppPaths) -> N
                     model="KoboldAI/gpt2-large") as server:
         backend = connect(server, paths)
         assert backend.server == "KoboldAI" and not backend.koboldcpp
+        assert backend.samplers_lost == ("DRY", "XTC", "top-n-sigma")  # United has none
         assert backend.tokenizer_source == "local GPT-2 tokenizer"
         assert (backend.n_ctx, backend.n_ctx_source) == (
             1024, "server (/api/v1/config/max_context_length)")

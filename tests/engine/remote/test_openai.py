@@ -68,6 +68,12 @@ def test_connect_reads_the_server(backend: OpenAIBackend, tiny_gguf: Path) -> No
     assert backend.detokenize([18435, 995]) == " Hello world"
 
 
+def test_llama_cpp_python_server_is_known_to_lack_dry_xtc_and_top_n_sigma(
+        backend: OpenAIBackend) -> None:
+    assert backend.server == "OpenAI-compatible (llama-cpp-python server)"
+    assert backend.samplers_lost == ("DRY", "XTC", "top-n-sigma")
+
+
 def test_stream_fills_stats(backend: OpenAIBackend) -> None:
     sampling = Sampling(max_tokens=12, ignore_eos=True, temperature=0.9)
     text = "".join(backend.stream("Once upon a time", sampling))
@@ -193,6 +199,37 @@ def test_request_maps_sampling(fake: FakeServer, paths: AppPaths) -> None:
     assert {k: body[k] for k in expected} == expected
     you = {str(backend.tokenize(w)[0]) for w in ("You", " You")}
     assert body["logit_bias"] == {"50256": -100.0, **{t: -100.0 for t in you}}
+
+
+def test_dry_xtc_and_top_n_sigma_are_sent_when_on(fake: FakeServer, paths: AppPaths) -> None:
+    backend = connect(fake.url, paths)
+    assert backend.samplers_lost == ()  # a llama-server (by its tokenizer API) takes them
+    plain = Sampling(max_tokens=3)
+    "".join(backend.stream("Hi", plain))
+    sampling = plain.with_changes(dry_multiplier=0.8, dry_base=1.5, dry_allowed_length=3,
+                                  xtc_probability=0.5, xtc_threshold=0.15, top_n_sigma=1.5)
+    "".join(backend.stream("Hi", sampling))
+    off, on = fake.bodies("/v1/completions")
+    names = ("dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
+             "dry_sequence_breakers", "xtc_probability", "xtc_threshold", "top_n_sigma")
+    assert not set(names) & set(off)  # off: the server's own defaults (all off) stand
+    assert {k: on[k] for k in names} == {
+        "dry_multiplier": 0.8, "dry_base": 1.5, "dry_allowed_length": 3,
+        "dry_penalty_last_n": 1024,  # 0, the whole context, as a number every server reads
+        "dry_sequence_breakers": ["\n", ":", "\"", "*"], "xtc_probability": 0.5,
+        "xtc_threshold": 0.15, "top_n_sigma": 1.5}
+    "".join(backend.stream("Hi", sampling.with_changes(dry_penalty_last_n=200)))
+    assert fake.bodies("/v1/completions")[-1]["dry_penalty_last_n"] == 200
+
+
+def test_text_generation_webui_gets_the_breakers_as_one_text(fake: FakeServer,
+                                                             paths: AppPaths) -> None:
+    from gpt2_adventure.engine.remote.openai import WEBUI
+
+    backend = connect(fake.url, paths)
+    backend.server = WEBUI  # what its tokenizer API makes it
+    body = backend.request_body("Hi", Sampling(dry_multiplier=0.8), (), 3)
+    assert body["dry_sequence_breakers"] == '"\\n", ":", "\\"", "*"'
 
 
 def test_local_tokenizer_when_the_server_has_none(tok: LocalTokenizer, paths: AppPaths) -> None:

@@ -58,11 +58,13 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
     expected = [spec.label or spec.name for _, spec, _ in screen_rows(app.launch.settings)]
     assert labels == expected
     assert labels == ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p",
-                      "repeat_penalty", "repeat_last_n", "max_tokens", "candidates", "model",
+                      "repeat_penalty", "repeat_last_n", "dry_multiplier", "xtc_probability",
+                      "top_n_sigma", "max_tokens", "candidates", "model",
                       "threads", "prompt batch", "flash attention", "theme", "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
-            "repeat_last_n", "max_tokens", "candidates", "name", "threads", "n_batch",
+            "repeat_last_n", "dry_multiplier", "xtc_probability", "top_n_sigma", "max_tokens",
+            "candidates", "name", "threads", "n_batch",
             "flash_attn", "theme", "text_width"}
 
 
