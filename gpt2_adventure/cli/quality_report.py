@@ -74,9 +74,9 @@ def quality_and_report(paths: AppPaths, settings: Settings, *, model: str | None
                               progress=lambda text: print(text, file=sys.stderr, flush=True))
     finally:
         backend.close()
+    rows = [r.to_dict() for r in results]
     report = {"model": backend.name, "stories": [s.id for s in seeds], "turns": turns,
-              "candidates": CANDIDATES, "seed": seed,
-              "presets": [r.to_dict() for r in results]}
+              "candidates": CANDIDATES, "seed": seed, "presets": rows}
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -86,11 +86,11 @@ def quality_and_report(paths: AppPaths, settings: Settings, *, model: str | None
     table = Table(title=f"{report['model']}: {len(seeds)} stories x {turns} turns per preset, "
                         f"{CANDIDATES} replies a turn")
     table.add_column("measure")
-    for row in report["presets"]:
+    for row in rows:
         table.add_column(row["preset"], justify="right")
     for key, heading, fmt in COLUMNS:
         table.add_row(heading, *("-" if row[key] is None else fmt.format(row[key])
-                                 for row in report["presets"]))
+                                 for row in rows))
     console = Console()
     console.print(table)
     console.print("↑ higher is better, ↓ lower; human text repeats ~0.02% of its sentences. "

@@ -89,7 +89,8 @@ class Sampling:
     def from_dict(cls, data: dict[str, Any], base: Sampling | None = None) -> Sampling:
         """Build from a mapping (a config table), each value checked; an unknown key or a bad
         value raises ValueError (``schema.SettingError``)."""
-        return schema.update(base or cls(), data)
+        built: Sampling = schema.update(base or cls(), data)
+        return built
 
 
 # AI Dungeon 2 (2019) shipped temperature 0.4, top_k 40, top_p 0.9 and 60-token replies.

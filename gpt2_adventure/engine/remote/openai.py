@@ -100,9 +100,15 @@ def _number(value: Any) -> int | None:
         else None
 
 
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a JSON object, else an empty one."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _timings(data: dict[str, Any]) -> int | None:
     """The prompt tokens llama-server actually evaluated (the rest came from its cache)."""
-    timings = data.get("timings") if isinstance(data.get("timings"), dict) else {}
+    timings = _table(data, "timings")
     return _number(timings.get("prompt_n"))
 
 
@@ -131,7 +137,7 @@ class OpenAIBackend(RemoteBackend):
                               hint="load a model on the server first")
         self.model_id = wanted or ids[0]
         self.name = PurePath(self.model_id).name or self.model_id
-        entry = next((m for m in models if m["id"] == self.model_id), {})
+        entry: dict[str, Any] = next((m for m in models if m["id"] == self.model_id), {})
         self._probe_context(entry)
         self.tokenizer = probe_tokenizer(self._client, self.settings, TOKENIZER_APIS,
                                          self.model_id) or self._local_tokenizer()
@@ -148,7 +154,7 @@ class OpenAIBackend(RemoteBackend):
         return self.EXTRA_SAMPLERS if known else ()
 
     def _probe_context(self, entry: dict[str, Any]) -> None:
-        meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+        meta = _table(entry, "meta")
         train = _number(meta.get("n_ctx_train"))  # llama-server lists the model's own limit
         if self.settings.n_ctx:
             self._set_context(None, "config", train)
@@ -270,7 +276,7 @@ class OpenAIBackend(RemoteBackend):
         """The event's first choice, with the server's token count."""
         chunks = self._choices(data)
         chunk = chunks[0] if chunks else Chunk(evaluated_tokens=_timings(data))
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = _table(data, "usage")
         chunk.completion_tokens = _number(usage.get("completion_tokens"))
         return chunk
 
