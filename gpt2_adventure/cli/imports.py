@@ -82,8 +82,8 @@ def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI and KoboldAI United story .json files; with --into, "
-             "lorebooks.",
+             "prompt .txt files, KoboldAI and KoboldAI United story .json files, character "
+             "cards (.json, .png); with --into, lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",

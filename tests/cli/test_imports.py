@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -18,6 +19,13 @@ from gpt2_adventure.story.importers.detect import KNOWN
 from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore
 from tests.story.importers import peer_sample
+from tests.support.peer_formats import (
+    base64_json,
+    novelai_lorebook,
+    png_with_text,
+    sillytavern_chat_lines,
+    v2_card,
+)
 
 app = typer.Typer()
 app.command()(import_command)
@@ -100,6 +108,45 @@ def test_real_peer_files(tmp_path: Path) -> None:
                             str(peer_sample("koboldai/sample_story.json")))
     assert code == 0, err
     assert out.count("created seed aid2-") == 14 and "created save sample_story:" in out
+
+
+# -- every format by content (issue 22, items 21-23) ---------------------------------------
+
+def test_a_png_card_becomes_a_chat_seed(tmp_path: Path) -> None:
+    card = tmp_path / "Mira.png"
+    card.write_bytes(png_with_text({"chara": base64_json(v2_card("Mira"))}))
+    code, out, err = invoke(str(card))
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{card}: a character card (SillyTavern, TavernAI)"
+    seed_file = AppPaths.from_env().stories_dir / "mira.toml"
+    assert f"created seed mira: {seed_file}" in out and seed_file.is_file()
+    code, out, _ = invoke(str(card))  # nothing overwritten
+    assert code == 0 and "skipped seed mira: it already exists" in out
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("Ripple.lorebook", json.dumps(novelai_lorebook()).encode(),
+     "this is a NovelAI lorebook: world info to add to a story, not a story"),
+    ("1673181146000.jsonl", b"".join(json.dumps(line).encode() + b"\n"
+                                     for line in sillytavern_chat_lines()),
+     "this is a SillyTavern chat log (.jsonl), which gpt2-adventure cannot import yet"),
+], ids=["novelai-lorebook", "sillytavern-chat"])
+def test_known_formats_are_named_in_one_line(tmp_path: Path, name: str, content: bytes,
+                                             words: str) -> None:
+    source = tmp_path / name
+    source.write_bytes(content)
+    code, out, err = invoke(str(source))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.splitlines()[0] == f"error: {words} ({source})"
+
+
+def test_real_peer_card_and_lorebook(tmp_path: Path) -> None:
+    code, out, err = invoke(str(peer_sample("sillytavern/cards/Aqua.png")))
+    assert code == 0, err
+    assert "created seed aqua:" in out
+    lorebook = peer_sample("novelai/Ripple (Mon Oct 17 2022).lorebook")
+    code, _, err = invoke(str(lorebook))
+    assert code == 2 and "NovelAI lorebook" in err and "orderByKeyLocations" not in err
 
 
 # -- saves export --format kobold ---------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Literal
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.cards.reader import card_to_seed
 from gpt2_adventure.story.importers import aidungeon, clover, kobold, kobold_united
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
@@ -29,7 +30,13 @@ from gpt2_adventure.story.importers.common import (
     unique,
     write_new,
 )
-from gpt2_adventure.story.importers.detect import FORMATS, Detected, Format, detect
+from gpt2_adventure.story.importers.detect import (
+    FORMATS,
+    Detected,
+    Format,
+    detect,
+    detect_binary,
+)
 from gpt2_adventure.story.importers.imported import (
     Conversion,
     ImportedStory,
@@ -37,6 +44,9 @@ from gpt2_adventure.story.importers.imported import (
     Item,
 )
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
+from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
+from gpt2_adventure.story.lorebooks import novelai, sillytavern
+from gpt2_adventure.story.lorebooks.read import lorebook_kind
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
 from gpt2_adventure.units import size_text
@@ -48,7 +58,8 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "clover-save": clover.SAVE_FORMAT,
                            "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT,
                            "kobold-united": kobold_united.FORMAT,
-                           "lorebook": "a lorebook (world info)"}
+                           "lorebook": "a lorebook (world info)",
+                           "card": "a character card (SillyTavern, TavernAI)"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
                 "kobold": "kobold", "kobold-united": "kobold"}
 
@@ -65,9 +76,14 @@ def convert_file(path: Path, as_: AsKind | None = None) -> Conversion:
 def convert_bytes(data: bytes, name: str, as_: AsKind | None = None) -> Conversion:
     """Convert a file's bytes; ``name`` is its path or name (shown in messages; its stem names
     what is created, its extension breaks ties in detection)."""
-    text, notes = decode_text(data, name)
-    detected = detect(text, name, PurePath(name).suffix)
-    conversion = convert_document(detected.doc, detected.format, name, as_)
+    detected = detect_binary(data, name)
+    notes: list[str] = []
+    if detected is None:
+        text, notes = decode_text(data, name)
+        detected = detect(text, name, PurePath(name).suffix)
+    if as_ is not None and as_ not in AS_KINDS:
+        raise UserError(f"--as should be seed or save, not {as_!r}")
+    conversion = _convert(detected, name, as_)
     conversion.notes[:0] = notes
     return conversion
 
@@ -80,20 +96,35 @@ def convert_document(doc: object, fmt: Format, name: str,
     return _convert(Detected(fmt, doc), name, as_)
 
 
+def lorebook_label(doc: object) -> str:
+    """Which lorebook a document is, as messages name it."""
+    found = lorebook_kind(doc)
+    labels = {"sillytavern": sillytavern.FORMAT, "kobold": lorebook_kobold.FORMAT,
+              "novelai": novelai.FORMAT, "character-book": "a character book"}
+    return labels.get(found or "", "a lorebook")
+
+
 def _title(stem: str) -> str:
     return " ".join(re.split(r"[_\s]+", stem)).strip()[:80] or "Imported story"
 
 
 def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     fmt, doc = detected.format, detected.doc
-    label = _LABELS[fmt]
+    label = detected.label or _LABELS[fmt]
     stem = PurePath(where).stem
     out = Conversion(source=where, format=label)
     if fmt == "lorebook":
-        raise ImportProblem("this is a lorebook: world info to add to a story, not a story",
+        what = detected.label or lorebook_label(doc)
+        raise ImportProblem(f"this is {what}: world info to add to a story, not a story",
                             where, hint="add it to a story seed or a saved game: "
                                         "gpt2-adventure import FILE --into SEED_OR_SAVE")
-    if fmt == "aid2-seeds":
+    if fmt == "card":
+        if as_ == "save":
+            raise ImportProblem("a character card makes a chat seed, not a saved game; import "
+                                "it without --as save", where)
+        seed, out.dropped = card_to_seed(doc, where)
+        out.seeds.append(seed)
+    elif fmt == "aid2-seeds":
         if as_ == "save":
             raise ImportProblem("this file holds story seeds (one per setting and character), "
                                 "not a saved game; import it without --as save", where)

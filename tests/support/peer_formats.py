@@ -1,0 +1,139 @@
+"""Files shaped like the ones other programs write (NovelAI, AI Dungeon, SillyTavern chats,
+text-generation-webui, RisuAI, Agnai), built in code so the tests run without the peer
+samples. Each builder follows the real file it is named after (see the docstrings)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+from typing import Any
+
+
+def novelai_entry(text: str, keys: list[str], name: str = "", **fields: Any) -> dict[str, Any]:
+    """A NovelAI lorebook entry with every field NovelAI writes (its defaults)."""
+    entry: dict[str, Any] = {
+        "text": text,
+        "contextConfig": {"prefix": "", "suffix": "\n", "tokenBudget": 1, "reservedTokens": 0,
+                          "budgetPriority": 400, "trimDirection": "trimBottom",
+                          "insertionType": "newline", "maximumTrimType": "sentence",
+                          "insertionPosition": -1},
+        "lastUpdatedAt": 1666044123984, "displayName": name, "id": f"id-{name or text[:8]}",
+        "keys": keys, "searchRange": 1000, "enabled": True, "forceActivation": False,
+        "keyRelative": False, "nonStoryActivatable": False, "category": "",
+        "loreBiasGroups": [{"phrases": [], "ensureSequenceFinish": False,
+                            "generateOnce": True, "bias": 0, "enabled": True,
+                            "whenInactive": False}],
+    }
+    entry.update(fields)
+    return entry
+
+
+def novelai_lorebook(version: int = 5) -> dict[str, Any]:
+    """A ``.lorebook`` export: plain, always-on, disabled, regex-keyed and categorised
+    entries (like ``Ripple (Mon Oct 17 2022).lorebook``, with more of NovelAI's fields)."""
+    return {
+        "lorebookVersion": version,
+        "entries": [
+            novelai_entry("Rome burned in 476.", ["Rome", "Emperor"], "Rome Burning"),
+            novelai_entry("Magic is rare.", [], "World", forceActivation=True),
+            novelai_entry("Hidden.", ["secret"], "Off", enabled=False),
+            novelai_entry("Wyrms sleep under the hills.", ["/wyrm(s)?/i", "serpent"], "Wyrm",
+                          searchRange=5000),
+            novelai_entry("Ships sail at dawn.", ["harbor"], "Harbor", category="c1",
+                          contextConfig={"prefix": "[", "suffix": "]\n", "tokenBudget": 1,
+                                         "reservedTokens": 0, "budgetPriority": 200,
+                                         "trimDirection": "trimBottom",
+                                         "insertionType": "newline",
+                                         "maximumTrimType": "sentence",
+                                         "insertionPosition": -3}),
+            novelai_entry("Ghosts walk.", ["ghost"], "Ghosts", category="c2"),
+        ],
+        "settings": {"orderByKeyLocations": False},
+        "categories": [
+            {"name": "Places", "id": "c1", "enabled": True, "createSubcontext": False,
+             "subcontextSettings": {}, "useCategoryDefaults": False,
+             "categoryDefaults": {}, "categoryBiasGroups": []},
+            {"name": "Spooky", "id": "c2", "enabled": False, "createSubcontext": False,
+             "subcontextSettings": {}, "useCategoryDefaults": False,
+             "categoryDefaults": {}, "categoryBiasGroups": []},
+        ],
+    }
+
+
+def novelai_story(text: str = "You stand at the gates of Whiterun.",
+                  fragments: list[dict[str, str]] | None = None,
+                  document: str | None = None) -> dict[str, Any]:
+    """A ``.story`` export, ``storyContainerVersion`` 1 (like the Tamriel sample): the story
+    text, memory and author's note in ``context``, a lorebook (version 1 inside stories)."""
+    story: dict[str, Any] = {"version": 1, "text": text, "datablocks": [],
+                             "currentBlock": 0, "fragments": fragments or []}
+    config = {"prefix": "", "suffix": "\n", "tokenBudget": 2048, "reservedTokens": 0,
+              "budgetPriority": 400, "trimDirection": "trimBottom",
+              "insertionType": "newline", "insertionPosition": -1}
+    content: dict[str, Any] = {
+        "storyContentVersion": 1,
+        "settings": {"parameters": {"temperature": 0.8, "max_length": 40}},
+        "story": story,
+        "context": [{"text": "[Genre: fantasy]", "contextConfig": dict(config)},
+                    {"text": "[Style: grim]", "contextConfig": dict(config)}],
+        "lorebook": {"lorebookVersion": 1, "entries": [
+            novelai_entry("Ungvid is the Jarl of Winterhold.", ["Ungvid"], "Ungvid")]},
+        "storyContextConfig": dict(config),
+    }
+    if document is not None:
+        content["document"] = document
+        del content["story"]
+    return {"storyContainerVersion": 1,
+            "metadata": {"storyMetadataVersion": 1, "id": "215228ed",
+                         "title": "Tamriel: The Reign", "description": "A scenario.",
+                         "createdAt": 1624410169091},
+            "content": content}
+
+
+def png_with_text(chunks: dict[str, str]) -> bytes:
+    """A 1x1 PNG with tEXt chunks (keyword -> text)."""
+    def chunk(ctype: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + ctype + body
+                + struct.pack(">I", zlib.crc32(ctype + body)))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    texts = b"".join(chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+                     for key, value in chunks.items())
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + texts
+            + chunk(b"IDAT", zlib.compress(b"\0\0")) + chunk(b"IEND", b""))
+
+
+def base64_json(doc: object) -> str:
+    return base64.b64encode(json.dumps(doc).encode("utf-8")).decode("ascii")
+
+
+def v2_card(name: str = "Mira") -> dict[str, Any]:
+    return {"spec": "chara_card_v2", "spec_version": "2.0",
+            "data": {"name": name, "description": "{{char}} is a sailor.",
+                     "personality": "", "scenario": "", "first_mes": "Ahoy, {{user}}!",
+                     "mes_example": "", "creator_notes": "", "system_prompt": "",
+                     "post_history_instructions": "", "alternate_greetings": [],
+                     "tags": [], "creator": "", "character_version": "", "extensions": {}}}
+
+
+def sillytavern_chat_lines() -> list[dict[str, Any]]:
+    """A SillyTavern chat log (like ``1673181146000.jsonl``, with today's fields)."""
+    return [
+        {"user_name": "You", "character_name": "Aqua", "create_date": 1674559896839,
+         "chat_metadata": {"note_prompt": "", "note_interval": 1, "note_position": 1,
+                           "note_depth": 4}},
+        {"name": "Aqua", "is_user": False, "is_system": False, "send_date": 1674563371558,
+         "mes": "Are you new here?", "swipes": ["Are you new here?", "Hello there!"],
+         "swipe_id": 0, "extra": {}},
+    ]
+
+
+def textgen_character() -> str:
+    """A text-generation-webui character (like ``characters/Example.yaml``)."""
+    return ('name: "Chiharu Yamada"\n'
+            'context: "Chiharu Yamada\'s Persona: Chiharu is a computer engineer."\n'
+            "greeting: |-\n    *Chiharu waves* Hey! Let's get started!\n"
+            "example_dialogue: |-\n    {{user}}: So how did you start?\n"
+            "    {{char}}: I've always loved tinkering.\n")
