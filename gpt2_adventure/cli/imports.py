@@ -1,6 +1,7 @@
 """`gpt2-adventure import FILE... [--as seed|save | --into SEED_OR_SAVE]`: bring stories from
-AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and lorebooks (world info) from
-SillyTavern, KoboldAI and character books into a seed or a save. The importers are loaded
+AI Dungeon 2, Clover Edition, KoboldAI, KoboldAI United and NovelAI, character cards, and
+lorebooks (world info) from SillyTavern, KoboldAI, NovelAI and character books into a seed or
+a save. The importers are loaded
 inside the command."""
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI and KoboldAI United story .json files, character "
-             "cards (.json, .png); with --into, lorebooks.",
+             "prompt .txt files, KoboldAI and KoboldAI United story .json files, NovelAI .story "
+             "files, character cards (.json, .png); with --into, lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
@@ -92,8 +93,9 @@ def import_command(
     into: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--into", metavar="SEED_OR_SAVE",
         help="Add lorebooks (SillyTavern World Info, KoboldAI world info, V2/V3 character "
-             "books) to this story seed or saved game: a name or a file. A bundled seed gets "
-             "a copy in your stories folder.")] = None,
+             "books, NovelAI .lorebook, .story or lorebook PNG) to this story seed or saved "
+             "game: a name or a file. A bundled seed gets a copy in your stories folder.")
+    ] = None,
 ) -> None:
     """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and
     lorebooks.

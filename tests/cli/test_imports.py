@@ -126,7 +126,7 @@ def test_a_png_card_becomes_a_chat_seed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "content", "words"), [
     ("Ripple.lorebook", json.dumps(novelai_lorebook()).encode(),
-     "this is a NovelAI lorebook: world info to add to a story, not a story"),
+     "this is a lorebook (a NovelAI lorebook): world info to add to a story, not a story"),
     ("1673181146000.jsonl", b"".join(json.dumps(line).encode() + b"\n"
                                      for line in sillytavern_chat_lines()),
      "this is a SillyTavern chat log (.jsonl), which gpt2-adventure cannot import yet"),

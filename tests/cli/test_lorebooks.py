@@ -27,6 +27,7 @@ from tests.story.lorebooks import (
     write,
 )
 from tests.support.cli_runner import run_cli
+from tests.support.peer_formats import novelai_lorebook, novelai_story
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -185,3 +186,40 @@ def test_chat_lorebook_and_load_do_not_mix(tmp_path: Path, launched: list[Any]) 
                           str(write(tmp_path, v2_book())))
     one_line_error(code, err, "drop --lorebook", "/world import")
     assert launched == []
+
+
+# -- NovelAI (issue 25, item 2) ------------------------------------------------------------
+
+def test_novelai_lorebook_and_story_into_a_seed(tmp_path: Path) -> None:
+    lore = write(tmp_path, novelai_lorebook(), "Ripple.lorebook")
+    code, out, err = invoke("import", str(lore), "--into", "knight")
+    assert code == 0, err
+    target = AppPaths.from_env().stories_dir / "knight.toml"
+    assert out.splitlines()[0] == f"{lore}: a NovelAI lorebook"
+    assert f"added 4 world entries to seed knight: {target}" in out
+    assert 'dropped: disabled entries dropped: entry 3 "Off"' in out
+    world = find_seed(AppPaths.from_env(), "knight").world
+    assert WorldEntry(("harbor",), "[Ships sail at dawn.]", comment="Harbor") in world
+    story = write(tmp_path, novelai_story(document="AAEC"), "tale.story")  # text unreadable
+    code, out, err = invoke("import", str(story), "--into", "knight")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{story}: a NovelAI story"
+    assert f"added 1 world entry to seed knight: {target}" in out
+
+
+def test_novelai_story_imports_as_a_save(tmp_path: Path) -> None:
+    story = write(tmp_path, novelai_story(), "tale.story")
+    code, out, err = invoke("import", str(story))
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{story}: a NovelAI story"
+    state = SaveStore(AppPaths.from_env()).load("tale")
+    assert state.turns[0].text == "You stand at the gates of Whiterun." and len(state.world) == 1
+
+
+def test_chat_with_a_novelai_lorebook(tmp_path: Path, launched: list[Any]) -> None:
+    card = write(tmp_path, {"name": "Brann", "first_mes": "Hi."}, "brann.json")
+    lore = write(tmp_path, novelai_lorebook(), "world.lorebook")
+    code, _, err = invoke("chat", "--plain", "--character", str(card), "--lorebook", str(lore))
+    assert code == 0, err
+    seed = pick_seed(launched[-1])
+    assert [w.comment for w in seed.world] == ["Rome Burning", "World", "Wyrm", "Harbor"]

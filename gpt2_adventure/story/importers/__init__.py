@@ -18,7 +18,6 @@ from typing import Literal
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
-from gpt2_adventure.story.cards.reader import card_to_seed
 from gpt2_adventure.story.importers import aidungeon, clover, kobold, kobold_united
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
@@ -44,9 +43,6 @@ from gpt2_adventure.story.importers.imported import (
     Item,
 )
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
-from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
-from gpt2_adventure.story.lorebooks import novelai, sillytavern
-from gpt2_adventure.story.lorebooks.read import lorebook_kind
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
 from gpt2_adventure.units import size_text
@@ -59,9 +55,10 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT,
                            "kobold-united": kobold_united.FORMAT,
                            "lorebook": "a lorebook (world info)",
-                           "card": "a character card (SillyTavern, TavernAI)"}
+                           "card": "a character card (SillyTavern, TavernAI)",
+                           "novelai-story": "a NovelAI story"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
-                "kobold": "kobold", "kobold-united": "kobold"}
+                "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai"}
 
 __all__ = ["AS_KINDS", "FORMATS", "AsKind", "Conversion", "ImportProblem", "ImportResult",
            "Item", "convert_bytes", "convert_document", "convert_file", "export_kobold",
@@ -98,10 +95,15 @@ def convert_document(doc: object, fmt: Format, name: str,
 
 def lorebook_label(doc: object) -> str:
     """Which lorebook a document is, as messages name it."""
+    # The lorebook and card readers use this package's helpers: imported when needed.
+    from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
+    from gpt2_adventure.story.lorebooks import novelai, sillytavern
+    from gpt2_adventure.story.lorebooks.read import lorebook_kind
+
     found = lorebook_kind(doc)
     labels = {"sillytavern": sillytavern.FORMAT, "kobold": lorebook_kobold.FORMAT,
               "novelai": novelai.FORMAT, "character-book": "a character book"}
-    return labels.get(found or "", "a lorebook")
+    return labels.get(found or "", "world info")
 
 
 def _title(stem: str) -> str:
@@ -115,13 +117,16 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     out = Conversion(source=where, format=label)
     if fmt == "lorebook":
         what = detected.label or lorebook_label(doc)
-        raise ImportProblem(f"this is {what}: world info to add to a story, not a story",
+        raise ImportProblem(f"this is a lorebook ({what}): world info to add to a story, not "
+                            "a story",
                             where, hint="add it to a story seed or a saved game: "
                                         "gpt2-adventure import FILE --into SEED_OR_SAVE")
     if fmt == "card":
         if as_ == "save":
             raise ImportProblem("a character card makes a chat seed, not a saved game; import "
                                 "it without --as save", where)
+        from gpt2_adventure.story.cards.reader import card_to_seed
+
         seed, out.dropped = card_to_seed(doc, where)
         out.seeds.append(seed)
     elif fmt == "aid2-seeds":
@@ -157,7 +162,11 @@ def _story(fmt: Format, doc: object, where: str, stem: str,
         if not isinstance(doc, str):
             raise ImportProblem("a prompt file should be text", where)
         return clover.story_from_prompt(doc, where, _title(stem))
-    if fmt == "kobold-united":
+    if fmt == "novelai-story":
+        from gpt2_adventure.story.importers import novelai_story
+
+        story, dropped, more = novelai_story.story_from_novelai(doc, where, _title(stem))
+    elif fmt == "kobold-united":
         story, dropped, more = kobold_united.story_from_united(doc, where, _title(stem))
     else:
         story, dropped, more = kobold.story_from_kobold(doc, where, _title(stem))

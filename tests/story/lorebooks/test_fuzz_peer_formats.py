@@ -1,0 +1,75 @@
+"""Random near-valid NovelAI lorebooks and stories (and their PNGs) into the lorebook
+readers, as ``test_fuzz.py`` does for the others: a lorebook or an ImportProblem naming the
+file, nothing else; whatever is read makes a valid seed. The slow run (``pytest -m slow``)
+feeds thousands."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpt2_adventure.errors import UserError
+from gpt2_adventure.story.lorebooks.read import lorebook_from_bytes
+from tests.story.lorebooks.test_fuzz import (
+    COMMON,
+    NAME,
+    check_book,
+    check_document,
+    names,
+    shaped,
+    small,
+    text_lists,
+    texts,
+    values,
+)
+from tests.support.peer_formats import base64_json, png_with_text
+
+novelai_entry = shaped({
+    "text": texts, "keys": text_lists, "displayName": texts, "enabled": st.booleans(),
+    "forceActivation": st.booleans(), "searchRange": small, "keyRelative": st.booleans(),
+    "nonStoryActivatable": st.booleans(), "category": texts | values,
+    "contextConfig": shaped({"prefix": texts, "suffix": texts, "budgetPriority": small,
+                             "insertionPosition": small}),
+    "loreBiasGroups": st.lists(shaped({"phrases": values}), max_size=2)})
+novelai_book = shaped({"lorebookVersion": small, "settings": shaped({
+    "orderByKeyLocations": st.booleans()}), "entries": st.lists(novelai_entry, max_size=4),
+    "categories": st.lists(shaped({"id": texts, "enabled": st.booleans()}), max_size=2)})
+novelai_story = shaped({"storyContainerVersion": small, "metadata": values,
+                        "content": shaped({"lorebook": novelai_book, "document": values,
+                                           "story": values, "context": values})})
+SHAPES = {"novelai": novelai_book, "novelai-story": novelai_story}
+shapes = st.sampled_from(list(SHAPES)).flatmap(lambda k: SHAPES[k])
+
+
+@settings(max_examples=200, **COMMON)
+@given(doc=shapes, who=names)
+def test_shaped_documents(doc: object, who: tuple[str, str] | None) -> None:
+    check_document(doc, who)
+
+
+def check_png(doc: object) -> None:
+    try:
+        check_book(lorebook_from_bytes(png_with_text({"naidata": base64_json(doc)}), NAME))
+    except UserError as error:
+        assert error.where is not None and error.where.startswith("fuzz"), error
+
+
+@settings(max_examples=60, **COMMON)
+@given(doc=novelai_book | values)
+def test_lorebook_images(doc: object) -> None:
+    check_png(doc)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, **COMMON)
+@given(doc=shapes, who=names)
+def test_documents_slow(doc: object, who: tuple[str, str] | None) -> None:
+    check_document(doc, who)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, **COMMON)
+@given(doc=novelai_book | values)
+def test_lorebook_images_slow(doc: object) -> None:
+    check_png(doc)
