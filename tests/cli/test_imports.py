@@ -20,6 +20,8 @@ from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore
 from tests.story.importers import peer_sample
 from tests.support.peer_formats import (
+    aid_scenario,
+    aid_story_cards,
     base64_json,
     novelai_lorebook,
     png_with_text,
@@ -147,6 +149,32 @@ def test_real_peer_card_and_lorebook(tmp_path: Path) -> None:
     lorebook = peer_sample("novelai/Ripple (Mon Oct 17 2022).lorebook")
     code, _, err = invoke(str(lorebook))
     assert code == 2 and "NovelAI lorebook" in err and "orderByKeyLocations" not in err
+
+
+def test_ai_dungeon_scenarios_become_seeds(tmp_path: Path) -> None:
+    source = tmp_path / "scenarios.json"
+    source.write_text(json.dumps([aid_scenario("Keep", "You are ${character.name}.")]),
+                      encoding="utf-8")
+    code, out, err = invoke(str(source))
+    assert code == 0, err
+    seed_file = AppPaths.from_env().stories_dir / "aid-keep.toml"
+    assert out.splitlines() == [f"{source}: AI Dungeon scenarios",
+                                f"created seed aid-keep: {seed_file}"]
+    assert 'question = "What is your name?"' in seed_file.read_text(encoding="utf-8")
+
+
+def test_ai_dungeon_story_cards_need_into(tmp_path: Path) -> None:
+    source = tmp_path / "cards.json"
+    source.write_text(json.dumps(aid_story_cards()), encoding="utf-8")
+    code, out, err = invoke(str(source))
+    assert code == 2 and out == ""
+    assert err.startswith("error: this is a lorebook (AI Dungeon story cards)")
+
+
+def test_real_peer_scenarios(tmp_path: Path) -> None:
+    code, out, err = invoke(str(peer_sample("aidungeon/javaman_scenarios.json")))
+    assert code == 0, err
+    assert out.count("created seed aid-") == 8
 
 
 # -- saves export --format kobold ---------------------------------------------------------

@@ -27,7 +27,12 @@ from tests.story.lorebooks import (
     write,
 )
 from tests.support.cli_runner import run_cli
-from tests.support.peer_formats import novelai_lorebook, novelai_story
+from tests.support.peer_formats import (
+    aid_story_cards,
+    aid_world_info,
+    novelai_lorebook,
+    novelai_story,
+)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -223,3 +228,20 @@ def test_chat_with_a_novelai_lorebook(tmp_path: Path, launched: list[Any]) -> No
     assert code == 0, err
     seed = pick_seed(launched[-1])
     assert [w.comment for w in seed.world] == ["Rome Burning", "World", "Wyrm", "Harbor"]
+
+
+# -- AI Dungeon (issue 25, item 3) ---------------------------------------------------------
+
+def test_ai_dungeon_lore_into_a_save(tmp_path: Path) -> None:
+    store = chat_save()
+    cards = write(tmp_path, aid_story_cards(), "cards.json")
+    info = write(tmp_path, aid_world_info(), "wi.json")
+    code, out, err = invoke("import", str(cards), str(info), "--into", "inn")
+    assert code == 0, err
+    assert f"{cards}: AI Dungeon story cards" in out and f"{info}: AI Dungeon world info" in out
+    assert "note: keys written as Enhanced World Info patterns" in out
+    assert "dropped: card descriptions dropped" in out
+    world = store.load("inn").world
+    assert WorldEntry(("Ana", "the smith"), "Ana is the village smith.", comment="Ana") in world
+    assert WorldEntry(("Katariah", "empress", "emperor", "the empress", "the emperor"),
+                      "Katariah rules Tamriel.") in world

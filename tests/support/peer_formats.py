@@ -137,3 +137,42 @@ def textgen_character() -> str:
             "greeting: |-\n    *Chiharu waves* Hey! Let's get started!\n"
             "example_dialogue: |-\n    {{user}}: So how did you start?\n"
             "    {{char}}: I've always loved tinkering.\n")
+
+
+def aid_story_cards() -> list[dict[str, Any]]:
+    """AI Dungeon's story-card export (a list; keys comma-separated)."""
+    return [
+        {"keys": "Ana, the smith", "value": "Ana is the village smith.", "type": "character",
+         "title": "Ana", "description": "Make her gruff.", "useForCharacterCreation": False},
+        {"keys": "forge", "value": "The forge burns day and night.", "type": "location",
+         "title": "Forge", "description": "", "useForCharacterCreation": True},
+        {"keys": "", "value": "No keys.", "type": "custom", "title": "Keyless",
+         "description": "", "useForCharacterCreation": False},
+    ]
+
+
+def aid_world_info() -> list[dict[str, Any]]:
+    """AI Dungeon's 2021 world-info export, keys written for Enhanced World Info (like
+    ``1-jarls.json``)."""
+    return [
+        {"id": "1.1", "keys": "Katariah|(|the )emp(ress|eror)#[t=5l=5f=2S=2]",
+         "entry": "Katariah rules Tamriel.", "hidden": False},
+        {"id": "1.2", "keys": "Ungvid,Jarl of Winterhold", "entry": "Ungvid is old.",
+         "hidden": True},
+        {"id": "1.3", "keys": "wyrm.*", "entry": "Only a regex.", "hidden": False},
+    ]
+
+
+def aid_scenario(title: str, prompt: str, options: list[dict[str, Any]] | None = None,
+                 **fields: Any) -> dict[str, Any]:
+    """One scenario of an AI Dungeon scenario export (like ``javaman_scenarios.json``)."""
+    scenario: dict[str, Any] = {
+        "id": "1409055", "publicId": "8569ef80", "published": True, "title": title,
+        "description": f"About {title}.", "tags": [], "createdAt": "2021-02-24T02:25:11.800Z",
+        "updatedAt": "2021-02-24T02:27:08.712Z", "memory": "", "authorsNote": "",
+        "mode": "creative", "prompt": prompt, "quests": [], "worldInfo": [],
+        "isOwner": True, "user": {"username": "someone"}, "options": options or [],
+        "isOption": False,
+    }
+    scenario.update(fields)
+    return scenario

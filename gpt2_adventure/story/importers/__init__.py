@@ -22,6 +22,7 @@ from gpt2_adventure.story.importers import aidungeon, clover, kobold, kobold_uni
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
     decode_text,
+    kind,
     numbered,
     read_bytes,
     save_name,
@@ -56,7 +57,8 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "kobold-united": kobold_united.FORMAT,
                            "lorebook": "a lorebook (world info)",
                            "card": "a character card (SillyTavern, TavernAI)",
-                           "novelai-story": "a NovelAI story"}
+                           "novelai-story": "a NovelAI story",
+                           "aid-scenarios": "AI Dungeon scenarios"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
                 "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai"}
 
@@ -96,14 +98,20 @@ def convert_document(doc: object, fmt: Format, name: str,
 def lorebook_label(doc: object) -> str:
     """Which lorebook a document is, as messages name it."""
     # The lorebook and card readers use this package's helpers: imported when needed.
+    from gpt2_adventure.story.lorebooks import aidungeon, novelai, sillytavern
     from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
-    from gpt2_adventure.story.lorebooks import novelai, sillytavern
     from gpt2_adventure.story.lorebooks.read import lorebook_kind
 
     found = lorebook_kind(doc)
     labels = {"sillytavern": sillytavern.FORMAT, "kobold": lorebook_kobold.FORMAT,
-              "novelai": novelai.FORMAT, "character-book": "a character book"}
+              "novelai": novelai.FORMAT, "character-book": "a character book",
+              "aidungeon": aidungeon.CARDS_FORMAT if _has_cards(doc)
+              else aidungeon.WORLD_INFO_FORMAT}
     return labels.get(found or "", "world info")
+
+
+def _has_cards(doc: object) -> bool:
+    return isinstance(doc, list) and any(isinstance(d, dict) and "value" in d for d in doc)
 
 
 def _title(stem: str) -> str:
@@ -127,8 +135,19 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
                                 "it without --as save", where)
         from gpt2_adventure.story.cards.reader import card_to_seed
 
+        spec = doc.get("spec") if isinstance(doc, dict) else None
+        if spec is not None and not isinstance(spec, str):  # card_to_seed needs it hashable
+            raise ImportProblem(f"spec should be text, not {kind(spec)}", where)
         seed, out.dropped = card_to_seed(doc, where)
         out.seeds.append(seed)
+    elif fmt == "aid-scenarios":
+        from gpt2_adventure.story.importers import scenarios
+
+        if as_ == "save":
+            raise ImportProblem("a scenario makes story seeds (how a game starts), not a "
+                                "saved game; import it without --as save", where)
+        out.seeds, out.dropped, more = scenarios.seeds_from_scenarios(doc, where)
+        out.notes += more
     elif fmt == "aid2-seeds":
         if as_ == "save":
             raise ImportProblem("this file holds story seeds (one per setting and character), "

@@ -11,12 +11,13 @@ from gpt2_adventure.story.importers.binary import binary_kind, png_content
 from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json, load_yaml
 
 Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
-                 "kobold-united", "lorebook", "card", "novelai-story"]
+                 "kobold-united", "lorebook", "card", "novelai-story", "aid-scenarios"]
 FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
-                            "kobold-united", "lorebook", "card", "novelai-story")
+                            "kobold-united", "lorebook", "card", "novelai-story",
+                            "aid-scenarios")
 KNOWN = ("a KoboldAI or KoboldAI United story (.json), an AI Dungeon 2 story_data.yaml or save "
-         "(.json), a Clover Edition save (.json) or prompt (.txt), a NovelAI story (.story), "
-         "or a character card (.json, .png)")
+         "(.json), a Clover Edition save (.json) or prompt (.txt), an AI Dungeon scenario "
+         "export (.json), a NovelAI story (.story), or a character card (.json, .png)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
 # text-generation-webui characters: name/context/greeting (or the older char_* names).
 _CHARACTER_LINE = re.compile(r"^(?:name|context|greeting|char_name|char_persona)\s*:",
@@ -102,11 +103,15 @@ def _is_character(doc: dict[object, object]) -> bool:
 
 
 def json_format(doc: object, where: str) -> Format:
+    # These readers use this package's helpers: imported when needed.
+    from gpt2_adventure.story.importers import scenarios
     from gpt2_adventure.story.lorebooks.novelai import is_story
     from gpt2_adventure.story.lorebooks.read import lorebook_kind
 
     if is_story(doc):
         return "novelai-story"
+    if scenarios.looks_like(doc):
+        return "aid-scenarios"
     if lorebook_kind(doc) is not None:  # world info only: added to a story with --into
         return "lorebook"
     if not isinstance(doc, dict):

@@ -14,7 +14,13 @@ from gpt2_adventure.story.importers.common import (
     load_json,
     read_bytes,
 )
-from gpt2_adventure.story.lorebooks import character_book, kobold, novelai, sillytavern
+from gpt2_adventure.story.lorebooks import (
+    aidungeon,
+    character_book,
+    kobold,
+    novelai,
+    sillytavern,
+)
 from gpt2_adventure.story.lorebooks.common import (
     MACROS_KEPT,
     MAX_LOREBOOK_BYTES,
@@ -25,9 +31,11 @@ from gpt2_adventure.story.lorebooks.common import (
     plain,
 )
 
-Kind = Literal["sillytavern", "kobold", "character-book", "novelai", "novelai-story"]
+Kind = Literal["sillytavern", "kobold", "character-book", "novelai", "novelai-story",
+               "aidungeon"]
 KNOWN = ("a SillyTavern World Info file, KoboldAI (Lite) world info, a character book "
-         "(V2, or V3 lorebook_v3), or a NovelAI lorebook or story")
+         "(V2, or V3 lorebook_v3), a NovelAI lorebook or story, or AI Dungeon story cards "
+         "or world info")
 Names = tuple[str, str]  # (the character, the player) that {{char}} and {{user}} stand for
 
 
@@ -48,6 +56,8 @@ def lorebook_kind(doc: object) -> Kind | None:
         return "character-book"
     if kobold.looks_like(doc):
         return "kobold"
+    if aidungeon.looks_like(doc):
+        return "aidungeon"
     return None
 
 
@@ -76,6 +86,8 @@ def lorebook_from_doc(doc: object, where: str, names: Names | None = None) -> Lo
         book = novelai.read_story_doc(doc, where, sub)
     elif found == "sillytavern":
         book = sillytavern.read_doc(doc, where, sub)
+    elif found == "aidungeon":
+        book = aidungeon.read_doc(doc, where, sub)
     elif found == "kobold":
         book = kobold.read_doc(doc, where, sub)
     else:

@@ -1,7 +1,7 @@
-"""Random near-valid NovelAI lorebooks and stories (and their PNGs) into the lorebook
-readers, as ``test_fuzz.py`` does for the others: a lorebook or an ImportProblem naming the
-file, nothing else; whatever is read makes a valid seed. The slow run (``pytest -m slow``)
-feeds thousands."""
+"""Random near-valid NovelAI lorebooks and stories (and their PNGs) and AI Dungeon story
+cards and world info into the lorebook readers, as ``test_fuzz.py`` does for the others: a
+lorebook or an ImportProblem naming the file, nothing else; whatever is read makes a valid
+seed. The slow run (``pytest -m slow``) feeds thousands."""
 
 from __future__ import annotations
 
@@ -38,7 +38,13 @@ novelai_book = shaped({"lorebookVersion": small, "settings": shaped({
 novelai_story = shaped({"storyContainerVersion": small, "metadata": values,
                         "content": shaped({"lorebook": novelai_book, "document": values,
                                            "story": values, "context": values})})
-SHAPES = {"novelai": novelai_book, "novelai-story": novelai_story}
+patterns = texts | st.sampled_from(["a|(b|c)d#[t=1]", "(|the )x", "((x))", "a.*", "(a|b)(c|d)",
+                                    "x,(y|z)", "#[", "(", ")|("])
+aid_entry = shaped({"keys": patterns | text_lists, "value": texts, "entry": texts,
+                    "title": texts, "description": texts, "hidden": values,
+                    "useForCharacterCreation": st.booleans()})
+SHAPES = {"novelai": novelai_book, "novelai-story": novelai_story,
+          "aidungeon": st.lists(aid_entry, min_size=1, max_size=4)}
 shapes = st.sampled_from(list(SHAPES)).flatmap(lambda k: SHAPES[k])
 
 

@@ -1,0 +1,77 @@
+"""Random near-valid NovelAI stories, AI Dungeon scenario exports and character cards into
+the importers, as ``test_fuzz.py`` does for the others: a conversion or a UserError naming
+the file, nothing else; every seed made is valid and every save loads back. The slow run
+(``pytest -m slow``) feeds thousands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.story.importers.test_fuzz import (
+    COMMON,
+    NAME,
+    check,
+    documents_in,
+    shaped,
+    text_lists,
+    texts,
+    values,
+)
+from tests.support.peer_formats import base64_json, png_with_text
+
+question_texts = texts | st.sampled_from(["${character.name}", "${Enter your age...}",
+                                          "${}", "${1st}", "a ${x} b ${x}", "${{}}"])
+wi = st.lists(shaped({"keys": texts | text_lists, "entry": question_texts, "hidden": values}),
+              max_size=3)
+scenario = st.deferred(lambda: shaped({
+    "title": texts, "prompt": question_texts, "memory": question_texts,
+    "authorsNote": question_texts, "mode": st.sampled_from(["adventure", "creative", 1]),
+    "worldInfo": wi, "quests": values, "options": st.lists(scenario, max_size=2)
+    | values}))
+fragment = shaped({"text": texts, "origin": st.sampled_from(["prompt", "ai", "user", 3])})
+story = shaped({"storyContainerVersion": 1, "metadata": shaped({"title": texts}),
+                "content": shaped({"story": shaped({"text": texts, "fragments": st.lists(
+                    fragment, max_size=3)}), "context": st.lists(shaped({"text": texts}),
+                                                                 max_size=3),
+                    "lorebook": values, "document": values, "settings": values})})
+card = shaped({"spec": "chara_card_v2", "data": shaped({"name": texts, "first_mes": texts,
+                                                       "description": texts})})
+SHAPED = {"aid-scenarios": st.lists(scenario, max_size=3) | scenario,
+          "novelai-story": story, "card": card}
+inputs = st.one_of(*(st.tuples(st.just(f), shape) for f, shape in SHAPED.items()))
+as_kinds = st.sampled_from([None, "seed", "save"])
+
+
+@settings(max_examples=200, **COMMON)
+@given(given_input=inputs, as_=as_kinds)
+def test_shaped_documents(given_input: tuple[str, object], as_: str | None) -> None:
+    documents_in(*given_input, as_)
+
+
+@settings(max_examples=60, **COMMON)
+@given(doc=card | values, keyword=st.sampled_from(["chara", "ccv3", "naidata"]))
+def test_png_files(doc: object, keyword: str) -> None:
+    from gpt2_adventure.story.importers import convert_bytes
+
+    data = png_with_text({keyword: base64_json(doc)})
+    check(lambda: convert_bytes(data, NAME))
+
+
+@settings(max_examples=60, **COMMON)
+@given(lines=st.lists(values, min_size=1, max_size=4))
+def test_json_lines(lines: list[object]) -> None:
+    from gpt2_adventure.story.importers import convert_bytes
+
+    data = "\n".join(json.dumps(line) for line in lines).encode("utf-8", "surrogatepass")
+    check(lambda: convert_bytes(data, NAME + "l"))
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, **COMMON)
+@given(given_input=inputs, as_=as_kinds)
+def test_shaped_documents_slow(given_input: tuple[str, object], as_: str | None) -> None:
+    documents_in(*given_input, as_)
