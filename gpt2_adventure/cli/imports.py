@@ -84,7 +84,8 @@ def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
              "prompt .txt files, KoboldAI and KoboldAI United story .json files, NovelAI .story "
-             "files, character cards (.json, .png); with --into, lorebooks.",
+             "files, AI Dungeon scenario exports, characters (SillyTavern cards .json/.png, "
+             "RisuAI .charx, text-generation-webui .yaml); with --into, lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
@@ -93,8 +94,9 @@ def import_command(
     into: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--into", metavar="SEED_OR_SAVE",
         help="Add lorebooks (SillyTavern World Info, KoboldAI world info, V2/V3 character "
-             "books, NovelAI .lorebook, .story or lorebook PNG) to this story seed or saved "
-             "game: a name or a file. A bundled seed gets a copy in your stories folder.")
+             "books, NovelAI .lorebook, .story or lorebook PNG, AI Dungeon story cards or "
+             "world info, Agnai memory books) to this story seed or saved game: a name or a "
+             "file. A bundled seed gets a copy in your stories folder.")
     ] = None,
 ) -> None:
     """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and

@@ -23,10 +23,13 @@ from tests.support.peer_formats import (
     aid_scenario,
     aid_story_cards,
     base64_json,
+    charx,
     novelai_lorebook,
     png_with_text,
     sillytavern_chat_lines,
+    textgen_character,
     v2_card,
+    v3_card,
 )
 
 app = typer.Typer()
@@ -169,6 +172,25 @@ def test_ai_dungeon_story_cards_need_into(tmp_path: Path) -> None:
     code, out, err = invoke(str(source))
     assert code == 2 and out == ""
     assert err.startswith("error: this is a lorebook (AI Dungeon story cards)")
+
+
+def test_characters_from_other_front_ends(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "Example.yaml"
+    yaml_file.write_text(textgen_character(), encoding="utf-8")
+    risu = tmp_path / "risa.charx"
+    risu.write_bytes(charx(v3_card("Risa")))
+    code, out, err = invoke(str(yaml_file), str(risu))
+    assert code == 0, err
+    stories = AppPaths.from_env().stories_dir
+    assert f"{yaml_file}: a text-generation-webui character" in out
+    assert f"created seed chiharu-yamada: {stories / 'chiharu-yamada.toml'}" in out
+    assert f"{risu}: a RisuAI character (.charx)" in out
+    assert f"created seed risa: {stories / 'risa.toml'}" in out
+    evil = tmp_path / "evil.charx"
+    evil.write_bytes(charx(v3_card("Eve"), {"../../escape.txt": b"x"}))
+    code, out, err = invoke(str(evil))
+    assert code == 2 and out == "" and "unsafe path" in err.splitlines()[0]
+    assert not (stories / "eve.toml").exists() and not (tmp_path.parent / "escape.txt").exists()
 
 
 def test_real_peer_scenarios(tmp_path: Path) -> None:

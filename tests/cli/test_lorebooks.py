@@ -28,6 +28,7 @@ from tests.story.lorebooks import (
 )
 from tests.support.cli_runner import run_cli
 from tests.support.peer_formats import (
+    agnai_memory_book,
     aid_story_cards,
     aid_world_info,
     novelai_lorebook,
@@ -245,3 +246,13 @@ def test_ai_dungeon_lore_into_a_save(tmp_path: Path) -> None:
     assert WorldEntry(("Ana", "the smith"), "Ana is the village smith.", comment="Ana") in world
     assert WorldEntry(("Katariah", "empress", "emperor", "the empress", "the emperor"),
                       "Katariah rules Tamriel.") in world
+
+
+def test_agnai_memory_book_into_a_seed(tmp_path: Path) -> None:
+    book = write(tmp_path, agnai_memory_book(), "larion.json")
+    code, out, err = invoke("import", str(book), "--into", "knight")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{book}: an Agnai memory book"
+    assert "added 2 world entries to seed knight" in out
+    assert WorldEntry(("inn",), "The inn is loud.", comment="Inn") in find_seed(
+        AppPaths.from_env(), "knight").world

@@ -176,3 +176,42 @@ def aid_scenario(title: str, prompt: str, options: list[dict[str, Any]] | None =
     }
     scenario.update(fields)
     return scenario
+
+
+def charx(card: object, extra: dict[str, bytes] | None = None) -> bytes:
+    """A RisuAI ``.charx``: a zip with ``card.json`` and assets."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("card.json", json.dumps(card))
+        archive.writestr("assets/icon/image/main.png", b"\x89PNG\r\n\x1a\n")
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def v3_card(name: str = "Risa") -> dict[str, Any]:
+    return {"spec": "chara_card_v3", "spec_version": "3.0",
+            "data": {"name": name, "description": "{{char}} paints.", "personality": "",
+                     "scenario": "", "first_mes": "Hello!", "mes_example": "",
+                     "creator_notes": "", "system_prompt": "", "post_history_instructions": "",
+                     "alternate_greetings": ["Hi again."], "tags": [], "creator": "",
+                     "character_version": "", "extensions": {}, "group_only_greetings": [],
+                     "assets": [{"type": "icon", "uri": "embeded://assets/icon/image/main.png",
+                                 "name": "main", "ext": "png"}]}}
+
+
+def agnai_memory_book() -> dict[str, Any]:
+    """An Agnai memory book export."""
+    return {"kind": "memory", "name": "Larion", "description": "The kingdom.",
+            "userId": "u1", "entries": [
+                {"name": "Dragon", "entry": "Vharzul is a red dragon.",
+                 "keywords": ["Vharzul", "dragon"], "priority": 10, "weight": 5,
+                 "enabled": True},
+                {"name": "Off", "entry": "Hidden.", "keywords": ["secret"], "priority": 0,
+                 "weight": 0, "enabled": False},
+                {"name": "Inn", "entry": "The inn is loud.", "keywords": ["inn"],
+                 "priority": 0, "weight": 0, "enabled": True},
+            ]}

@@ -58,7 +58,9 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "lorebook": "a lorebook (world info)",
                            "card": "a character card (SillyTavern, TavernAI)",
                            "novelai-story": "a NovelAI story",
-                           "aid-scenarios": "AI Dungeon scenarios"}
+                           "aid-scenarios": "AI Dungeon scenarios",
+                           "textgen-character": "a text-generation-webui character",
+                           "charx": "a RisuAI character (.charx)"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
                 "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai"}
 
@@ -98,16 +100,23 @@ def convert_document(doc: object, fmt: Format, name: str,
 def lorebook_label(doc: object) -> str:
     """Which lorebook a document is, as messages name it."""
     # The lorebook and card readers use this package's helpers: imported when needed.
-    from gpt2_adventure.story.lorebooks import aidungeon, novelai, sillytavern
+    from gpt2_adventure.story.lorebooks import agnai, aidungeon, novelai, sillytavern
     from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
     from gpt2_adventure.story.lorebooks.read import lorebook_kind
 
     found = lorebook_kind(doc)
     labels = {"sillytavern": sillytavern.FORMAT, "kobold": lorebook_kobold.FORMAT,
               "novelai": novelai.FORMAT, "character-book": "a character book",
+              "agnai": agnai.FORMAT,
               "aidungeon": aidungeon.CARDS_FORMAT if _has_cards(doc)
               else aidungeon.WORLD_INFO_FORMAT}
     return labels.get(found or "", "world info")
+
+
+def _check_spec(card: object, where: str) -> None:
+    spec = card.get("spec") if isinstance(card, dict) else None
+    if spec is not None and not isinstance(spec, str):  # card_to_seed needs it hashable
+        raise ImportProblem(f"spec should be text, not {kind(spec)}", where)
 
 
 def _has_cards(doc: object) -> bool:
@@ -129,15 +138,29 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
                             "a story",
                             where, hint="add it to a story seed or a saved game: "
                                         "gpt2-adventure import FILE --into SEED_OR_SAVE")
-    if fmt == "card":
-        if as_ == "save":
-            raise ImportProblem("a character card makes a chat seed, not a saved game; import "
-                                "it without --as save", where)
+    if fmt in ("card", "textgen-character", "charx") and as_ == "save":
+        raise ImportProblem("a character makes a chat seed, not a saved game; import it "
+                            "without --as save", where)
+    if fmt == "textgen-character":
+        from gpt2_adventure.story.cards.textgen import seed_from_character
+
+        seed, out.dropped = seed_from_character(doc, where)
+        out.seeds.append(seed)
+    elif fmt == "charx":
+        from gpt2_adventure.story.cards.charx import card_from_charx
         from gpt2_adventure.story.cards.reader import card_to_seed
 
-        spec = doc.get("spec") if isinstance(doc, dict) else None
-        if spec is not None and not isinstance(spec, str):  # card_to_seed needs it hashable
-            raise ImportProblem(f"spec should be text, not {kind(spec)}", where)
+        if not isinstance(doc, bytes):
+            raise ImportProblem("a .charx card is a zip archive, read from the file", where)
+        card, assets = card_from_charx(doc, where)
+        _check_spec(card, where)
+        seed, out.dropped = card_to_seed(card, where)
+        out.dropped += assets
+        out.seeds.append(seed)
+    elif fmt == "card":
+        from gpt2_adventure.story.cards.reader import card_to_seed
+
+        _check_spec(doc, where)
         seed, out.dropped = card_to_seed(doc, where)
         out.seeds.append(seed)
     elif fmt == "aid-scenarios":

@@ -11,13 +11,15 @@ from gpt2_adventure.story.importers.binary import binary_kind, png_content
 from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json, load_yaml
 
 Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
-                 "kobold-united", "lorebook", "card", "novelai-story", "aid-scenarios"]
+                 "kobold-united", "lorebook", "card", "novelai-story", "aid-scenarios",
+                 "textgen-character", "charx"]
 FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
                             "kobold-united", "lorebook", "card", "novelai-story",
-                            "aid-scenarios")
+                            "aid-scenarios", "textgen-character", "charx")
 KNOWN = ("a KoboldAI or KoboldAI United story (.json), an AI Dungeon 2 story_data.yaml or save "
          "(.json), a Clover Edition save (.json) or prompt (.txt), an AI Dungeon scenario "
-         "export (.json), a NovelAI story (.story), or a character card (.json, .png)")
+         "export (.json), a NovelAI story (.story), or a character: a card (.json, .png), "
+         "a RisuAI .charx or a text-generation-webui character (.yaml)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
 # text-generation-webui characters: name/context/greeting (or the older char_* names).
 _CHARACTER_LINE = re.compile(r"^(?:name|context|greeting|char_name|char_persona)\s*:",
@@ -47,8 +49,8 @@ def detect_binary(data: bytes, where: str) -> Detected | None:
         if what == "card":
             return Detected("card", doc)
         return Detected("lorebook", None, "a NovelAI lorebook image")
-    if found == "zip":
-        raise not_read("a zip archive (RisuAI .charx cards are zip archives)", where)
+    if found == "zip":  # a RisuAI .charx; checked as hostile when it is read
+        return Detected("charx", data)
     raise ImportProblem(f"this is {found}, not a format gpt2-adventure imports; expected "
                         f"{KNOWN}", where)
 
@@ -71,7 +73,7 @@ def detect(text: str, where: str, suffix: str = "") -> Detected:
             or _CHARACTER_LINE.search(text)):
         doc = load_yaml(text, where)
         if isinstance(doc, dict) and "settings" not in doc and _is_character(doc):
-            raise not_read("a text-generation-webui character (YAML)", where)
+            return Detected("textgen-character", doc)
         if not isinstance(doc, dict):
             raise ImportProblem(f"the YAML holds {kind(doc)}, not a mapping; expected AI "
                                 "Dungeon 2's story_data.yaml (settings: ...) or a "
@@ -122,6 +124,8 @@ def json_format(doc: object, where: str) -> Format:
                             hint="look at it with: gpt2-adventure saves show PATH")
     if "spec" in doc or ("first_mes" in doc and "name" in doc) or "char_greeting" in doc:
         return "card"
+    if _is_character(doc):  # text-generation-webui also reads its characters as JSON
+        return "textgen-character"
     if "story_start" in doc:
         return "aid2-save"
     # KoboldAI United's own format: "file_version": 2, its actions an object (not a list).

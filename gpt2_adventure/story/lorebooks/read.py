@@ -15,6 +15,7 @@ from gpt2_adventure.story.importers.common import (
     read_bytes,
 )
 from gpt2_adventure.story.lorebooks import (
+    agnai,
     aidungeon,
     character_book,
     kobold,
@@ -32,10 +33,10 @@ from gpt2_adventure.story.lorebooks.common import (
 )
 
 Kind = Literal["sillytavern", "kobold", "character-book", "novelai", "novelai-story",
-               "aidungeon"]
+               "aidungeon", "agnai"]
 KNOWN = ("a SillyTavern World Info file, KoboldAI (Lite) world info, a character book "
-         "(V2, or V3 lorebook_v3), a NovelAI lorebook or story, or AI Dungeon story cards "
-         "or world info")
+         "(V2, or V3 lorebook_v3), a NovelAI lorebook or story, AI Dungeon story cards or "
+         "world info, or an Agnai memory book")
 Names = tuple[str, str]  # (the character, the player) that {{char}} and {{user}} stand for
 
 
@@ -51,6 +52,8 @@ def lorebook_kind(doc: object) -> Kind | None:
         return "novelai"
     if novelai.is_story(doc):
         return "novelai-story"
+    if agnai.looks_like(doc):
+        return "agnai"
     if isinstance(doc, dict) and isinstance(doc.get("entries"), list) and not any(
             key in doc for key in ("prompt", "actions", "settings", "story_start")):
         return "character-book"
@@ -86,6 +89,8 @@ def lorebook_from_doc(doc: object, where: str, names: Names | None = None) -> Lo
         book = novelai.read_story_doc(doc, where, sub)
     elif found == "sillytavern":
         book = sillytavern.read_doc(doc, where, sub)
+    elif found == "agnai":
+        book = agnai.read_doc(doc, where, sub)
     elif found == "aidungeon":
         book = aidungeon.read_doc(doc, where, sub)
     elif found == "kobold":

@@ -1,5 +1,6 @@
-"""Random near-valid NovelAI stories, AI Dungeon scenario exports and character cards into
-the importers, as ``test_fuzz.py`` does for the others: a conversion or a UserError naming
+"""Random near-valid NovelAI stories, AI Dungeon scenario exports, character cards,
+text-generation-webui characters and RisuAI .charx archives into the importers, as
+``test_fuzz.py`` does for the others: a conversion or a UserError naming
 the file, nothing else; every seed made is valid and every save loads back. The slow run
 (``pytest -m slow``) feeds thousands."""
 
@@ -21,7 +22,7 @@ from tests.story.importers.test_fuzz import (
     texts,
     values,
 )
-from tests.support.peer_formats import base64_json, png_with_text
+from tests.support.peer_formats import base64_json, charx, png_with_text
 
 question_texts = texts | st.sampled_from(["${character.name}", "${Enter your age...}",
                                           "${}", "${1st}", "a ${x} b ${x}", "${{}}"])
@@ -40,8 +41,13 @@ story = shaped({"storyContainerVersion": 1, "metadata": shaped({"title": texts})
                     "lorebook": values, "document": values, "settings": values})})
 card = shaped({"spec": "chara_card_v2", "data": shaped({"name": texts, "first_mes": texts,
                                                        "description": texts})})
+textgen = shaped({"name": texts, "context": texts, "greeting": texts,
+                  "example_dialogue": texts, "your_name": texts, "char_name": texts})
 SHAPED = {"aid-scenarios": st.lists(scenario, max_size=3) | scenario,
-          "novelai-story": story, "card": card}
+          "novelai-story": story, "card": card, "textgen-character": textgen}
+member_names = st.sampled_from(["card.json", "assets/a.png", "../x", "/abs", "a/../../b",
+                                "C:\\x", "card.json"]) | st.text(min_size=1, max_size=12).filter(
+                                    lambda name: "\0" not in name and name.strip("/"))
 inputs = st.one_of(*(st.tuples(st.just(f), shape) for f, shape in SHAPED.items()))
 as_kinds = st.sampled_from([None, "seed", "save"])
 
@@ -68,6 +74,21 @@ def test_json_lines(lines: list[object]) -> None:
 
     data = "\n".join(json.dumps(line) for line in lines).encode("utf-8", "surrogatepass")
     check(lambda: convert_bytes(data, NAME + "l"))
+
+
+@settings(max_examples=60, **COMMON)
+@given(card_doc=card | values, members=st.lists(st.tuples(member_names, st.binary(
+    max_size=20)), max_size=3), cut=st.integers(0, 400))
+def test_charx_archives(card_doc: object, members: list[tuple[str, bytes]], cut: int) -> None:
+    import warnings
+
+    from gpt2_adventure.story.importers import convert_bytes
+
+    with warnings.catch_warnings():  # zipfile warns about duplicate names
+        warnings.simplefilter("ignore")
+        data = charx(card_doc, dict(members))
+    for sample in (data, data[:cut] if cut else data):
+        check(lambda sample=sample: convert_bytes(sample, NAME))
 
 
 @pytest.mark.slow

@@ -67,7 +67,7 @@ def test_a_sillytavern_chat_is_named_not_a_json_syntax_error() -> None:
 
 
 @pytest.mark.parametrize("name", ["Example.yaml", "Example.yml", "Example"])
-def test_a_textgen_character_is_named(name: str) -> None:
-    error = refusal(textgen_character().encode(), name)
-    assert "text-generation-webui character" in error.message
-    assert "settings" not in error.message
+def test_a_textgen_character_is_a_character(name: str) -> None:
+    conversion = convert_bytes(textgen_character().encode(), name)
+    assert conversion.format == "a text-generation-webui character"
+    assert [seed.title for seed in conversion.seeds] == ["Chiharu Yamada"]

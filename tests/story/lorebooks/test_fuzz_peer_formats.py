@@ -1,7 +1,7 @@
-"""Random near-valid NovelAI lorebooks and stories (and their PNGs) and AI Dungeon story
-cards and world info into the lorebook readers, as ``test_fuzz.py`` does for the others: a
-lorebook or an ImportProblem naming the file, nothing else; whatever is read makes a valid
-seed. The slow run (``pytest -m slow``) feeds thousands."""
+"""Random near-valid NovelAI lorebooks and stories (and their PNGs), AI Dungeon story cards
+and world info and Agnai memory books into the lorebook readers, as ``test_fuzz.py`` does for
+the others: a lorebook or an ImportProblem naming the file, nothing else; whatever is read
+makes a valid seed. The slow run (``pytest -m slow``) feeds thousands."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ patterns = texts | st.sampled_from(["a|(b|c)d#[t=1]", "(|the )x", "((x))", "a.*"
 aid_entry = shaped({"keys": patterns | text_lists, "value": texts, "entry": texts,
                     "title": texts, "description": texts, "hidden": values,
                     "useForCharacterCreation": st.booleans()})
-SHAPES = {"novelai": novelai_book, "novelai-story": novelai_story,
+agnai_book = shaped({"kind": "memory", "name": texts, "entries": st.lists(shaped({
+    "name": texts, "entry": texts, "keywords": text_lists, "priority": small,
+    "weight": small, "enabled": st.booleans()}), max_size=4)})
+SHAPES = {"novelai": novelai_book, "novelai-story": novelai_story, "agnai": agnai_book,
           "aidungeon": st.lists(aid_entry, min_size=1, max_size=4)}
 shapes = st.sampled_from(list(SHAPES)).flatmap(lambda k: SHAPES[k])
 
