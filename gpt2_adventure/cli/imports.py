@@ -65,6 +65,12 @@ def report_attached(attached: Attached) -> None:
         _say(f"dropped: {part}")
 
 
+def _check_character(character: Path | None, into: str | None) -> None:
+    if character is not None and into is not None:
+        raise UserError("choose --character or --into, not both", "--character",
+                        hint="--character goes with a SillyTavern chat (.jsonl)")
+
+
 def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
     from gpt2_adventure.story.lorebooks.attach import attach_file
 
@@ -98,6 +104,10 @@ def import_command(
              "world info, Agnai memory books) to this story seed or saved game: a name or a "
              "file. A bundled seed gets a copy in your stories folder.")
     ] = None,
+    character: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--character", metavar="CARD",
+        help="The character card of a SillyTavern chat (.png or .json); default: a card "
+             "named like the chat's character beside the chat, if any.")] = None,
 ) -> None:
     """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and
     lorebooks.
@@ -110,6 +120,7 @@ def import_command(
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.importers import import_file
 
+    _check_character(character, into)
     if into is not None:
         if as_ is not None:
             raise UserError("choose --as or --into, not both", "--into",
@@ -127,7 +138,7 @@ def import_command(
     failed = 0
     for path in files:
         try:
-            result = import_file(path, paths, kind)
+            result = import_file(path, paths, kind, character)
         except UserError as error:
             failed += 1
             _error(error)

@@ -26,7 +26,8 @@ from tests.support.peer_formats import (
     charx,
     novelai_lorebook,
     png_with_text,
-    sillytavern_chat_lines,
+    st_chat,
+    st_message,
     textgen_character,
     v2_card,
     v3_card,
@@ -132,10 +133,9 @@ def test_a_png_card_becomes_a_chat_seed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "content", "words"), [
     ("Ripple.lorebook", json.dumps(novelai_lorebook()).encode(),
      "this is a lorebook (a NovelAI lorebook): world info to add to a story, not a story"),
-    ("1673181146000.jsonl", b"".join(json.dumps(line).encode() + b"\n"
-                                     for line in sillytavern_chat_lines()),
-     "this is a SillyTavern chat log (.jsonl), which gpt2-adventure cannot import yet"),
-], ids=["novelai-lorebook", "sillytavern-chat"])
+    ("x.png", png_with_text({"Comment": "hi"}), "this PNG image has no character card "
+     "('chara' or 'ccv3' text chunk) and no NovelAI lorebook ('naidata') in it"),
+], ids=["novelai-lorebook", "png-without-card"])
 def test_known_formats_are_named_in_one_line(tmp_path: Path, name: str, content: bytes,
                                              words: str) -> None:
     source = tmp_path / name
@@ -199,6 +199,40 @@ def test_real_peer_scenarios(tmp_path: Path) -> None:
     assert out.count("created seed aid-") == 8
 
 
+def test_a_sillytavern_chat_with_its_card_and_back(tmp_path: Path) -> None:
+    log = tmp_path / "Seraphina - 2023-1-24.jsonl"
+    log.write_text(st_chat(st_message("Seraphina", "Hi.", swipes=["Hi.", "Hey."]),
+                           st_message("Tom", "Hello.", user=True)), encoding="utf-8")
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps(v2_card("Seraphina")), encoding="utf-8")
+    code, out, err = invoke(str(log), "--character", str(card))
+    assert code == 0, err
+    save = AppPaths.from_env().saves_dir / "Seraphina - 2023-1-24.json"
+    assert out.splitlines() == [
+        f"{log}: a SillyTavern chat (2 messages, 1 swipe) with Seraphina",
+        f"note: character card: {card}", f"created save Seraphina - 2023-1-24: {save}"]
+    code, out, err = invoke(str(card), "--character", str(card))
+    assert code == 2 and "--character goes with a SillyTavern chat" in err
+
+
+def test_saves_export_sillytavern(tmp_path: Path) -> None:
+    log = tmp_path / "chat.jsonl"
+    log.write_text(st_chat(st_message("Seraphina", "Hey.", swipes=["Hi.", "Hey."],
+                                      swipe_id=1),
+                           st_message("Tom", "Hello.", user=True)), encoding="utf-8")
+    assert invoke(str(log))[0] == 0
+    out_file = tmp_path / "back.jsonl"
+    result = CliRunner().invoke(saves_app, ["export", "chat", "--format", "sillytavern",
+                                            "--out", str(out_file)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert lines[1]["swipes"] == ["Hi.", "Hey."] and lines[1]["swipe_id"] == 1
+    assert lines[2] == {"name": "Tom", "is_user": True, "is_system": False,
+                        "send_date": lines[2]["send_date"], "mes": "Hello.", "extra": {}}
+    result = CliRunner().invoke(saves_app, ["export", "chat", "-f", "sillytavern"])
+    assert result.exit_code == 0 and result.stdout.startswith('{"user_name": "Tom"')
+
+
 # -- saves export --format kobold ---------------------------------------------------------
 
 def saved_game() -> SaveStore:
@@ -242,7 +276,7 @@ def test_export_kobold_to_a_file_by_extension(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(saves_app, ["export", "castle", "-f", "xml"])
     assert isinstance(result.exception, UserError)
-    assert "md, txt, kobold or lorebook" in str(result.exception)
+    assert "md, txt, kobold, sillytavern or lorebook" in str(result.exception)
 
 
 def test_export_notes_go_to_stderr(tmp_path: Path) -> None:

@@ -215,3 +215,27 @@ def agnai_memory_book() -> dict[str, Any]:
                 {"name": "Inn", "entry": "The inn is loud.", "keywords": ["inn"],
                  "priority": 0, "weight": 0, "enabled": True},
             ]}
+
+
+def st_message(name: str, mes: str, *, user: bool = False, swipes: list[str] | None = None,
+               swipe_id: int = 0, **fields: Any) -> dict[str, Any]:
+    """One SillyTavern chat message with the fields SillyTavern writes."""
+    message: dict[str, Any] = {"name": name, "is_user": user, "is_system": False,
+                               "send_date": "January 24, 2023 7:38pm", "mes": mes,
+                               "extra": {}}
+    if swipes is not None:
+        message.update(swipes=swipes, swipe_id=swipe_id,
+                       swipe_info=[{"send_date": "January 24, 2023 7:38pm", "extra": {}}
+                                   for _ in swipes])
+    message.update(fields)
+    return message
+
+
+def st_chat(*messages: dict[str, Any], character: str = "Seraphina", user: str = "Tom",
+            **metadata: Any) -> str:
+    """A SillyTavern chat log's text: the header line, then the messages."""
+    header = {"user_name": user, "character_name": character,
+              "create_date": "2023-1-24 @19h 38m 16s 839ms",
+              "chat_metadata": {"note_prompt": "", "note_interval": 1, "note_position": 1,
+                                "note_depth": 4, **metadata}}
+    return "".join(json.dumps(line) + "\n" for line in (header, *messages))

@@ -60,23 +60,28 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "novelai-story": "a NovelAI story",
                            "aid-scenarios": "AI Dungeon scenarios",
                            "textgen-character": "a text-generation-webui character",
-                           "charx": "a RisuAI character (.charx)"}
+                           "charx": "a RisuAI character (.charx)",
+                           "st-chat": "a SillyTavern chat"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
-                "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai"}
+                "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai",
+                "st-chat": "sillytavern"}
 
 __all__ = ["AS_KINDS", "FORMATS", "AsKind", "Conversion", "ImportProblem", "ImportResult",
            "Item", "convert_bytes", "convert_document", "convert_file", "export_kobold",
            "import_file", "to_kobold", "write_conversion"]
 
 
-def convert_file(path: Path, as_: AsKind | None = None) -> Conversion:
-    """Read and convert one file (nothing is written)."""
-    return convert_bytes(read_bytes(path), str(path), as_)
+def convert_file(path: Path, as_: AsKind | None = None,
+                 character: Path | None = None) -> Conversion:
+    """Read and convert one file (nothing is written). ``character``: the card of a
+    SillyTavern chat (else one named like its character is looked for beside it)."""
+    return convert_bytes(read_bytes(path), str(path), as_, character, path.parent)
 
 
-def convert_bytes(data: bytes, name: str, as_: AsKind | None = None) -> Conversion:
+def convert_bytes(data: bytes, name: str, as_: AsKind | None = None,
+                  character: Path | None = None, beside: Path | None = None) -> Conversion:
     """Convert a file's bytes; ``name`` is its path or name (shown in messages; its stem names
-    what is created, its extension breaks ties in detection)."""
+    what is created, its extension breaks ties in detection); ``beside`` is its folder."""
     detected = detect_binary(data, name)
     notes: list[str] = []
     if detected is None:
@@ -84,7 +89,10 @@ def convert_bytes(data: bytes, name: str, as_: AsKind | None = None) -> Conversi
         detected = detect(text, name, PurePath(name).suffix)
     if as_ is not None and as_ not in AS_KINDS:
         raise UserError(f"--as should be seed or save, not {as_!r}")
-    conversion = _convert(detected, name, as_)
+    if character is not None and detected.format != "st-chat":
+        raise ImportProblem("--character goes with a SillyTavern chat, and this is not one",
+                            name)
+    conversion = _convert(detected, name, as_, character, beside)
     conversion.notes[:0] = notes
     return conversion
 
@@ -127,7 +135,8 @@ def _title(stem: str) -> str:
     return " ".join(re.split(r"[_\s]+", stem)).strip()[:80] or "Imported story"
 
 
-def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
+def _convert(detected: Detected, where: str, as_: AsKind | None,
+             character: Path | None = None, beside: Path | None = None) -> Conversion:
     fmt, doc = detected.format, detected.doc
     label = detected.label or _LABELS[fmt]
     stem = PurePath(where).stem
@@ -141,27 +150,8 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     if fmt in ("card", "textgen-character", "charx") and as_ == "save":
         raise ImportProblem("a character makes a chat seed, not a saved game; import it "
                             "without --as save", where)
-    if fmt == "textgen-character":
-        from gpt2_adventure.story.cards.textgen import seed_from_character
-
-        seed, out.dropped = seed_from_character(doc, where)
-        out.seeds.append(seed)
-    elif fmt == "charx":
-        from gpt2_adventure.story.cards.charx import card_from_charx
-        from gpt2_adventure.story.cards.reader import card_to_seed
-
-        if not isinstance(doc, bytes):
-            raise ImportProblem("a .charx card is a zip archive, read from the file", where)
-        card, assets = card_from_charx(doc, where)
-        _check_spec(card, where)
-        seed, out.dropped = card_to_seed(card, where)
-        out.dropped += assets
-        out.seeds.append(seed)
-    elif fmt == "card":
-        from gpt2_adventure.story.cards.reader import card_to_seed
-
-        _check_spec(doc, where)
-        seed, out.dropped = card_to_seed(doc, where)
+    if fmt in ("card", "textgen-character", "charx"):
+        seed, out.dropped = _character_seed(fmt, doc, where)
         out.seeds.append(seed)
     elif fmt == "aid-scenarios":
         from gpt2_adventure.story.importers import scenarios
@@ -177,7 +167,16 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
                                 "not a saved game; import it without --as save", where)
         out.seeds, out.dropped = aidungeon.seeds_from_story_data(doc, where)
     else:
-        story, out.dropped = _story(fmt, doc, where, stem, out.notes)
+        if fmt == "st-chat":
+            from gpt2_adventure.story.importers.chat_import import chat_story
+
+            story, out.dropped, more, out.format = chat_story(doc, where, _title(stem),
+                                                              character, beside)
+            out.notes += more
+            if stem.isdigit() and story.chat is not None:  # SillyTavern's timestamp names
+                stem = story.title = f"{story.chat.character} chat"
+        else:
+            story, out.dropped = _story(fmt, doc, where, stem, out.notes)
         if fmt == "kobold-united" and stem.lower() == "story":
             stem = story.title  # United keeps each story as <its name>/story.json
         if as_ == "seed" or (as_ is None and fmt == "clover-prompt"):
@@ -192,6 +191,26 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     # A file makes at most one save, and SaveStore.save() checks that it loads back before
     # writing it; checking here too would double the time a large save takes.
     return out
+
+
+def _character_seed(fmt: Format, doc: object, where: str) -> tuple[Seed, list[str]]:
+    """A chat seed from a card, a .charx or a text-generation-webui character."""
+    from gpt2_adventure.story.cards.reader import card_to_seed
+
+    if fmt == "textgen-character":
+        from gpt2_adventure.story.cards.textgen import seed_from_character
+
+        return seed_from_character(doc, where)
+    assets: list[str] = []
+    if fmt == "charx":
+        from gpt2_adventure.story.cards.charx import card_from_charx
+
+        if not isinstance(doc, bytes):
+            raise ImportProblem("a .charx card is a zip archive, read from the file", where)
+        doc, assets = card_from_charx(doc, where)
+    _check_spec(doc, where)
+    seed, dropped = card_to_seed(doc, where)
+    return seed, dropped + assets
 
 
 def _story(fmt: Format, doc: object, where: str, stem: str,
@@ -260,6 +279,7 @@ def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
     return result
 
 
-def import_file(path: Path, paths: AppPaths, as_: AsKind | None = None) -> ImportResult:
+def import_file(path: Path, paths: AppPaths, as_: AsKind | None = None,
+                character: Path | None = None) -> ImportResult:
     """Convert one file and write what it makes."""
-    return write_conversion(convert_file(path, as_), paths)
+    return write_conversion(convert_file(path, as_, character), paths)

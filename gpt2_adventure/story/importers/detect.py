@@ -12,14 +12,15 @@ from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json
 
 Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
                  "kobold-united", "lorebook", "card", "novelai-story", "aid-scenarios",
-                 "textgen-character", "charx"]
+                 "textgen-character", "charx", "st-chat"]
 FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
                             "kobold-united", "lorebook", "card", "novelai-story",
-                            "aid-scenarios", "textgen-character", "charx")
+                            "aid-scenarios", "textgen-character", "charx", "st-chat")
 KNOWN = ("a KoboldAI or KoboldAI United story (.json), an AI Dungeon 2 story_data.yaml or save "
          "(.json), a Clover Edition save (.json) or prompt (.txt), an AI Dungeon scenario "
          "export (.json), a NovelAI story (.story), or a character: a card (.json, .png), "
-         "a RisuAI .charx or a text-generation-webui character (.yaml)")
+         "a RisuAI .charx or a text-generation-webui character (.yaml), or a SillyTavern "
+         "chat (.jsonl)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
 # text-generation-webui characters: name/context/greeting (or the older char_* names).
 _CHARACTER_LINE = re.compile(r"^(?:name|context|greeting|char_name|char_persona)\s*:",
@@ -68,6 +69,8 @@ def detect(text: str, where: str, suffix: str = "") -> Detected:
             if suffix not in (".txt", ".yaml", ".yml"):  # a prompt or flow-style YAML
                 raise
         else:
+            if isinstance(doc, dict) and sum(key in doc for key in _CHAT_HEADER) >= 2:
+                return Detected("st-chat", text)  # a chat log with no message yet
             return Detected(json_format(doc, where), doc)
     if (suffix in (".yaml", ".yml") or _SETTINGS_LINE.search(text)
             or _CHARACTER_LINE.search(text)):
@@ -96,7 +99,7 @@ def json_lines(text: str, where: str) -> Detected | None:
     except (ValueError, RecursionError):
         return None
     if isinstance(header, dict) and sum(key in header for key in _CHAT_HEADER) >= 2:
-        raise not_read("a SillyTavern chat log (.jsonl)", where)
+        return Detected("st-chat", text)
     return None
 
 

@@ -91,6 +91,39 @@ def test_charx_archives(card_doc: object, members: list[tuple[str, bytes]], cut:
         check(lambda sample=sample: convert_bytes(sample, NAME))
 
 
+names_ = st.sampled_from(["Seraphina", "Tom", "You", "unused", "A:B", "", " x "]) | texts
+message = shaped({"name": names_, "is_user": st.booleans(), "is_system": st.booleans(),
+                  "mes": texts, "swipes": text_lists, "swipe_id": st.integers(-2, 4),
+                  "extra": shaped({"type": st.sampled_from(["narrator", "x"])})})
+header = shaped({"user_name": names_, "character_name": names_, "create_date": 1,
+                 "chat_metadata": shaped({"note_prompt": texts, "note_depth": values,
+                                          "world_info": texts, "variables": values})})
+chat_logs = st.tuples(header, st.lists(message, max_size=5))
+
+
+def chat_text(log: tuple[object, list[object]]) -> bytes:
+    return "".join(json.dumps(line) + "\n" for line in (log[0], *log[1])).encode(
+        "utf-8", "surrogatepass")
+
+
+@settings(max_examples=150, **COMMON)
+@given(log=chat_logs, as_=as_kinds)
+def test_chat_logs_and_their_round_trip(log: tuple[object, list[object]], as_: str | None
+                                        ) -> None:
+    from gpt2_adventure.story.importers import convert_bytes
+    from gpt2_adventure.story.importers.sillytavern_chat import export_chat
+
+    result = []
+    check(lambda: result.append(convert_bytes(chat_text(log), NAME + "l", as_)))
+    if not result or not result[0].saves:
+        return
+    state = result[0].saves[0][1]
+    text, _ = export_chat(state)
+    again = convert_bytes(text.encode(), NAME + "l").saves[0][1]
+    assert [t.to_dict() for t in again.turns] == [t.to_dict() for t in state.turns]
+    assert again.chat == state.chat and again.authors_note == state.authors_note
+
+
 @pytest.mark.slow
 @settings(max_examples=5000, **COMMON)
 @given(given_input=inputs, as_=as_kinds)

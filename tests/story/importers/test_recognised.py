@@ -60,10 +60,10 @@ def test_other_binary_files_are_named(data: bytes, name: str, words: str) -> Non
     assert words in refusal(data, name).message
 
 
-def test_a_sillytavern_chat_is_named_not_a_json_syntax_error() -> None:
+def test_a_sillytavern_chat_is_a_chat_not_a_json_syntax_error() -> None:
     text = "\n".join(json.dumps(line) for line in sillytavern_chat_lines()) + "\n"
-    error = refusal(text.encode(), "1673181146000.jsonl")
-    assert "SillyTavern chat" in error.message and "Extra data" not in error.message
+    conversion = convert_bytes(text.encode(), "1673181146000.jsonl")
+    assert conversion.format == "a SillyTavern chat (1 message, 1 swipe) with Aqua"
 
 
 @pytest.mark.parametrize("name", ["Example.yaml", "Example.yml", "Example"])
