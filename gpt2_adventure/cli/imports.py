@@ -50,8 +50,10 @@ def _report(result: ImportResult) -> None:
 
 def report_attached(attached: Attached) -> None:
     """What adding a lorebook did, in the shape of the other imports' reports."""
+    from gpt2_adventure.story.importers.summary import counted
+
     book = attached.book
-    _say(f"{book.source}: {book.format}")
+    _say(f"{book.source}: {book.format} ({counted(len(book.entries), 'entry', 'entries')})")
     for note in book.notes + attached.notes:
         _say(f"note: {note}")
     where = f"{attached.kind} {attached.name}: {attached.path}"

@@ -55,7 +55,7 @@ def test_import_reports_created_and_dropped(tmp_path: Path) -> None:
     assert code == 0, err
     lines = out.splitlines()
     save = AppPaths.from_env().saves_dir / "niko.json"
-    assert lines[0] == f"{source}: a KoboldAI story"
+    assert lines[0] == f"{source}: a KoboldAI story (1 turn)"
     assert lines[1] == f"created save niko: {save}"
     assert lines[2] == "dropped: world info entry 1: it has no keys and is not constant, so " \
                        "it never shows"
@@ -123,7 +123,8 @@ def test_a_png_card_becomes_a_chat_seed(tmp_path: Path) -> None:
     card.write_bytes(png_with_text({"chara": base64_json(v2_card("Mira"))}))
     code, out, err = invoke(str(card))
     assert code == 0, err
-    assert out.splitlines()[0] == f"{card}: a character card (SillyTavern, TavernAI)"
+    assert out.splitlines()[0] == f"{card}: a character card (SillyTavern, TavernAI): Mira " \
+                                  "(1 greeting)"
     seed_file = AppPaths.from_env().stories_dir / "mira.toml"
     assert f"created seed mira: {seed_file}" in out and seed_file.is_file()
     code, out, _ = invoke(str(card))  # nothing overwritten
@@ -161,7 +162,7 @@ def test_ai_dungeon_scenarios_become_seeds(tmp_path: Path) -> None:
     code, out, err = invoke(str(source))
     assert code == 0, err
     seed_file = AppPaths.from_env().stories_dir / "aid-keep.toml"
-    assert out.splitlines() == [f"{source}: AI Dungeon scenarios",
+    assert out.splitlines() == [f"{source}: AI Dungeon scenarios (1 seed)",
                                 f"created seed aid-keep: {seed_file}"]
     assert 'question = "What is your name?"' in seed_file.read_text(encoding="utf-8")
 

@@ -77,7 +77,7 @@ def test_into_a_bundled_seed_and_again(tmp_path: Path) -> None:
     assert code == 0, err
     target = AppPaths.from_env().stories_dir / "knight.toml"
     lines = out.splitlines()
-    assert lines[0] == f"{lore}: a SillyTavern World Info file"
+    assert lines[0] == f"{lore}: a SillyTavern World Info file (5 entries)"
     assert lines[1].startswith("note: some entries use {{char}}/{{user}}")
     assert lines[2] == (f"created seed knight: {target} (a copy of the bundled seed, which "
                         "stays as it was)")
@@ -201,7 +201,7 @@ def test_novelai_lorebook_and_story_into_a_seed(tmp_path: Path) -> None:
     code, out, err = invoke("import", str(lore), "--into", "knight")
     assert code == 0, err
     target = AppPaths.from_env().stories_dir / "knight.toml"
-    assert out.splitlines()[0] == f"{lore}: a NovelAI lorebook"
+    assert out.splitlines()[0] == f"{lore}: a NovelAI lorebook (4 entries)"
     assert f"added 4 world entries to seed knight: {target}" in out
     assert 'dropped: disabled entries dropped: entry 3 "Off"' in out
     world = find_seed(AppPaths.from_env(), "knight").world
@@ -209,7 +209,7 @@ def test_novelai_lorebook_and_story_into_a_seed(tmp_path: Path) -> None:
     story = write(tmp_path, novelai_story(document="AAEC"), "tale.story")  # text unreadable
     code, out, err = invoke("import", str(story), "--into", "knight")
     assert code == 0, err
-    assert out.splitlines()[0] == f"{story}: a NovelAI story"
+    assert out.splitlines()[0] == f"{story}: a NovelAI story (1 entry)"
     assert f"added 1 world entry to seed knight: {target}" in out
 
 
@@ -217,7 +217,7 @@ def test_novelai_story_imports_as_a_save(tmp_path: Path) -> None:
     story = write(tmp_path, novelai_story(), "tale.story")
     code, out, err = invoke("import", str(story))
     assert code == 0, err
-    assert out.splitlines()[0] == f"{story}: a NovelAI story"
+    assert out.splitlines()[0] == f"{story}: a NovelAI story (the opening only, 1 world entry)"
     state = SaveStore(AppPaths.from_env()).load("tale")
     assert state.turns[0].text == "You stand at the gates of Whiterun." and len(state.world) == 1
 
@@ -252,7 +252,7 @@ def test_agnai_memory_book_into_a_seed(tmp_path: Path) -> None:
     book = write(tmp_path, agnai_memory_book(), "larion.json")
     code, out, err = invoke("import", str(book), "--into", "knight")
     assert code == 0, err
-    assert out.splitlines()[0] == f"{book}: an Agnai memory book"
+    assert out.splitlines()[0] == f"{book}: an Agnai memory book (2 entries)"
     assert "added 2 world entries to seed knight" in out
     assert WorldEntry(("inn",), "The inn is loud.", comment="Inn") in find_seed(
         AppPaths.from_env(), "knight").world

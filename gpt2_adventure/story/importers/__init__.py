@@ -44,6 +44,7 @@ from gpt2_adventure.story.importers.imported import (
     Item,
 )
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
+from gpt2_adventure.story.importers.summary import what_found
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
 from gpt2_adventure.units import size_text
@@ -253,7 +254,8 @@ def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
     """Write what a conversion made: seeds (skipping existing ones) and saves."""
     from gpt2_adventure.story.saves.store import SaveStore
 
-    result = ImportResult(source=conversion.source, format=conversion.format,
+    result = ImportResult(source=conversion.source,
+                          format=what_found(conversion.format, conversion),
                           dropped=list(conversion.dropped), notes=list(conversion.notes))
     if conversion.seeds:
         folder = paths.stories_dir

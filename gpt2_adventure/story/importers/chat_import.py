@@ -11,9 +11,9 @@ from gpt2_adventure.story.importers.common import ImportProblem
 from gpt2_adventure.story.importers.imported import ImportedStory
 from gpt2_adventure.story.importers.sillytavern_chat import (
     character_name,
+    label,
     parse_log,
     story_from_chat,
-    summary,
 )
 from gpt2_adventure.story.model import Seed
 
@@ -22,7 +22,7 @@ CARD_SUFFIXES = (".png", ".json")
 
 def chat_story(doc: object, where: str, title: str, character: Path | None,
                beside: Path | None) -> tuple[ImportedStory, list[str], list[str], str]:
-    """(the story, dropped, notes, the one-line summary of what was found)."""
+    """(the story, dropped, notes, what it is: a chat or a group chat)."""
     if not isinstance(doc, str):
         raise ImportProblem("a SillyTavern chat is read from its text", where)
     chat = parse_log(doc, where)
@@ -35,7 +35,7 @@ def chat_story(doc: object, where: str, title: str, character: Path | None,
                      + ("" if character is not None else " (found beside the chat)"))
         notes += [f"card: {note}" for note in card_notes]
     story, dropped, more = story_from_chat(chat, where, title or "SillyTavern chat", card)
-    return story, dropped, notes + more, summary(story, chat)
+    return story, dropped, notes + more, label(story)
 
 
 def _beside(name: str, folder: Path | None, where: str) -> Path | None:

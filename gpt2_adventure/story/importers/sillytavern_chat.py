@@ -161,15 +161,10 @@ def story_from_chat(chat: Chat, where: str, title: str, card: Seed | None = None
     return story, reading.dropped, notes
 
 
-def summary(story: ImportedStory, chat: Chat) -> str:
-    """``a SillyTavern chat (214 messages, 37 swipes) with Seraphina``."""
-    messages = len(story.turns)
-    swipes = sum(max(len(t.alternatives) - 1, 0) for t in story.turns)
+def label(story: ImportedStory) -> str:
+    """``a SillyTavern chat`` or ``a SillyTavern group chat``."""
     spec = story.chat
-    who = ", ".join(spec.speakers) if spec is not None else character_name(chat)
-    kind_of = "a SillyTavern group chat" if spec is not None and spec.others else FORMAT
-    return (f"{kind_of} ({messages:,} message{'s' if messages != 1 else ''}, "
-            f"{swipes:,} swipe{'s' if swipes != 1 else ''}) with {who}")
+    return "a SillyTavern group chat" if spec is not None and spec.others else FORMAT
 
 
 def _turns(chat: Chat, reading: _Reading, player: str

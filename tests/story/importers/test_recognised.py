@@ -9,6 +9,7 @@ import pytest
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.importers import convert_bytes
+from gpt2_adventure.story.importers.summary import what_found
 from tests.support.peer_formats import (
     base64_json,
     novelai_lorebook,
@@ -63,7 +64,9 @@ def test_other_binary_files_are_named(data: bytes, name: str, words: str) -> Non
 def test_a_sillytavern_chat_is_a_chat_not_a_json_syntax_error() -> None:
     text = "\n".join(json.dumps(line) for line in sillytavern_chat_lines()) + "\n"
     conversion = convert_bytes(text.encode(), "1673181146000.jsonl")
-    assert conversion.format == "a SillyTavern chat (1 message, 1 swipe) with Aqua"
+    assert conversion.format == "a SillyTavern chat"
+    assert what_found(conversion.format, conversion) == (
+        "a SillyTavern chat (1 message, 1 swipe) with Aqua")
 
 
 @pytest.mark.parametrize("name", ["Example.yaml", "Example.yml", "Example"])

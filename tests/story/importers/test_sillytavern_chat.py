@@ -11,6 +11,7 @@ import pytest
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.importers import convert_bytes, convert_file
 from gpt2_adventure.story.importers.sillytavern_chat import export_chat
+from gpt2_adventure.story.importers.summary import what_found
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn
 from tests.story.importers import peer_sample
 from tests.support.peer_formats import base64_json, png_with_text, st_chat, st_message, v2_card
@@ -38,7 +39,8 @@ def imported(text: str, name: str = "Seraphina - 2023-1-24.jsonl",
 
 def test_messages_become_turns_with_their_swipes() -> None:
     state, conversion = imported(chat_text())
-    assert conversion.format == "a SillyTavern chat (5 messages, 3 swipes) with Seraphina"
+    assert what_found(conversion.format, conversion) == (  # type: ignore[arg-type]
+        "a SillyTavern chat (5 messages, 3 swipes) with Seraphina")
     assert state.mode == "chat" and state.chat == ChatSpec(character="Seraphina", player="Tom")
     assert state.authors_note == "[Seraphina is kind.]"
     assert [t.to_dict() for t in state.turns] == [
@@ -69,8 +71,8 @@ def test_a_group_chat_has_each_speaker_as_a_voice() -> None:
                    user="unused")
     state, conversion = imported(text)
     assert state.chat == ChatSpec(character="Ana", player="Tom", others=("Bo",))
-    assert conversion.format == ("a SillyTavern group chat (3 messages, 0 swipes) with "
-                                 "Ana, Bo")
+    assert what_found(conversion.format, conversion) == (  # type: ignore[arg-type]
+        "a SillyTavern group chat (3 messages) with Ana, Bo")
 
 
 def test_the_card_given_or_found_beside_the_log(tmp_path: Path) -> None:
