@@ -73,7 +73,7 @@ def detect(text: str, where: str, suffix: str = "") -> Detected:
                 return Detected("st-chat", text)  # a chat log with no message yet
             return Detected(json_format(doc, where), doc)
     if (suffix in (".yaml", ".yml") or _SETTINGS_LINE.search(text)
-            or _CHARACTER_LINE.search(text)):
+            or (suffix != ".txt" and _CHARACTER_LINE.search(text))):  # .txt: a prompt
         doc = load_yaml(text, where)
         if isinstance(doc, dict) and "settings" not in doc and _is_character(doc):
             return Detected("textgen-character", doc)

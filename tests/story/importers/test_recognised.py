@@ -74,3 +74,8 @@ def test_a_textgen_character_is_a_character(name: str) -> None:
     conversion = convert_bytes(textgen_character().encode(), name)
     assert conversion.format == "a text-generation-webui character"
     assert [seed.title for seed in conversion.seeds] == ["Chiharu Yamada"]
+
+
+def test_a_prompt_that_starts_like_a_character_is_still_a_prompt() -> None:
+    text = "name: the tale of Bob\ncontext: none: at all: [\nYou ride north."
+    assert convert_bytes(text.encode(), "bob.txt").format == "a Clover Edition prompt"
