@@ -125,6 +125,8 @@ def json_format(doc: object, where: str) -> Format:
     if doc.get("format") == "gpt2-adventure-save":
         raise ImportProblem("this is already a gpt2-adventure save", where,
                             hint="look at it with: gpt2-adventure saves show PATH")
+    if "scenarioVersion" in doc:
+        raise not_read("a NovelAI scenario (.scenario)", where)
     if "spec" in doc or ("first_mes" in doc and "name" in doc) or "char_greeting" in doc:
         return "card"
     if _is_character(doc):  # text-generation-webui also reads its characters as JSON
