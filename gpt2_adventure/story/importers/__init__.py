@@ -1,5 +1,6 @@
-"""Import seeds and saved games from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI
-United.
+"""Import seeds and saved games from AI Dungeon (2 and later), Clover Edition, KoboldAI,
+KoboldAI United, NovelAI and SillyTavern, and characters (cards, RisuAI .charx,
+text-generation-webui) as chat seeds; every format is told by content (``detect.py``).
 
 Two steps, so nothing is ever half-written: ``convert_*`` reads and converts a file in memory
 and validates every seed it would create (raising ``UserError`` on a file it cannot use);
