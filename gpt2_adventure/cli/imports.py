@@ -92,8 +92,9 @@ def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
              "prompt .txt files, KoboldAI and KoboldAI United story .json files, NovelAI .story "
-             "files, AI Dungeon scenario exports, characters (SillyTavern cards .json/.png, "
-             "RisuAI .charx, text-generation-webui .yaml); with --into, lorebooks.",
+             "and .scenario files, AI Dungeon scenario exports, SillyTavern chats .jsonl, "
+             "characters (SillyTavern cards .json/.png, RisuAI .charx, text-generation-webui "
+             ".yaml); with --into, lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",

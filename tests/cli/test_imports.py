@@ -25,6 +25,7 @@ from tests.support.peer_formats import (
     base64_json,
     charx,
     novelai_lorebook,
+    novelai_scenario,
     png_with_text,
     st_chat,
     st_message,
@@ -165,6 +166,16 @@ def test_ai_dungeon_scenarios_become_seeds(tmp_path: Path) -> None:
     assert out.splitlines() == [f"{source}: AI Dungeon scenarios (1 seed)",
                                 f"created seed aid-keep: {seed_file}"]
     assert 'question = "What is your name?"' in seed_file.read_text(encoding="utf-8")
+
+
+def test_a_novelai_scenario_becomes_a_seed(tmp_path: Path) -> None:
+    source = tmp_path / "knight.scenario"
+    source.write_text(json.dumps(novelai_scenario()), encoding="utf-8")
+    code, out, err = invoke(str(source))
+    assert code == 0, err
+    seed_file = AppPaths.from_env().stories_dir / "novelai-the-knight.toml"
+    assert out.splitlines()[:2] == [f"{source}: a NovelAI scenario (1 seed, 4 world entries)",
+                                    f"created seed novelai-the-knight: {seed_file}"]
 
 
 def test_ai_dungeon_story_cards_need_into(tmp_path: Path) -> None:

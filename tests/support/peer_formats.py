@@ -239,3 +239,22 @@ def st_chat(*messages: dict[str, Any], character: str = "Seraphina", user: str =
               "chat_metadata": {"note_prompt": "", "note_interval": 1, "note_position": 1,
                                 "note_depth": 4, **metadata}}
     return "".join(json.dumps(line) + "\n" for line in (header, *messages))
+
+
+def novelai_scenario() -> dict[str, Any]:
+    """A NovelAI ``.scenario`` (version 3) with placeholders written in place and listed."""
+    config = {"prefix": "", "suffix": "\n", "tokenBudget": 1, "reservedTokens": 0,
+              "budgetPriority": 800, "trimDirection": "trimBottom",
+              "insertionType": "newline", "maximumTrimType": "sentence",
+              "insertionPosition": 0}
+    return {"scenarioVersion": 3, "title": "The Knight", "author": "", "description":
+            "A knight's tale.", "prompt": "You are ${name[Bob]:Your name}, a knight of "
+            "${1city}. {Braces} stay. ${name} rides.", "tags": ["fantasy"],
+            "context": [{"text": "${name} is brave.", "contextConfig": config},
+                        {"text": "[Style: grim]", "contextConfig": config}],
+            "ephemeralContext": [], "placeholders": [
+                {"key": "1city", "description": "Your city", "defaultValue": "Larion",
+                 "longDescription": ""}],
+            "settings": {"parameters": {"temperature": 0.7}},
+            "lorebook": novelai_lorebook(), "storyContextConfig": config,
+            "contextDefaults": {}, "phraseBiasGroups": [], "bannedSequenceGroups": []}

@@ -63,7 +63,8 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "aid-scenarios": "AI Dungeon scenarios",
                            "textgen-character": "a text-generation-webui character",
                            "charx": "a RisuAI character (.charx)",
-                           "st-chat": "a SillyTavern chat"}
+                           "st-chat": "a SillyTavern chat",
+                           "novelai-scenario": "a NovelAI scenario"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
                 "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai",
                 "st-chat": "sillytavern"}
@@ -162,6 +163,15 @@ def _convert(detected: Detected, where: str, as_: AsKind | None,
             raise ImportProblem("a scenario makes story seeds (how a game starts), not a "
                                 "saved game; import it without --as save", where)
         out.seeds, out.dropped, more = scenarios.seeds_from_scenarios(doc, where)
+        out.notes += more
+    elif fmt == "novelai-scenario":
+        from gpt2_adventure.story.importers.novelai_scenario import seed_from_scenario
+
+        if as_ == "save":
+            raise ImportProblem("a scenario makes a story seed (how a game starts), not a "
+                                "saved game; import it without --as save", where)
+        seed, out.dropped, more = seed_from_scenario(doc, where, _title(stem))
+        out.seeds.append(seed)
         out.notes += more
     elif fmt == "aid2-seeds":
         if as_ == "save":

@@ -12,15 +12,16 @@ from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json
 
 Format = Literal["aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
                  "kobold-united", "lorebook", "card", "novelai-story", "aid-scenarios",
-                 "textgen-character", "charx", "st-chat"]
+                 "textgen-character", "charx", "st-chat", "novelai-scenario"]
 FORMATS: tuple[str, ...] = ("aid2-seeds", "aid2-save", "clover-save", "clover-prompt", "kobold",
                             "kobold-united", "lorebook", "card", "novelai-story",
-                            "aid-scenarios", "textgen-character", "charx", "st-chat")
+                            "aid-scenarios", "textgen-character", "charx", "st-chat",
+                            "novelai-scenario")
 KNOWN = ("a KoboldAI or KoboldAI United story (.json), an AI Dungeon 2 story_data.yaml or save "
          "(.json), a Clover Edition save (.json) or prompt (.txt), an AI Dungeon scenario "
-         "export (.json), a NovelAI story (.story), or a character: a card (.json, .png), "
-         "a RisuAI .charx or a text-generation-webui character (.yaml), or a SillyTavern "
-         "chat (.jsonl)")
+         "export (.json), a NovelAI story (.story) or scenario (.scenario), or a character: "
+         "a card (.json, .png), a RisuAI .charx or a text-generation-webui character "
+         "(.yaml), or a SillyTavern chat (.jsonl)")
 _SETTINGS_LINE = re.compile(r"^settings\s*:", re.MULTILINE)
 # text-generation-webui characters: name/context/greeting (or the older char_* names).
 _CHARACTER_LINE = re.compile(r"^(?:name|context|greeting|char_name|char_persona)\s*:",
@@ -33,11 +34,6 @@ class Detected:
     format: Format
     doc: object  # the parsed JSON/YAML, or the text of a prompt file
     label: str = ""  # what exactly it is, when the format's own label is too broad
-
-
-def not_read(what: str, where: str) -> ImportProblem:
-    """A format we know of but do not read, named."""
-    return ImportProblem(f"this is {what}, which gpt2-adventure cannot import yet", where)
 
 
 def detect_binary(data: bytes, where: str) -> Detected | None:
@@ -126,7 +122,7 @@ def json_format(doc: object, where: str) -> Format:
         raise ImportProblem("this is already a gpt2-adventure save", where,
                             hint="look at it with: gpt2-adventure saves show PATH")
     if "scenarioVersion" in doc:
-        raise not_read("a NovelAI scenario (.scenario)", where)
+        return "novelai-scenario"
     if "spec" in doc or ("first_mes" in doc and "name" in doc) or "char_greeting" in doc:
         return "card"
     if _is_character(doc):  # text-generation-webui also reads its characters as JSON

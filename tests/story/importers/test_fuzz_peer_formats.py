@@ -43,7 +43,14 @@ card = shaped({"spec": "chara_card_v2", "data": shaped({"name": texts, "first_me
                                                        "description": texts})})
 textgen = shaped({"name": texts, "context": texts, "greeting": texts,
                   "example_dialogue": texts, "your_name": texts, "char_name": texts})
+nai_scenario = shaped({"scenarioVersion": 3, "title": texts, "prompt": question_texts
+                       | st.sampled_from(["${a[b]:c}", "${[x]}", "${a:}", "${:b}"]),
+                       "placeholders": st.lists(shaped({"key": texts, "description": texts,
+                                                        "defaultValue": texts}), max_size=2),
+                       "context": st.lists(shaped({"text": question_texts}), max_size=3),
+                       "lorebook": values, "settings": values, "tags": values})
 SHAPED = {"aid-scenarios": st.lists(scenario, max_size=3) | scenario,
+          "novelai-scenario": nai_scenario,
           "novelai-story": story, "card": card, "textgen-character": textgen}
 member_names = st.sampled_from(["card.json", "assets/a.png", "../x", "/abs", "a/../../b",
                                 "C:\\x", "card.json"]) | st.text(min_size=1, max_size=12).filter(

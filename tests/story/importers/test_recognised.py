@@ -80,9 +80,3 @@ def test_a_prompt_that_starts_like_a_character_is_still_a_prompt() -> None:
     text = "name: the tale of Bob\ncontext: none: at all: [\nYou ride north."
     assert convert_bytes(text.encode(), "bob.txt").format == "a Clover Edition prompt"
 
-
-def test_a_format_known_but_not_read_is_named() -> None:
-    doc = {"scenarioVersion": 3, "title": "T", "prompt": "Go.", "context": [], "lorebook": {}}
-    error = refusal(json.dumps(doc).encode(), "t.scenario")
-    assert error.message == "this is a NovelAI scenario (.scenario), which gpt2-adventure " \
-                            "cannot import yet"
