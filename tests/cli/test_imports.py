@@ -245,6 +245,13 @@ def test_saves_export_sillytavern(tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.stdout.startswith('{"user_name": "Tom"')
 
 
+def test_saves_export_sillytavern_needs_a_chat(tmp_path: Path) -> None:
+    saved_game()  # an adventure
+    result = CliRunner().invoke(saves_app, ["export", "castle", "--format", "sillytavern"])
+    assert isinstance(result.exception, UserError)
+    assert "only a chat exports as a SillyTavern chat" in str(result.exception)
+
+
 # -- saves export --format kobold ---------------------------------------------------------
 
 def saved_game() -> SaveStore:
