@@ -1,6 +1,7 @@
 """`gpt2-adventure import FILE... [--as seed|save | --into SEED_OR_SAVE]`: bring stories from
-AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and lorebooks (world info) from
-SillyTavern, KoboldAI and character books into a seed or a save. The importers are loaded
+AI Dungeon 2, Clover Edition, KoboldAI, KoboldAI United and NovelAI, character cards, and
+lorebooks (world info) from SillyTavern, KoboldAI, NovelAI and character books into a seed or
+a save. The importers are loaded
 inside the command."""
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def _report(result: ImportResult) -> None:
 
 def report_attached(attached: Attached) -> None:
     """What adding a lorebook did, in the shape of the other imports' reports."""
+    from gpt2_adventure.story.importers.summary import counted
+
     book = attached.book
-    _say(f"{book.source}: {book.format}")
+    _say(f"{book.source}: {book.format} ({counted(len(book.entries), 'entry', 'entries')})")
     for note in book.notes + attached.notes:
         _say(f"note: {note}")
     where = f"{attached.kind} {attached.name}: {attached.path}"
@@ -62,6 +65,12 @@ def report_attached(attached: Attached) -> None:
         _say(f"skipped {attached.skipped} already there (the same keys and content)")
     for part in book.dropped:
         _say(f"dropped: {part}")
+
+
+def _check_character(character: Path | None, into: str | None) -> None:
+    if character is not None and into is not None:
+        raise UserError("choose --character or --into, not both", "--character",
+                        hint="--character goes with a SillyTavern chat (.jsonl)")
 
 
 def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
@@ -82,8 +91,10 @@ def _attach(files: list[Path], into: str, paths: AppPaths) -> int:
 def import_command(
     files: Annotated[list[Path], typer.Argument(
         help="Files to import: AI Dungeon 2 story_data.yaml or saves, Clover Edition saves or "
-             "prompt .txt files, KoboldAI and KoboldAI United story .json files; with --into, "
-             "lorebooks.",
+             "prompt .txt files, KoboldAI and KoboldAI United story .json files, NovelAI .story "
+             "and .scenario files, AI Dungeon scenario exports, SillyTavern chats .jsonl, "
+             "characters (SillyTavern cards .json/.png, RisuAI .charx, text-generation-webui "
+             ".yaml); with --into, lorebooks.",
         show_default=False)],
     as_: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--as", metavar="seed|save",
@@ -92,8 +103,14 @@ def import_command(
     into: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--into", metavar="SEED_OR_SAVE",
         help="Add lorebooks (SillyTavern World Info, KoboldAI world info, V2/V3 character "
-             "books) to this story seed or saved game: a name or a file. A bundled seed gets "
-             "a copy in your stories folder.")] = None,
+             "books, NovelAI .lorebook, .story or lorebook PNG, AI Dungeon story cards or "
+             "world info, Agnai memory books) to this story seed or saved game: a name or a "
+             "file. A bundled seed gets a copy in your stories folder.")
+    ] = None,
+    character: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--character", metavar="CARD",
+        help="The character card of a SillyTavern chat (.png or .json); default: a card "
+             "named like the chat's character beside the chat, if any.")] = None,
 ) -> None:
     """Import stories from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI United, and
     lorebooks.
@@ -106,6 +123,7 @@ def import_command(
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.story.importers import import_file
 
+    _check_character(character, into)
     if into is not None:
         if as_ is not None:
             raise UserError("choose --as or --into, not both", "--into",
@@ -123,7 +141,7 @@ def import_command(
     failed = 0
     for path in files:
         try:
-            result = import_file(path, paths, kind)
+            result = import_file(path, paths, kind, character)
         except UserError as error:
             failed += 1
             _error(error)

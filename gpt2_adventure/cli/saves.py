@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games.",
                         no_args_is_help=True)
 
-FORMATS = ("md", "txt", "kobold", "lorebook")
+FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
 SHOW_TURNS = 6
 
 
@@ -120,9 +120,11 @@ def saves_show(
 def saves_export(
     name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
     fmt: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
-        "--format", "-f", help="md, txt, kobold (KoboldAI story JSON) or lorebook (the "
-                               "world info as SillyTavern World Info JSON); default: from "
-                               "--out's extension: .txt, .json (kobold), else md.")
+        "--format", "-f", help="md, txt, kobold (KoboldAI story JSON), sillytavern (a chat "
+                               "as a SillyTavern chat log) or lorebook (the world info as "
+                               "SillyTavern World Info JSON); default: from --out's "
+                               "extension: .txt, .json (kobold), .jsonl (sillytavern), else "
+                               "md.")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--out", "-o", help="File to write, in a folder that exists (default: print it).")
@@ -137,11 +139,12 @@ def saves_export(
 
     if fmt is None:
         suffix = out.suffix.lower() if out is not None else ""
-        fmt = {".txt": "txt", ".json": "kobold"}.get(suffix, "md")
+        fmt = {".txt": "txt", ".json": "kobold", ".jsonl": "sillytavern"}.get(suffix, "md")
     fmt = fmt.lower().lstrip(".")
     fmt = "kobold" if fmt in ("json", "koboldai") else fmt
     if fmt not in FORMATS:
-        raise UserError(f"unknown export format {fmt!r} (use md, txt, kobold or lorebook)",
+        raise UserError(f"unknown export format {fmt!r} (use md, txt, kobold, sillytavern or "
+                        "lorebook)",
                         "--format")
     if out is not None:  # check before the (possibly slow) load
         from gpt2_adventure.cli.out_path import checked_out
@@ -154,10 +157,11 @@ def saves_export(
         text = export_world_info(state.world, state.title)
         if not state.world:
             print("note: this game has no world info; the lorebook is empty", file=sys.stderr)
-    elif fmt == "kobold":
+    elif fmt in ("kobold", "sillytavern"):
         from gpt2_adventure.story.importers.kobold import export_kobold
+        from gpt2_adventure.story.importers.sillytavern_chat import export_chat
 
-        text, notes = export_kobold(state)
+        text, notes = (export_kobold if fmt == "kobold" else export_chat)(state)
         for note in notes:  # on stderr: stdout may be the JSON itself
             print(printable(f"dropped: {note}"), file=sys.stderr)
     else:

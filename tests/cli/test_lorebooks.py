@@ -27,6 +27,13 @@ from tests.story.lorebooks import (
     write,
 )
 from tests.support.cli_runner import run_cli
+from tests.support.peer_formats import (
+    agnai_memory_book,
+    aid_story_cards,
+    aid_world_info,
+    novelai_lorebook,
+    novelai_story,
+)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -70,7 +77,7 @@ def test_into_a_bundled_seed_and_again(tmp_path: Path) -> None:
     assert code == 0, err
     target = AppPaths.from_env().stories_dir / "knight.toml"
     lines = out.splitlines()
-    assert lines[0] == f"{lore}: a SillyTavern World Info file"
+    assert lines[0] == f"{lore}: a SillyTavern World Info file (5 entries)"
     assert lines[1].startswith("note: some entries use {{char}}/{{user}}")
     assert lines[2] == (f"created seed knight: {target} (a copy of the bundled seed, which "
                         "stays as it was)")
@@ -185,3 +192,67 @@ def test_chat_lorebook_and_load_do_not_mix(tmp_path: Path, launched: list[Any]) 
                           str(write(tmp_path, v2_book())))
     one_line_error(code, err, "drop --lorebook", "/world import")
     assert launched == []
+
+
+# -- NovelAI (issue 25, item 2) ------------------------------------------------------------
+
+def test_novelai_lorebook_and_story_into_a_seed(tmp_path: Path) -> None:
+    lore = write(tmp_path, novelai_lorebook(), "Ripple.lorebook")
+    code, out, err = invoke("import", str(lore), "--into", "knight")
+    assert code == 0, err
+    target = AppPaths.from_env().stories_dir / "knight.toml"
+    assert out.splitlines()[0] == f"{lore}: a NovelAI lorebook (4 entries)"
+    assert f"added 4 world entries to seed knight: {target}" in out
+    assert 'dropped: disabled entries dropped: entry 3 "Off"' in out
+    world = find_seed(AppPaths.from_env(), "knight").world
+    assert WorldEntry(("harbor",), "[Ships sail at dawn.]", comment="Harbor") in world
+    story = write(tmp_path, novelai_story(document="AAEC"), "tale.story")  # text unreadable
+    code, out, err = invoke("import", str(story), "--into", "knight")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{story}: a NovelAI story (1 entry)"
+    assert f"added 1 world entry to seed knight: {target}" in out
+
+
+def test_novelai_story_imports_as_a_save(tmp_path: Path) -> None:
+    story = write(tmp_path, novelai_story(), "tale.story")
+    code, out, err = invoke("import", str(story))
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{story}: a NovelAI story (the opening only, 1 world entry)"
+    state = SaveStore(AppPaths.from_env()).load("tale")
+    assert state.turns[0].text == "You stand at the gates of Whiterun." and len(state.world) == 1
+
+
+def test_chat_with_a_novelai_lorebook(tmp_path: Path, launched: list[Any]) -> None:
+    card = write(tmp_path, {"name": "Brann", "first_mes": "Hi."}, "brann.json")
+    lore = write(tmp_path, novelai_lorebook(), "world.lorebook")
+    code, _, err = invoke("chat", "--plain", "--character", str(card), "--lorebook", str(lore))
+    assert code == 0, err
+    seed = pick_seed(launched[-1])
+    assert [w.comment for w in seed.world] == ["Rome Burning", "World", "Wyrm", "Harbor"]
+
+
+# -- AI Dungeon (issue 25, item 3) ---------------------------------------------------------
+
+def test_ai_dungeon_lore_into_a_save(tmp_path: Path) -> None:
+    store = chat_save()
+    cards = write(tmp_path, aid_story_cards(), "cards.json")
+    info = write(tmp_path, aid_world_info(), "wi.json")
+    code, out, err = invoke("import", str(cards), str(info), "--into", "inn")
+    assert code == 0, err
+    assert f"{cards}: AI Dungeon story cards" in out and f"{info}: AI Dungeon world info" in out
+    assert "note: keys written as Enhanced World Info patterns" in out
+    assert "dropped: card descriptions dropped" in out
+    world = store.load("inn").world
+    assert WorldEntry(("Ana", "the smith"), "Ana is the village smith.", comment="Ana") in world
+    assert WorldEntry(("Katariah", "empress", "emperor", "the empress", "the emperor"),
+                      "Katariah rules Tamriel.") in world
+
+
+def test_agnai_memory_book_into_a_seed(tmp_path: Path) -> None:
+    book = write(tmp_path, agnai_memory_book(), "larion.json")
+    code, out, err = invoke("import", str(book), "--into", "knight")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{book}: an Agnai memory book (2 entries)"
+    assert "added 2 world entries to seed knight" in out
+    assert WorldEntry(("inn",), "The inn is loud.", comment="Inn") in find_seed(
+        AppPaths.from_env(), "knight").world

@@ -1,5 +1,6 @@
-"""Import seeds and saved games from AI Dungeon 2, Clover Edition, KoboldAI and KoboldAI
-United.
+"""Import seeds and saved games from AI Dungeon (2 and later), Clover Edition, KoboldAI,
+KoboldAI United, NovelAI and SillyTavern, and characters (cards, RisuAI .charx,
+text-generation-webui) as chat seeds; every format is told by content (``detect.py``).
 
 Two steps, so nothing is ever half-written: ``convert_*`` reads and converts a file in memory
 and validates every seed it would create (raising ``UserError`` on a file it cannot use);
@@ -22,6 +23,7 @@ from gpt2_adventure.story.importers import aidungeon, clover, kobold, kobold_uni
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
     decode_text,
+    kind,
     numbered,
     read_bytes,
     save_name,
@@ -29,7 +31,13 @@ from gpt2_adventure.story.importers.common import (
     unique,
     write_new,
 )
-from gpt2_adventure.story.importers.detect import FORMATS, Detected, Format, detect
+from gpt2_adventure.story.importers.detect import (
+    FORMATS,
+    Detected,
+    Format,
+    detect,
+    detect_binary,
+)
 from gpt2_adventure.story.importers.imported import (
     Conversion,
     ImportedStory,
@@ -37,6 +45,7 @@ from gpt2_adventure.story.importers.imported import (
     Item,
 )
 from gpt2_adventure.story.importers.kobold import export_kobold, to_kobold
+from gpt2_adventure.story.importers.summary import what_found
 from gpt2_adventure.story.model import Seed
 from gpt2_adventure.story.seeds.library import MAX_SEED_BYTES, parse_seed, to_toml
 from gpt2_adventure.units import size_text
@@ -48,26 +57,45 @@ _LABELS: dict[str, str] = {"aid2-seeds": aidungeon.SEEDS_FORMAT,
                            "clover-save": clover.SAVE_FORMAT,
                            "clover-prompt": clover.PROMPT_FORMAT, "kobold": kobold.FORMAT,
                            "kobold-united": kobold_united.FORMAT,
-                           "lorebook": "a lorebook (world info)"}
+                           "lorebook": "a lorebook (world info)",
+                           "card": "a character card (SillyTavern, TavernAI)",
+                           "novelai-story": "a NovelAI story",
+                           "aid-scenarios": "AI Dungeon scenarios",
+                           "textgen-character": "a text-generation-webui character",
+                           "charx": "a RisuAI character (.charx)",
+                           "st-chat": "a SillyTavern chat",
+                           "novelai-scenario": "a NovelAI scenario"}
 _SEED_PREFIX = {"aid2-save": "aid2", "clover-save": "clover", "clover-prompt": "clover",
-                "kobold": "kobold", "kobold-united": "kobold"}
+                "kobold": "kobold", "kobold-united": "kobold", "novelai-story": "novelai",
+                "st-chat": "sillytavern"}
 
 __all__ = ["AS_KINDS", "FORMATS", "AsKind", "Conversion", "ImportProblem", "ImportResult",
            "Item", "convert_bytes", "convert_document", "convert_file", "export_kobold",
            "import_file", "to_kobold", "write_conversion"]
 
 
-def convert_file(path: Path, as_: AsKind | None = None) -> Conversion:
-    """Read and convert one file (nothing is written)."""
-    return convert_bytes(read_bytes(path), str(path), as_)
+def convert_file(path: Path, as_: AsKind | None = None,
+                 character: Path | None = None) -> Conversion:
+    """Read and convert one file (nothing is written). ``character``: the card of a
+    SillyTavern chat (else one named like its character is looked for beside it)."""
+    return convert_bytes(read_bytes(path), str(path), as_, character, path.parent)
 
 
-def convert_bytes(data: bytes, name: str, as_: AsKind | None = None) -> Conversion:
+def convert_bytes(data: bytes, name: str, as_: AsKind | None = None,
+                  character: Path | None = None, beside: Path | None = None) -> Conversion:
     """Convert a file's bytes; ``name`` is its path or name (shown in messages; its stem names
-    what is created, its extension breaks ties in detection)."""
-    text, notes = decode_text(data, name)
-    detected = detect(text, name, PurePath(name).suffix)
-    conversion = convert_document(detected.doc, detected.format, name, as_)
+    what is created, its extension breaks ties in detection); ``beside`` is its folder."""
+    detected = detect_binary(data, name)
+    notes: list[str] = []
+    if detected is None:
+        text, notes = decode_text(data, name)
+        detected = detect(text, name, PurePath(name).suffix)
+    if as_ is not None and as_ not in AS_KINDS:
+        raise UserError(f"--as should be seed or save, not {as_!r}")
+    if character is not None and detected.format != "st-chat":
+        raise ImportProblem("--character goes with a SillyTavern chat, and this is not one",
+                            name)
+    conversion = _convert(detected, name, as_, character, beside)
     conversion.notes[:0] = notes
     return conversion
 
@@ -80,26 +108,87 @@ def convert_document(doc: object, fmt: Format, name: str,
     return _convert(Detected(fmt, doc), name, as_)
 
 
+def lorebook_label(doc: object) -> str:
+    """Which lorebook a document is, as messages name it."""
+    # The lorebook and card readers use this package's helpers: imported when needed.
+    from gpt2_adventure.story.lorebooks import agnai, aidungeon, novelai, sillytavern
+    from gpt2_adventure.story.lorebooks import kobold as lorebook_kobold
+    from gpt2_adventure.story.lorebooks.read import lorebook_kind
+
+    found = lorebook_kind(doc)
+    labels = {"sillytavern": sillytavern.FORMAT, "kobold": lorebook_kobold.FORMAT,
+              "novelai": novelai.FORMAT, "character-book": "a character book",
+              "agnai": agnai.FORMAT,
+              "aidungeon": aidungeon.CARDS_FORMAT if _has_cards(doc)
+              else aidungeon.WORLD_INFO_FORMAT}
+    return labels.get(found or "", "world info")
+
+
+def _check_spec(card: object, where: str) -> None:
+    spec = card.get("spec") if isinstance(card, dict) else None
+    if spec is not None and not isinstance(spec, str):  # card_to_seed needs it hashable
+        raise ImportProblem(f"spec should be text, not {kind(spec)}", where)
+
+
+def _has_cards(doc: object) -> bool:
+    return isinstance(doc, list) and any(isinstance(d, dict) and "value" in d for d in doc)
+
+
 def _title(stem: str) -> str:
     return " ".join(re.split(r"[_\s]+", stem)).strip()[:80] or "Imported story"
 
 
-def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
+def _convert(detected: Detected, where: str, as_: AsKind | None,
+             character: Path | None = None, beside: Path | None = None) -> Conversion:
     fmt, doc = detected.format, detected.doc
-    label = _LABELS[fmt]
+    label = detected.label or _LABELS[fmt]
     stem = PurePath(where).stem
     out = Conversion(source=where, format=label)
     if fmt == "lorebook":
-        raise ImportProblem("this is a lorebook: world info to add to a story, not a story",
+        what = detected.label or lorebook_label(doc)
+        raise ImportProblem(f"this is a lorebook ({what}): world info to add to a story, not "
+                            "a story",
                             where, hint="add it to a story seed or a saved game: "
                                         "gpt2-adventure import FILE --into SEED_OR_SAVE")
-    if fmt == "aid2-seeds":
+    if fmt in ("card", "textgen-character", "charx") and as_ == "save":
+        raise ImportProblem("a character makes a chat seed, not a saved game; import it "
+                            "without --as save", where)
+    if fmt in ("card", "textgen-character", "charx"):
+        seed, out.dropped = _character_seed(fmt, doc, where)
+        out.seeds.append(seed)
+    elif fmt == "aid-scenarios":
+        from gpt2_adventure.story.importers import scenarios
+
+        if as_ == "save":
+            raise ImportProblem("a scenario makes story seeds (how a game starts), not a "
+                                "saved game; import it without --as save", where)
+        out.seeds, out.dropped, more = scenarios.seeds_from_scenarios(doc, where)
+        out.notes += more
+    elif fmt == "novelai-scenario":
+        from gpt2_adventure.story.importers.novelai_scenario import seed_from_scenario
+
+        if as_ == "save":
+            raise ImportProblem("a scenario makes a story seed (how a game starts), not a "
+                                "saved game; import it without --as save", where)
+        seed, out.dropped, more = seed_from_scenario(doc, where, _title(stem))
+        out.seeds.append(seed)
+        out.notes += more
+    elif fmt == "aid2-seeds":
         if as_ == "save":
             raise ImportProblem("this file holds story seeds (one per setting and character), "
                                 "not a saved game; import it without --as save", where)
         out.seeds, out.dropped = aidungeon.seeds_from_story_data(doc, where)
     else:
-        story, out.dropped = _story(fmt, doc, where, stem, out.notes)
+        if fmt == "st-chat":
+            from gpt2_adventure.story.importers.chat_import import chat_story
+
+            story, out.dropped, more, out.format = chat_story(doc, where, _title(stem),
+                                                              character, beside)
+            out.notes += more
+            if stem.isdigit() and story.chat is not None:  # SillyTavern's timestamp names
+                stem = story.title = f"{story.chat.character} chat"
+        else:
+            story, out.dropped = _story(fmt, doc, where, stem, out.notes)
         if fmt == "kobold-united" and stem.lower() == "story":
             stem = story.title  # United keeps each story as <its name>/story.json
         if as_ == "seed" or (as_ is None and fmt == "clover-prompt"):
@@ -116,6 +205,26 @@ def _convert(detected: Detected, where: str, as_: AsKind | None) -> Conversion:
     return out
 
 
+def _character_seed(fmt: Format, doc: object, where: str) -> tuple[Seed, list[str]]:
+    """A chat seed from a card, a .charx or a text-generation-webui character."""
+    from gpt2_adventure.story.cards.reader import card_to_seed
+
+    if fmt == "textgen-character":
+        from gpt2_adventure.story.cards.textgen import seed_from_character
+
+        return seed_from_character(doc, where)
+    assets: list[str] = []
+    if fmt == "charx":
+        from gpt2_adventure.story.cards.charx import card_from_charx
+
+        if not isinstance(doc, bytes):
+            raise ImportProblem("a .charx card is a zip archive, read from the file", where)
+        doc, assets = card_from_charx(doc, where)
+    _check_spec(doc, where)
+    seed, dropped = card_to_seed(doc, where)
+    return seed, dropped + assets
+
+
 def _story(fmt: Format, doc: object, where: str, stem: str,
            notes: list[str]) -> tuple[ImportedStory, list[str]]:
     if fmt == "aid2-save":
@@ -126,7 +235,11 @@ def _story(fmt: Format, doc: object, where: str, stem: str,
         if not isinstance(doc, str):
             raise ImportProblem("a prompt file should be text", where)
         return clover.story_from_prompt(doc, where, _title(stem))
-    if fmt == "kobold-united":
+    if fmt == "novelai-story":
+        from gpt2_adventure.story.importers import novelai_story
+
+        story, dropped, more = novelai_story.story_from_novelai(doc, where, _title(stem))
+    elif fmt == "kobold-united":
         story, dropped, more = kobold_united.story_from_united(doc, where, _title(stem))
     else:
         story, dropped, more = kobold.story_from_kobold(doc, where, _title(stem))
@@ -152,7 +265,8 @@ def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
     """Write what a conversion made: seeds (skipping existing ones) and saves."""
     from gpt2_adventure.story.saves.store import SaveStore
 
-    result = ImportResult(source=conversion.source, format=conversion.format,
+    result = ImportResult(source=conversion.source,
+                          format=what_found(conversion.format, conversion),
                           dropped=list(conversion.dropped), notes=list(conversion.notes))
     if conversion.seeds:
         folder = paths.stories_dir
@@ -178,6 +292,7 @@ def write_conversion(conversion: Conversion, paths: AppPaths) -> ImportResult:
     return result
 
 
-def import_file(path: Path, paths: AppPaths, as_: AsKind | None = None) -> ImportResult:
+def import_file(path: Path, paths: AppPaths, as_: AsKind | None = None,
+                character: Path | None = None) -> ImportResult:
     """Convert one file and write what it makes."""
-    return write_conversion(convert_file(path, as_), paths)
+    return write_conversion(convert_file(path, as_, character), paths)

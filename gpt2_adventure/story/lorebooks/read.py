@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from gpt2_adventure.story.cards.png_text import is_png
 from gpt2_adventure.story.importers.common import (
     ImportProblem,
     decode_text,
@@ -13,19 +14,29 @@ from gpt2_adventure.story.importers.common import (
     load_json,
     read_bytes,
 )
-from gpt2_adventure.story.lorebooks import character_book, kobold, sillytavern
+from gpt2_adventure.story.lorebooks import (
+    agnai,
+    aidungeon,
+    character_book,
+    kobold,
+    novelai,
+    sillytavern,
+)
 from gpt2_adventure.story.lorebooks.common import (
     MACROS_KEPT,
     MAX_LOREBOOK_BYTES,
     Lorebook,
+    Sub,
     has_macros,
     names_sub,
     plain,
 )
 
-Kind = Literal["sillytavern", "kobold", "character-book"]
-KNOWN = ("a SillyTavern World Info file, KoboldAI (Lite) world info, or a character book "
-         "(V2, or V3 lorebook_v3)")
+Kind = Literal["sillytavern", "kobold", "character-book", "novelai", "novelai-story",
+               "aidungeon", "agnai"]
+KNOWN = ("a SillyTavern World Info file, KoboldAI (Lite) world info, a character book "
+         "(V2, or V3 lorebook_v3), a NovelAI lorebook or story, AI Dungeon story cards or "
+         "world info, or an Agnai memory book")
 # (the character, the player) that {{char}} and {{user}} stand for, and what stands where
 # "you" would not fit (names_sub)
 Names = tuple[str, str] | tuple[str, str, str]
@@ -39,11 +50,19 @@ def lorebook_kind(doc: object) -> Kind | None:
         return None  # a character card
     if sillytavern.looks_like(doc):
         return "sillytavern"
+    if novelai.looks_like(doc):
+        return "novelai"
+    if novelai.is_story(doc):
+        return "novelai-story"
+    if agnai.looks_like(doc):
+        return "agnai"
     if isinstance(doc, dict) and isinstance(doc.get("entries"), list) and not any(
             key in doc for key in ("prompt", "actions", "settings", "story_start")):
         return "character-book"
     if kobold.looks_like(doc):
         return "kobold"
+    if aidungeon.looks_like(doc):
+        return "aidungeon"
     return None
 
 
@@ -53,6 +72,8 @@ def read_lorebook(path: Path, names: Names | None = None) -> Lorebook:
 
 
 def lorebook_from_bytes(data: bytes, where: str, names: Names | None = None) -> Lorebook:
+    if is_png(data):  # NovelAI's lorebook images
+        return novelai.lorebook_from_png(data, where, _sub(names))
     text, notes = decode_text(data, where)
     book = lorebook_from_doc(load_json(text, where), where, names)
     book.notes[:0] = notes
@@ -63,9 +84,17 @@ def lorebook_from_doc(doc: object, where: str, names: Names | None = None) -> Lo
     found = lorebook_kind(doc)
     if found is None:
         raise ImportProblem(f"not a lorebook (it holds {_what(doc)}); expected {KNOWN}", where)
-    sub = names_sub(*names) if names is not None else plain
-    if found == "sillytavern":
+    sub = _sub(names)
+    if found == "novelai":
+        book = novelai.read_doc(doc, where, sub)
+    elif found == "novelai-story":
+        book = novelai.read_story_doc(doc, where, sub)
+    elif found == "sillytavern":
         book = sillytavern.read_doc(doc, where, sub)
+    elif found == "agnai":
+        book = agnai.read_doc(doc, where, sub)
+    elif found == "aidungeon":
+        book = aidungeon.read_doc(doc, where, sub)
     elif found == "kobold":
         book = kobold.read_doc(doc, where, sub)
     else:
@@ -73,6 +102,10 @@ def lorebook_from_doc(doc: object, where: str, names: Names | None = None) -> Lo
     if names is None and has_macros(book.entries):
         book.notes.append(MACROS_KEPT)
     return book
+
+
+def _sub(names: Names | None) -> Sub:
+    return names_sub(*names) if names is not None else plain
 
 
 def _what(doc: object) -> str:

@@ -24,6 +24,9 @@ CLOVER_SAVE = {"temp": 0.4, "context": "You are Bob.", "memory": [], "actions": 
     (AID2_SAVE, "aid2-save"),
     (CLOVER_SAVE, "clover-save"),
     ({"settings": {}}, "aid2-seeds"),
+    ({"spec": "chara_card_v2", "data": {}}, "card"),  # a card is imported as a chat seed
+    ({"name": "Mira", "first_mes": "Hi"}, "card"),
+    ({"lorebookVersion": 5, "entries": [], "settings": {}}, "lorebook"),  # NovelAI
 ])
 def test_json_formats_by_content_whatever_the_extension(doc: dict, expected: str) -> None:
     text = json.dumps(doc)
@@ -50,7 +53,6 @@ def test_yaml_and_prompts() -> None:
     ('{"hello": 1}', "x.json", "not a format gpt2-adventure imports"),
     ("plain words", "notes.md", "not a format gpt2-adventure imports"),
     ('{"format": "gpt2-adventure-save", "version": 1}', "x.json", "already a gpt2-adventure"),
-    ('{"spec": "chara_card_v2", "data": {}}', "x.json", "character card"),
 ])
 def test_clear_errors_name_the_file(text: str, name: str, words: str) -> None:
     with pytest.raises(UserError, match=words) as info:

@@ -111,7 +111,8 @@ def test_read_as_an_older_kobold_story_it_is_refused_by_name() -> None:
 
 def test_import_maps_every_part(tmp_path: Path, paths: AppPaths) -> None:
     result = import_file(write(tmp_path / "varn.json", story()), paths)
-    assert result.format == "a KoboldAI United story"
+    assert result.format == ("a KoboldAI United story (5 turns, 3 alternatives, "
+                             "5 world entries)")
     [item] = result.created
     assert item.kind == "save" and item.name == "varn"
     state = SaveStore(paths).load("varn")
@@ -342,7 +343,8 @@ def test_cli_import_reports_created_and_dropped(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     save = AppPaths.from_env().saves_dir / "varn.json"
     lines = result.stdout.splitlines()
-    assert lines[:3] == [f"{source}: a KoboldAI United story", f"created save varn: {save}",
+    assert lines[:3] == [f"{source}: a KoboldAI United story (5 turns, 3 alternatives, 5 world "
+                         "entries)", f"created save varn: {save}",
                          "dropped: lua_edited, lua_deleted (stored as Python pickles, which "
                          "are never read: a story file could run code through them)"]
     assert "dropped: story notes (KoboldAI United's; no equivalent here)" in lines
