@@ -120,7 +120,7 @@ class AskReplace:
 
 Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | AskReplace
 
-EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook")
+EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
 REPLACE = "--replace"  # /save --replace NAME: replace another game's save
 ALT_STEPS = {"": 1, "next": 1, "n": 1, "prev": -1, "previous": -1, "p": -1}
 
@@ -579,6 +579,11 @@ class Game:
             from gpt2_adventure.story.importers.kobold import export_kobold
 
             text, _notes = export_kobold(self.state)
+            return text
+        if fmt == "sillytavern":  # a chat only (anything else is refused, by name)
+            from gpt2_adventure.story.importers.sillytavern_chat import export_chat
+
+            text, _notes = export_chat(self.state)
             return text
         from gpt2_adventure.story.export import export_markdown, export_text
 

@@ -106,9 +106,9 @@ def pick_seed(launch: Launch, notes: list[str] | None = None) -> Seed:
 
     told: list[str] = []
     if launch.character is not None:
-        from gpt2_adventure.story.cards.reader import load_card_report
+        from gpt2_adventure.story.cards.files import load_character_report
 
-        seed, told = load_card_report(launch.character)
+        seed, told = load_character_report(launch.character)
     else:
         seed = find_seed(launch.paths, launch.story or DEFAULT_STORY.get(launch.mode, "knight"))
     if launch.lorebook is not None:

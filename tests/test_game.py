@@ -398,6 +398,24 @@ def test_export_kobold(game: Game, tmp_path: Path) -> None:
     assert "The door creaks open." in json.dumps(data)
 
 
+def test_export_sillytavern_writes_a_chat_log_and_refuses_an_adventure(
+        game: Game, tmp_path: Path) -> None:
+    target = tmp_path / "adventure.jsonl"
+    refused = info(game.handle(f"/export sillytavern {target}"), error=True)[0]
+    assert "only a chat" in refused and not target.exists()
+    chat = open_game("tavern-keeper", replies=[" Welcome, traveller."])
+    try:
+        play(chat.handle("hello"))
+        log = tmp_path / "chat.jsonl"
+        assert info(chat.handle(f"/export sillytavern {log}")) == [f"exported: {log}"]
+        header, *messages = [json.loads(line) for line in log.read_text().splitlines()]
+        assert "character_name" in header and "chat_metadata" in header
+        assert any(m["is_user"] and "hello" in m["mes"].lower() for m in messages)
+        assert any(not m["is_user"] and "Welcome, traveller." in m["mes"] for m in messages)
+    finally:
+        chat.close()
+
+
 # -- settings, help, quit ---------------------------------------------------------------
 
 

@@ -217,7 +217,7 @@ def stories_import_card(
     """Turn a SillyTavern/TavernAI character card into a chat seed in your stories folder."""
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.safe_text import printable
-    from gpt2_adventure.story.cards.reader import load_card_report
+    from gpt2_adventure.story.cards.files import load_character_report
     from gpt2_adventure.story.seeds.library import (
         MAX_SEED_BYTES,
         parse_seed,
@@ -226,7 +226,7 @@ def stories_import_card(
     )
     from gpt2_adventure.units import size_text
 
-    seed, notes = load_card_report(card)
+    seed, notes = load_character_report(card)
     attached = None
     if lorebook is not None:
         from gpt2_adventure.story.cards.to_seed import LINKED_LOREBOOK

@@ -29,8 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "save": ("[--replace] [NAME]", "save the game (default: the name it was saved as, else "
                                    "its title); --replace: over another game's save"),
     "load": ("NAME", "load a saved game"),
-    "export": ("md|txt|kobold|lorebook FILE", "write the story to a file (lorebook: its "
-                                              "world info as SillyTavern World Info)"),
+    "export": ("md|txt|kobold|lorebook|sillytavern FILE",
+               "write the story to a file (lorebook: its world info as SillyTavern World "
+               "Info; sillytavern: a chat as a SillyTavern chat log)"),
     "settings": ("[NAME VALUE]", "show or change sampling settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),

@@ -189,3 +189,18 @@ def test_import_card_refuses_a_broken_card(tmp_path: Path) -> None:
     assert_clean_error(code, err, str(path))
     assert not AppPaths.from_env().stories_dir.exists() or not any(
         AppPaths.from_env().stories_dir.iterdir())
+
+
+def test_import_card_reads_a_charx_and_a_textgen_character(tmp_path: Path) -> None:
+    from tests.support.peer_formats import charx, textgen_character, v3_card
+
+    risa = tmp_path / "risa.charx"
+    risa.write_bytes(charx(v3_card("Risa")))
+    code, out, err = invoke("import-card", str(risa))
+    assert code == 0, err  # was: "this is a zip archive (CHARX cards are not supported)"
+    assert "created chat seed risa" in out
+    example = tmp_path / "Example.yaml"
+    example.write_text(textgen_character(), encoding="utf-8")
+    code, out, err = invoke("import-card", str(example))
+    assert code == 0, err
+    assert "created chat seed" in out

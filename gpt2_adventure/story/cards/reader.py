@@ -32,7 +32,7 @@ _V1_ALIASES = {"char_name": "name", "char_persona": "description",
                "world_scenario": "scenario", "char_greeting": "first_mes",
                "example_dialogue": "mes_example"}
 _OTHER_FORMATS = ((b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-                  (b"PK\x03\x04", "a zip archive (CHARX cards are not supported)"))
+                  (b"PK\x03\x04", "a zip archive that is not a RisuAI .charx card"))
 
 
 def load_card(path: str | Path) -> Seed:
@@ -43,8 +43,13 @@ def load_card(path: str | Path) -> Seed:
 def load_card_report(path: str | Path) -> tuple[Seed, list[str]]:
     """Read a character card file; also return notes on what the game ignored or changed."""
     path = Path(path)
+    data = read_card_file(path)
+    return card_report_from_bytes(data, path)
+
+
+def card_report_from_bytes(data: bytes, path: Path) -> tuple[Seed, list[str]]:
+    """A PNG or JSON card's seed and notes (``story/cards/files.py`` reads every kind)."""
     where = str(path)
-    data = _read_file(path, where)
     if is_png(data):
         obj = _card_from_png(data, where)
     else:
@@ -59,6 +64,8 @@ def card_to_seed(obj: Any, where: str) -> tuple[Seed, list[str]]:
     if not isinstance(obj, dict):
         raise UserError(f"the card's JSON is {kind(obj)}, expected an object", where)
     spec = obj.get("spec")
+    if spec is not None and not isinstance(spec, str):
+        raise UserError(f"field spec must be text, not {kind(spec)}", where)
     notes: list[str] = []
     if spec in _SPECS or (isinstance(spec, str) and isinstance(obj.get("data"), dict)):
         version = _SPECS.get(spec, "V3")
@@ -99,7 +106,9 @@ def parse_json(raw: bytes, what: str, where: str, in_file: bool = False) -> Any:
         raise UserError(f"{what} is not valid JSON ({str(exc)[:120]})", where) from None
 
 
-def _read_file(path: Path, where: str) -> bytes:
+def read_card_file(path: Path) -> bytes:
+    """The file's bytes, within the size a card may have."""
+    where = str(path)
     try:
         return read_regular_file(path, MAX_CARD_BYTES, "character card file")
     except FileRefused as refused:

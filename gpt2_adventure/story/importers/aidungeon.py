@@ -134,11 +134,13 @@ def _seed(setting: str, description: str, character: str, data: Any,
     if not isinstance(data, dict):
         dropped.append(f"{label}: it is {kind(data)}, not a mapping")
         return None
-    items = [data.get("item1"), data.get("item2")]
-    for key, item in zip(("item1", "item2"), items):
+    items: list[str] = []
+    for key in ("item1", "item2"):
+        item = data.get(key)
         if not isinstance(item, str):
             dropped.append(f"{label}: {key} should be text, not {kind(item)}")
             return None
+        items.append(item)
     prompts = _prompts(data.get("prompts"), label, dropped)
     if not prompts:
         dropped.append(f"{label}: no prompts")

@@ -52,8 +52,8 @@ def _beside(name: str, folder: Path | None, where: str) -> Path | None:
 
 
 def _card(path: Path) -> tuple[Seed, list[str]]:
-    from gpt2_adventure.story.cards.reader import load_card_report
+    from gpt2_adventure.story.cards.files import load_character_report
     from gpt2_adventure.story.seeds.library import fill_seed
 
-    seed, notes = load_card_report(path)
+    seed, notes = load_character_report(path)
     return fill_seed(seed, {}), notes

@@ -18,7 +18,7 @@ import re
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import ImportProblem, import_fields, need_object
 from gpt2_adventure.story.importers.imported import ImportedStory
-from gpt2_adventure.story.model import Turn
+from gpt2_adventure.story.model import ActionKind, Turn
 
 SAVE_FORMAT = "a Clover Edition save"
 PROMPT_FORMAT = "a Clover Edition prompt"
@@ -47,7 +47,7 @@ def _separator(before: str, text: str) -> str:
 
 def _action(action: str) -> Turn:
     if _YOU.match(action):
-        kind_ = "say" if _SAY.match(action) else "do"
+        kind_: ActionKind = "say" if _SAY.match(action) else "do"
         return Turn(role="player", text=f"\n> {action}\n", kind=kind_, raw=action)
     return Turn(role="player", text="\n" + action, kind="story", raw=action)
 
