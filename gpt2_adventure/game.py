@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt2_adventure import schema
+from gpt2_adventure.config import MemorySettings
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
@@ -154,6 +155,8 @@ class Game:
         self.collect_ahead()
         self.autosave(self.state)
         self.store_model_state()
+        if self.session.builder.recall is not None:  # the recall index is this game's too
+            self.session.builder.recall.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -510,13 +513,25 @@ class Game:
     def _settings_shown(self) -> Info:
         current = dataclasses.asdict(self.session.sampling)
         shown = [f"{k} = {v}" for k, v in current.items() if k not in ("logit_bias",)]
+        builder = self.session.builder  # [memory]
+        shown += [f"recall = {builder.recall_on}", f"recall_share = {builder.recall_share}"]
         return Info(shown + ["change one with: /settings NAME VALUE"])
 
     def _settings(self, arg: str) -> Outcome:
         name, _, value = arg.partition(" ")
+        memory = {"recall": "recall_on", "recall_share": "recall_share"}  # [memory]
+        if name in memory and value.strip():
+            spec = schema.find(MemorySettings, name)
+            try:
+                parsed = schema.from_text(spec, value.strip()) if spec else None
+            except schema.SettingError as error:
+                raise CommandError(str(error)) from None
+            setattr(self.session.builder, memory[name], parsed)
+            return Info([f"{name} = {parsed}"])
         typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
         if name not in typed or not value.strip():
-            raise CommandError(f"/settings NAME VALUE, NAME one of: {', '.join(typed)}")
+            names = ", ".join([*typed, *memory])
+            raise CommandError(f"/settings NAME VALUE, NAME one of: {names}")
         try:
             parsed = schema.from_text(typed[name], value.strip())
         except schema.SettingError as error:

@@ -1,0 +1,215 @@
+"""The full-text index of one game's story: SQLite's FTS5, ranked by its ``bm25()``.
+
+Each sentence of each turn is a row, with rowid ``turn * MAX_PARTS + part`` so that a turn's
+rows are one rowid range (replaced in one step when the turn changes) and a search can be
+limited to the turns before the window with a rowid bound. A table of per-turn digests says
+which turns the index holds, so an index that no longer matches the save (an older copy, an
+edit made elsewhere) is brought in line with it: the save is the truth, the index a cache
+that can always be rebuilt from it. Why FTS5 rather than bm25s or hand-written scoring:
+``benchmarks/recall.py`` (figures in the README).
+
+One connection, used under a lock from whichever thread lays out the prompt (the UI thread
+for a warm-up or the meter, the generation worker for a reply).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from gpt2_adventure.story.recall.passages import MAX_PARTS, Passage, passage_text, sentences
+from gpt2_adventure.story.recall.query import Query
+
+SCHEMA_VERSION = "1"
+# A word in more passages than this share of the turns (and than COMMON_FLOOR) is not
+# searched for: the story uses it everywhere, so it singles nothing out.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 3
+
+
+class RecallUnavailable(RuntimeError):
+    """This Python's SQLite was built without FTS5: recall cannot run."""
+
+
+def fts5_available() -> bool:
+    """Whether SQLite's FTS5 is compiled into this Python's ``sqlite3``."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as db:
+            db.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def _match(terms: Sequence[str]) -> str:
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+class RecallIndex:
+    """The sentences of one game's turns, searchable. ``path=None`` keeps it in memory."""
+
+    def __init__(self, game_id: str, path: Path | None = None) -> None:
+        self.game_id = game_id
+        self.path = path
+        self._lock = threading.Lock()
+        self._texts: list[str] | None = None  # the turns indexed, once compared with a story
+        self._db = self._connect()
+        self._digests = [bytes(row[0]) for row in
+                         self._db.execute("SELECT digest FROM turns ORDER BY turn")]
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        target = ":memory:" if self.path is None else str(self.path)
+        try:
+            return self._prepare(sqlite3.connect(target, check_same_thread=False,
+                                                 isolation_level=None))
+        except sqlite3.DatabaseError:
+            if self.path is None:
+                raise
+        # A file that is not a usable index (damaged, another program's): start it afresh.
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        return self._prepare(sqlite3.connect(target, check_same_thread=False,
+                                             isolation_level=None))
+
+    def _prepare(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        try:
+            # The index is a cache of the save: losing its last writes to a crash only means
+            # re-indexing those turns, so commits need not wait for the disk.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta and (meta.get("version") != SCHEMA_VERSION
+                         or meta.get("game") != self.game_id):
+                db.executescript("DROP TABLE IF EXISTS passages; DROP TABLE"
+                                 " IF EXISTS turns; DELETE FROM meta;")
+            try:
+                db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS passages USING fts5("
+                           "text, tokenize='porter unicode61 remove_diacritics 2')")
+            except sqlite3.OperationalError as error:
+                if "fts5" in str(error).lower():
+                    raise RecallUnavailable("this Python's SQLite has no FTS5") from None
+                raise
+            db.execute("CREATE TABLE IF NOT EXISTS turns "
+                       "(turn INTEGER PRIMARY KEY, digest BLOB NOT NULL)")
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [("version", SCHEMA_VERSION), ("game", self.game_id)])
+            db.execute("SELECT count(*) FROM passages").fetchone()  # a damaged file fails here
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- keeping it in line with the story -------------------------------------------------
+
+    @property
+    def turns(self) -> int:
+        """How many turns the index holds."""
+        return len(self._digests)
+
+    def sync(self, texts: Sequence[str]) -> int:
+        """Make the index hold exactly these turn texts; returns how many turns were
+        (re)indexed. Cheap when only the end changed (the usual turn)."""
+        with self._lock:
+            known = self._texts
+            if known is not None:
+                same = min(len(known), len(texts))
+                if known[:same] == list(texts[:same]):  # identity makes this fast
+                    changed = list(range(same, len(texts)))
+                else:
+                    changed = [i for i in range(len(texts))
+                               if i >= len(known) or known[i] != texts[i]]
+            else:  # first look since opening: compare with the digests on disk
+                digests = self._digests
+                changed = [i for i, text in enumerate(texts)
+                           if i >= len(digests) or digests[i] != _digest(text)]
+            if changed or len(self._digests) > len(texts):
+                self._write(texts, changed)
+            self._texts = list(texts)
+            return len(changed)
+
+    def _write(self, texts: Sequence[str], changed: list[int]) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            if len(self._digests) > len(texts):
+                db.execute("DELETE FROM passages WHERE rowid >= ?", (len(texts) * MAX_PARTS,))
+                db.execute("DELETE FROM turns WHERE turn >= ?", (len(texts),))
+                del self._digests[len(texts):]
+            rows = []
+            for i in changed:
+                if i < len(self._digests):
+                    db.execute("DELETE FROM passages WHERE rowid BETWEEN ? AND ?",
+                               (i * MAX_PARTS, i * MAX_PARTS + MAX_PARTS - 1))
+                rows += [(i * MAX_PARTS + part, text)
+                         for part, text in enumerate(sentences(texts[i]))]
+            db.executemany("INSERT INTO passages(rowid, text) VALUES (?, ?)", rows)
+            digests = [(i, _digest(texts[i])) for i in changed]
+            db.executemany("INSERT OR REPLACE INTO turns VALUES (?, ?)", digests)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._texts = None
+            raise
+        for i, digest in digests:
+            if i < len(self._digests):
+                self._digests[i] = digest
+            else:
+                self._digests.append(digest)
+
+    # -- searching ------------------------------------------------------------------------
+
+    def search(self, query: Query, before: int, limit: int = 12) -> list[Passage]:
+        """The best passages for ``query`` from turns before ``before``, best first (the
+        newest action's words count double). Words the story uses everywhere are left out."""
+        if not query or before <= 0:
+            return []
+        with self._lock:
+            terms = self._uncommon([*query.strong, *query.weak])
+            strong = [t for t in query.strong if t in terms]
+            weak = [t for t in query.weak if t in terms]
+            if not strong and not weak:
+                return []
+            match = _match([*strong, *strong, *weak])
+            rows = self._db.execute(
+                "SELECT rowid, bm25(passages) FROM passages WHERE passages MATCH ? "
+                "AND rowid < ? ORDER BY rank LIMIT ?",
+                (match, before * MAX_PARTS, limit)).fetchall()
+            return [self._passage(rowid, score) for rowid, score in rows]
+
+    def _uncommon(self, terms: list[str]) -> set[str]:
+        """Those of ``terms`` that are in few enough passages to single one out."""
+        if not terms:
+            return set()
+        limit = max(COMMON_FLOOR, len(self._digests) * COMMON_SHARE)
+        keep = set()
+        for term in terms:
+            # fts5vocab holds stemmed terms: ask FTS5 how many rows match the word itself.
+            row = self._db.execute("SELECT count(*) FROM (SELECT 1 FROM passages WHERE "
+                                   "passages MATCH ? LIMIT ?)",
+                                   (_match([term]), int(limit) + 1)).fetchone()
+            if 0 < row[0] <= limit:
+                keep.add(term)
+        return keep
+
+    def _passage(self, rowid: int, score: float) -> Passage:
+        turn, part = divmod(rowid, MAX_PARTS)
+        last = min(rowid + 1, turn * MAX_PARTS + MAX_PARTS - 1)  # never the next turn's
+        rows = self._db.execute("SELECT text FROM passages WHERE rowid BETWEEN ? AND ? "
+                                "ORDER BY rowid", (rowid, last)).fetchall()
+        parts = [""] * part + [r[0] for r in rows]
+        return Passage(turn, part, passage_text(parts, part), -score)
