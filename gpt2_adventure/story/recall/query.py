@@ -15,7 +15,25 @@ from dataclasses import dataclass
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…\n>:\"“]\s*)$")
 
-STOP_WORDS = frozenset(["a", "about", "above", "across", "after", "again", "against", "all", "almost", "alone", "along", "already", "also", "although", "always", "am", "among", "an", "and", "another", "any", "anyone", "anything", "are", "around", "as", "ask", "asked", "at", "away", "back", "be", "because", "become", "been", "before", "behind", "being", "below", "beside", "besides", "between", "beyond", "both", "but", "by", "came", "can", "cannot", "come", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "either", "else", "enough", "even", "ever", "every", "everyone", "everything", "far", "few", "find", "for", "found", "from", "further", "get", "gets", "getting", "give", "given", "go", "goes", "going", "gone", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "inside", "into", "is", "it", "its", "itself", "just", "keep", "know", "knew", "last", "least", "left", "less", "let", "like", "look", "looked", "looking", "looks", "made", "make", "makes", "many", "may", "maybe", "me", "might", "mine", "more", "most", "much", "must", "my", "myself", "near", "need", "never", "new", "next", "no", "nobody", "none", "nor", "not", "nothing", "now", "of", "off", "often", "oh", "ok", "okay", "on", "once", "one", "only", "onto", "or", "other", "others", "our", "ours", "ourselves", "out", "outside", "over", "own", "perhaps", "please", "put", "quite", "rather", "really", "right", "said", "same", "saw", "say", "says", "see", "seem", "seemed", "seems", "seen", "she", "should", "since", "so", "some", "someone", "something", "soon", "still", "such", "take", "taken", "takes", "tell", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "thing", "things", "think", "this", "those", "though", "through", "thus", "till", "to", "too", "took", "toward", "towards", "try", "turn", "turned", "under", "until", "up", "upon", "us", "use", "used", "very", "want", "wants", "was", "way", "we", "well", "went", "were", "what", "whatever", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yes", "yet", "you", "your", "yours", "yourself", "yourselves"])
+_STOP_TEXT = """
+a about above across after again against all almost alone along already also although always am
+among an and another any anyone anything are around as ask asked at away back be because become
+been before behind being below beside besides between beyond both but by came can cannot come
+could did do does doing done down during each either else enough even ever every everyone
+everything far few find for found from further get gets getting give given go goes going gone
+got had has have having he her here hers herself him himself his how however i if in inside
+into is it its itself just keep know knew last least left less let like look looked looking
+looks made make makes many may maybe me might mine more most much must my myself near need
+never new next no nobody none nor not nothing now of off often oh ok okay on once one only onto
+or other others our ours ourselves out outside over own perhaps please put quite rather really
+right said same saw say says see seem seemed seems seen she should since so some someone
+something soon still such take taken takes tell than that the their theirs them themselves then
+there these they thing things think this those though through thus till to too took toward
+towards try turn turned under until up upon us use used very want wants was way we well went
+were what whatever when where whether which while who whom whose why will with within without
+would yes yet you your yours yourself yourselves
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 CONTEXT_MIN_LETTERS = 5  # a common word from the last turns must be at least this long
 MAX_TERMS = 16
 
