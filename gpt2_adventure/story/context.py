@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.passages import passage_text, sentences
-from gpt2_adventure.story.recall.query import build_query
+from gpt2_adventure.story.recall.query import build_query, tells_more
 
 if TYPE_CHECKING:
     from gpt2_adventure.story.recall.recall import Recall
@@ -373,6 +373,8 @@ class ContextBuilder:
         for passage in found:
             if passage.text in in_view or any(passage.text == a[3] for a in added):
                 continue  # never what the model can already see
+            if not tells_more(passage.text, query):
+                continue
             cost = len(self._recall_tokens(passage.text))
             if cost > room:
                 continue

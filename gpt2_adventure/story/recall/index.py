@@ -25,10 +25,11 @@ from gpt2_adventure.story.recall.passages import MAX_PARTS, Passage, passage_tex
 from gpt2_adventure.story.recall.query import Query
 
 SCHEMA_VERSION = "1"
-# A word in more passages than this share of the turns (and than COMMON_FLOOR) is not
-# searched for: the story uses it everywhere, so it singles nothing out.
-COMMON_SHARE = 0.05
-COMMON_FLOOR = 3
+# A word is searched for only if it singles passages out: a name (see ``query``) in at most
+# NAME_SHARE of the sentences (or NAME_FLOOR of them), another word in at most WORD_SHARE
+# (or WORD_FLOOR). More common than that, the story uses it everywhere.
+NAME_SHARE, NAME_FLOOR = 0.03, 12
+WORD_SHARE, WORD_FLOOR = 0.005, 3
 
 
 class RecallUnavailable(RuntimeError):
@@ -64,6 +65,7 @@ class RecallIndex:
         self._db = self._connect()
         self._digests = [bytes(row[0]) for row in
                          self._db.execute("SELECT digest FROM turns ORDER BY turn")]
+        self._rows = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
 
     # -- opening ------------------------------------------------------------------------
 
@@ -144,26 +146,30 @@ class RecallIndex:
 
     def _write(self, texts: Sequence[str], changed: list[int]) -> None:
         db = self._db
+        rows_before = self._rows
         db.execute("BEGIN")
         try:
             if len(self._digests) > len(texts):
-                db.execute("DELETE FROM passages WHERE rowid >= ?", (len(texts) * MAX_PARTS,))
+                self._rows -= db.execute("DELETE FROM passages WHERE rowid >= ?",
+                                         (len(texts) * MAX_PARTS,)).rowcount
                 db.execute("DELETE FROM turns WHERE turn >= ?", (len(texts),))
                 del self._digests[len(texts):]
             rows = []
             for i in changed:
                 if i < len(self._digests):
-                    db.execute("DELETE FROM passages WHERE rowid BETWEEN ? AND ?",
-                               (i * MAX_PARTS, i * MAX_PARTS + MAX_PARTS - 1))
+                    self._rows -= db.execute("DELETE FROM passages WHERE rowid BETWEEN ? AND ?",
+                                             (i * MAX_PARTS, i * MAX_PARTS + MAX_PARTS - 1)
+                                             ).rowcount
                 rows += [(i * MAX_PARTS + part, text)
                          for part, text in enumerate(sentences(texts[i]))]
             db.executemany("INSERT INTO passages(rowid, text) VALUES (?, ?)", rows)
+            self._rows += len(rows)
             digests = [(i, _digest(texts[i])) for i in changed]
             db.executemany("INSERT OR REPLACE INTO turns VALUES (?, ?)", digests)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._texts = None
+            self._texts, self._rows = None, rows_before
             raise
         for i, digest in digests:
             if i < len(self._digests):
@@ -174,30 +180,34 @@ class RecallIndex:
     # -- searching ------------------------------------------------------------------------
 
     def search(self, query: Query, before: int, limit: int = 12) -> list[Passage]:
-        """The best passages for ``query`` from turns before ``before``, best first (the
-        newest action's words count double). Words the story uses everywhere are left out."""
+        """The best passages for ``query`` from turns before ``before``, best first: each
+        holds one of the newest action's words if it has any (they count double; if all
+        are too common, nothing is found), else one of the last turns'. Words the story uses
+        everywhere are left out."""
         if not query or before <= 0:
             return []
         with self._lock:
-            terms = self._uncommon([*query.strong, *query.weak])
+            terms = self._uncommon([*query.strong, *query.weak], query.names)
             strong = [t for t in query.strong if t in terms]
             weak = [t for t in query.weak if t in terms]
-            if not strong and not weak:
-                return []
-            match = _match([*strong, *strong, *weak])
+            if not strong and (query.strong or not weak):
+                return []  # the action names nothing that singles a passage out
+            # Every passage must hold a word of the action when it has one; the others only
+            # rank (bm25 scores each phrase of the query, so the action's words count twice).
+            match = (f"({_match(strong)}) AND ({_match([*strong, *weak])})" if strong
+                     else _match(weak))
             rows = self._db.execute(
                 "SELECT rowid, bm25(passages) FROM passages WHERE passages MATCH ? "
                 "AND rowid < ? ORDER BY rank LIMIT ?",
                 (match, before * MAX_PARTS, limit)).fetchall()
             return [self._passage(rowid, score) for rowid, score in rows]
 
-    def _uncommon(self, terms: list[str]) -> set[str]:
+    def _uncommon(self, terms: list[str], names: frozenset[str]) -> set[str]:
         """Those of ``terms`` that are in few enough passages to single one out."""
-        if not terms:
-            return set()
-        limit = max(COMMON_FLOOR, len(self._digests) * COMMON_SHARE)
-        keep = set()
+        keep: set[str] = set()
         for term in terms:
+            limit = (max(NAME_FLOOR, self._rows * NAME_SHARE) if term in names
+                     else max(WORD_FLOOR, self._rows * WORD_SHARE))
             # fts5vocab holds stemmed terms: ask FTS5 how many rows match the word itself.
             row = self._db.execute("SELECT count(*) FROM (SELECT 1 FROM passages WHERE "
                                    "passages MATCH ? LIMIT ?)",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? or … (closing quotes and brackets stay with it), or at a line end.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\s*\n\s*")
+# A sentence ends at . ! ? or … (a closing quote or bracket stays with it), or at a line end.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[.!?…][\"'”’)\]])\s+")
 _ACTION_MARK = re.compile(r"^\s*>\s*")
 MAX_PARTS = 1024  # sentences indexed per turn; the rest join the last one
-SHORT = 60  # characters: a hit this short brings the next sentence of its turn along
+SHORT = 40  # characters: a hit this short brings the next sentence of its turn along
 
 
 def sentences(text: str) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_SENTENCE_START = re.compile(r"(?:^|[.!?…\n>:\"“]\s*)$")
+_SENTENCE_ENDS = (".", "!", "?", "…", ">", ":", '"', "“")  # what a sentence starts after
 
 _STOP_TEXT = """
 a about above across after again against all almost alone along already also although always am
@@ -40,10 +40,12 @@ MAX_TERMS = 16
 
 @dataclass(frozen=True)
 class Query:
-    """Words to search for; ``strong`` ones (from the newest action) count double."""
+    """Words to search for; ``strong`` ones (from the newest action) count double, and
+    ``names`` (of either) may be more common in the story than other words."""
 
     strong: tuple[str, ...] = ()
     weak: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.strong or self.weak)
@@ -55,8 +57,8 @@ def words(text: str) -> list[tuple[str, bool]]:
     out = []
     for match in _WORD.finditer(text):
         word = match.group()
-        before = text[max(0, match.start() - 3):match.start()]
-        starts = bool(_SENTENCE_START.search(before)) or match.start() == 0
+        before = text[max(0, match.start() - 8):match.start()].rstrip()
+        starts = not before or before.endswith(_SENTENCE_ENDS)
         out.append((word, word[0].isupper() and not starts))
     return out
 
@@ -70,12 +72,15 @@ def build_query(action: str, recent: Sequence[str], limit: int = MAX_TERMS) -> Q
     """The words of the player's newest ``action`` (all salient ones) and, from the ``recent``
     turns (newest last), the names and longer words, newest first; each word once."""
     seen: set[str] = set()
+    names: set[str] = set()
     strong: list[str] = []
-    for word, _ in words(action):
+    for word, name in words(action):
         key = word.lower().removesuffix("'s").removesuffix("’s")
         if _salient(key) and key not in seen:
             seen.add(key)
             strong.append(key)
+            if name:
+                names.add(key)
     weak: list[str] = []
     for text in reversed(recent):
         for word, name in words(text):
@@ -85,5 +90,15 @@ def build_query(action: str, recent: Sequence[str], limit: int = MAX_TERMS) -> Q
             if name or len(key) >= CONTEXT_MIN_LETTERS:
                 seen.add(key)
                 weak.append(key)
+                if name:
+                    names.add(key)
     strong = strong[:limit]
-    return Query(tuple(strong), tuple(weak[:max(0, limit - len(strong))]))
+    return Query(tuple(strong), tuple(weak[:max(0, limit - len(strong))]), frozenset(names))
+
+
+def tells_more(text: str, query: Query, least: int = 2) -> bool:
+    """Whether ``text`` has at least ``least`` salient words the query does not: a passage
+    that only names what was asked about ("You talk to Brannoc.") tells the model nothing."""
+    asked = {*query.strong, *query.weak}
+    new = {w.lower() for w, _ in words(text)} - asked
+    return sum(1 for w in new if _salient(w)) >= least
