@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# Letters and digits, as FTS5's unicode61 tokenizer splits words (a possessive stays on).
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _SENTENCE_ENDS = (".", "!", "?", "…", ">", ":", '"', "“")  # what a sentence starts after
 
 _STOP_TEXT = """
@@ -65,7 +66,8 @@ def words(text: str) -> list[tuple[str, bool]]:
 
 def _salient(word: str) -> bool:
     low = word.lower()
-    return len(low) >= 3 and low not in STOP_WORDS and not low.endswith(("'s", "’s"))
+    return (len(low) >= 3 and low not in STOP_WORDS and not low.endswith(("'s", "’s"))
+            and not low.isdigit())
 
 
 def build_query(action: str, recent: Sequence[str], limit: int = MAX_TERMS) -> Query:
