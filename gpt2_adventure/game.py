@@ -193,11 +193,7 @@ class Game:
         # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
         with contextlib.suppress(KeyError, TypeError, ValueError):
             if isinstance(plan, dict):
-                self.session.builder.plan = Plan(
-                    window_start=int(plan["window_start"]),
-                    note_at=None if plan["note_at"] is None else int(plan["note_at"]),
-                    top_world=tuple(int(i) for i in plan["top_world"]),
-                    late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
+                self.session.builder.plan = Plan.from_dict(plan)
         return True
 
     def warm_up(self) -> Warmup | None:

@@ -141,3 +141,37 @@ def test_the_recall_share_setting_reaches_the_prompt(share: float) -> None:
         assert (FACTS["Brannoc"] in shown) is (share > 0)
     finally:
         game.close()
+
+
+def test_a_resumed_game_keeps_its_recalled_passages_where_the_model_saw_them(
+        tiny_gguf: Path) -> None:
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+    from gpt2_adventure.story.events import Done
+
+    def play(game: Game, line: str) -> None:
+        outcome = game.handle(line)
+        assert isinstance(outcome, Stream), outcome
+        assert isinstance(list(outcome.events)[-1], Done)
+
+    sampling = Sampling(max_tokens=12, temperature=0.8)
+    state = planted_story(150)
+    backend = LlamaBackend(tiny_gguf, threads=2, seed=2)
+    game = open_game(launch(), backend, state, sampling)
+    for line in ("You ask about Brannoc", "You rest", "You eat", "You sing", "You sleep"):
+        play(game, line)
+    assert FACTS["Brannoc"] in backend.detokenize(game.session.last_prompt.tokens)  # type: ignore[union-attr]
+    game.close()
+    backend.close()
+
+    backend = LlamaBackend(tiny_gguf, threads=2, seed=3)
+    saved = SaveStore(AppPaths.from_env()).load(f"autosave/{autosave_slot(state.id)}")
+    game = open_game(launch(), backend, saved, sampling)
+    try:
+        play(game, "You wait")
+        stats = backend.last_stats
+        assert stats is not None and stats.prompt_tokens > 300
+        assert stats.evaluated_tokens < 30  # the action, not everything after the passage
+        assert FACTS["Brannoc"] in backend.detokenize(game.session.last_prompt.tokens)  # type: ignore[union-attr]
+    finally:
+        game.close()
+        backend.close()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.passages import passage_text, sentences
@@ -64,6 +64,24 @@ class Plan:
     # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
     # its text), in the order they were placed
     recall: tuple[tuple[int, int, int, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """The layout as ``dataclasses.asdict`` wrote it (the stored model state keeps it, so
+        a resumed game lays its prompt out as the cache holds it). Bad data raises KeyError,
+        TypeError or ValueError; a recalled passage that no longer matches its turn is
+        dropped by the next build."""
+        def text(value: object) -> str:
+            if not isinstance(value, str):
+                raise TypeError("a recalled passage is text")
+            return value
+
+        return cls(window_start=int(data["window_start"]),
+                   note_at=None if data["note_at"] is None else int(data["note_at"]),
+                   top_world=tuple(int(i) for i in data["top_world"]),
+                   late_world=tuple((int(i), int(at)) for i, at in data["late_world"]),
+                   recall=tuple((int(turn), int(part), int(at), text(passage))
+                                for turn, part, at, passage in data.get("recall", ())))
 
 
 @dataclass
