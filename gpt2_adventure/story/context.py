@@ -29,7 +29,9 @@ one, so the layout is chosen to change as little as possible from turn to turn:
   newest action and the last turns name go where the story has got to, at most
   ``recall_per_turn`` new ones a prompt, within ``recall_share`` of the context and the
   room the prompt has left, never one whose text is still in view. They stay where they
-  were put until the next trim, which lays the window out afresh and recalls anew.
+  were put until the next trim, which lays the window out afresh and recalls anew. When the
+  player's action names someone whose passage finds no room, the trim comes at once: a
+  player who names the blacksmith from forty turns ago expects the model to know him.
 """
 
 from __future__ import annotations
@@ -362,17 +364,16 @@ class ContextBuilder:
                 kept.append((turn, part, min(max(at, plan.window_start), n), text))
         plan.recall = tuple(kept)
 
-    def _add_recall(self, state: StoryState, room: int) -> bool:
+    def _add_recall(self, state: StoryState, room: int) -> tuple[bool, bool]:
         """Recall passages for this prompt into at most ``room`` tokens (and what is left of
-        the recall share), where the story has got to; True if any were added."""
+        the recall share), where the story has got to. Returns (any added, a passage about a
+        name in the player's action waits for room: one a trim would make)."""
         plan = self.plan
         if (self.recall is None or not self.recall_on or plan.window_start <= 0
                 or self.recall_per_turn <= 0):
-            return False
-        room = min(room, int(self.n_ctx * self.recall_share)
-                   - sum(len(self._recall_tokens(text)) for *_, text in plan.recall))
-        if room <= 0:
-            return False
+            return False, False
+        share = int(self.n_ctx * self.recall_share)
+        room = min(room, share - sum(len(self._recall_tokens(text)) for *_, text in plan.recall))
         turns = state.turns
         n = len(turns)
         newest = turns[-1] if turns and turns[-1].role == "player" else None
@@ -381,7 +382,9 @@ class ContextBuilder:
                   if t is not newest]
         query = build_query(action, recent)
         if not query:
-            return False
+            return False, False
+        named = query.names.intersection(query.strong)
+        waiting = False
         found = self.recall.find(state, query, plan.window_start,
                                  limit=4 * self.recall_per_turn + 4)
         in_view = "\n".join([state.memory, *(t.text for t in turns[plan.window_start:]),
@@ -395,13 +398,15 @@ class ContextBuilder:
                 continue
             cost = len(self._recall_tokens(passage.text))
             if cost > room:
+                words = passage.text.lower()
+                waiting = waiting or (cost <= share and any(name in words for name in named))
                 continue
             room -= cost
             added.append((passage.turn, passage.part, at, passage.text))
             if len(added) >= self.recall_per_turn:
                 break
         plan.recall = plan.recall + tuple(added)
-        return bool(added)
+        return bool(added), waiting and not added
 
     def _turn_cost(self, state: StoryState, i: int) -> int:
         return len(self.tokens(state.turns[i].text))
@@ -444,8 +449,18 @@ class ContextBuilder:
             if not self._take_next(state, active, tail, budget):
                 self._retrim(state, active, tail, budget)
             tokens, parts = self._assemble(state, tail)
-        if len(tokens) <= budget and self._add_recall(state, budget - len(tokens)):
-            tokens, parts = self._assemble(state, tail)
+        if len(tokens) <= budget:
+            added, waiting = self._add_recall(state, budget - len(tokens))
+            if waiting and not trimmed:
+                # The player names someone the story told of long ago, and the context (or
+                # the recall share) is full: trim now rather than answer without it.
+                trimmed = True
+                if not self._take_next(state, active, tail, budget):
+                    self._retrim(state, active, tail, budget)
+                tokens, _ = self._assemble(state, tail)
+                added = len(tokens) <= budget and self._add_recall(state, budget - len(tokens))[0]
+            if added or trimmed:
+                tokens, parts = self._assemble(state, tail)
         if len(tokens) > budget:
             # Even the newest turn alone does not fit: keep the end of what is left.
             keep = budget - len(self._pinned(state).tokens) - parts["world"] - parts["note"] \

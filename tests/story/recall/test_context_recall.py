@@ -220,3 +220,34 @@ def test_a_name_in_the_last_reply_is_recalled_while_warming_and_the_action_goes_
     prompt = builder.build(state, 40)
     assert prompt.tokens[:len(warm.tokens)] == warm.tokens
     assert backend.detokenize(prompt.tokens).count(FACTS["Ysolde"]) == 1
+
+
+def _share_filled(backend: FakeBackend) -> tuple[ContextBuilder, StoryState]:
+    """A game whose recall share (two passages) is full: Ysolde and Quillon were asked about."""
+    builder = builder_for(backend, recall_share=0.05)  # 51 tokens
+    state = planted_story(150)
+    rng = random.Random(3)
+    for name in ("Ysolde", "Quillon"):
+        act(state, f"You ask about {name}")
+        assert FACTS[name] in backend.detokenize(builder.build(state, 40).tokens)
+        state.turns.append(Turn(role="model", text=filler(rng, 0)[1]))
+    return builder, state
+
+
+def test_a_name_whose_fact_finds_no_room_makes_the_trim_come_now() -> None:
+    backend = FakeBackend(n_ctx=1024)
+    builder, state = _share_filled(backend)
+    start = builder.plan.window_start
+    act(state, "You ask about Brannoc")
+    prompt = builder.build(state, 40)
+    assert prompt.trimmed and builder.plan.window_start > start
+    assert FACTS["Brannoc"] in backend.detokenize(prompt.tokens)
+    assert len(prompt.tokens) <= 1024 - 40
+
+
+def test_without_a_name_a_full_share_waits_for_the_next_trim() -> None:
+    backend = FakeBackend(n_ctx=1024)
+    builder, state = _share_filled(backend)
+    act(state, "You ask about the silver key and the anvil")
+    prompt = builder.build(state, 40)
+    assert not prompt.trimmed and FACTS["Brannoc"] not in backend.detokenize(prompt.tokens)
