@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "load": ("NAME", "load a saved game"),
     "export": ("md|txt|kobold|lorebook FILE", "write the story to a file (lorebook: its "
                                               "world info as SillyTavern World Info)"),
-    "settings": ("[NAME VALUE]", "show or change sampling settings"),
+    "settings": ("[NAME VALUE]", "show or change sampling and recall settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),
 }
