@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -46,6 +47,13 @@ def fts5_available() -> bool:
     return True
 
 
+def _own_file(path: Path) -> None:
+    """Create the index file readable by its owner only, as saves are (it holds the story;
+    SQLite gives its journal the same mode); a link in its place is refused (OSError)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.close(fd)
+
+
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
 
@@ -71,6 +79,8 @@ class RecallIndex:
 
     def _connect(self) -> sqlite3.Connection:
         target = ":memory:" if self.path is None else str(self.path)
+        if self.path is not None:
+            _own_file(self.path)
         try:
             return self._prepare(sqlite3.connect(target, check_same_thread=False,
                                                  isolation_level=None))
@@ -80,6 +90,7 @@ class RecallIndex:
         # A file that is not a usable index (damaged, another program's): start it afresh.
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
+        _own_file(self.path)
         return self._prepare(sqlite3.connect(target, check_same_thread=False,
                                              isolation_level=None))
 

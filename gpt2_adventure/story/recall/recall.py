@@ -57,7 +57,15 @@ class Recall:
             return None
         except (OSError, sqlite3.Error) as error:  # an unwritable folder: keep it in memory
             self.problem = f"the recall index is kept in memory: {error}"
+            return self._in_memory(game_id)
+        return self._index
+
+    def _in_memory(self, game_id: str) -> RecallIndex | None:
+        try:
             self._index = RecallIndex(game_id, None)
+        except (RecallUnavailable, sqlite3.Error) as error:
+            self.problem = f"recall is off: {error}"
+            self._index = None
         return self._index
 
     def prepare(self, state: StoryState) -> None:
@@ -80,8 +88,14 @@ class Recall:
                 # A file gone bad under us: go on with an index in memory, rebuilt from the save.
                 self.problem = f"the recall index is kept in memory: {error}"
                 index.close()
-                self._index = RecallIndex(state.id, None)
-                return self._find(self._index, texts, query, before, limit)
+                memory = self._in_memory(state.id)
+                if memory is None:
+                    return []
+                try:
+                    return self._find(memory, texts, query, before, limit)
+                except sqlite3.Error as again:  # recall is a help: the reply goes on without
+                    self.problem = f"recall is off: {again}"
+                    return []
 
     @staticmethod
     def _find(index: RecallIndex, texts: Sequence[str], query: Query, before: int,

@@ -124,3 +124,34 @@ def test_an_unwritable_folder_keeps_the_index_in_memory(tmp_path: Path) -> None:
     state = planted_story(20)
     assert 2 in [p.turn for p in recall.find(state, build_query("Brannoc?", []), 40)]
     assert recall.problem is not None and "kept in memory" in recall.problem
+
+
+def test_the_index_file_is_private_and_a_link_in_its_place_is_not_followed(
+        tmp_path: Path) -> None:
+    import os
+    import stat
+
+    state = planted_story(20)
+    recall = Recall(tmp_path / "autosave")
+    recall.prepare(state)
+    recall.close()
+    [made] = (tmp_path / "autosave").glob("*.recall.sqlite")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    made.unlink()
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    os.symlink(elsewhere, made)
+    recall = Recall(tmp_path / "autosave")
+    assert 2 in [p.turn for p in recall.find(state, build_query("Brannoc?", []), 40)]
+    assert not elsewhere.exists() and made.is_symlink()
+    assert recall.problem is not None and "kept in memory" in recall.problem
+
+
+def test_an_index_that_fails_mid_game_gives_way_to_one_in_memory(tmp_path: Path) -> None:
+    state = planted_story(20)
+    recall = Recall(tmp_path)
+    recall.prepare(state)
+    index = recall._index
+    assert index is not None
+    index._db.close()  # as if the file had gone bad under it
+    assert 2 in [p.turn for p in recall.find(state, build_query("Brannoc?", []), 40)]
+    assert recall.problem is not None and "kept in memory" in recall.problem
