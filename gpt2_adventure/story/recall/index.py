@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gpt2_adventure.story.recall.passages import MAX_PARTS, Passage, passage_text, sentences
-from gpt2_adventure.story.recall.query import Query
+from gpt2_adventure.story.recall.query import Query, words
 
 SCHEMA_VERSION = "1"
 # A word is searched for only if it singles passages out: a name (see ``query``) in at most
@@ -216,16 +216,27 @@ class RecallIndex:
     def _uncommon(self, terms: list[str], names: frozenset[str]) -> set[str]:
         """Those of ``terms`` that are in few enough passages to single one out."""
         keep: set[str] = set()
+        name_limit = max(NAME_FLOOR, self._rows * NAME_SHARE)
+        word_limit = max(WORD_FLOOR, self._rows * WORD_SHARE)
         for term in terms:
-            limit = (max(NAME_FLOOR, self._rows * NAME_SHARE) if term in names
-                     else max(WORD_FLOOR, self._rows * WORD_SHARE))
-            # fts5vocab holds stemmed terms: ask FTS5 how many rows match the word itself.
+            limit = name_limit if term in names else max(name_limit, word_limit)
+            # Ask FTS5 how many rows match the word itself (as it stems it), up to the limit.
             row = self._db.execute("SELECT count(*) FROM (SELECT 1 FROM passages WHERE "
                                    "passages MATCH ? LIMIT ?)",
                                    (_match([term]), int(limit) + 1)).fetchone()
-            if 0 < row[0] <= limit:
+            count = row[0]
+            if 0 < count <= word_limit or (0 < count <= limit and (
+                    term in names or self._written_as_name(term))):
                 keep.add(term)
         return keep
+
+    def _written_as_name(self, term: str, sample: int = 8) -> bool:
+        """Whether the story writes ``term`` as a name (capitalised mid-sentence): a player
+        who types "ask about brannoc" means the smith as much as one who types "Brannoc"."""
+        rows = self._db.execute("SELECT text FROM passages WHERE passages MATCH ? LIMIT ?",
+                                (_match([term]), sample)).fetchall()
+        return any(name and word.lower() == term
+                   for (text,) in rows for word, name in words(text))
 
     def _passage(self, rowid: int, score: float) -> Passage:
         turn, part = divmod(rowid, MAX_PARTS)

@@ -155,3 +155,20 @@ def test_an_index_that_fails_mid_game_gives_way_to_one_in_memory(tmp_path: Path)
     index._db.close()  # as if the file had gone bad under it
     assert 2 in [p.turn for p in recall.find(state, build_query("Brannoc?", []), 40)]
     assert recall.problem is not None and "kept in memory" in recall.problem
+
+
+def test_a_name_typed_in_lower_case_is_still_a_name() -> None:
+    state = planted_story(30)
+    # Brannoc comes up again and again: too common for a word, not for a name.
+    for i in range(9):
+        state.turns.append(Turn(role="model", text=f" You see that Brannoc works {i}."))
+    index = RecallIndex(state.id)
+    index.sync(texts_of(state))
+    for typed in ("You ask about Brannoc", "you ask about brannoc"):
+        found = [p.text for p in index.search(build_query(typed, []), 10_000)]
+        assert FACTS["Brannoc"] in found, typed
+    # A common word that the story never writes as a name stays too common.
+    for i in range(20):
+        state.turns.append(Turn(role="model", text=f" The anvil rings {i}."))
+    index.sync(texts_of(state))
+    assert index.search(build_query("you look at the anvil", []), 10_000) == []
