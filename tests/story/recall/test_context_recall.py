@@ -251,3 +251,27 @@ def test_without_a_name_a_full_share_waits_for_the_next_trim() -> None:
     act(state, "You ask about the silver key and the anvil")
     prompt = builder.build(state, 40)
     assert not prompt.trimmed and FACTS["Brannoc"] not in backend.detokenize(prompt.tokens)
+
+
+def test_the_window_laid_out_ahead_still_fits_the_trim_when_passages_are_recalled() -> None:
+    from gpt2_adventure.story.context import note_text
+
+    backend = FakeBackend(n_ctx=512)
+    builder = builder_for(backend)
+    state = planted_story(60)
+    state.authors_note = "grim"
+    rng = random.Random(4)
+    spare: list[int] | None = None
+    spares = recalled = 0
+    for i in range(80):
+        name = list(FACTS)[i % 3] if i % 3 == 0 else None
+        act(state, f"You ask about {name}" if name else filler(rng, i)[0].strip("\n> "))
+        prompt = builder.build(state, 40)
+        recalled += bool(prompt.recalled)
+        if prompt.trimmed and spare is not None:
+            shared = common_prefix(spare, prompt.tokens)
+            assert shared >= len(spare) - len(backend.tokenize(note_text("grim"))) - 2
+            spares += 1
+        state.turns.append(Turn(role="model", text=filler(rng, i)[1]))
+        spare = builder.next_window(state, 40)
+    assert spares >= 5 and recalled >= 20
