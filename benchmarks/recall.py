@@ -13,6 +13,16 @@ file and checking it against the save (``reopen_s``), its size, and ``recall_fin
 turn indexed, the query) at the end of the story. bm25s is measured only when it can be
 imported (``pip install bm25s``); it has no way to add a document, so its append is a
 rebuild of the index.
+
+``prompts``: recall in the prompt itself, with the real GPT-2 tokenizer and a 1024-token
+context: a scripted adventure of 300 turns with the 20 facts planted in its first 40, then
+120 more exchanges where every third action names a planted entity (260+ turns after it was
+told). ``fact_in_prompt`` is the share of those prompts that hold the fact (the window alone
+gives 0), ``precision`` the share of passages recalled for them that name the entity, and
+``evaluated_over_new_tokens`` (with recall, and ``..._without``) how many prompt tokens differ
+from the previous prompt and its reply (what llama.cpp evaluates: only what follows the
+common prefix), trims included, per new token of the story (the action and the reply before
+it), as ``benchmarks/run.py`` counts it.
 """
 
 from __future__ import annotations
@@ -264,10 +274,66 @@ def bm25s_engine(state: StoryState, facts: list[tuple[str, str]]) -> dict[str, A
             "version": bm25s.__version__}
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def prompts(recall_on: bool, seed: int = 4) -> dict[str, float]:
+    """The scripted adventure described above, through ``ContextBuilder``."""
+    from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
+    from gpt2_adventure.story.context import ContextBuilder
+
+    with tempfile.TemporaryDirectory(prefix="gpt2adv-vocab-") as cache:
+        tokenizer = LocalTokenizer(Path(cache))
+        state, facts = planted_story(2 * FACTS + 2, seed)
+        maker = StoryMaker(seed + 5)
+        while len(state.turns) < 300:
+            action, reply = maker.exchange()
+            state.turns += [Turn(role="player", text=action), Turn(role="model", text=reply)]
+        builder = ContextBuilder(tokenizer.tokenize, 1024, recall=Recall())
+        builder.recall_on = recall_on
+        rng = random.Random(seed)
+        found = probes = passages = about = changed = typed = reply_tokens = 0
+        previous: list[int] | None = None
+        for i in range(120):
+            name = fact = None
+            if i % 3 == 0:
+                name, fact = rng.choice(facts)
+                raw = f"You ask about {name}"
+            else:
+                raw = maker.exchange()[0].strip("\n> ")
+            state.turns.append(Turn(role="player", text=f"\n> {raw}\n", raw=raw))
+            placed = set(builder.plan.recall)
+            prompt = builder.build(state, 60)
+            if fact is not None and name is not None:
+                probes += 1
+                found += fact in tokenizer.detokenize(prompt.tokens)
+                new = [p for p in builder.plan.recall if p not in placed]
+                passages += len(new)
+                about += sum(name in text for *_, text in new)
+            if previous is not None:
+                changed += len(prompt.tokens) - common_prefix(previous, prompt.tokens)
+                typed += len(tokenizer.tokenize(state.turns[-1].text)) + reply_tokens
+            reply = maker.exchange()[1]
+            state.turns.append(Turn(role="model", text=reply))
+            reply_tokens = len(tokenizer.tokenize(reply))
+            previous = prompt.tokens + tokenizer.tokenize(reply)
+        tokenizer.close()
+    return {"fact_in_prompt": found / probes, "precision": about / max(1, passages),
+            "evaluated_over_new_tokens": changed / typed}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=10_000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-prompts", action="store_true",
+                        help="skip the scripted adventure (it needs llama-cpp-python)")
     args = parser.parse_args(argv)
     state, facts = planted_story(max(args.turns, 2 * APPENDS + 2 * FACTS + 10))
     print(f"a story of {len(state.turns)} turns, "
@@ -286,6 +352,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{figures['append_ms_p50']:.2f} ms p95 {figures['append_ms_p95']:.2f} ms · query "
               f"p50 {figures['query_ms_p50']:.2f} ms p95 {figures['query_ms_p95']:.2f} ms · "
               f"hits {figures['hit_rate']:.2f}")
+    if not args.no_prompts:
+        with_recall, without = prompts(True), prompts(False)
+        result["prompts"] = {**with_recall,
+                             "evaluated_over_new_tokens_without":
+                                 without["evaluated_over_new_tokens"],
+                             "fact_in_prompt_without": without["fact_in_prompt"]}
+        figures = result["prompts"]
+        print(f"prompts fact in prompt {figures['fact_in_prompt']:.2f} (without recall "
+              f"{figures['fact_in_prompt_without']:.2f}) · precision {figures['precision']:.2f}"
+              f" · evaluated per new token {figures['evaluated_over_new_tokens']:.2f} "
+              f"(without recall {figures['evaluated_over_new_tokens_without']:.2f})")
     fts = result["fts5"]
     print(f"fts5   reopen {fts['reopen_s']:.2f} s · file {fts['file_mb']:.1f} MB · "
           f"Recall.find p50 {fts['recall_find_ms_p50']:.2f} ms p95 "

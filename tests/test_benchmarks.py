@@ -188,3 +188,7 @@ def test_recall(tmp_path: Path) -> None:
             assert isinstance(figures[key], float) and 0 < figures[key] < 60_000, (engine, key)
     assert result["fts5"]["recall_find_ms_p95"] > 0 and result["fts5"]["file_mb"] > 0
     assert result["bm25s"] is None or result["bm25s"]["hit_rate"] == 1.0
+    prompts = result["prompts"]
+    assert prompts["fact_in_prompt"] >= 0.95 and prompts["fact_in_prompt_without"] == 0
+    assert prompts["precision"] >= 0.6
+    assert 0 < prompts["evaluated_over_new_tokens"] <= 1.5
