@@ -41,8 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
-from gpt2_adventure.story.recall.passages import passage_text, sentences
-from gpt2_adventure.story.recall.query import build_query, tells_more
+from gpt2_adventure.story.recall.choose import choose, still_placed
 
 if TYPE_CHECKING:
     from gpt2_adventure.story.recall.recall import Recall
@@ -349,20 +348,11 @@ class ContextBuilder:
         return self.tokens("\n" + text + "\n")  # on lines of their own, as late world info
 
     def _keep_recall(self, state: StoryState) -> None:
-        """Drop recalled passages that no longer hold: their turn came back into view or
-        was changed (an undo, an edit); the others stay, clamped into the window."""
+        """Drop recalled passages that no longer hold (``recall/choose.still_placed``), or
+        all of them once recall is turned off."""
         plan = self.plan
-        n = len(state.turns)
-        kept = []
-        if not self.recall_on or self.recall_share <= 0:
-            plan.recall = ()  # turned off: out of the prompt at once
-        for turn, part, at, text in plan.recall:
-            if turn >= plan.window_start or turn >= n:
-                continue
-            parts = sentences(state.turns[turn].text)
-            if part < len(parts) and passage_text(parts, part) == text:
-                kept.append((turn, part, min(max(at, plan.window_start), n), text))
-        plan.recall = tuple(kept)
+        on = self.recall_on and self.recall_share > 0
+        plan.recall = still_placed(plan.recall, state.turns, plan.window_start) if on else ()
 
     def _add_recall(self, state: StoryState, room: int) -> tuple[bool, bool]:
         """Recall passages for this prompt into at most ``room`` tokens (and what is left of
@@ -373,40 +363,13 @@ class ContextBuilder:
                 or self.recall_per_turn <= 0):
             return False, False
         share = int(self.n_ctx * self.recall_share)
-        room = min(room, share - sum(len(self._recall_tokens(text)) for *_, text in plan.recall))
-        turns = state.turns
-        n = len(turns)
-        newest = turns[-1] if turns and turns[-1].role == "player" else None
-        action = (newest.raw or newest.text) if newest is not None else ""
-        recent = [t.text for t in turns[max(plan.window_start, n - self.scan_turns):n]
-                  if t is not newest]
-        query = build_query(action, recent)
-        if not query:
-            return False, False
-        named = query.names.intersection(query.strong)
-        waiting = False
-        found = self.recall.find(state, query, plan.window_start,
-                                 limit=4 * self.recall_per_turn + 4)
-        in_view = "\n".join([state.memory, *(t.text for t in turns[plan.window_start:]),
-                              *(text for *_, text in plan.recall)])
-        at = max(n - 1 if newest is not None else n, plan.window_start)
-        added: list[tuple[int, int, int, str]] = []
-        for passage in found:
-            if passage.text in in_view or any(passage.text == a[3] for a in added):
-                continue  # never what the model can already see
-            if not tells_more(passage.text, query):
-                continue
-            cost = len(self._recall_tokens(passage.text))
-            if cost > room:
-                words = passage.text.lower()
-                waiting = waiting or (cost <= share and any(name in words for name in named))
-                continue
-            room -= cost
-            added.append((passage.turn, passage.part, at, passage.text))
-            if len(added) >= self.recall_per_turn:
-                break
-        plan.recall = plan.recall + tuple(added)
-        return bool(added), waiting and not added
+        used = sum(len(self._recall_tokens(text)) for *_, text in plan.recall)
+        choice = choose(self.recall, state, plan.recall, plan.window_start,
+                        min(room, share - used), share,
+                        lambda text: len(self._recall_tokens(text)), self.recall_per_turn,
+                        self.scan_turns)
+        plan.recall = plan.recall + choice.added
+        return bool(choice.added), choice.waiting
 
     def _turn_cost(self, state: StoryState, i: int) -> int:
         return len(self.tokens(state.turns[i].text))
