@@ -41,6 +41,17 @@ class UISettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    """The [memory] table: what the model is shown of the story beyond its window."""
+
+    recall: bool = setting(True, screen=True,
+                           help="recall passages of turns out of view that the story names "
+                                "again (full-text search of the whole story)")
+    recall_share: float = setting(0.12, low=0.0, high=0.5, label="recall share", screen=True,
+                                  help="share of the context recalled passages may fill")
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     # Settings' own settings sit in [sampling] (see OWN_TABLE); choosing a preset starts the
@@ -49,6 +60,7 @@ class Settings:
                           screen=True, help="named sampling settings to start from")
     sampling: Sampling = field(default_factory=Sampling)
     ui: UISettings = field(default_factory=UISettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
 
     def to_dict(self) -> dict[str, Any]:

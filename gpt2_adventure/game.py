@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt2_adventure import schema
-from gpt2_adventure.config import toml_value
+from gpt2_adventure.config import MemorySettings, toml_value
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
@@ -172,6 +172,8 @@ class Game:
         self.collect_ahead()
         self.autosave(self.state)
         self.store_model_state()
+        if self.session.builder.recall is not None:  # the recall index is this game's too
+            self.session.builder.recall.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -208,11 +210,7 @@ class Game:
         # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
         with contextlib.suppress(KeyError, TypeError, ValueError):
             if isinstance(plan, dict):
-                self.session.builder.plan = Plan(
-                    window_start=int(plan["window_start"]),
-                    note_at=None if plan["note_at"] is None else int(plan["note_at"]),
-                    top_world=tuple(int(i) for i in plan["top_world"]),
-                    late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
+                self.session.builder.plan = Plan.from_dict(plan)
         return True
 
     def warm_up(self) -> Warmup | None:
@@ -594,13 +592,26 @@ class Game:
         shown = [f"{spec.name} = {toml_value(schema.plain(spec, value))}"
                  for spec, value in schema.rows(self.session.sampling)
                  if spec.kind != "bias"]
+        builder = self.session.builder  # [memory]
+        shown += [f"recall = {toml_value(builder.recall_on)}",
+                  f"recall_share = {toml_value(builder.recall_share)}"]
         return Info(shown + ["change one with: /settings NAME VALUE"])
 
     def _settings(self, arg: str) -> Outcome:
         name, _, value = arg.partition(" ")
+        memory = {"recall": "recall_on", "recall_share": "recall_share"}  # [memory]
+        if name in memory and value.strip():
+            spec = schema.find(MemorySettings, name)
+            try:
+                parsed = schema.from_text(spec, value.strip()) if spec else None
+            except schema.SettingError as error:
+                raise CommandError(str(error)) from None
+            setattr(self.session.builder, memory[name], parsed)
+            return Info([f"{name} = {toml_value(parsed)}"])
         typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
         if name not in typed or not value.strip():
-            raise CommandError(f"/settings NAME VALUE, NAME one of: {', '.join(typed)}")
+            names = ", ".join([*typed, *memory])
+            raise CommandError(f"/settings NAME VALUE, NAME one of: {names}")
         try:
             parsed = schema.from_text(typed[name], value.strip())
         except schema.SettingError as error:

@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 from gpt2_adventure import schema
-from gpt2_adventure.config import Settings
+from gpt2_adventure.config import MemorySettings, Settings
 from gpt2_adventure.engine.backend import Backend
 from gpt2_adventure.engine.llama.state_cache import StateCache, model_fingerprint
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.context import ContextBuilder
 from gpt2_adventure.story.model import Placeholder, Seed, StoryState
 from gpt2_adventure.story.new_game import new_state
+from gpt2_adventure.story.recall.recall import Recall
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.session import Session
 from gpt2_adventure.units import count
@@ -154,13 +156,35 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
                       max_bytes=model.state_max_mb * 1024 * 1024, root=launch.paths.saves_dir)
 
 
+def apply_memory(builder: ContextBuilder, memory: MemorySettings) -> None:
+    """The [memory] settings, for the prompts from now on."""
+    builder.recall_on = memory.recall
+    builder.recall_share = memory.recall_share
+
+
+def context_builder(launch: Launch, backend: Backend) -> ContextBuilder:
+    """The prompt layout of an open game, with recall from the whole story: its index lives
+    beside the autosaves, one file per game, and ``Game.close`` closes it."""
+    builder = ContextBuilder(backend.tokenize, backend.n_ctx,
+                             recall=Recall(launch.paths.saves_dir / "autosave"))
+    apply_memory(builder, launch.settings.memory)
+    return builder
+
+
 def open_game(launch: Launch, backend: Backend, state: StoryState, sampling: Sampling,
               warn: Callable[[str], None] | None = None, fixed: Collection[str] = ()) -> Game:
     """Wrap a state in a session and a game, take its lock, resume warm if possible, and
-    autosave it. The state's sampling suggestions apply over ``sampling`` but ``fixed``."""
-    session = Session(state, backend, session_sampling(sampling, state.sampling, fixed))
+    autosave it. The state's sampling suggestions apply over ``sampling`` but ``fixed``.
+    The story is indexed for recall here (on the caller's thread: a worker in the TUI)."""
+    builder = context_builder(launch, backend)
+    session = Session(state, backend, session_sampling(sampling, state.sampling, fixed),
+                      builder=builder)
     game = Game(session, SaveStore(launch.paths), warn=warn,
                 state_cache=state_cache_for(launch, backend)).open()
+    if builder.recall is not None and builder.recall_on:
+        builder.recall.prepare(state)
+        if builder.recall.problem and warn is not None:
+            warn(builder.recall.problem)
     game.restore_model_state()
     return game
 

@@ -174,3 +174,21 @@ def test_convert_memory(tmp_path: Path) -> None:
         assert run_["peak_rss_mib"] >= run_["peak_anon_mib"] > 0 and run_["seconds"] > 0
     assert q8["quantize_peak_anon_mib"] > 0 and "quantize_peak_anon_mib" not in f16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-random-f32-hf"]  # no outputs
+
+
+def test_recall(tmp_path: Path) -> None:
+    out = tmp_path / "recall.json"
+    run = bench("benchmarks/recall.py", "--turns", "600", "--json", str(out))
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    for engine in ("fts5", "plain"):
+        figures = result[engine]
+        assert figures["hit_rate"] == 1.0, engine  # every planted fact found
+        for key in ("build_s", "append_ms_p95", "query_ms_p95"):
+            assert isinstance(figures[key], float) and 0 < figures[key] < 60_000, (engine, key)
+    assert result["fts5"]["recall_find_ms_p95"] > 0 and result["fts5"]["file_mb"] > 0
+    assert result["bm25s"] is None or result["bm25s"]["hit_rate"] == 1.0
+    prompts = result["prompts"]
+    assert prompts["fact_in_prompt"] >= 0.95 and prompts["fact_in_prompt_without"] == 0
+    assert prompts["precision"] >= 0.6
+    assert 0 < prompts["evaluated_over_new_tokens"] <= 1.5

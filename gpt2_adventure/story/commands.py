@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("md|txt|kobold|lorebook|sillytavern FILE",
                "write the story to a file (lorebook: its world info as SillyTavern World "
                "Info; sillytavern: a chat as a SillyTavern chat log)"),
-    "settings": ("[NAME VALUE]", "show or change sampling settings"),
+    "settings": ("[NAME VALUE]", "show or change sampling and recall settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),
 }

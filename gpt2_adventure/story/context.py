@@ -4,6 +4,7 @@ llama.cpp re-evaluates a prompt only from the first token that differs from the 
 one, so the layout is chosen to change as little as possible from turn to turn:
 
     pinned (chat persona, examples, memory) | world info | story ... | note | last few turns
+                                                 (late world info and recall among the turns)
 
 * Every part is tokenized on its own and the token lists are joined, so an unchanged part
   always yields the same tokens.
@@ -24,14 +25,26 @@ one, so the layout is chosen to change as little as possible from turn to turn:
   An entry that turns up mid-window is inserted where the story has got to (before the
   player's newest line) and stays there: only the entry itself is new to the model, where
   putting it higher up would re-evaluate every turn below it.
+* Recall (``story/recall/``) works the same way: passages of turns out of view that the
+  newest action and the last turns name go where the story has got to, at most
+  ``recall_per_turn`` new ones a prompt, within ``recall_share`` of the context and the
+  room the prompt has left, never one whose text is still in view. They stay where they
+  were put until the next trim, which lays the window out afresh and recalls anew. When the
+  player's action names someone whose passage finds no room, the trim comes at once: a
+  player who names the blacksmith from forty turns ago expects the model to know him.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
+from gpt2_adventure.story.recall.choose import choose, still_placed
+
+if TYPE_CHECKING:
+    from gpt2_adventure.story.recall.recall import Recall
 
 Tokenize = Callable[[str], list[int]]
 
@@ -49,6 +62,27 @@ class Plan:
     # keeps and the world entries on top, so its prompt can be evaluated before it is needed.
     next_start: int | None = None
     next_top_world: tuple[int, ...] = ()
+    # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
+    # its text), in the order they were placed
+    recall: tuple[tuple[int, int, int, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Plan:
+        """The layout as ``dataclasses.asdict`` wrote it (the stored model state keeps it, so
+        a resumed game lays its prompt out as the cache holds it). Bad data raises KeyError,
+        TypeError or ValueError; a recalled passage that no longer matches its turn is
+        dropped by the next build."""
+        def text(value: object) -> str:
+            if not isinstance(value, str):
+                raise TypeError("a recalled passage is text")
+            return value
+
+        return cls(window_start=int(data["window_start"]),
+                   note_at=None if data["note_at"] is None else int(data["note_at"]),
+                   top_world=tuple(int(i) for i in data["top_world"]),
+                   late_world=tuple((int(i), int(at)) for i, at in data["late_world"]),
+                   recall=tuple((int(turn), int(part), int(at), text(passage))
+                                for turn, part, at, passage in data.get("recall", ())))
 
 
 @dataclass
@@ -66,10 +100,19 @@ class Pinned:
         return self.persona + self.examples + self.memory
 
 
+@dataclass(frozen=True)
+class Recalled:
+    """A passage recalled into the prompt: ``text``, from turn ``turn`` (0-based)."""
+
+    turn: int
+    text: str
+
+
 @dataclass
 class Prompt:
     tokens: list[int]
-    # tokens per part: persona, examples, pinned (memory), world, story, note, tail, reply
+    # tokens per part: persona, examples, pinned (memory), world, recall, story, note, tail,
+    # reply
     parts: dict[str, int]
     first_visible_turn: int  # turns before this one are out of the model's view
     active_world: list[int] = field(default_factory=list)
@@ -78,6 +121,7 @@ class Prompt:
     examples_left_out: int = 0  # example dialogues beyond their budget
     world_left_out: int = 0  # triggered world entries beyond theirs (until the next trim)
     chat: bool = False  # a chat: the meter calls the story "chat" and world info "lore"
+    recalled: tuple[Recalled, ...] = ()  # the passages of the recall part, in prompt order
 
     @property
     def used(self) -> int:
@@ -146,6 +190,9 @@ class ContextBuilder:
         pinned_share: float = 0.3,
         examples_share: float = 0.15,
         world_share: float = 0.25,
+        recall: Recall | None = None,
+        recall_share: float = 0.12,
+        recall_per_turn: int = 2,
     ) -> None:
         self._tokenize = tokenize
         self.n_ctx = n_ctx
@@ -157,6 +204,10 @@ class ContextBuilder:
         self.pinned_share = pinned_share
         self.examples_share = examples_share
         self.world_share = world_share
+        self.recall = recall  # None: no recall
+        self.recall_on = True  # the [memory] recall setting (``recall`` is the index)
+        self.recall_share = recall_share
+        self.recall_per_turn = recall_per_turn
         self.plan = Plan()
         self._cache: dict[str, list[int]] = {}
 
@@ -268,6 +319,9 @@ class ContextBuilder:
         note = self._note_tokens(state)
         note_at = plan.note_at if plan.note_at is not None else len(state.turns)
         late = self._late_world(state, int(self.n_ctx * self.world_share) - len(world))
+        recalled: dict[int, list[int]] = {}
+        for _, _, at, text in plan.recall:
+            recalled[at] = recalled.get(at, []) + self._recall_tokens(text)
         story: list[int] = []
         before = 0
         n = len(state.turns)
@@ -275,15 +329,47 @@ class ContextBuilder:
             if i == min(note_at, n):
                 before = len(story)
             story += late.get(i, [])
+            story += recalled.get(i, [])
             if i < n:
                 story += self.tokens(state.turns[i].text)
         late_count = sum(len(piece) for piece in late.values())
+        recall_count = sum(len(piece) for piece in recalled.values())
         tail_tokens = self.tokens(tail)
         tokens = pinned + world + story[:before] + note + story[before:] + tail_tokens
         parts = {"persona": len(top.persona), "examples": len(top.examples),
                  "pinned": len(top.memory), "world": len(world) + late_count,
-                 "story": len(story) - late_count, "note": len(note), "tail": len(tail_tokens)}
+                 "recall": recall_count, "story": len(story) - late_count - recall_count,
+                 "note": len(note), "tail": len(tail_tokens)}
         return tokens, parts
+
+    # -- recall ---------------------------------------------------------------------------
+
+    def _recall_tokens(self, text: str) -> list[int]:
+        return self.tokens("\n" + text + "\n")  # on lines of their own, as late world info
+
+    def _keep_recall(self, state: StoryState) -> None:
+        """Drop recalled passages that no longer hold (``recall/choose.still_placed``), or
+        all of them once recall is turned off."""
+        plan = self.plan
+        on = self.recall_on and self.recall_share > 0
+        plan.recall = still_placed(plan.recall, state.turns, plan.window_start) if on else ()
+
+    def _add_recall(self, state: StoryState, room: int) -> tuple[bool, bool]:
+        """Recall passages for this prompt into at most ``room`` tokens (and what is left of
+        the recall share), where the story has got to. Returns (any added, a passage about a
+        name in the player's action waits for room: one a trim would make)."""
+        plan = self.plan
+        if (self.recall is None or not self.recall_on or plan.window_start <= 0
+                or self.recall_per_turn <= 0):
+            return False, False
+        share = int(self.n_ctx * self.recall_share)
+        used = sum(len(self._recall_tokens(text)) for *_, text in plan.recall)
+        choice = choose(self.recall, state, plan.recall, plan.window_start,
+                        min(room, share - used), share,
+                        lambda text: len(self._recall_tokens(text)), self.recall_per_turn,
+                        self.scan_turns)
+        plan.recall = plan.recall + choice.added
+        return bool(choice.added), choice.waiting
 
     def _turn_cost(self, state: StoryState, i: int) -> int:
         return len(self.tokens(state.turns[i].text))
@@ -318,6 +404,7 @@ class ContextBuilder:
         if plan.note_at is None or drifted:
             plan.note_at = max(plan.window_start, n - self.note_depth)
 
+        self._keep_recall(state)
         tokens, parts = self._assemble(state, tail)
         trimmed = False
         if len(tokens) > budget:
@@ -325,12 +412,25 @@ class ContextBuilder:
             if not self._take_next(state, active, tail, budget):
                 self._retrim(state, active, tail, budget)
             tokens, parts = self._assemble(state, tail)
+        if len(tokens) <= budget:
+            added, waiting = self._add_recall(state, budget - len(tokens))
+            if waiting and not trimmed:
+                # The player names someone the story told of long ago, and the context (or
+                # the recall share) is full: trim now rather than answer without it.
+                trimmed = True
+                if not self._take_next(state, active, tail, budget):
+                    self._retrim(state, active, tail, budget)
+                tokens, _ = self._assemble(state, tail)
+                added = len(tokens) <= budget and self._add_recall(state, budget - len(tokens))[0]
+            if added or trimmed:
+                tokens, parts = self._assemble(state, tail)
         if len(tokens) > budget:
             # Even the newest turn alone does not fit: keep the end of what is left.
             keep = budget - len(self._pinned(state).tokens) - parts["world"] - parts["note"] \
                 - parts["tail"]
             tokens = self._fit_last_resort(state, tail, max(0, keep), budget)
-            parts["story"] = max(0, keep)
+            parts["story"], parts["recall"] = max(0, keep), 0
+            plan.recall = ()
         parts["reply"] = reply_tokens
         top = self._pinned(state)
         room = int(self.n_ctx * self.world_share) - len(self._world_tokens(state, plan.top_world))
@@ -341,7 +441,13 @@ class ContextBuilder:
                       trimmed=trimmed, pinned_cut=top.cut,
                       examples_left_out=top.examples_left_out,
                       world_left_out=len(plan.top_world) + len(plan.late_world) - shown,
-                      chat=state.mode == "chat" and state.chat is not None)
+                      chat=state.mode == "chat" and state.chat is not None,
+                      recalled=self._recalled())
+
+    def _recalled(self) -> tuple[Recalled, ...]:
+        """The recall part's passages in prompt order (by the turn they go before)."""
+        placed = sorted(enumerate(self.plan.recall), key=lambda item: (item[1][2], item[0]))
+        return tuple(Recalled(turn, text) for _, (turn, _, _, text) in placed)
 
     def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int,
                 growth: int = 0) -> None:
@@ -349,7 +455,7 @@ class ContextBuilder:
         the story still to come before a trim laid out ahead is taken)."""
         plan = self.plan
         n = len(state.turns)
-        plan.top_world, plan.late_world = tuple(active), ()
+        plan.top_world, plan.late_world, plan.recall = tuple(active), (), ()
         fixed = (len(self._pinned(state).tokens) + len(self._world_tokens(state, plan.top_world))
                  + len(self._note_tokens(state)) + len(self.tokens(tail)))
         target = min(budget, max(int(self.n_ctx * self.low_water) - growth, fixed))
@@ -378,9 +484,10 @@ class ContextBuilder:
         at = n - 1 if state.turns[-1].role == "player" else n
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
         plan.note_at = max(start, n - self.note_depth)
+        plan.recall = ()  # recalled anew for the new window
         if len(self._assemble(state, tail)[0]) <= budget:
             return True
-        for name in ("window_start", "top_world", "late_world", "note_at"):
+        for name in ("window_start", "top_world", "late_world", "note_at", "recall"):
             setattr(plan, name, getattr(kept, name))
         return False
 
@@ -406,9 +513,10 @@ class ContextBuilder:
                 if plan.window_start <= kept.window_start:
                     return None  # nothing would be dropped
                 kept.next_start, kept.next_top_world = plan.window_start, plan.top_world
+            assert kept.next_start is not None  # it was in range, or was just set
             plan.window_start = kept.next_start
             plan.top_world = kept.next_top_world
-            plan.late_world, plan.note_at = (), n
+            plan.late_world, plan.note_at, plan.recall = (), n, ()
             tokens, _ = self._assemble(state, "")
         finally:
             self.plan = kept

@@ -1,4 +1,4 @@
-"""Sampling (with presets), model, theme and text width, saved to config.toml.
+"""Sampling (with presets), model, recall, theme and text width, saved to config.toml.
 
 The rows are the settings declared with ``screen=True`` (see ``gpt2_adventure.schema``).
 Saving writes only what the player changed, into config.toml as it is: its comments and key
@@ -28,7 +28,7 @@ from gpt2_adventure.schema import SettingError, Spec, from_text
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.say import say
 
-ORDER = ("sampling", "model", "ui")  # the sections as the screen lists them
+ORDER = ("sampling", "model", "memory", "ui")  # the sections as the screen lists them
 THEME = ("ui", "theme")  # its choices are the themes the app has, known only at run time
 
 
@@ -140,6 +140,10 @@ class SettingsScreen(Screen[None]):
         if changes:
             launch.settings = settings
             self._apply_to_open_game(settings.sampling)
+            if self.app.game is not None:  # [memory]: recall, for the next prompt
+                from gpt2_adventure.launch import apply_memory
+
+                apply_memory(self.app.game.session.builder, settings.memory)
             say(self, f"saved to {path}")
         else:
             say(self, "nothing changed")

@@ -60,12 +60,13 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
     assert labels == ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p",
                       "repeat_penalty", "repeat_last_n", "dry_multiplier", "xtc_probability",
                       "top_n_sigma", "max_tokens", "candidates", "model",
-                      "threads", "prompt batch", "flash attention", "theme", "text width"]
+                      "threads", "prompt batch", "flash attention", "recall", "recall share",
+                      "theme", "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
             "repeat_last_n", "dry_multiplier", "xtc_probability", "top_n_sigma", "max_tokens",
             "candidates", "name", "threads", "n_batch",
-            "flash_attn", "theme", "text_width"}
+            "flash_attn", "recall", "recall_share", "theme", "text_width"}
 
 
 async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
@@ -219,3 +220,21 @@ async def test_speed_settings_left_blank_stay_tuned_and_a_typed_one_is_saved(
     assert path.read_text(encoding="utf-8").endswith("[model]\nthreads = 2\nflash_attn = true\n")
     model = load_settings(path, environ={}).model
     assert (model.threads, model.flash_attn, model.n_batch) == (2, True, None)
+
+
+async def test_recall_turned_off_on_the_screen_applies_to_the_open_game(
+        said: list[str]) -> None:
+    from tests.tui.helpers import playing
+
+    async with playing(size=(100, 60)) as (app, pilot, _screen):
+        builder = app.game.session.builder  # type: ignore[union-attr]
+        assert builder.recall is not None and builder.recall_on
+        app.open_settings()
+        await settle(pilot)
+        app.screen.query_one("#memory-recall", Input).value = "off"
+        app.screen.query_one("#memory-recall_share", Input).value = "0.2"
+        app.screen.action_save()
+        await settle(pilot)
+        assert not builder.recall_on and builder.recall_share == 0.2
+    text = config_file().read_text(encoding="utf-8")
+    assert "[memory]\nrecall = false\nrecall_share = 0.2\n" in text
