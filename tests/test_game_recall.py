@@ -122,9 +122,9 @@ def test_settings_turn_recall_off_and_on() -> None:
         assert FACTS["Brannoc"] not in last_prompt(game, "You ask the guard about Brannoc")
         shown = game.handle("/settings")
         assert isinstance(shown, OpenSettings)  # a front end without the screen shows these
-        assert "recall = False" in shown.fallback.lines
+        assert "recall = false" in shown.fallback.lines
         assert "recall_share = 0.12" in shown.fallback.lines
-        assert game.handle("/settings recall on").lines == ["recall = True"]  # type: ignore[union-attr]
+        assert game.handle("/settings recall on").lines == ["recall = true"]  # type: ignore[union-attr]
         assert FACTS["Ysolde"] in last_prompt(game, "You ask the guard about Ysolde")
         refused = game.handle("/settings recall_share 0.9")
         assert isinstance(refused, Info) and refused.error
