@@ -59,6 +59,28 @@ class Warmup:
     stage: str = "waiting"
     finish: threading.Event = field(default_factory=threading.Event)  # after this reply, stop
     done: threading.Event = field(default_factory=threading.Event)
+    _starting: threading.Lock = field(default_factory=threading.Lock)
+
+    def begin(self) -> bool:
+        """On the worker, before any work: False (and done) if it was stopped before it began."""
+        with self._starting:
+            if self.cancel.cancelled or self.done.is_set():
+                self.end()
+                return False
+            self.stage = "prompt"
+            return True
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """After ``cancel``: wait for the worker to leave the backend (at once if it never
+        began: it will not begin now); False if ``timeout`` ran out first."""
+        with self._starting:
+            if self.stage == "waiting":
+                self.end()
+        return self.done.wait(timeout)
+
+    def end(self) -> None:
+        self.stage = "done"
+        self.done.set()
 
 
 @dataclass
@@ -123,6 +145,9 @@ Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | 
 EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook")
 REPLACE = "--replace"  # /save --replace NAME: replace another game's save
 ALT_STEPS = {"": 1, "next": 1, "n": 1, "prev": -1, "previous": -1, "p": -1}
+# How long closing waits for a cancelled reply or warm-up to end (they stop within one token
+# or one ~0.1 s chunk; only a stuck backend takes longer).
+CLOSE_WAIT_SECONDS = 30.0
 
 
 class Game:
@@ -145,6 +170,7 @@ class Game:
         self._lock: GameLock | None = None
         self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
         self._warmup: Warmup | None = None  # the warm-up handed out last
+        self._warmups: list[Warmup] = []  # handed out and not known to be done
         self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
 
@@ -167,14 +193,30 @@ class Game:
         self._cancels = []
 
     def close(self) -> None:
-        """Stop what runs, autosave, store the model state and let go of the save."""
+        """Stop what runs and wait for it, then autosave, store the model state and let go
+        of the save. The wait matters twice: a reply being written may still be undoing
+        itself (its player's turn leaves the story only as its stream ends: saved before,
+        the action would be kept without its reply), and a warm-up still inside the backend
+        must be out before anyone closes the backend (or stores its state)."""
         self.stop()
+        self._wait_stopped()
         self.collect_ahead()
         self.autosave(self.state)
         self.store_model_state()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    def _wait_stopped(self) -> None:
+        """After ``stop``: wait for the reply being written and the warm-ups to end (each
+        stops within one token or chunk once cancelled; the timeout only keeps a stuck
+        backend from hanging the way out)."""
+        if not self.session.wait_idle(CLOSE_WAIT_SECONDS):
+            self.warn(f"a reply was still being written after {CLOSE_WAIT_SECONDS:.0f} s")
+        for warmup in self._warmups:
+            if not warmup.wait_stopped(CLOSE_WAIT_SECONDS):
+                self.warn(f"the warm-up was still running after {CLOSE_WAIT_SECONDS:.0f} s")
+        self._warmups = []
 
     def store_model_state(self) -> None:
         """Keep llama.cpp's state beside the autosave, so loading this game resumes warm."""
@@ -227,6 +269,7 @@ class Game:
         warmup = Warmup(tokens or [], CancelToken(), job, spare)
         self._cancels.append(warmup.cancel)
         self._warmup = warmup
+        self._warmups = [w for w in self._warmups if not w.done.is_set()] + [warmup]
         return warmup
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
@@ -241,9 +284,10 @@ class Game:
             if warmup.finish.is_set():  # a retry waits for this one: write no more
                 warmup.cancel.cancel()
 
+        if not warmup.begin():  # stopped before it began (the game may be closed)
+            return 0
         evaluated = 0
         try:
-            warmup.stage = "prompt"
             if warmup.tokens:
                 evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
             warmup.stage = "ahead"
@@ -255,8 +299,7 @@ class Game:
         except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
             pass
         finally:
-            warmup.stage = "done"
-            warmup.done.set()
+            warmup.end()
         return evaluated
 
     def collect_ahead(self) -> int:

@@ -68,6 +68,7 @@ class Session:
         self.pending: Pending | None = None
         self.last_prompt: Prompt | None = None
         self._writer = threading.Lock()  # held by the generator writing a reply
+        self._idle = threading.Condition()  # notified when the writer lets go
         self._ahead = Ahead()  # replies written ahead for the last reply
 
     @property
@@ -90,9 +91,17 @@ class Session:
                     yield event
         finally:
             events.close()  # stopped early: its clean-up runs now, while still the owner
-            self._writer.release()
+            with self._idle:
+                self._writer.release()
+                self._idle.notify_all()
         if done is not None:
             yield done
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no reply is being written (one that was cancelled has tidied up: a
+        player's turn nothing came of is gone again); False if ``timeout`` ran out first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._writer.locked(), timeout)
 
     def player_turn(self, text: str, kind: ActionKind) -> Turn | None:
         """The turn the player's input becomes (None for empty input), not yet in the story."""
