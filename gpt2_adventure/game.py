@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt2_adventure import schema
 from gpt2_adventure.config import toml_value
 from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.lifetime import ClosedError
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
@@ -35,6 +37,8 @@ from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, NameTaken, SaveStore, describe
 from gpt2_adventure.story.session import Session
 from gpt2_adventure.units import count
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -171,6 +175,7 @@ class Game:
         self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
         self._warmup: Warmup | None = None  # the warm-up handed out last
         self._warmups: list[Warmup] = []  # handed out and not known to be done
+        self._warm_error = ""  # the warm-up's last failure, told once
         self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
 
@@ -296,11 +301,22 @@ class Game:
             warmup.stage = "spare"
             if warmup.spare and not warmup.cancel.cancelled and not warmup.finish.is_set():
                 self.session.prefill_spare(warmup.spare, warmup.cancel)
-        except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
-            pass
+        except ClosedError:
+            pass  # the backend went first (only when a front end closes it too early)
+        except Exception as error:  # noqa: BLE001 - an optimisation: the turn evaluates anyway
+            self._warm_failed(error)
         finally:
             warmup.end()
         return evaluated
+
+    def _warm_failed(self, error: Exception) -> None:
+        """Log a warm-up's failure and tell the player once (not again at every turn while,
+        say, a server stays away): the next reply is evaluated and written as usual."""
+        log.info("the warm-up failed", exc_info=error)  # (below WARNING: no stderr traceback)
+        said = f"{type(error).__name__}: {error}"
+        if said != self._warm_error:
+            self._warm_error = said
+            self.warn(f"warming up failed ({said}); replies are written as usual")
 
     def collect_ahead(self) -> int:
         """Take in the replies written ahead so far (on the thread that runs ``handle``)."""
@@ -321,7 +337,7 @@ class Game:
 
     def handle(self, line: str, kind: ActionKind = "do") -> Outcome:
         """One line the player typed: a slash command or an action of the given kind."""
-        if self.session.writing:
+        if self.session.writing or self._taking_over():
             return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
         try:
             command = parse(line)
@@ -332,7 +348,8 @@ class Game:
             problem = None
         writing = self._writing_ahead() if command == Command("retry") else None
         if writing is not None:  # the retry's reply is being written: take it over
-            return self._stream(lambda cancel: self._retry_when_written(writing, cancel))
+            return self._stream(lambda cancel: self.session.retry(
+                cancel, after=lambda: self._wait_written(writing, cancel)))
         self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
         self.collect_ahead()
         if problem is not None:
@@ -363,15 +380,20 @@ class Game:
         self._cancels = [warmup.cancel]
         return warmup
 
-    def _retry_when_written(self, warmup: Warmup, cancel: CancelToken
-                            ) -> Generator[Event, None, None]:
-        """Wait for the alternative being written (Esc stops it), then retry: it shows at
-        once if it was written, else a new one is written as usual."""
+    def _taking_over(self) -> bool:
+        """A retry waits for the warm-up's alternative (its stream owns the session as soon
+        as it runs; until then, this keeps other lines out)."""
+        warmup = self._warmup
+        return warmup is not None and warmup.finish.is_set() and not warmup.done.is_set()
+
+    @staticmethod
+    def _wait_written(warmup: Warmup, cancel: CancelToken) -> None:
+        """Wait for the alternative being written (Esc stops it); the retry's stream runs
+        this as the session's owner, then takes the reply in and shows it (or, if it was
+        not written, writes a new one as usual)."""
         while not warmup.done.wait(0.01):
             if cancel.cancelled or warmup.stage != "ahead":
                 warmup.cancel.cancel()  # stopped, or on to other work: not worth waiting
-        self.collect_ahead()  # this stream's thread owns the session now
-        yield from self.session.retry(cancel)
 
     def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
                 action: Turn | None = None) -> Stream:

@@ -207,11 +207,18 @@ class Session:
         prefix = self.builder.tokens(before) if before else []
         self.builder.adopt(turn_text, prefix + tokens)
 
-    def retry(self, cancel: CancelToken | None = None) -> Iterator[Event]:
-        """A new reply to the last action; the earlier ones stay as alternatives."""
-        return self._owned(self._retry(cancel))
+    def retry(self, cancel: CancelToken | None = None,
+              after: Callable[[], None] | None = None) -> Iterator[Event]:
+        """A new reply to the last action; the earlier ones stay as alternatives. ``after``:
+        first wait for this (as the owner: a reply being written ahead to finish), then take
+        in the replies written ahead."""
+        return self._owned(self._retry(cancel, after))
 
-    def _retry(self, cancel: CancelToken | None) -> Generator[Event, None, None]:
+    def _retry(self, cancel: CancelToken | None,
+               after: Callable[[], None] | None = None) -> Generator[Event, None, None]:
+        if after is not None:
+            after()
+            self._collect_ahead()
         turns = self.state.turns
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
@@ -368,7 +375,7 @@ class Session:
         self.state = state
         self.builder.reset()
         self.pending = None
-        self._ahead = Ahead()
+        self._ahead.drop()  # (its staleness count goes on: a late reply of the old is stale)
 
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
@@ -521,6 +528,9 @@ class Session:
         while idle): they join the last reply's ``ahead`` list; returns how many."""
         if self.writing:
             return 0  # taken in once the reply being written is done (or dropped with it)
+        return self._collect_ahead()
+
+    def _collect_ahead(self) -> int:
         items = self._ahead.take()
         turns = self.state.turns
         last = self._ahead.turn
