@@ -246,20 +246,20 @@ class Game:
         extra = self.state_cache.restore(self.state.id, backend)
         if extra is None:
             return False
-        for item in extra.get("spelled") or []:
-            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-                    and isinstance(item[1], list) and all(isinstance(t, int) for t in item[1])
-                    and self.session.backend.detokenize(item[1]) == item[0]):
-                self.session.builder.adopt(item[0], item[1])
-        plan = extra.get("plan")
+        spelled = [(item[0], item[1]) for item in extra.get("spelled") or []
+                   if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                       and isinstance(item[1], list) and all(isinstance(t, int) for t in item[1])
+                       and self.session.backend.detokenize(item[1]) == item[0])]
+        stored, plan = extra.get("plan"), None
         # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
         with contextlib.suppress(KeyError, TypeError, ValueError):
-            if isinstance(plan, dict):
-                self.session.builder.plan = Plan(
-                    window_start=int(plan["window_start"]),
-                    note_at=None if plan["note_at"] is None else int(plan["note_at"]),
-                    top_world=tuple(int(i) for i in plan["top_world"]),
-                    late_world=tuple((int(i), int(at)) for i, at in plan["late_world"]))
+            if isinstance(stored, dict):
+                plan = Plan(
+                    window_start=int(stored["window_start"]),
+                    note_at=None if stored["note_at"] is None else int(stored["note_at"]),
+                    top_world=tuple(int(i) for i in stored["top_world"]),
+                    late_world=tuple((int(i), int(at)) for i, at in stored["late_world"]))
+        self.session.restore_layout(spelled, plan)
         return True
 
     def warm_up(self) -> Warmup | None:
