@@ -16,9 +16,8 @@ import contextlib
 import dataclasses
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gpt2_adventure import schema
@@ -29,13 +28,13 @@ from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import player_path
-from gpt2_adventure.story.ahead import AheadJob
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, NameTaken, SaveStore, describe
 from gpt2_adventure.story.session import Session
+from gpt2_adventure.story.warmup import Warmup
 from gpt2_adventure.units import count
 
 log = logging.getLogger(__name__)
@@ -48,43 +47,6 @@ class Stream:
     events: Iterator[Event]
     cancel: CancelToken
     action: Turn | None = None  # the player's turn it answers, to show while it is written
-
-
-@dataclass
-class Warmup:
-    """Work for a worker while the player reads, laid out while the session was idle: the
-    next prompt to evaluate, then the replies to write ahead (alternatives to the last)."""
-
-    tokens: list[int]
-    cancel: CancelToken
-    ahead: AheadJob | None = None
-    spare: list[int] | None = None  # the window after the next trim, to evaluate ahead
-    # What ``Game.warm`` is doing: "prompt", "ahead" (writing replies), "spare", "done".
-    stage: str = "waiting"
-    finish: threading.Event = field(default_factory=threading.Event)  # after this reply, stop
-    done: threading.Event = field(default_factory=threading.Event)
-    _starting: threading.Lock = field(default_factory=threading.Lock)
-
-    def begin(self) -> bool:
-        """On the worker, before any work: False (and done) if it was stopped before it began."""
-        with self._starting:
-            if self.cancel.cancelled or self.done.is_set():
-                self.end()
-                return False
-            self.stage = "prompt"
-            return True
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        """After ``cancel``: wait for the worker to leave the backend (at once if it never
-        began: it will not begin now); False if ``timeout`` ran out first."""
-        with self._starting:
-            if self.stage == "waiting":
-                self.end()
-        return self.done.wait(timeout)
-
-    def end(self) -> None:
-        self.stage = "done"
-        self.done.set()
 
 
 @dataclass
@@ -172,9 +134,9 @@ class Game:
         self.warn = warn or (lambda message: None)
         self.state_cache = state_cache
         self._lock: GameLock | None = None
-        self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
+        self._cancels: list[CancelToken] = []  # of the streams handed out
         self._warmup: Warmup | None = None  # the warm-up handed out last
-        self._warmups: list[Warmup] = []  # handed out and not known to be done
+        self._warmups: list[Warmup] = []  # handed out and not known to be over
         self._warm_error = ""  # the warm-up's last failure, told once
         self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
@@ -191,11 +153,15 @@ class Game:
         self.autosave(self.state)
         return self
 
-    def stop(self) -> None:
-        """Cancel what was handed out to run: a reply being written, a warm-up."""
+    def stop(self, keep: Warmup | None = None) -> None:
+        """Cancel what was handed out to run: a reply being written, warm-ups (but
+        ``keep``, which a retry takes over)."""
         for cancel in self._cancels:
             cancel.cancel()
         self._cancels = []
+        for warmup in self._warmups:
+            if warmup is not keep:
+                warmup.stop()
 
     def close(self) -> None:
         """Stop what runs and wait for it, then autosave, store the model state and let go
@@ -265,49 +231,25 @@ class Game:
     def warm_up(self) -> Warmup | None:
         """Lay out what to do while the player types (None: nothing, or a reply is being
         written): the next prompt to evaluate, then replies to write ahead; run it with
-        ``warm`` on a worker. The next line cancels it."""
-        tokens = self.session.warm_prompt()
-        job = self.session.ahead_job()
-        spare = self.session.spare_prompt()
-        if tokens is None and job is None and spare is None:
+        ``warm`` on a worker. The next line stops it (``story/warmup.py``)."""
+        warmup = Warmup.plan(self.session)
+        if warmup is None:
             return None
-        warmup = Warmup(tokens or [], CancelToken(), job, spare)
-        self._cancels.append(warmup.cancel)
         self._warmup = warmup
-        self._warmups = [w for w in self._warmups if not w.done.is_set()] + [warmup]
+        self._warmups = [w for w in self._warmups if not w.done] + [warmup]
         return warmup
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
-        """Run a warm-up (call from a worker; it touches only the backend): evaluate the
-        next prompt first (the player may act at once), then write the replies ahead,
-        calling ``on_ready`` as each is done (``collect_ahead`` takes them in), then
-        evaluate the window after the next trim when one is near (over several turns, a
-        little each time, so that the trim does not stall a quick player)."""
-        def ready() -> None:
-            if on_ready is not None:
-                on_ready()
-            if warmup.finish.is_set():  # a retry waits for this one: write no more
-                warmup.cancel.cancel()
-
-        if not warmup.begin():  # stopped before it began (the game may be closed)
-            return 0
-        evaluated = 0
+        """Run a warm-up on a worker (``Warmup.run``: it touches only the backend; ``on_ready``
+        as each reply written ahead is there, for ``collect_ahead``). A failure is logged
+        and told once: the next reply is evaluated and written as usual."""
         try:
-            if warmup.tokens:
-                evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
-            warmup.stage = "ahead"
-            if warmup.ahead is not None and not warmup.cancel.cancelled:
-                self.session.write_ahead(warmup.ahead, warmup.cancel, ready)
-            warmup.stage = "spare"
-            if warmup.spare and not warmup.cancel.cancelled and not warmup.finish.is_set():
-                self.session.prefill_spare(warmup.spare, warmup.cancel)
+            return warmup.run(self.session, on_ready)
         except ClosedError:
-            pass  # the backend went first (only when a front end closes it too early)
+            return 0  # the backend went first (only when a front end closes it too early)
         except Exception as error:  # noqa: BLE001 - an optimisation: the turn evaluates anyway
             self._warm_failed(error)
-        finally:
-            warmup.end()
-        return evaluated
+            return 0
 
     def _warm_failed(self, error: Exception) -> None:
         """Log a warm-up's failure and tell the player once (not again at every turn while,
@@ -349,7 +291,7 @@ class Game:
         writing = self._writing_ahead() if command == Command("retry") else None
         if writing is not None:  # the retry's reply is being written: take it over
             return self._stream(lambda cancel: self.session.retry(
-                cancel, after=lambda: self._wait_written(writing, cancel)))
+                cancel, after=lambda: writing.wait_written(cancel)))
         self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
         self.collect_ahead()
         if problem is not None:
@@ -370,30 +312,16 @@ class Game:
         than stopping it and writing another from the start."""
         self.collect_ahead()
         warmup = self._warmup
-        if (warmup is None or warmup.ahead is None or warmup.stage != "ahead"
-                or warmup.cancel.cancelled or self.session.ready):
+        if warmup is None or self.session.ready or not warmup.take_over():
             return None
-        warmup.finish.set()
-        for cancel in self._cancels:  # anything else handed out (a stream that ended)
-            if cancel is not warmup.cancel:
-                cancel.cancel()
-        self._cancels = [warmup.cancel]
+        self.stop(keep=warmup)  # anything else handed out (a stream that ended)
         return warmup
 
     def _taking_over(self) -> bool:
         """A retry waits for the warm-up's alternative (its stream owns the session as soon
         as it runs; until then, this keeps other lines out)."""
         warmup = self._warmup
-        return warmup is not None and warmup.finish.is_set() and not warmup.done.is_set()
-
-    @staticmethod
-    def _wait_written(warmup: Warmup, cancel: CancelToken) -> None:
-        """Wait for the alternative being written (Esc stops it); the retry's stream runs
-        this as the session's owner, then takes the reply in and shows it (or, if it was
-        not written, writes a new one as usual)."""
-        while not warmup.done.wait(0.01):
-            if cancel.cancelled or warmup.stage != "ahead":
-                warmup.cancel.cancel()  # stopped, or on to other work: not worth waiting
+        return warmup is not None and warmup.taken_over and not warmup.done
 
     def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
                 action: Turn | None = None) -> Stream:

@@ -137,7 +137,7 @@ def test_retry_takes_over_the_alternative_being_written_instead_of_starting_agai
     fake.release.set()
     events = list(stream.events)
     worker.join(10)
-    assert not worker.is_alive() and warmup.done.is_set()
+    assert not worker.is_alive() and warmup.done
     assert events == [Piece(" A bat flies out."), Done(" A bat flies out.", "ahead")]
     assert len(fake.prompts) == asked  # no reply was started for the retry
     last = game.state.turns[-1]

@@ -73,7 +73,7 @@ def test_close_waits_for_the_warm_up_to_leave_the_backend() -> None:
     left = fake.left
     game.close()
     assert fake.left == left + 1
-    assert warmup.done.is_set()
+    assert warmup.done
     thread.join(10)
 
 
@@ -88,4 +88,4 @@ def test_a_warm_up_stopped_before_it_began_never_touches_the_backend() -> None:
     assert warmup is not None
     game.close()  # before its worker began
     assert game.warm(warmup) == 0
-    assert fake.prefilled == [] and len(fake.prompts) == prompts and warmup.done.is_set()
+    assert fake.prefilled == [] and len(fake.prompts) == prompts and warmup.done
