@@ -56,9 +56,11 @@ class Owner:
                 self._thread, self._what = me, what
             self._depth += 1
 
-    def release(self) -> None:
+    def release(self, *, anywhere: bool = False) -> None:
+        """Let go once; ``anywhere``: also from another thread than the one that holds it
+        (a reply's generator is closed by whoever drops it, the garbage collector too)."""
         with self._changed:
-            if self._thread != threading.get_ident():
+            if self._thread != threading.get_ident() and not anywhere:
                 raise RuntimeError("the story's owner released by a thread that does not hold it")
             self._depth -= 1
             if self._depth == 0:

@@ -130,7 +130,7 @@ class Session:
                     yield event
         finally:
             events.close()  # stopped early: its clean-up runs now, while still the owner
-            self._owner.release()
+            self._owner.release(anywhere=True)
         if done is not None:
             yield done
 

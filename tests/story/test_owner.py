@@ -99,3 +99,14 @@ def test_the_owner_is_reentrant_for_its_thread_only() -> None:
     assert owner.holder is None and owner.wait_free(0)
     with pytest.raises(RuntimeError, match="does not hold it"):
         owner.release()
+
+
+def test_a_reply_dropped_on_another_thread_lets_the_story_go() -> None:
+    session, _ = make(replies=[" One two three.", " Four."])
+    events = session.act("wait")
+    next(events)  # begun here...
+    thread = threading.Thread(target=events.close)  # ...dropped there
+    thread.start()
+    thread.join(10)
+    assert not session.writing
+    session.remember("The knight fears bats.")  # free again
