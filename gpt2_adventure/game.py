@@ -3,7 +3,9 @@
 Who does what: ``Game`` is the game as a file and a command line (its save, lock, autosave
 and stored model state; what each typed line means); ``story.session.Session`` is the story
 and the model's view of it (prompt layout, replies, history); the front ends (``plain`` and
-``tui.screens.game.GameScreen``) only render and run the streams ``Game`` hands them.
+``tui.screens.game.GameScreen``) render and run the streams ``Game`` hands them (the few
+changes they make themselves, such as keeping a stopped reply, are ``Session`` methods that
+check who owns the story).
 
 The front ends pass each line to ``Game.handle`` and act on the typed outcome; they never
 look at the line themselves. Generation comes back as a stream of story-engine events that

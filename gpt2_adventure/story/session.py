@@ -7,7 +7,8 @@ generator runs to its end; a cancelled turn leaves the story as it was and waits
 
 Who does what: the ``Session`` is the story and the model's view of it (prompt layout,
 replies, history, memory); ``game.Game`` wraps it with the save (lock, autosave, stored model
-state) and the command line; the front ends only render.
+state) and the command line; the front ends render, and change it only through ``Game`` or
+the methods here that check its owner (``story/owner.py``).
 """
 
 from __future__ import annotations
