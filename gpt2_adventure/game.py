@@ -3,7 +3,9 @@
 Who does what: ``Game`` is the game as a file and a command line (its save, lock, autosave
 and stored model state; what each typed line means); ``story.session.Session`` is the story
 and the model's view of it (prompt layout, replies, history); the front ends (``plain`` and
-``tui.screens.game.GameScreen``) only render and run the streams ``Game`` hands them.
+``tui.screens.game.GameScreen``) render and run the streams ``Game`` hands them (the few
+changes they make themselves, such as keeping a stopped reply, are ``Session`` methods that
+check who owns the story).
 
 The front ends pass each line to ``Game.handle`` and act on the typed outcome; they never
 look at the line themselves. Generation comes back as a stream of story-engine events that
@@ -14,27 +16,30 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
-import threading
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from gpt2_adventure import schema
 from gpt2_adventure.config import MemorySettings, toml_value
 from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.lifetime import ClosedError
 from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import player_path
-from gpt2_adventure.story.ahead import AheadJob
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, NameTaken, SaveStore, describe
 from gpt2_adventure.story.session import Session
+from gpt2_adventure.story.warmup import Warmup
 from gpt2_adventure.units import count
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,21 +49,6 @@ class Stream:
     events: Iterator[Event]
     cancel: CancelToken
     action: Turn | None = None  # the player's turn it answers, to show while it is written
-
-
-@dataclass
-class Warmup:
-    """Work for a worker while the player reads, laid out while the session was idle: the
-    next prompt to evaluate, then the replies to write ahead (alternatives to the last)."""
-
-    tokens: list[int]
-    cancel: CancelToken
-    ahead: AheadJob | None = None
-    spare: list[int] | None = None  # the window after the next trim, to evaluate ahead
-    # What ``Game.warm`` is doing: "prompt", "ahead" (writing replies), "spare", "done".
-    stage: str = "waiting"
-    finish: threading.Event = field(default_factory=threading.Event)  # after this reply, stop
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -123,6 +113,9 @@ Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | 
 EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
 REPLACE = "--replace"  # /save --replace NAME: replace another game's save
 ALT_STEPS = {"": 1, "next": 1, "n": 1, "prev": -1, "previous": -1, "p": -1}
+# How long closing waits for a cancelled reply or warm-up to end (they stop within one token
+# or one ~0.1 s chunk; only a stuck backend takes longer).
+CLOSE_WAIT_SECONDS = 30.0
 
 
 class Game:
@@ -143,8 +136,10 @@ class Game:
         self.warn = warn or (lambda message: None)
         self.state_cache = state_cache
         self._lock: GameLock | None = None
-        self._cancels: list[CancelToken] = []  # of the stream and warm-up handed out last
+        self._cancels: list[CancelToken] = []  # of the streams handed out
         self._warmup: Warmup | None = None  # the warm-up handed out last
+        self._warmups: list[Warmup] = []  # handed out and not known to be over
+        self._warm_error = ""  # the warm-up's last failure, told once
         self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
 
@@ -160,15 +155,24 @@ class Game:
         self.autosave(self.state)
         return self
 
-    def stop(self) -> None:
-        """Cancel what was handed out to run: a reply being written, a warm-up."""
+    def stop(self, keep: Warmup | None = None) -> None:
+        """Cancel what was handed out to run: a reply being written, warm-ups (but
+        ``keep``, which a retry takes over)."""
         for cancel in self._cancels:
             cancel.cancel()
         self._cancels = []
+        for warmup in self._warmups:
+            if warmup is not keep:
+                warmup.stop()
 
     def close(self) -> None:
-        """Stop what runs, autosave, store the model state and let go of the save."""
+        """Stop what runs and wait for it, then autosave, store the model state and let go
+        of the save. The wait matters twice: a reply being written may still be undoing
+        itself (its player's turn leaves the story only as its stream ends: saved before,
+        the action would be kept without its reply), and a warm-up still inside the backend
+        must be out before anyone closes the backend (or stores its state)."""
         self.stop()
+        self._wait_stopped()
         self.collect_ahead()
         self.autosave(self.state)
         self.store_model_state()
@@ -177,6 +181,17 @@ class Game:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    def _wait_stopped(self) -> None:
+        """After ``stop``: wait for the reply being written and the warm-ups to end (each
+        stops within one token or chunk once cancelled; the timeout only keeps a stuck
+        backend from hanging the way out)."""
+        if not self.session.wait_idle(CLOSE_WAIT_SECONDS):
+            self.warn(f"a reply was still being written after {CLOSE_WAIT_SECONDS:.0f} s")
+        for warmup in self._warmups:
+            if not warmup.wait_stopped(CLOSE_WAIT_SECONDS):
+                self.warn(f"the warm-up was still running after {CLOSE_WAIT_SECONDS:.0f} s")
+        self._warmups = []
 
     def store_model_state(self) -> None:
         """Keep llama.cpp's state beside the autosave, so loading this game resumes warm."""
@@ -201,61 +216,49 @@ class Game:
         extra = self.state_cache.restore(self.state.id, backend)
         if extra is None:
             return False
-        for item in extra.get("spelled") or []:
-            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-                    and isinstance(item[1], list) and all(isinstance(t, int) for t in item[1])
-                    and self.session.backend.detokenize(item[1]) == item[0]):
-                self.session.builder.adopt(item[0], item[1])
-        plan = extra.get("plan")
+        spelled = [(item[0], item[1]) for item in extra.get("spelled") or []
+                   if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                       and isinstance(item[1], list) and all(isinstance(t, int) for t in item[1])
+                       and self.session.backend.detokenize(item[1]) == item[0])]
+        stored, plan = extra.get("plan"), None
         # A bad layout is dropped: the KV cache still helps; the layout is recomputed.
         with contextlib.suppress(KeyError, TypeError, ValueError):
-            if isinstance(plan, dict):
-                self.session.builder.plan = Plan.from_dict(plan)
+            if isinstance(stored, dict):
+                plan = Plan.from_dict(stored)
+        self.session.restore_layout(spelled, plan)
         return True
 
     def warm_up(self) -> Warmup | None:
         """Lay out what to do while the player types (None: nothing, or a reply is being
         written): the next prompt to evaluate, then replies to write ahead; run it with
-        ``warm`` on a worker. The next line cancels it."""
-        tokens = self.session.warm_prompt()
-        job = self.session.ahead_job()
-        spare = self.session.spare_prompt()
-        if tokens is None and job is None and spare is None:
+        ``warm`` on a worker. The next line stops it (``story/warmup.py``)."""
+        warmup = Warmup.plan(self.session)
+        if warmup is None:
             return None
-        warmup = Warmup(tokens or [], CancelToken(), job, spare)
-        self._cancels.append(warmup.cancel)
         self._warmup = warmup
+        self._warmups = [w for w in self._warmups if not w.done] + [warmup]
         return warmup
 
     def warm(self, warmup: Warmup, on_ready: Callable[[], None] | None = None) -> int:
-        """Run a warm-up (call from a worker; it touches only the backend): evaluate the
-        next prompt first (the player may act at once), then write the replies ahead,
-        calling ``on_ready`` as each is done (``collect_ahead`` takes them in), then
-        evaluate the window after the next trim when one is near (over several turns, a
-        little each time, so that the trim does not stall a quick player)."""
-        def ready() -> None:
-            if on_ready is not None:
-                on_ready()
-            if warmup.finish.is_set():  # a retry waits for this one: write no more
-                warmup.cancel.cancel()
-
-        evaluated = 0
+        """Run a warm-up on a worker (``Warmup.run``: it touches only the backend; ``on_ready``
+        as each reply written ahead is there, for ``collect_ahead``). A failure is logged
+        and told once: the next reply is evaluated and written as usual."""
         try:
-            warmup.stage = "prompt"
-            if warmup.tokens:
-                evaluated = self.session.prefill(warmup.tokens, warmup.cancel)
-            warmup.stage = "ahead"
-            if warmup.ahead is not None and not warmup.cancel.cancelled:
-                self.session.write_ahead(warmup.ahead, warmup.cancel, ready)
-            warmup.stage = "spare"
-            if warmup.spare and not warmup.cancel.cancelled and not warmup.finish.is_set():
-                self.session.prefill_spare(warmup.spare, warmup.cancel)
-        except Exception:  # noqa: BLE001 - an optimisation: the turn evaluates, retry writes
-            pass
-        finally:
-            warmup.stage = "done"
-            warmup.done.set()
-        return evaluated
+            return warmup.run(self.session, on_ready)
+        except ClosedError:
+            return 0  # the backend went first (only when a front end closes it too early)
+        except Exception as error:  # noqa: BLE001 - an optimisation: the turn evaluates anyway
+            self._warm_failed(error)
+            return 0
+
+    def _warm_failed(self, error: Exception) -> None:
+        """Log a warm-up's failure and tell the player once (not again at every turn while,
+        say, a server stays away): the next reply is evaluated and written as usual."""
+        log.info("the warm-up failed", exc_info=error)  # (below WARNING: no stderr traceback)
+        said = f"{type(error).__name__}: {error}"
+        if said != self._warm_error:
+            self._warm_error = said
+            self.warn(f"warming up failed ({said}); replies are written as usual")
 
     def collect_ahead(self) -> int:
         """Take in the replies written ahead so far (on the thread that runs ``handle``)."""
@@ -276,7 +279,7 @@ class Game:
 
     def handle(self, line: str, kind: ActionKind = "do") -> Outcome:
         """One line the player typed: a slash command or an action of the given kind."""
-        if self.session.writing:
+        if self.session.writing or self._taking_over():
             return Info(["GPT-2 is still writing; wait for it, or stop it"], error=True)
         try:
             command = parse(line)
@@ -287,7 +290,8 @@ class Game:
             problem = None
         writing = self._writing_ahead() if command == Command("retry") else None
         if writing is not None:  # the retry's reply is being written: take it over
-            return self._stream(lambda cancel: self._retry_when_written(writing, cancel))
+            return self._stream(lambda cancel: self.session.retry(
+                cancel, after=lambda: writing.wait_written(cancel)))
         self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
         self.collect_ahead()
         if problem is not None:
@@ -308,25 +312,16 @@ class Game:
         than stopping it and writing another from the start."""
         self.collect_ahead()
         warmup = self._warmup
-        if (warmup is None or warmup.ahead is None or warmup.stage != "ahead"
-                or warmup.cancel.cancelled or self.session.ready):
+        if warmup is None or self.session.ready or not warmup.take_over():
             return None
-        warmup.finish.set()
-        for cancel in self._cancels:  # anything else handed out (a stream that ended)
-            if cancel is not warmup.cancel:
-                cancel.cancel()
-        self._cancels = [warmup.cancel]
+        self.stop(keep=warmup)  # anything else handed out (a stream that ended)
         return warmup
 
-    def _retry_when_written(self, warmup: Warmup, cancel: CancelToken
-                            ) -> Generator[Event, None, None]:
-        """Wait for the alternative being written (Esc stops it), then retry: it shows at
-        once if it was written, else a new one is written as usual."""
-        while not warmup.done.wait(0.01):
-            if cancel.cancelled or warmup.stage != "ahead":
-                warmup.cancel.cancel()  # stopped, or on to other work: not worth waiting
-        self.collect_ahead()  # this stream's thread owns the session now
-        yield from self.session.retry(cancel)
+    def _taking_over(self) -> bool:
+        """A retry waits for the warm-up's alternative (its stream owns the session as soon
+        as it runs; until then, this keeps other lines out)."""
+        warmup = self._warmup
+        return warmup is not None and warmup.taken_over and not warmup.done
 
     def _stream(self, start: Callable[[CancelToken], Iterator[Event]],
                 action: Turn | None = None) -> Stream:

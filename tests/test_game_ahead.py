@@ -4,8 +4,10 @@ saves keep them, a change to the story drops them, and candidates = 1 changes no
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +22,7 @@ from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
-from tests.test_game import backend, play, saved
+from tests.test_game import backend, info, play, saved
 
 REPLIES = [" The door creaks open.", " A bat flies out.", " A voice calls your name.",
            " Nothing happens.", " The hall is cold."]
@@ -135,7 +137,7 @@ def test_retry_takes_over_the_alternative_being_written_instead_of_starting_agai
     fake.release.set()
     events = list(stream.events)
     worker.join(10)
-    assert not worker.is_alive() and warmup.done.is_set()
+    assert not worker.is_alive() and warmup.done
     assert events == [Piece(" A bat flies out."), Done(" A bat flies out.", "ahead")]
     assert len(fake.prompts) == asked  # no reply was started for the retry
     last = game.state.turns[-1]
@@ -201,5 +203,79 @@ def test_one_candidate_writes_nothing_ahead() -> None:
         assert len(backend(game).prompts) == 1
         done = play(game.handle("/retry"))
         assert done.text == " A bat flies out." and done.finish_reason != "ahead"
+    finally:
+        game.close()
+
+
+def test_while_a_retry_takes_over_it_owns_the_story(game: Game) -> None:
+    play(game.handle("open the door"))
+    fake = backend(game)
+    fake.hold_after = 1  # the reply being written ahead waits mid-way
+    warmup = game.warm_up()
+    assert warmup is not None
+    # As the TUI does when one is ready (AheadReady), but from here: it must not take it in.
+    taken: list[int] = []
+    worker = threading.Thread(target=game.warm, args=(warmup,),
+                              kwargs={"on_ready": lambda: taken.append(game.collect_ahead())})
+    worker.start()
+    assert fake.holding.wait(10), "the writing ahead never started"
+    stream = game.handle("/retry")
+    assert isinstance(stream, Stream)
+    assert info(game.handle("look around"), error=True)  # handed out: no other line now
+    events: list[object] = []
+    runner = threading.Thread(target=lambda: events.extend(stream.events))
+    runner.start()
+    deadline = time.monotonic() + 10
+    while not game.session.writing:
+        assert time.monotonic() < deadline, "the retry never took the story over"
+        time.sleep(0.005)
+    assert info(game.handle("look around"), error=True)
+    fake.hold_after = None
+    fake.release.set()
+    runner.join(10)
+    worker.join(10)
+    assert taken == [0]  # the retry took it in, as the story's owner
+    assert events[-1] == Done(" A bat flies out.", "ahead")
+    assert game.state.turns[-1].text == " A bat flies out."
+
+
+def test_a_failing_warm_up_is_logged_and_told_once(caplog: pytest.LogCaptureFixture) -> None:
+    game = open_game(2)
+    told: list[str] = []
+    game.warn = told.append
+    fake = backend(game)
+    fake.prefilled = []
+
+    def broken(tokens: object, cancel: object = None) -> int:
+        raise RuntimeError("the server went away")
+
+    fake.prefill = broken  # type: ignore[method-assign]
+    try:
+        play(game.handle("open the door"))
+        with caplog.at_level(logging.INFO, logger="gpt2_adventure.game"):
+            for _ in range(2):
+                warmup = game.warm_up()
+                assert warmup is not None
+                game.warm(warmup)
+        assert len([r for r in caplog.records if r.exc_info]) == 2
+        assert told == ["warming up failed (RuntimeError: the server went away); replies are "
+                        "written as usual"]
+    finally:
+        game.close()
+
+
+def test_a_reply_written_ahead_for_another_story_is_stale() -> None:
+    game = open_game(2)
+    try:
+        play(game.handle("open the door"))
+        job = game.session.ahead_job()
+        assert job is not None
+        other = open_game(2)
+        state = other.state
+        other.close()
+        game.session.replace_state(state)  # a load
+        play(game.handle("look around"))  # its own last reply, with its own alternatives
+        game.session.write_ahead(job)  # a worker still writing for the story before
+        assert game.collect_ahead() == 0 and game.state.turns[-1].ahead == []
     finally:
         game.close()

@@ -7,15 +7,17 @@ generator runs to its end; a cancelled turn leaves the story as it was and waits
 
 Who does what: the ``Session`` is the story and the model's view of it (prompt layout,
 replies, history, memory); ``game.Game`` wraps it with the save (lock, autosave, stored model
-state) and the command line; the front ends only render.
+state) and the command line; the front ends render, and change it only through ``Game`` or
+the methods here that check its owner (``story/owner.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
@@ -23,8 +25,43 @@ from gpt2_adventure.story.ahead import Ahead, AheadJob
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
+from gpt2_adventure.story.owner import NotOwner, Owner
 from gpt2_adventure.story.postprocess import clean_reply, loop_reason
 from gpt2_adventure.story.turns import player_turn, reply_cue, reply_turn, stop_strings
+
+REPLY = "a reply being written"  # what holds the owner while a reply's stream runs
+Target = Literal["new", "alternative", "extend"]  # what a reply becomes (see ``_commit``)
+P = ParamSpec("P")
+R = TypeVar("R")
+D = TypeVar("D")
+
+
+def _changes(method: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """A change to the story: made holding the session's owner, refused at once
+    (``NotOwner``) while another thread holds it."""
+    @functools.wraps(method)
+    def held(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._owner.hold(f"Session.{method.__name__}"):
+            return method(self, *args, **kwargs)
+    return held
+
+
+def _when_free(default: D) -> Callable[[Callable[Concatenate[Session, P], R]],
+                                       Callable[Concatenate[Session, P], R | D]]:
+    """Like ``_changes``, but while another thread holds the owner (a reply is being
+    written) it is not an error: the answer is ``default`` (nothing to warm, nothing taken in)."""
+    def wrap(method: Callable[Concatenate[Session, P], R]
+             ) -> Callable[Concatenate[Session, P], R | D]:
+        @functools.wraps(method)
+        def held(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> R | D:
+            if self.writing or not self._owner.try_hold(f"Session.{method.__name__}"):
+                return default
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._owner.release()
+        return held
+    return wrap
 
 
 def _looping(cleaned: str, recent: Sequence[str]) -> str | None:
@@ -45,15 +82,17 @@ def _stronger(sampling: Sampling, looping: str, tokenize: Callable[[str], list[i
 class Session:
     """A story played with a model.
 
-    Who may touch it when: a reply is written by a generator (``act``, ``retry``,
-    ``continue_``), and from its first step until its last event has been handed on, that
-    generator owns the session, on whatever thread drives it (the TUI's generation worker).
-    Meanwhile ``writing`` is True, a second reply fails at once, and nothing else may run:
-    the front ends call the other methods only between replies (``Game.handle`` refuses
-    lines meanwhile). Warm-up, the next prompt evaluated ahead while the player types, runs
-    only when the session is idle: ``warm_prompt`` lays the prompt out (returning None while
-    a reply is written) on the caller's thread, and ``prefill`` hands it to a worker, where it
-    touches only the backend (whose lock queues it with a reply; its cancel token stops it).
+    Who may touch it when: one thread at a time holds its ``Owner`` (``story/owner.py``). A
+    reply is written by a generator (``act``, ``retry``, ``continue_``), and from its first
+    step until its last event has been handed on, that generator owns the session, on
+    whatever thread drives it (the TUI's generation worker). Meanwhile ``writing`` is True, a
+    second reply fails at once, and every change from another thread fails with
+    ``NotOwner``: each changing method holds the owner for its own length (``_changes``), so
+    the front ends call them between replies (``Game.handle`` refuses lines meanwhile).
+    Warm-up, the next prompt evaluated ahead while the player types, runs only when the
+    session is idle: ``warm_prompt`` lays the prompt out (returning None while a reply is
+    written) on the caller's thread, and ``prefill`` hands it to a worker, where it touches
+    only the backend (whose lock queues it with a reply; its cancel token stops it).
     """
 
     def __init__(self, state: StoryState, backend: Backend, sampling: Sampling, *,
@@ -67,20 +106,24 @@ class Session:
         self.builder = builder or ContextBuilder(backend.tokenize, backend.n_ctx)
         self.pending: Pending | None = None
         self.last_prompt: Prompt | None = None
-        self._writer = threading.Lock()  # held by the generator writing a reply
+        self._owner = Owner()  # held by a reply's stream, or by one change at a time
         self._ahead = Ahead()  # replies written ahead for the last reply
 
     @property
     def writing(self) -> bool:
         """A reply is being written: its generator owns the session until it ends."""
-        return self._writer.locked()
+        return self._owner.holder == REPLY
 
     def _owned(self, events: Generator[Event, None, None]) -> Iterator[Event]:
         """Run ``events`` as the session's owner. ``Done`` is handed on after the generator
         has finished and let go, so whoever sees it finds the session idle (to warm it up)."""
-        if not self._writer.acquire(blocking=False):
+        try:
+            self._owner.acquire(REPLY, again=False)
+        except NotOwner:
             events.close()
-            raise SessionError("a reply is already being written")
+            if self.writing:
+                raise SessionError("a reply is already being written") from None
+            raise
         done: Done | None = None
         try:
             for event in events:
@@ -90,9 +133,14 @@ class Session:
                     yield event
         finally:
             events.close()  # stopped early: its clean-up runs now, while still the owner
-            self._writer.release()
+            self._owner.release(anywhere=True)
         if done is not None:
             yield done
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no reply is being written (one that was cancelled has tidied up: a
+        player's turn nothing came of is gone again); False if ``timeout`` ran out first."""
+        return self._owner.wait_free(timeout)
 
     def player_turn(self, text: str, kind: ActionKind) -> Turn | None:
         """The turn the player's input becomes (None for empty input), not yet in the story."""
@@ -163,11 +211,8 @@ class Session:
                     if event.cancelled:
                         self.pending = Pending(turn, event.text, "new")
                     else:
-                        self._add_reply(event.text)
-                        self.state.redo.clear()
+                        self._commit("new", event.text, finished=True)
                         finished = True
-                        self._start_ahead()
-                        self._changed(keep_ahead=True)
                 yield event
         finally:
             if not finished and turn is not None and turns and turns[-1] is turn:
@@ -198,11 +243,18 @@ class Session:
         prefix = self.builder.tokens(before) if before else []
         self.builder.adopt(turn_text, prefix + tokens)
 
-    def retry(self, cancel: CancelToken | None = None) -> Iterator[Event]:
-        """A new reply to the last action; the earlier ones stay as alternatives."""
-        return self._owned(self._retry(cancel))
+    def retry(self, cancel: CancelToken | None = None,
+              after: Callable[[], None] | None = None) -> Iterator[Event]:
+        """A new reply to the last action; the earlier ones stay as alternatives. ``after``:
+        first wait for this (as the owner: a reply being written ahead to finish), then take
+        in the replies written ahead."""
+        return self._owned(self._retry(cancel, after))
 
-    def _retry(self, cancel: CancelToken | None) -> Generator[Event, None, None]:
+    def _retry(self, cancel: CancelToken | None,
+               after: Callable[[], None] | None = None) -> Generator[Event, None, None]:
+        if after is not None:
+            after()
+            self._collect_ahead()
         turns = self.state.turns
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
@@ -222,14 +274,8 @@ class Session:
                     if event.cancelled:
                         self.pending = Pending(None, event.text, "alternative")
                     else:
-                        text, _ = reply_turn(self.state, event.text)
-                        self._adopt_reply(text)
-                        last.alternatives.append(text)
-                        last.choose(len(last.alternatives) - 1)
                         turns.append(last)
-                        if self._ahead.turn is not last:
-                            self._start_ahead()  # a loaded turn: its prompt is known now
-                        self._changed(keep_ahead=True)
+                        self._commit("alternative", event.text, finished=True)
                 yield event
         finally:
             if not turns or turns[-1] is not last:
@@ -261,14 +307,12 @@ class Session:
             yield from self._act("", "story", cancel)
             return
         self.pending = None
-        last = turns[-1]
         for event in self._generate(cancel, ""):
             if isinstance(event, Done):
                 if event.cancelled:
                     self.pending = Pending(None, event.text, "extend")
                 else:
-                    self._extend(last, event.text)
-                    self._changed()
+                    self._commit("extend", event.text, finished=True)
             yield event
 
     def _extend(self, turn: Turn, more: str) -> None:
@@ -279,30 +323,54 @@ class Session:
         if turn.alternatives:
             turn.alternatives[turn.chosen] = turn.text
 
+    def _commit(self, target: Target, cleaned: str, *, finished: bool,
+                action: Turn | None = None) -> None:
+        """The one way a reply joins the story, then the story is saved: as a new turn (after
+        the player's ``action`` when it is not in the story yet), as the last reply's new
+        alternative, or as more of it. ``finished``: written to its end (else kept from a
+        cancelled one, which also takes away the redo steps). A finished reply or alternative
+        answers the prompt the replies written ahead answer, so they stay (a reply new to
+        them, such as one read from a save, gets them); anything else makes them stale."""
+        turns = self.state.turns
+        if target == "new":
+            if action is not None:
+                turns.append(action)
+            self._add_reply(cleaned)
+        elif target == "alternative":
+            last = turns[-1]
+            text, _ = reply_turn(self.state, cleaned)
+            if finished:
+                self._adopt_reply(text)
+            last.alternatives.append(text)
+            last.choose(len(last.alternatives) - 1)
+        else:
+            self._extend(turns[-1], cleaned)
+        if target == "new" or not finished:
+            self.state.redo.clear()
+        keep = finished and target != "extend"
+        if keep and self._ahead.turn is not turns[-1]:
+            self._start_ahead()
+        self._changed(keep_ahead=keep)
+
+    @_changes
     def keep_pending(self) -> None:
         """Keep what a cancelled generation wrote so far."""
         pending, self.pending = self.pending, None
         if pending is None or not pending.text.strip():
             return
         turns = self.state.turns
-        if pending.target == "new":
-            if pending.action is not None:
-                turns.append(pending.action)
-            self._add_reply(pending.text)
-        elif pending.target == "alternative" and turns and turns[-1].role == "model":
-            text, _ = reply_turn(self.state, pending.text)
-            turns[-1].alternatives.append(text)
-            turns[-1].choose(len(turns[-1].alternatives) - 1)
-        elif pending.target == "extend" and turns and turns[-1].role == "model":
-            self._extend(turns[-1], pending.text)
-        self.state.redo.clear()
-        self._changed()
+        last_is_reply = bool(turns) and turns[-1].role == "model"
+        if pending.target == "new" or last_is_reply:
+            self._commit(pending.target, pending.text, finished=False,  # type: ignore[arg-type]
+                         action=pending.action)
 
+    @_changes
     def drop_pending(self) -> None:
         self.pending = None
 
     # -- history --------------------------------------------------------------------------
 
+    @_changes
     def alternative(self, step: int = 1) -> str:
         """Flip the last reply between its alternatives; returns the one now shown."""
         turns = self.state.turns
@@ -318,6 +386,7 @@ class Session:
         turns = self.state.turns
         return len(turns[-1].ahead) if turns and turns[-1].role == "model" else 0
 
+    @_changes
     def pick(self, number: int) -> str:
         """Show reply ``number`` of the last turn: 1.. the ones shown, then the ones
         written ahead (which then join the shown ones)."""
@@ -334,6 +403,7 @@ class Session:
             return last.text
         return self._show_ahead(number - shown - 1)
 
+    @_changes
     def undo(self) -> list[Turn]:
         """Take back the last exchange (the reply and the action that asked for it)."""
         turns = self.state.turns
@@ -346,6 +416,7 @@ class Session:
         self._changed(keep_ahead=True)  # the reply now last keeps what it had
         return step
 
+    @_changes
     def redo(self) -> list[Turn]:
         if not self.state.redo:
             raise SessionError("nothing to redo")
@@ -354,13 +425,25 @@ class Session:
         self._changed(keep_ahead=True)
         return step
 
+    @_changes
     def replace_state(self, state: StoryState) -> None:
         """Play another story (a load): its prompt is laid out anew and nothing is pending."""
         self.state = state
         self.builder.reset()
         self.pending = None
-        self._ahead = Ahead()
+        self._ahead.drop()  # (its staleness count goes on: a late reply of the old is stale)
 
+    @_changes
+    def restore_layout(self, spelled: Sequence[tuple[str, list[int]]], plan: Plan | None
+                       ) -> None:
+        """The prompt as a stored model state holds it: turns spelled with the tokens the
+        model wrote (``ContextBuilder.adopt``) and its layout (None: laid out anew)."""
+        for text, tokens in spelled:
+            self.builder.adopt(text, tokens)
+        if plan is not None:
+            self.builder.plan = plan
+
+    @_changes
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
         turn = self._turn(index)
@@ -383,6 +466,7 @@ class Session:
     def memory_lines(self) -> list[str]:
         return [line for line in self.state.memory.splitlines() if line.strip()]
 
+    @_changes
     def remember(self, line: str) -> None:
         line = " ".join(line.split())
         if not line:
@@ -390,6 +474,7 @@ class Session:
         self.state.memory = "\n".join([*self.memory_lines(), line])
         self._changed()
 
+    @_changes
     def forget(self, index: int) -> str:
         lines = self.memory_lines()
         if not 0 <= index < len(lines):
@@ -399,29 +484,35 @@ class Session:
         self._changed()
         return gone
 
+    @_changes
     def pin(self, index: int) -> None:
         """Copy a turn into memory, so it stays in view."""
         text = re.sub(r"^\s*>\s*", "", self._turn(index).text).strip()
         self.remember(text)
 
+    @_changes
     def set_note(self, note: str) -> None:
         self.state.authors_note = note.strip()
         self._changed()
 
+    @_changes
     def add_world(self, entry: WorldEntry) -> int:
         self.state.world.append(entry)
         self._changed()
         return len(self.state.world) - 1
 
+    @_changes
     def replace_world(self, entries: list[WorldEntry]) -> None:
         self.state.world = list(entries)
         self.builder.plan = Plan(window_start=self.builder.plan.window_start)
         self._changed()
 
+    @_changes
     def set_memory(self, memory: str) -> None:
         self.state.memory = memory.strip()
         self._changed()
 
+    @_changes
     def remove_world(self, index: int) -> WorldEntry:
         if not 0 <= index < len(self.state.world):
             raise SessionError(f"there is no world entry {index + 1}")
@@ -439,20 +530,22 @@ class Session:
         tokens = self.warm_prompt(reserve)
         return 0 if tokens is None else self.prefill(tokens, cancel)
 
+    @_when_free(None)
     def warm_prompt(self, reserve: int = 48) -> list[int] | None:
         """The next prompt for a warm-up, laid out now; None when there is nothing to warm
         (the backend cannot evaluate ahead: laying the prompt out would only move the plan)
         or a reply is being written (warm-up runs only while the session is idle)."""
-        if self.writing or not self.backend.supports_prefill:
+        if not self.backend.supports_prefill:
             return None
         # Without the chat speaker cue: the player's line comes before it next turn.
         return self.builder.build(self.state, self.sampling.max_tokens + reserve).tokens
 
+    @_when_free(None)
     def spare_prompt(self, reserve: int = 48) -> list[int] | None:
         """The story as the next trim will lay it out, to evaluate ahead in the backend's
         spare sequence while the player reads (None: no trim is near, the backend has no
         spare, or a reply is being written). Laid out here; ``prefill_spare`` on a worker."""
-        if self.writing or not self.backend.supports_spare:
+        if not self.backend.supports_spare:
             return None
         return self.builder.next_window(self.state, self.sampling.max_tokens + reserve)
 
@@ -466,13 +559,14 @@ class Session:
 
     # -- replies written ahead (see story/ahead.py) -----------------------------------------
 
+    @_when_free(None)
     def ahead_job(self) -> AheadJob | None:
         """What to write ahead for the last reply while the player reads: enough replies to
         its prompt that ``candidates`` are there in all, counting the one shown; None when
         there is nothing to write (or a reply is being written)."""
         turns = self.state.turns
         ahead = self._ahead
-        if (self.writing or not self.backend.supports_write_ahead or not turns
+        if (not self.backend.supports_write_ahead or not turns
                 or turns[-1] is not ahead.turn or ahead.prompt is None):
             return None
         last = turns[-1]
@@ -507,11 +601,13 @@ class Session:
                 on_ready()
         return written
 
+    @_when_free(0)
     def collect_ahead(self) -> int:
         """Take in the replies a worker has written ahead (on the thread that owns the story,
         while idle): they join the last reply's ``ahead`` list; returns how many."""
-        if self.writing:
-            return 0  # taken in once the reply being written is done (or dropped with it)
+        return self._collect_ahead()  # (while a reply is written: once it is done, by it)
+
+    def _collect_ahead(self) -> int:
         items = self._ahead.take()
         turns = self.state.turns
         last = self._ahead.turn
@@ -528,6 +624,7 @@ class Session:
             self._changed(keep_ahead=True)
         return added
 
+    @_changes
     def preview(self) -> Prompt:
         """The prompt the next reply would get, without moving anything (for a context meter)."""
         saved = replace(self.builder.plan)

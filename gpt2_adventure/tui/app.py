@@ -255,6 +255,7 @@ class AdventureApp(GameApp):
 
     def on_unmount(self) -> None:
         self._not_opening.wait(timeout=60)  # a game being opened still uses the model
+        self.close_game()  # however the app ends: saved, and its work out of the model
         if self.backend is not None:
             self.backend.close()
 

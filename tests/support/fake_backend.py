@@ -45,6 +45,10 @@ class FakeBackend(Backend):
         self.samplings: list[Sampling] = []
         self._last: GenerationStats | None = None
         self.cancel_after: int | None = None  # cancel the token after this many pieces
+        # Once cancelled, a stream takes this long to come out of the backend (as llama.cpp
+        # finishing a chunk does); ``left`` counts the streams that came out.
+        self.stop_seconds = 0.0
+        self.left = 0
 
     @property
     def n_ctx(self) -> int:
@@ -108,7 +112,13 @@ class FakeBackend(Backend):
         self.prompts.append(tokens)
         self.samplings.append(sampling)
         reply = self._next_reply(self.detokenize(tokens))
-        return self._play(tokens, reply, sampling, stop, cancel)
+        return self._leaving(self._play(tokens, reply, sampling, stop, cancel), cancel)
+
+    def _leaving(self, pieces: Iterator[str], cancel: CancelToken | None) -> Iterator[str]:
+        yield from pieces
+        if cancel is not None and cancel.cancelled:
+            time.sleep(self.stop_seconds)
+        self.left += 1
 
     def _play(self, tokens: list[int], reply: str, sampling: Sampling, stop: Sequence[str],
               cancel: CancelToken | None) -> Iterator[str]:

@@ -29,11 +29,11 @@ from gpt2_adventure.game import (
     Quit,
     Reloaded,
     Stream,
-    Warmup,
 )
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.warmup import Warmup
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.command_views import info_title, numbered_memory, numbered_world
 from gpt2_adventure.tui.keys import help_body

@@ -12,7 +12,8 @@ from gpt2_adventure.story.context import Prompt
 # part -> (label, colour); in a chat the story is "chat" and world info "lore"
 PARTS = {"persona": ("persona", "bright_magenta"), "examples": ("examples", "bright_red"),
          "pinned": ("memory", "magenta"), "world": ("world", "green"),
-         "recall": ("recall", "bright_green"), "story": ("story", "blue"), "note": ("note", "yellow"), "tail": ("cue", "cyan"),
+         "recall": ("recall", "bright_green"), "story": ("story", "blue"),
+         "note": ("note", "yellow"), "tail": ("cue", "cyan"),
          "reply": ("reply", "white")}
 CHAT_LABELS = {"world": "lore", "story": "chat"}
 
