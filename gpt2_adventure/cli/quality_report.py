@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.units import count
 
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
@@ -83,8 +84,9 @@ def quality_and_report(paths: AppPaths, settings: Settings, *, model: str | None
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{report['model']}: {len(seeds)} stories x {turns} turns per preset, "
-                        f"{CANDIDATES} replies a turn")
+    replies = count(CANDIDATES, "reply", "replies")
+    table = Table(title=f"{report['model']}: {count(len(seeds), 'story', 'stories')} x "
+                        f"{count(turns, 'turn')} per preset, {replies} a turn")
     table.add_column("measure")
     for row in rows:
         table.add_column(row["preset"], justify="right")

@@ -33,7 +33,7 @@ def test_quality_json_has_every_figure_per_preset(tiny_gguf: Path) -> None:
         assert row["mean_reply_words"] >= 0 and math.isfinite(row["mean_reply_words"])
         assert 0 <= row["rerolls_per_turn"] <= 2  # the story engine re-rolls at most twice
         assert row["distinct_1"] is not None and row["sentence_loop_rate"] is not None
-    assert "default: knight (1/2), 1 turns" in result.stderr  # progress on stderr
+    assert "default: knight (1/2), 1 turn" in result.stderr  # progress on stderr
 
 
 def test_quality_table(tiny_gguf: Path) -> None:

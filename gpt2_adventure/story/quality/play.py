@@ -24,6 +24,7 @@ from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.quality import metrics
 from gpt2_adventure.story.quality.script import action
 from gpt2_adventure.story.session import Session
+from gpt2_adventure.units import count
 
 CANDIDATES = 3  # replies per turn: the shown one and two a retry would show
 _SPEAKER = re.compile(r"\A\s*[^:\n]{1,40}:[ \t]*")  # "\nName: " before a chat turn
@@ -118,7 +119,7 @@ def run_quality(backend: Backend, seeds: Sequence[Seed], presets: dict[str, Samp
         games = []
         for index, story in enumerate(seeds):
             if progress is not None:
-                progress(f"{name}: {story.id} ({index + 1}/{len(seeds)}), {turns} turns")
+                progress(f"{name}: {story.id} ({index + 1}/{len(seeds)}), {count(turns, 'turn')}")
             games.append(play_game(backend, story, sampling, turns,
                                    random.Random(f"{seed}:{story.id}")))
         out.append(score(name, games))
