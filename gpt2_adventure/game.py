@@ -170,7 +170,7 @@ class Game:
         """Stop what runs, autosave, store the model state and let go of the save."""
         self.stop()
         self.collect_ahead()
-        self.autosave(self.state)
+        self.autosave(self.state, finish=True)  # whole again: no journal at rest
         self.store_model_state()
         if self._lock is not None:
             self._lock.release()
@@ -268,9 +268,12 @@ class Game:
         ready = self.session.ready
         return f"{ready} more ready" if ready else ""
 
-    def autosave(self, state: StoryState) -> None:
+    def autosave(self, state: StoryState, finish: bool = False) -> None:
         try:
-            self.store.autosave(state)
+            if finish:
+                self.store.finish_autosave(state)
+            else:
+                self.store.autosave(state)
         except UserError as error:  # a full disk must not end the game: say it, play on
             self.warn(f"autosave failed: {error}")
 
@@ -453,6 +456,7 @@ class Game:
         turns = self.state.turns
         old = turns[index].text if 0 <= index < len(turns) else ""
         lead = old[: len(old) - len(old.lstrip())]
+        self.store.touch(self.state, index)  # an earlier turn: the autosave's journal is told
         self.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
         return Reloaded([f"edited turn {index + 1}"])
 
