@@ -256,6 +256,7 @@ class SaveStore:
         self._write_lock = threading.Lock()  # the game thread's autosave vs a named save
         self._written: dict[Path, tuple[int, int, int]] = {}  # files we wrote, by stat
         self._live: dict[Path, _LiveAutosave] = {}  # autosave slots with an open journal
+        self._damaged: set[Path] = set()  # saves read whose journal had a bad record inside
 
     # writing
     def save(self, state: StoryState, name: str, *, replace: bool = False) -> Path:
@@ -361,6 +362,10 @@ class SaveStore:
         base = secrets.token_hex(16)
         saved = self._write(path, state, AUTOSAVE_PREFIX + path.stem, journal=base)
         try:
+            if path in self._damaged:  # never overwrite what did not load: keep it aside
+                self._damaged.discard(path)
+                aside = journal_path(self._aside(path, "broken-" + _stamp()))
+                os.replace(journal_path(path), aside)
             journal = JournalFile.start(journal_path(path), base, _TEMP_PREFIX)
         except OSError as error:
             raise UserError(f"cannot start the autosave's journal: {error.strerror or error}",
@@ -498,6 +503,8 @@ class SaveStore:
         before = _stat_key(path)
         doc = decode(read_limited(path, where), where,
                      lambda: read_beside(path, MAX_SAVE_BYTES))
+        if doc.journal is not None and doc.journal.damaged:
+            self._damaged.add(path)
         # It loads and needs no backup: writing over it (as a game that opens does) need
         # not read it again.
         if before is not None and before == _stat_key(path) \

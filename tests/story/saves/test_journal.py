@@ -193,9 +193,15 @@ def test_a_damaged_record_ends_the_replay_there(store: SaveStore) -> None:
     lines = journal.read_bytes().splitlines(keepends=True)
     lines[3] = lines[3].replace(b"open the door", b"open the doom")  # fails its sum
     journal.write_bytes(b"".join(lines))
+    damaged = journal.read_bytes()
     doc = SaveStore(AppPaths.from_env()).load_document(name_of(state))
     assert doc.state == seen[1]  # records 1 and 2 (lines 1, 2 after the header)
     assert doc.journal is not None and doc.journal.damaged
+    reopened = SaveStore(AppPaths.from_env())
+    reopened.autosave(doc.state)  # the game opens again: the damaged journal is kept aside
+    [aside] = store.autosave_dir.glob("*.broken-*.journal")
+    assert aside.read_bytes() == damaged
+    assert reloaded(state) == doc.state
 
 
 def test_a_journal_of_another_snapshot_is_ignored(store: SaveStore) -> None:
