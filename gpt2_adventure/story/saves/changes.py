@@ -73,21 +73,35 @@ class Shadow:
         return record
 
     def _turns(self, turns: list[Turn], record: dict[str, Any]) -> None:
-        old = self.turns
-        start = min(len(old), len(turns), max(0, len(old) - WINDOW))
-        if old[:start] != turns[:start]:  # a turn replaced before the window: rare
+        old, known = self.turns, len(self.turns)
+        start = min(known, len(turns), max(0, known - WINDOW))
+        if not self._same_objects(turns):  # a turn replaced before the window: rare
             start = first_difference(old, turns)
-        while start < min(len(old), len(turns)) and self.recent.get(start) == \
+        while start < min(known, len(turns)) and self.recent.get(start) == \
                 turns[start].to_dict():
             start += 1
         edits = sorted(i for i in self.touched if i < start)
         self.touched.clear()
         if edits:
             record["turn"] = [[i, turns[i].to_dict()] for i in edits]
-        if start < len(old) or start < len(turns):
+        if start < known or start < len(turns):
             record["turns"] = [start, [t.to_dict() for t in turns[start:]]]
             old[start:] = turns[start:]
         self._remember_recent()
+
+    def _same_objects(self, turns: list[Turn]) -> bool:
+        """Are the turns the shadow knows still the same objects, up to where one list ends?
+        Compared whole and in place (a slice would touch every turn: slow at 10,000): the
+        shadow is first made as long as ``turns``, and put back if they differ."""
+        old, known = self.turns, len(self.turns)
+        removed = old[len(turns):]
+        del old[len(turns):]
+        old.extend(turns[known:])
+        if old == turns:  # identical objects compare equal without being looked at
+            return True
+        del old[min(known, len(turns)):]
+        old.extend(removed)
+        return False
 
     def _remember_recent(self) -> None:
         first = max(0, len(self.turns) - WINDOW)

@@ -332,9 +332,10 @@ class SaveStore:
     def touch(self, state: StoryState, index: int) -> None:
         """Turn ``index`` of the game is about to be changed in place (an edit): the next
         autosave records it. (Changes to the last turns are seen without being told.)"""
-        live = self._live.get(self._autosave_path(state))
-        if live is not None and live.shadow.state is state:
-            live.shadow.touch(index)
+        with self._write_lock:
+            live = self._live.get(self._autosave_path(state))
+            if live is not None and live.shadow.state is state:
+                live.shadow.touch(index)
 
     def finish_autosave(self, state: StoryState) -> Path:
         """The game closes: its autosave slot written whole (one file, which an older

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benchmarks.long_story import add_turn, story, written_bytes
 from gpt2_adventure.errors import UserError
@@ -317,3 +319,41 @@ def test_turns_beyond_the_window_changed_in_place_untold_are_the_known_limit(
     state.turns[2] = Turn(role="player", text="\n> A new turn object.\n", kind="do", raw="x")
     store.autosave(state)  # a replaced object is seen at any index
     assert reloaded(state) == state
+
+
+def test_the_long_story_benchmark_runs() -> None:
+    # Smoke run: it measures and loads back what it saved (not how fast: see the README).
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "benchmarks/long_story.py", "--turns", "10,200",
+                             "--rounds", "5", "--json"], cwd=root, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert [row["turns"] for row in figures["rows"]] == [10, 200]
+    assert figures["autosave_ratio"] > 0 and figures["autosave_ratio_cpu"] > 0
+    assert all(row["autosave_ms"]["median"] > 0 for row in figures["rows"])
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0), flip=st.integers(min_value=0),
+       junk=st.binary(max_size=200))
+def test_any_damage_to_a_journal_loads_a_prefix_of_the_game_or_says_why(
+        store: SaveStore, cut: int, flip: int, junk: bytes) -> None:
+    state = story(2)  # a new game (its own id) each time
+    store.autosave(state)
+    for n in range(3):
+        add_turn(state, random.Random(cut), n)
+        store.autosave(state)
+    _, journal = files(store, state)
+    raw = bytearray(journal.read_bytes())
+    raw[flip % len(raw)] ^= 0x20
+    journal.write_bytes(bytes(raw[: cut % (len(raw) + 1)]) + junk)
+    try:
+        loaded = SaveStore(AppPaths.from_env()).load(name_of(state))
+    except UserError:
+        return
+    assert loaded.turns == state.turns[: len(loaded.turns)]
+    assert len(loaded.turns) >= 5  # the snapshot's turns at least
