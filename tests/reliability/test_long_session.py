@@ -70,10 +70,11 @@ def check(rows: list[dict], end: dict, warm_up: int, window: int, prefix: str,
                                         "after_warm_up": round(steady * 1000, 1),
                                         "last": round(last * 1000, 1),
                                         "last/first": round(last / first, 2)})
-    saving = [r["autosave_seconds"] * 1000 for r in rows]
-    record(f"{prefix}.autosave_ms_median", {
-        "first": round(statistics.median(saving[:window]), 2),
-        "last": round(statistics.median(saving[-window:]), 2)})
+    for key in ("autosave_seconds", "autosave_cpu_seconds"):
+        saving = [r[key] * 1000 for r in rows]
+        record(f"{prefix}.{key.replace('seconds', 'ms')}_median", {
+            "first": round(statistics.median(saving[:window]), 2),
+            "last": round(statistics.median(saving[-window:]), 2)})
     record(f"{prefix}.save", {"final_bytes": sizes[-1], "on_disk_bytes": on_disk[-1],
                               "bytes_per_turn": round(per_turn),
                               "bytes_per_turn_by_block": [round(b) for b in blocks]})
