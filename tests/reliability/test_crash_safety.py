@@ -375,7 +375,8 @@ def test_a_second_instance_is_told_and_nothing_is_corrupted(tiny_gguf: Path) -> 
 def test_two_instances_saving_under_one_name_never_corrupt_it(tiny_gguf: Path) -> None:
     write_config()
     model = ("--model", str(tiny_gguf))
-    lines = "".join(f"/save shared\n/note round {i}\n" for i in range(15))
+    # Two games: a save name belongs to one, so each replaces the other's (--replace).
+    lines = "".join(f"/save --replace shared\n/note round {i}\n" for i in range(15))
     procs = [popen("play", "--plain", "--story", "knight", "--name", name, *model)
              for name in ("Anna", "Bo")]
     outputs = []
