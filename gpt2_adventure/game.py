@@ -174,7 +174,7 @@ class Game:
         self.stop()
         self._wait_stopped()
         self.collect_ahead()
-        self.autosave(self.state)
+        self.autosave(self.state, finish=True)  # whole again: no journal at rest
         self.store_model_state()
         if self.session.builder.recall is not None:  # the recall index is this game's too
             self.session.builder.recall.close()
@@ -269,9 +269,12 @@ class Game:
         ready = self.session.ready
         return f"{ready} more ready" if ready else ""
 
-    def autosave(self, state: StoryState) -> None:
+    def autosave(self, state: StoryState, finish: bool = False) -> None:
         try:
-            self.store.autosave(state)
+            if finish:
+                self.store.finish_autosave(state)
+            else:
+                self.store.autosave(state)
         except UserError as error:  # a full disk must not end the game: say it, play on
             self.warn(f"autosave failed: {error}")
 
@@ -446,6 +449,7 @@ class Game:
         turns = self.state.turns
         old = turns[index].text if 0 <= index < len(turns) else ""
         lead = old[: len(old) - len(old.lstrip())]
+        self.store.touch(self.state, index)  # an earlier turn: the autosave's journal is told
         self.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
         return Reloaded([f"edited turn {index + 1}"])
 

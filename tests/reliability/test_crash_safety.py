@@ -8,7 +8,10 @@ shows the end of the reply). Some runs also ``/save`` under a new name. The proc
 - ``random``: after a random delay;
 - ``generation``: a random moment after the n-th acknowledgement, while GPT-2 writes the next;
 - ``autosave`` / ``autosave-written`` / ``autosave-renamed``: the instant inotify reports the
-  n-th autosave's temp file created / closed after writing / renamed into place;
+  n-th whole write of the autosave slot (the snapshot and its new journal when the game
+  opens, the whole file when it closes) created / closed after writing / renamed into place;
+- ``journal``: the instant the n-th record is written to the autosave's journal (before its
+  fsync: the record of every turn but the opening one);
 - ``named``: the instant a named save's temp file is created;
 - ``state``: the instant the model state (KV cache) starts being written at exit.
 
@@ -48,7 +51,8 @@ from tests.support.reliability_proc import (
 
 MARK_COMMAND = "/help quit"
 MARK = usage("quit")  # what /help quit prints: one line, the acknowledgement
-INOTIFY_PHASES = ("autosave", "autosave-written", "autosave-renamed", "named", "state")
+INOTIFY_PHASES = ("autosave", "autosave-written", "autosave-renamed", "journal", "named",
+                  "state")
 ALL_PHASES = ("random", "generation", *INOTIFY_PHASES)
 SLOW_KILLS = 120
 
@@ -113,6 +117,9 @@ class Rig:
         if phase == "autosave-renamed":
             return (folder == self.autosave_dir and mask & inotify.IN_MOVED_TO
                     and name.endswith(".json"))
+        if phase == "journal":
+            return (folder == self.autosave_dir and mask & inotify.IN_MODIFY
+                    and name.endswith(".journal"))
         if phase == "named":
             return folder == self.saves_dir and mask & inotify.IN_CREATE and temp
         if phase == "state":
@@ -125,10 +132,14 @@ class Rig:
         self.autosave_dir.mkdir(parents=True, exist_ok=True)  # for inotify to watch
         stdin, actions = self.script(phase)
         before = self.leftovers()
-        watch = inotify.Watch(self.saves_dir, self.autosave_dir) \
+        mask = inotify.IN_CREATE | inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO \
+            | inotify.IN_MODIFY
+        watch = inotify.Watch(self.saves_dir, self.autosave_dir, mask=mask) \
             if phase in INOTIFY_PHASES else None
         rng = self.rng
-        target = rng.randint(1, len(actions) + 2)  # which matching event to kill at
+        target = rng.randint(1, len(actions))  # which matching event to kill at
+        if phase.startswith("autosave"):  # whole writes: 2 as the game opens, 1 as it closes
+            target = rng.randint(1, 3)
         if phase in ("named", "state"):
             target = 1
         delay = rng.uniform(0.0, 1.6) if phase == "random" else rng.uniform(0.0, 0.3)
@@ -290,7 +301,7 @@ def test_kills_at_chosen_moments_lose_nothing(tiny_gguf: Path) -> None:
     write_config()
     rig = Rig(tiny_gguf, random.Random(8))
     started = time.monotonic()
-    for phase in ("generation", "autosave", "named"):
+    for phase in ("generation", "autosave", "journal", "named"):
         rig.one_run(phase)
     before = rig.final_run()
     assert sum(rig.kills.values()) >= 2, (rig.kills, rig.completed)

@@ -156,7 +156,9 @@ def test_export_writes_only_the_path_the_player_gave(world: tuple[Path, AppPaths
     assert target.read_text(encoding="utf-8") == "keep me"  # never followed or overwritten
     assert not (root / "outside" / "nothing-here.md").exists()
     after = snapshot(root)
-    assert changed_outside(before, after, root / "cwd") == []
+    own = paths.saves_dir / "autosave"  # the game's own slot: written whole when it closes
+    assert [p for p in changed_outside(before, after, root / "cwd")
+            if not Path(p).is_relative_to(own)] == []
     assert (root / "cwd" / "story.md").is_file()
     assert after[str(root / "cwd" / "dangling.md")][0] == "file"  # the link was replaced
 

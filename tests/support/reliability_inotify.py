@@ -15,6 +15,7 @@ import struct
 import sys
 from pathlib import Path
 
+IN_MODIFY = 0x002
 IN_CLOSE_WRITE = 0x008
 IN_MOVED_TO = 0x080
 IN_CREATE = 0x100

@@ -2,6 +2,11 @@
 
 A document looks like ``{"format": "gpt2-adventure-save", "version": 1, "saved_at": ...,
 "app_version": ..., "name": ..., "state": {...}}``. ``state`` is ``StoryState.to_dict()``.
+Version 2 is the same document with ``"journal": <base>``: an autosave snapshot whose story
+goes on in the journal file beside it (``journal.py``). A file is written with the lowest
+version that holds it, so a whole save (named, exported, imported, an autosave at rest) stays
+version 1 and an older gpt2-adventure reads it; an autosave in the middle of a game is
+version 2, which an older one refuses as newer rather than read it without its last turns.
 Everything read here may be hostile: every failure is a ``UserError`` naming the file (and the
 line/column or the field), never a KeyError/TypeError/RecursionError traceback.
 """
@@ -21,18 +26,31 @@ from gpt2_adventure import __version__
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
+from gpt2_adventure.story.saves import journal as journal_file
+from gpt2_adventure.story.saves.journal import Replay
 from gpt2_adventure.units import count
 
 FORMAT = "gpt2-adventure-save"
-CURRENT_VERSION = 1
+WHOLE_VERSION = 1  # a whole story in one file: what every save but a live autosave is
+JOURNALED_VERSION = 2  # a snapshot continued by the journal beside it
+CURRENT_VERSION = 2  # the newest version this build reads
 MAX_SAVE_BYTES = 50 * 1024 * 1024
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _whole_to_journaled(doc: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: nothing to change (a version-2 document without "journal" is whole)."""
+    doc.pop("journal", None)  # a version-1 file never continues in a journal
+    return doc
+
+
 # MIGRATIONS[n] turns a version-n document into a version-(n + 1) one; applied in order.
-# Empty while version 1 is the only version. Add a step whenever CURRENT_VERSION goes up.
-# A new optional key that an older reader may ignore (from_dict skips unknown keys) and whose
-# absence means "none" (a turn's "ahead") is not a new version: old saves load as they are.
-MIGRATIONS: dict[int, Migration] = {}
+# Add a step whenever CURRENT_VERSION goes up. A new optional key that an older reader may
+# ignore (from_dict skips unknown keys) and whose absence means "none" (a turn's "ahead") is
+# not a new version: old saves load as they are. A key an older reader must not ignore (the
+# story goes on elsewhere: "journal") is.
+MIGRATIONS: dict[int, Migration] = {1: _whole_to_journaled}
 
 ROLES = ("opening", "player", "model")
 # Every key StoryState.to_dict() writes; a test keeps this in step with model.py.
@@ -61,13 +79,23 @@ class SaveDocument:
     saved_at: datetime | None
     app_version: str
     version: int  # the version the file was written with, before any upgrade
+    journal: Replay | None = None  # the journal replayed over a snapshot (version 2)
 
 
-def encode(state: StoryState, name: str, now: datetime | None = None) -> bytes:
-    """The bytes of a save document; checked to load back before anyone writes them."""
-    saved_at = (now or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
-    doc = {"format": FORMAT, "version": CURRENT_VERSION, "saved_at": saved_at,
-           "app_version": __version__, "name": name, "state": state.to_dict()}
+def now_text(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
+
+
+def encode(state: StoryState, name: str, now: datetime | None = None,
+           journal: str | None = None) -> bytes:
+    """The bytes of a save document; checked to load back before anyone writes them. With
+    ``journal`` (the base token of the journal that will continue it), a snapshot."""
+    doc: dict[str, Any] = {"format": FORMAT, "version": WHOLE_VERSION,
+                           "saved_at": now_text(now), "app_version": __version__,
+                           "name": name}
+    if journal is not None:
+        doc.update(version=JOURNALED_VERSION, journal=journal)
+    doc["state"] = state.to_dict()
     try:
         try:
             data = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False).encode()
@@ -79,8 +107,11 @@ def encode(state: StoryState, name: str, now: datetime | None = None) -> bytes:
     return data
 
 
-def decode(raw: bytes, where: str) -> SaveDocument:
-    """Parse, upgrade and validate a save file's bytes. ``where`` names the file in errors."""
+def decode(raw: bytes, where: str,
+           journal: bytes | Callable[[], bytes | None] | None = None) -> SaveDocument:
+    """Parse, upgrade and validate a save file's bytes. ``where`` names the file in errors.
+    A snapshot (version 2) is continued by ``journal``, its journal file's bytes or what
+    reads them (None: it has none, and the snapshot is the story)."""
     try:
         text = raw.decode("utf-8-sig")  # tolerate a BOM from a hand edit
     except UnicodeDecodeError as error:
@@ -109,14 +140,24 @@ def decode(raw: bytes, where: str) -> SaveDocument:
         raise UserError("bad save: state is missing", where)
     check = _Checker(where)
     state_data = check.obj(doc["state"], "state")
+    saved_at, replay = doc.get("saved_at"), None
+    base = doc.get("journal")
+    if base is not None:
+        if not isinstance(base, str):
+            check.fail("journal", "text", base)
+        raw_journal = journal() if callable(journal) else journal
+        replay = journal_file.read(raw_journal or b"", base)
+        last = journal_file.replay_into(state_data, replay)
+        saved_at = last.get("at", saved_at) if last is not None else saved_at
     if not state_data.get("id"):  # written before saves kept the game's id
         state_data = {**state_data, "id": legacy_id(raw)}
     return SaveDocument(
         state=check.state(state_data),
         name=_lenient_text(doc.get("name")),
-        saved_at=parse_time(doc.get("saved_at")),
+        saved_at=parse_time(saved_at),
         app_version=_lenient_text(doc.get("app_version")),
         version=version,
+        journal=replay,
     )
 
 

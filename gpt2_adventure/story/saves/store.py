@@ -3,7 +3,8 @@
 Layout::
 
     saves/<name>.json                 named saves (the file name is the save's name)
-    saves/autosave/<game id>.json     one autosave slot per game, rewritten after every turn
+    saves/autosave/<game id>.json     one autosave slot per game: a snapshot of the game
+    saves/autosave/<game id>.journal  ...and what changed since, one record per autosave
     saves/.locks/<game id>.lock       held while a game is open (two windows, one game)
     saves/**/.save-<pid>-*.tmp        a write in progress, or left by a crash: never read
 
@@ -17,6 +18,13 @@ version, which is sound, only not for us) and says so (``Saved.lines``); it then
 ``list`` with its error. Refusing would make autosave fail every turn and leave the game
 unsaved. A readable file from an older save version is kept once as ``<name>.v<N>.json``
 before it is replaced.
+
+An autosave costs the same at turn 10 and at turn 10,000: while a game is open its slot is a
+snapshot (written whole when the game opens and when the journal has grown as large as the
+snapshot) plus a journal to which each autosave appends what changed (``journal.py``,
+``changes.py``); closing the game writes the slot whole again (``finish_autosave``) and
+removes the journal. Loading replays the journal over the snapshot. Named saves are always
+written whole: they are rare, and each is one file to copy or send.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import contextlib
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import sys
 import threading
@@ -46,13 +55,16 @@ from gpt2_adventure.fileio import (
 from gpt2_adventure.paths import AppPaths, looks_like_path, player_path
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.saves import format as save_format
+from gpt2_adventure.story.saves.changes import Shadow
 from gpt2_adventure.story.saves.format import (
     MAX_SAVE_BYTES,
     NewerSaveError,
     SaveDocument,
     decode,
     encode,
+    now_text,
 )
+from gpt2_adventure.story.saves.journal import JournalFile, journal_path, read_beside
 from gpt2_adventure.units import count
 
 AUTOSAVE_PREFIX = "autosave/"
@@ -65,6 +77,24 @@ _WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in 
 _TEMP_PREFIX = ".save-"
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+# A new snapshot when the journal outgrows the snapshot (so loading reads at most twice the
+# story), but not before MIN (small stories) and always by MAX.
+JOURNAL_MIN_BYTES = 256 * 1024
+JOURNAL_MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class _LiveAutosave:
+    """An open game's autosave slot: its journal file and the game as the slot holds it."""
+
+    journal: JournalFile
+    shadow: Shadow
+    snapshot_bytes: int
+
+    def due(self) -> bool:
+        """Time for a new snapshot?"""
+        limit = min(max(JOURNAL_MIN_BYTES, self.snapshot_bytes), JOURNAL_MAX_BYTES)
+        return self.journal.size > limit
 
 
 class SaveInUseError(UserError):
@@ -225,6 +255,8 @@ class SaveStore:
         self.autosave_dir = self.saves_dir / "autosave"
         self._write_lock = threading.Lock()  # the game thread's autosave vs a named save
         self._written: dict[Path, tuple[int, int, int]] = {}  # files we wrote, by stat
+        self._live: dict[Path, _LiveAutosave] = {}  # autosave slots with an open journal
+        self._damaged: set[Path] = set()  # saves read whose journal had a bad record inside
 
     # writing
     def save(self, state: StoryState, name: str, *, replace: bool = False) -> Path:
@@ -279,20 +311,80 @@ class SaveStore:
             reverse=True) if info.game_id == game_id and not info.error]
 
     def autosave(self, state: StoryState) -> Path:
-        """Write the game's autosave slot (one per game id)."""
-        slot = autosave_slot(state.id)
+        """Bring the game's autosave slot (one per game id) up to ``state``: one record
+        appended to its journal, durable when this returns; a new snapshot the first time
+        (the game just opened, or another game object) and whenever the journal is due."""
+        path = self._autosave_path(state)
         with self._write_lock:
-            return self._write(self.autosave_dir / f"{slot}.json", state,
-                               AUTOSAVE_PREFIX + slot).path
+            live = self._live.get(path)
+            if live is not None and live.shadow.state is state and not live.journal.closed:
+                try:
+                    record = live.shadow.changes(state)
+                    if record:
+                        live.journal.append({"at": now_text(), **record})
+                except (OSError, ValueError, TypeError):  # a new snapshot says what is wrong
+                    live.journal.close()
+                else:
+                    if not live.due():
+                        return path
+            return self._snapshot(path, state)
+
+    def touch(self, state: StoryState, index: int) -> None:
+        """Turn ``index`` of the game is about to be changed in place (an edit): the next
+        autosave records it. (Changes to the last turns are seen without being told.)"""
+        with self._write_lock:
+            live = self._live.get(self._autosave_path(state))
+            if live is not None and live.shadow.state is state:
+                live.shadow.touch(index)
+
+    def finish_autosave(self, state: StoryState) -> Path:
+        """The game closes: its autosave slot written whole (one file, which an older
+        gpt2-adventure reads too) and its journal removed."""
+        path = self._autosave_path(state)
+        with self._write_lock:
+            live = self._live.pop(path, None)
+            if live is not None:
+                live.journal.close()
+            written = self._write(path, state, AUTOSAVE_PREFIX + path.stem).path
+            with contextlib.suppress(OSError):  # a whole file never reads its journal
+                journal_path(path).unlink()
+            return written
+
+    def _autosave_path(self, state: StoryState) -> Path:
+        return self.autosave_dir / f"{autosave_slot(state.id)}.json"
+
+    def _snapshot(self, path: Path, state: StoryState) -> Path:
+        """A new snapshot of the game and a new, empty journal after it (the caller holds
+        ``_write_lock``). Written in this order, a crash between the two leaves the new
+        snapshot with the old journal, which names the old snapshot and is ignored."""
+        old = self._live.pop(path, None)
+        if old is not None:
+            old.journal.close()
+        base = secrets.token_hex(16)
+        saved = self._write(path, state, AUTOSAVE_PREFIX + path.stem, journal=base)
+        try:
+            if path in self._damaged:  # never overwrite what did not load: keep it aside
+                self._damaged.discard(path)
+                aside = journal_path(self._aside(path, "broken-" + _stamp()))
+                os.replace(journal_path(path), aside)
+            journal = JournalFile.start(journal_path(path), base, _TEMP_PREFIX)
+        except OSError as error:
+            raise UserError(f"cannot start the autosave's journal: {error.strerror or error}",
+                            journal_path(path)) from None
+        size = self._written[path][1]
+        self._live[path] = _LiveAutosave(journal, Shadow(state), size)
+        return saved.path
 
     def hold(self, game_id: str) -> GameLock:
         """A lock to hold while the game is open: ``with store.hold(state.id): ...``."""
         return GameLock(self.saves_dir / ".locks" / f"{autosave_slot(game_id)}.lock", game_id,
                         root=self.saves_dir)
 
-    def _write(self, path: Path, state: StoryState, name: str) -> Saved:
-        """Write one save file (the caller holds ``_write_lock``)."""
-        data = encode(state, name)
+    def _write(self, path: Path, state: StoryState, name: str,
+               journal: str | None = None) -> Saved:
+        """Write one save file (the caller holds ``_write_lock``); with ``journal``, a
+        snapshot that the journal of that base token continues."""
+        data = encode(state, name, journal=journal)
         decode(data, name)  # never write a file we could not load back
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -315,7 +407,7 @@ class SaveStore:
             return None, ""
         if path.is_symlink():  # replacing swaps the link itself; keep it in case it mattered
             aside = self._aside(path, "link-" + _stamp())
-            os.replace(path, aside)
+            self._move_aside(path, aside)
             return aside, "was a link"
         with contextlib.suppress(OSError):
             info = path.lstat()
@@ -325,17 +417,24 @@ class SaveStore:
             version = self._read(path, path.stem).version
         except NewerSaveError:
             aside = self._aside(path, "newer-" + _stamp())
-            os.replace(path, aside)
+            self._move_aside(path, aside)
             return aside, "was made by a newer gpt2-adventure"
         except UserError:
             aside = self._aside(path, "broken-" + _stamp())
-            os.replace(path, aside)
+            self._move_aside(path, aside)
             return aside, "did not load"
-        if version < save_format.CURRENT_VERSION:  # read at call time (tests patch it)
+        if version < save_format.WHOLE_VERSION:  # read at call time (tests patch it)
             backup = path.with_name(f"{path.stem}.v{version}.json")
             if not os.path.lexists(backup):
                 shutil.copy2(path, backup)
         return None, ""
+
+    @staticmethod
+    def _move_aside(path: Path, aside: Path) -> None:
+        """Move a save aside with its journal (which may hold its last turns)."""
+        os.replace(path, aside)
+        if os.path.lexists(journal_path(path)):
+            os.replace(journal_path(path), journal_path(aside))
 
     def _clean_temp(self, folder: Path) -> None:
         """Remove temp files left by crashed writes (not those of a live writer)."""
@@ -402,7 +501,17 @@ class SaveStore:
                             "not following it", path)
 
     def _read(self, path: Path, where: str) -> SaveDocument:
-        return decode(read_limited(path, where), where)
+        before = _stat_key(path)
+        doc = decode(read_limited(path, where), where,
+                     lambda: read_beside(path, MAX_SAVE_BYTES))
+        if doc.journal is not None and doc.journal.damaged:
+            self._damaged.add(path)
+        # It loads and needs no backup: writing over it (as a game that opens does) need
+        # not read it again.
+        if before is not None and before == _stat_key(path) \
+                and doc.version >= save_format.WHOLE_VERSION:
+            self._written[path] = before
+        return doc
 
     def latest_autosave(self) -> tuple[str, StoryState] | None:
         """The newest autosave that loads (by saved_at, else mtime); broken ones are skipped."""
@@ -455,6 +564,8 @@ class SaveStore:
             path.unlink()
         except OSError as error:
             raise UserError(f"cannot delete the save: {error.strerror}", path) from None
+        with contextlib.suppress(OSError):  # its journal is no story without it
+            journal_path(path).unlink()
         self._written.pop(path, None)
         return path
 
@@ -480,6 +591,14 @@ def _short_error(error: Exception, path: Path) -> str:
         return str(error)
     place = (error.where or "").removeprefix(str(path)).lstrip(":")
     return f"{error.message} (at {place})" if place else error.message
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _mtime(path: Path) -> datetime | None:

@@ -93,7 +93,7 @@ def test_a_save_from_before_replies_were_written_ahead_loads(store: SaveStore) -
     doc = good_doc()
     for turn in doc["state"]["turns"]:
         turn.pop("ahead", None)
-    assert doc["version"] == save_format.CURRENT_VERSION == 1  # an optional key: no new version
+    assert doc["version"] == save_format.WHOLE_VERSION == 1  # an optional key: no new version
     write_doc(store.saves_dir / "old.json", doc)
     loaded = store.load("old")
     assert [t.ahead for t in loaded.turns] == [[], [], [], []]
@@ -320,7 +320,7 @@ def test_a_newer_save_is_refused_and_kept(store: SaveStore) -> None:
     original = path.read_bytes()
     with pytest.raises(UserError) as caught:
         store.load("future")
-    assert ("made by a newer gpt2-adventure (save version 7, this one reads up to 1)"
+    assert ("made by a newer gpt2-adventure (save version 7, this one reads up to 2)"
             in caught.value.message)
     assert caught.value.where == str(path)
     saved = store.save_named(rich_state(), "future")
@@ -347,6 +347,7 @@ def test_migrations_run_in_order(store: SaveStore, monkeypatch: pytest.MonkeyPat
         return doc
 
     monkeypatch.setattr(save_format, "CURRENT_VERSION", 3)
+    monkeypatch.setattr(save_format, "WHOLE_VERSION", 3)  # a whole save's layout changed
     monkeypatch.setitem(save_format.MIGRATIONS, 1, one_to_two)
     monkeypatch.setitem(save_format.MIGRATIONS, 2, two_to_three)
     old = good_doc(StoryState(mode="story", title="old tale"))
