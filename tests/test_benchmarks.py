@@ -174,3 +174,12 @@ def test_convert_memory(tmp_path: Path) -> None:
         assert run_["peak_rss_mib"] >= run_["peak_anon_mib"] > 0 and run_["seconds"] > 0
     assert q8["quantize_peak_anon_mib"] > 0 and "quantize_peak_anon_mib" not in f16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-random-f32-hf"]  # no outputs
+
+
+def test_first_tune_times_the_first_use_tuning(tiny_gguf: Path) -> None:
+    run = bench("benchmarks/first_tune.py", "--model", str(tiny_gguf), "--json")
+    assert run.returncode == 0, run.stderr
+    (result,) = json.loads(run.stdout)["runs"]
+    assert result["stored"] and result["budget"] == 12.0 and result["seconds"] > 0
+    assert result["measured"] and result["summary"].startswith("tuned in")
+    assert set(result["chosen"]) == {"threads", "n_batch", "flash_attn", "batched"}

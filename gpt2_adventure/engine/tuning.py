@@ -45,6 +45,9 @@ class Tuning:
     figures: Mapping[str, Any] = field(default_factory=dict)  # what was measured (JSON)
     model_path: str = ""  # where the model file was when it was measured
     measured_at: str = ""  # ISO 8601, UTC
+    # The settings measured; the others (left out by a first-use tuning's time budget, or
+    # set by the player then) hold the built-in default and are not "tuned".
+    measured: tuple[str, ...] = SPEED_NAMES
 
     def settings(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in SPEED_NAMES}
@@ -114,6 +117,7 @@ def store(file: Path, key: TuningKey, tuning: Tuning) -> None:
         "model_path": tuning.model_path, "measured_at": tuning.measured_at,
         "machine": dict(key.machine), "llama_cpp": dict(key.llama),
         "settings": tuning.settings(), "figures": dict(tuning.figures),
+        "measured": list(tuning.measured),
     }
     while len(entries) > MAX_ENTRIES:
         oldest = min(entries, key=lambda k: str(entries[k].get("measured_at", "")))
@@ -150,9 +154,13 @@ def _tuning(entry: dict[str, Any]) -> Tuning | None:
             and _whole(n_batch) and _whole(threads) and threads <= MAX_THREADS):
         return None
     path, at = entry.get("model_path", ""), entry.get("measured_at", "")
+    measured = entry.get("measured", list(SPEED_NAMES))  # before first-use tuning: all
+    if not isinstance(measured, list):
+        return None
     return Tuning(flash_attn=flash, n_batch=n_batch, threads=threads, batched=batched,
                   figures=figures, model_path=path if isinstance(path, str) else "",
-                  measured_at=at if isinstance(at, str) else "")
+                  measured_at=at if isinstance(at, str) else "",
+                  measured=tuple(name for name in SPEED_NAMES if name in measured))
 
 
 def _whole(value: object) -> TypeGuard[int]:
@@ -190,7 +198,7 @@ def choose_speed(model: ModelSettings, tuning: Tuning | None,
     for name in SPEED_NAMES:
         if player[name] is not None:
             chosen[name], sources[name] = player[name], "player"
-        elif tuning is not None:
+        elif tuning is not None and name in tuning.measured:
             chosen[name], sources[name] = getattr(tuning, name), "tuned"
         else:
             chosen[name] = defaults[name] if name in defaults else physical_cores()
