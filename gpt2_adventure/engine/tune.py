@@ -16,6 +16,7 @@ built-in default and is not "measured"; a stop (the player skips) raises ``Tunin
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -223,7 +224,7 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
         at = time.perf_counter()
         try:
             rows = _compare(open_backend, [{**chosen, name: v, **extra} for v in values[name]],
-                            measures[name], sizes.rounds, until, lambda n=name: step(n))
+                            measures[name], sizes.rounds, until, functools.partial(step, name))
         except _OutOfTime:
             break
         figures[name] = [{"value": v, **row} for v, row in zip(values[name], rows, strict=True)]

@@ -208,7 +208,7 @@ class AdventureApp(GameApp):
     def _load_real_backend(self, launch: Launch) -> Backend:
         """On the model worker: the game's model, tuned first when it has no tuning stored
         (the waiting screens show the progress; Esc skips)."""
-        from gpt2_adventure.engine.first_use import TuneWatch
+        from gpt2_adventure.engine.first_use import FirstUse, TuneWatch
         from gpt2_adventure.engine.tune import Step
         from gpt2_adventure.launch import load_model
         from gpt2_adventure.tui.widgets.meter import tune_text
@@ -222,10 +222,12 @@ class AdventureApp(GameApp):
         def step(now: Step) -> None:
             self.post_message(TuneProgress(tune_text(now)))
 
+        def done(result: FirstUse) -> None:
+            self.post_message(TuneDone(result.summary()))
+
         watch.begin, watch.step = begin, step
         try:
-            return load_model(launch, watch,
-                              lambda result: self.post_message(TuneDone(result.summary())))
+            return load_model(launch, watch, done)
         finally:
             self._tuning = None
 
