@@ -13,6 +13,7 @@ replies written ahead one after another).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -81,9 +82,22 @@ def llama_build() -> dict[str, Any]:
 
 
 def current_key(model_path: Path) -> TuningKey:
+    return TuningKey(_fingerprint(Path(model_path)), machine(), llama_build())
+
+
+def _fingerprint(path: Path) -> str:
+    """The model file's fingerprint, remembered per file version (path, size, modification
+    time, inode): opening a game looks it up twice (whether to tune first, then the speed to
+    open with), and the second look must cost nothing."""
+    info = path.stat()
+    return _fingerprint_of(str(path), info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint_of(path: str, _size: int, _mtime_ns: int, _inode: int) -> str:
     from gpt2_adventure.engine.llama.state_cache import model_fingerprint
 
-    return TuningKey(model_fingerprint(Path(model_path)), machine(), llama_build())
+    return model_fingerprint(Path(path))
 
 
 # -- the file ---------------------------------------------------------------------------------

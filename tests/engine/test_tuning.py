@@ -204,3 +204,19 @@ def test_a_tuning_stored_before_first_use_tuning_counts_as_measured_whole(
     assert stored is not None
     assert {choose_speed(ModelSettings(), stored).source(n) for n in
             ("threads", "n_batch", "flash_attn", "batched")} == {"tuned"}
+
+
+def test_the_model_file_is_read_once_per_version_when_a_game_opens(
+        file: Path, model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt2_adventure.engine.llama import state_cache
+
+    reads: list[Path] = []
+    real = state_cache.model_fingerprint
+    monkeypatch.setattr(state_cache, "model_fingerprint",
+                        lambda path: (reads.append(path), real(path))[1])
+    save_tuning(file, model, TUNED)
+    assert load_tuning(file, model) is not None  # whether to tune first...
+    assert load_tuning(file, model) is not None  # ...then the speed to open with
+    assert len(reads) == 1
+    model.write_bytes(b"GGUF another model, another size")  # a new file: read again
+    assert load_tuning(file, model) is None and len(reads) == 2
