@@ -30,7 +30,7 @@ from gpt2_adventure.paths import AppPaths
 
 SMALL_MODEL = 200_000_000  # parameters: GPT-2 124M and distilgpt2 take the small plan
 
-QUICK_SMALL = TuneSizes(prompt_tokens=256, turn_tokens=32, write_tokens=16, ahead_tokens=12,
+QUICK_SMALL = TuneSizes(prompt_tokens=192, turn_tokens=32, write_tokens=16, ahead_tokens=12,
                         replies_ahead=3, rounds=2, max_write_seconds=1.0, max_prefill_seconds=2.0,
                         n_batches=(256, 512), cold_tokens=512,
                         measures=("threads", "flash_attn", "batched", "n_batch"),

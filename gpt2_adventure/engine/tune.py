@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # tuning measures llama.cpp's own speed settings: a local mod
 TIE = 0.03  # writing speeds this close are a tie: the faster prompt wins
 BATCHED_GAIN = 1.10  # batched writing ahead must be this much faster (wall time) to be chosen
 WIDE_SPREAD = 0.5  # rounds this far apart (of the median) say the machine was busy
+FAR_BEHIND = 0.5  # within a budget, a setting this far behind the best has lost
 _FILLER = ("The old road wound through the hills toward the castle, where the king waited "
            "for news of the dragon. ")
 
@@ -196,6 +197,7 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
                                     "threads": thread_candidates(physical),
                                     "n_batch": list(sizes.n_batches), "batched": [False, True]}
     total = sum(len(values[name]) * sizes.rounds for name in plan)
+    held = _Held()  # the last config's backend stays open into the next measure
     done = 0
     measured: list[str] = []
 
@@ -210,28 +212,32 @@ def measure_all(open_backend: Opener, sizes: TuneSizes, physical: int, progress:
                                     "threads": _writing(sizes, until),
                                     "n_batch": _prompt_only(sizes),
                                     "batched": _ahead(sizes, until)}
-    for name in plan:
-        if until.stopped:
-            raise TuningStopped
-        if until.out_of_time:
-            break
-        progress(f"measuring {WHAT[name]}: {count(len(values[name]), 'setting')}, "
-                 f"{count(sizes.rounds, 'round')}")
-        if steps is not None:
-            steps(Step(WHAT[name], done, total, time.perf_counter() - started,
-                       sizes.budget_seconds))
-        extra = {"sequences": sizes.replies_ahead + 1} if name == "batched" else {}
-        at = time.perf_counter()
-        try:
-            rows = _compare(open_backend, [{**chosen, name: v, **extra} for v in values[name]],
-                            measures[name], sizes.rounds, until, functools.partial(step, name))
-        except _OutOfTime:
-            break
-        figures[name] = [{"value": v, **row} for v, row in zip(values[name], rows, strict=True)]
-        figures["measure_seconds"][name] = time.perf_counter() - at
-        chosen[name] = values[name][_pick(name, rows)]
-        measured.append(name)
-
+    try:
+        for name in plan:
+            if until.stopped:
+                raise TuningStopped
+            if until.out_of_time:
+                break
+            progress(f"measuring {WHAT[name]}: {count(len(values[name]), 'setting')}, "
+                     f"{count(sizes.rounds, 'round')}")
+            if steps is not None:
+                steps(Step(WHAT[name], done, total, time.perf_counter() - started,
+                           sizes.budget_seconds))
+            extra = {"sequences": sizes.replies_ahead + 1} if name == "batched" else {}
+            at = time.perf_counter()
+            try:
+                configs = [{**chosen, name: v, **extra} for v in values[name]]
+                rows = _compare(open_backend, configs, measures[name], sizes.rounds, until,
+                                functools.partial(step, name), held)
+            except _OutOfTime:
+                break
+            figures[name] = [{"value": v, **row}
+                             for v, row in zip(values[name], rows, strict=True)]
+            figures["measure_seconds"][name] = time.perf_counter() - at
+            chosen[name] = values[name][_pick(name, rows)]
+            measured.append(name)
+    finally:
+        held.close()
     figures["seconds"] = time.perf_counter() - started
     figures["skipped"] = [name for name in plan if name not in measured]
     return Tuning(figures=figures, model_path=model_path, measured_at=now(),
@@ -249,17 +255,19 @@ def _pick(name: str, rows: list[Figures]) -> int:
 
 def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
              measure: Measure, rounds: int, until: Until | None = None,
-             step: Callable[[], None] | None = None) -> list[Figures]:
+             step: Callable[[], None] | None = None,
+             held: _Held | None = None) -> list[Figures]:
     """Each config's median figures over ``rounds``, the configs taking turns (A B, B A,
     A B...). One backend is open at a time, as when playing: a second one's idle OpenMP
     team makes every barrier of the first sleep. A config measured twice in a row (at a
     turn of the order) stays open. ``until`` cancelled: TuningStopped (the player) or
-    _OutOfTime (the budget; what this compare measured is dropped)."""
+    _OutOfTime (the budget; what this compare measured is dropped). With ``held``, the
+    last backend stays open for the next compare (whose first config may be the same)."""
+    own = held is None
     samples: list[list[Figures]] = [[] for _ in configs]
     order = list(range(len(configs)))
     turns = [i for round_ in range(rounds) for i in (order if round_ % 2 == 0 else order[::-1])]
-    backend: LlamaBackend | None = None
-    current = -1
+    held = held if held is not None else _Held()
     if until is not None:
         until.longest = 0.0  # this measure's own: the first of each always starts
 
@@ -269,17 +277,19 @@ def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
         if until is not None and until.out_of_time:
             raise _OutOfTime
 
+    dropped: set[int] = set()
     try:
         for i in turns:
+            if i in dropped:
+                continue
             check()
             if until is not None and not until.fits():
                 raise _OutOfTime
             at = time.perf_counter()
-            if backend is None or i != current:
-                if backend is not None:
-                    backend.close()
-                    backend = None
-                backend, current = open_backend(**configs[i]), i
+            backend = held.backend if held.config == configs[i] else None
+            if backend is None:
+                held.close()
+                backend = held.open(open_backend, configs[i])
                 check()
             figures = measure(backend)
             check()  # a measurement cut short measured nothing
@@ -288,14 +298,45 @@ def _compare(open_backend: Opener, configs: Sequence[dict[str, Any]],
             samples[i].append(figures)
             if step is not None:
                 step()
+            if until is not None and until.deadline is not None and all(samples):
+                dropped |= _far_behind(samples)
     except _OutOfTime:
         if not all(samples):
             raise
         # Every setting measured at least once: fewer rounds, but a choice.
     finally:
+        if own:
+            held.close()
+    return [_summary(runs) for runs in samples]
+
+
+class _Held:
+    """The one backend open during a tuning, and the config it was opened with."""
+
+    def __init__(self) -> None:
+        self.backend: LlamaBackend | None = None
+        self.config: dict[str, Any] | None = None
+
+    def open(self, open_backend: Opener, config: dict[str, Any]) -> LlamaBackend:
+        self.backend, self.config = open_backend(**config), config
+        return self.backend
+
+    def close(self) -> None:
+        backend, self.backend, self.config = self.backend, None, None
         if backend is not None:
             backend.close()
-    return [_summary(runs) for runs in samples]
+
+
+def _far_behind(samples: list[list[Figures]]) -> set[int]:
+    """Within a budget: the settings whose best speed so far is under FAR_BEHIND of the
+    best one's (a crawl: two threads on a busy 2-core machine) have lost; their further
+    rounds would only spend the budget."""
+    key = next(iter(samples[0][0]))
+    if not key.endswith("tok_s"):
+        return set()
+    best = [max(run[key] for run in runs) for runs in samples]
+    top = max(best)
+    return {i for i, value in enumerate(best) if top > 0 and value < top * FAR_BEHIND}
 
 
 def _summary(runs: list[Figures]) -> Figures:

@@ -103,9 +103,14 @@ def test_what_the_budget_leaves_out_keeps_the_default_and_is_not_measured() -> N
     started = time.perf_counter()
     tuning = measure_all(run.open_backend, sizes, physical=2, progress=lambda _t: None)
     assert time.perf_counter() - started < 0.3 + 2 * Slow.seconds  # one measurement over
-    assert tuning.measured == ("threads",) and tuning.threads == 1
-    assert tuning.figures["skipped"] == ["flash_attn", "batched", "n_batch"]
-    assert (tuning.flash_attn, tuning.batched, tuning.n_batch) == (False, False, 512)
+    # All four would take ~0.7 s: the first measures in the plan's order, not the rest.
+    plan = list(sizes.measures)
+    done = len(plan) - len(tuning.figures["skipped"])
+    assert 1 <= done < len(plan) and tuning.figures["skipped"] == plan[done:]
+    assert set(tuning.measured) == set(plan[:done]) and tuning.threads == 1
+    defaults = {"flash_attn": False, "batched": False, "n_batch": 512}
+    for name in plan[done:]:
+        assert getattr(tuning, name) == defaults[name]
 
 
 def test_a_measure_cut_by_the_budget_after_one_round_still_chooses() -> None:
@@ -140,3 +145,15 @@ def test_settings_the_player_fixed_are_not_measured_but_used() -> None:
                          physical=2, progress=lambda _t: None, fixed={"threads": 1})
     assert "threads" not in tuning.measured and tuning.threads == 1
     assert {c["threads"] for c in run.opened} == {1}
+
+
+def test_within_a_budget_a_setting_far_behind_after_one_round_is_not_measured_again() -> None:
+    sizes = replace(QUICK_SMALL, prompt_tokens=16, turn_tokens=4, write_tokens=4, rounds=3,
+                    budget_seconds=60.0, measures=("threads", "flash_attn"))
+    run = Run({"write": {("flash_attn", True): 60.0,  # 60 vs 80: behind, not far behind
+                         ("threads", 2): 10.0, ("threads", 1): 80.0}})  # 2 threads crawl
+    tuning = measure_all(run.open_backend, sizes, physical=2, progress=lambda _t: None)
+    assert tuning.threads == 1 and not tuning.flash_attn
+    assert [c["threads"] for c in run.measured].count(2) == 1  # one round, then dropped
+    assert sum(1 for c in run.measured if c.get("flash_attn") is True) == 3  # every round
+    assert run.most_open == 1 and run.open_now == 0
