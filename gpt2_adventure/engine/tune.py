@@ -335,6 +335,8 @@ def _far_behind(samples: list[list[Figures]]) -> set[int]:
     if not key.endswith("tok_s"):
         return set()
     best = [max(run[key] for run in runs) for runs in samples]
+    if max(best) <= 0 and "prompt_tok_s" in samples[0][0]:  # none got to write: the prompt
+        best = [max(run["prompt_tok_s"] for run in runs) for runs in samples]
     top = max(best)
     return {i for i, value in enumerate(best) if top > 0 and value < top * FAR_BEHIND}
 
@@ -371,7 +373,7 @@ def _writing(sizes: TuneSizes, until: CancelToken | None = None) -> Measure:
                       else time.perf_counter() + sizes.max_prefill_seconds)
         started = time.perf_counter()
         # Small first chunks (they grow to ~0.1 s each): a crawl is seen early.
-        done = backend.prefill(ahead, cancel=crawl, chunk=8)
+        done = backend.prefill(ahead, cancel=crawl, chunk=4)
         if until is not None and until.cancelled:  # not the rest in one go: dropped anyway
             return {"write_tok_s": 0.0, "prompt_tok_s": 0.0}
         if crawl.cancelled:

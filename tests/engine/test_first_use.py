@@ -157,3 +157,14 @@ def test_within_a_budget_a_setting_far_behind_after_one_round_is_not_measured_ag
     assert [c["threads"] for c in run.measured].count(2) == 1  # one round, then dropped
     assert sum(1 for c in run.measured if c.get("flash_attn") is True) == 3  # every round
     assert run.most_open == 1 and run.open_now == 0
+
+
+def test_when_no_setting_got_to_write_the_prompt_speed_says_which_is_far_behind() -> None:
+    from gpt2_adventure.engine.tune import _far_behind
+
+    crawl = [[{"write_tok_s": 0.0, "prompt_tok_s": 12.0}], [{"write_tok_s": 0.0,
+                                                             "prompt_tok_s": 1.1}]]
+    assert _far_behind(crawl) == {1}
+    assert _far_behind([[{"write_tok_s": 0.0, "prompt_tok_s": 12.0}],
+                        [{"write_tok_s": 0.0, "prompt_tok_s": 10.0}]]) == set()
+    assert _far_behind([[{"seconds": 1.0}], [{"seconds": 9.0}]]) == set()  # not a speed
