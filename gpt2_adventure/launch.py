@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from gpt2_adventure import schema
 from gpt2_adventure.config import MemorySettings, Settings
@@ -25,6 +25,9 @@ from gpt2_adventure.story.recall.recall import Recall
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.session import Session
 from gpt2_adventure.units import count
+
+if TYPE_CHECKING:
+    from gpt2_adventure.engine.first_use import FirstUse, TuneWatch
 
 DEFAULT_STORY = {"play": "knight", "chat": "tavern-keeper", "write": "fairy-tale"}
 
@@ -140,6 +143,29 @@ def start_state(launch: Launch, seed: Seed, ask: Callable[[Placeholder], str]) -
             values[placeholder.name] = ask(placeholder) or placeholder.default
     rng = random.Random(launch.rng_seed)
     return new_state(seed, values, rng, model=launch.model or "")
+
+
+def load_model(launch: Launch, watch: TuneWatch | None = None,
+               tuned: Callable[[FirstUse], None] | None = None) -> Backend:
+    """The game's model. A local model file with no tuning stored for this machine and
+    llama.cpp is tuned first ([model] auto_tune), ``watch`` following it and ``tuned``
+    told what came of it; a skip or a failure opens it on the defaults."""
+    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
+
+    settings = launch.settings
+    if watch is not None and settings.model.auto_tune and settings.backend.kind == "local":
+        from gpt2_adventure.engine.first_use import tune_first_use, wanted
+        from gpt2_adventure.engine.models.store import resolve_model
+
+        path = resolve_model(launch.paths, launch.model or settings.model.name,
+                             where=None if launch.model else settings.model.name_from)
+        if wanted(launch.paths, settings.model, path):
+            result = tune_first_use(launch.paths, settings.model, path,
+                                    threads=launch.threads, watch=watch)
+            if tuned is not None:
+                tuned(result)
+    return load_backend(launch.paths, settings.model, settings.backend, model=launch.model,
+                        threads=launch.threads, seed=launch.rng_seed, sequences=GAME_SEQUENCES)
 
 
 def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:

@@ -64,6 +64,9 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         monkeypatch.setenv(f"GPT2_ADVENTURE_{name}_DIR", str(home / name.lower()))
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Every fresh cache would tune its model before the first reply; the tests of tuning on
+    # first use (tests/engine/test_first_use.py, tests/cli/test_first_tune.py) turn it on.
+    monkeypatch.setenv("GPT2_ADVENTURE_AUTO_TUNE", "false")
 
 
 @pytest.fixture(scope="session")

@@ -192,3 +192,12 @@ def test_recall(tmp_path: Path) -> None:
     assert prompts["fact_in_prompt"] >= 0.95 and prompts["fact_in_prompt_without"] == 0
     assert prompts["precision"] >= 0.6
     assert 0 < prompts["evaluated_over_new_tokens"] <= 1.5
+
+
+def test_first_tune_times_the_first_use_tuning(tiny_gguf: Path) -> None:
+    run = bench("benchmarks/first_tune.py", "--model", str(tiny_gguf), "--json")
+    assert run.returncode == 0, run.stderr
+    (result,) = json.loads(run.stdout)["runs"]
+    assert result["stored"] and result["budget"] == 12.0 and result["seconds"] > 0
+    assert result["measured"] and result["summary"].startswith("tuned in")
+    assert set(result["chosen"]) == {"threads", "n_batch", "flash_attn", "batched"}

@@ -114,7 +114,8 @@ def test_ui_settings_are_checked(tmp_path: Path) -> None:
 ENV_NAMES = {"GPT2_ADVENTURE_MODEL", "GPT2_ADVENTURE_THREADS", "GPT2_ADVENTURE_N_GPU_LAYERS",
              "GPT2_ADVENTURE_N_CTX", "GPT2_ADVENTURE_N_BATCH", "GPT2_ADVENTURE_SEED",
              "GPT2_ADVENTURE_PRESET", "GPT2_ADVENTURE_BACKEND_KIND",
-             "GPT2_ADVENTURE_BACKEND_URL", "GPT2_ADVENTURE_BACKEND_API_KEY"}
+             "GPT2_ADVENTURE_BACKEND_URL", "GPT2_ADVENTURE_BACKEND_API_KEY",
+             "GPT2_ADVENTURE_AUTO_TUNE"}
 
 
 def _sample(spec: Spec) -> tuple[str, object]:
@@ -124,6 +125,8 @@ def _sample(spec: Spec) -> tuple[str, object]:
     if spec.kind == "int":
         number = int(spec.low) + 1 if spec.low is not None else 7
         return str(number), number
+    if spec.kind == "bool":
+        return str(not spec.default).lower(), not spec.default
     return "something", "something"
 
 

@@ -112,3 +112,30 @@ def test_a_card_and_its_lorebook_tell_the_player_what_was_left_out(tmp_path: Pat
     assert any("system prompt ignored" in n for n in notes)
     assert not any("separate lorebook" in n for n in notes)  # brought: no nagging
     assert any(n.startswith("lorebook: disabled entries dropped") for n in notes), notes
+
+
+# -- tuning on first use ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "auto_tune", "tunes"), [
+    ("local", True, True), ("local", False, False), ("openai", True, False)])
+def test_load_model_tunes_only_a_local_model_with_auto_tune_on(
+        tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch, kind: str, auto_tune: bool,
+        tunes: bool) -> None:
+    import dataclasses
+
+    from gpt2_adventure.engine import first_use, loader
+    from gpt2_adventure.engine.remote.settings import BackendSettings
+    from gpt2_adventure.engine.settings import ModelSettings
+    from gpt2_adventure.launch import Launch, load_model
+
+    tuned: list[Path] = []
+    opened = FakeBackend()
+    monkeypatch.setattr(first_use, "tune_first_use",
+                        lambda _paths, _model, path, **_kw: tuned.append(path))
+    monkeypatch.setattr(loader, "load_backend", lambda *_a, **_kw: opened)
+    settings = dataclasses.replace(
+        Settings(), model=ModelSettings(auto_tune=auto_tune),
+        backend=BackendSettings(kind=kind, url="http://127.0.0.1:9"))  # type: ignore[arg-type]
+    launch = Launch(AppPaths.from_env(), settings, mode="play", model=str(tiny_gguf))
+    assert load_model(launch, first_use.TuneWatch()) is opened
+    assert tuned == ([tiny_gguf] if tunes else [])

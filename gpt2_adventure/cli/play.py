@@ -225,15 +225,15 @@ def _new(launch: Launch, interactive: bool, console: Console) -> StoryState:
 
 
 def _load_model(launch: Launch, interactive: bool, console: Console) -> Backend:
-    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
+    from gpt2_adventure.cli.tune_progress import PlainTuneProgress
+    from gpt2_adventure.launch import load_model
 
     missing = _missing_model(launch)
     pulled = missing is not None and interactive and _offer_pull(launch, console, missing)
     if interactive and (missing is None or pulled):  # else load_backend fails at once
         console.print("loading the model…", style="dim")
-    return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.rng_seed,
-                        sequences=GAME_SEQUENCES)
+    tuning = PlainTuneProgress()  # a model with no tuning stored is tuned first
+    return load_model(launch, tuning.watch, tuning.finished)
 
 
 def _missing_model(launch: Launch) -> str | None:

@@ -32,6 +32,9 @@ class ModelSettings:
                                   screen=True, help="prompt tokens evaluated at once")
     flash_attn: bool | None = setting(None, unset="tuned, else off", label="flash attention",
                                       screen=True, help="llama.cpp's flash attention")
+    auto_tune: bool = setting(True, env="GPT2_ADVENTURE_AUTO_TUNE",
+                              help="measure the fastest speed settings before the first "
+                                   "reply when a model file has none on this machine")
     seed: int | None = setting(None, env="GPT2_ADVENTURE_SEED", unset="random per session",
                                help="random seed")
     save_state: bool = setting(True, help="keep llama.cpp's state beside the autosave: "

@@ -13,6 +13,7 @@ replies written ahead one after another).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -45,6 +46,9 @@ class Tuning:
     figures: Mapping[str, Any] = field(default_factory=dict)  # what was measured (JSON)
     model_path: str = ""  # where the model file was when it was measured
     measured_at: str = ""  # ISO 8601, UTC
+    # The settings measured; the others (left out by a first-use tuning's time budget, or
+    # set by the player then) hold the built-in default and are not "tuned".
+    measured: tuple[str, ...] = SPEED_NAMES
 
     def settings(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in SPEED_NAMES}
@@ -78,9 +82,22 @@ def llama_build() -> dict[str, Any]:
 
 
 def current_key(model_path: Path) -> TuningKey:
+    return TuningKey(_fingerprint(Path(model_path)), machine(), llama_build())
+
+
+def _fingerprint(path: Path) -> str:
+    """The model file's fingerprint, remembered per file version (path, size, modification
+    time, inode): opening a game looks it up twice (whether to tune first, then the speed to
+    open with), and the second look must cost nothing."""
+    info = path.stat()
+    return _fingerprint_of(str(path), info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint_of(path: str, _size: int, _mtime_ns: int, _inode: int) -> str:
     from gpt2_adventure.engine.llama.state_cache import model_fingerprint
 
-    return TuningKey(model_fingerprint(Path(model_path)), machine(), llama_build())
+    return model_fingerprint(Path(path))
 
 
 # -- the file ---------------------------------------------------------------------------------
@@ -114,6 +131,7 @@ def store(file: Path, key: TuningKey, tuning: Tuning) -> None:
         "model_path": tuning.model_path, "measured_at": tuning.measured_at,
         "machine": dict(key.machine), "llama_cpp": dict(key.llama),
         "settings": tuning.settings(), "figures": dict(tuning.figures),
+        "measured": list(tuning.measured),
     }
     while len(entries) > MAX_ENTRIES:
         oldest = min(entries, key=lambda k: str(entries[k].get("measured_at", "")))
@@ -150,9 +168,13 @@ def _tuning(entry: dict[str, Any]) -> Tuning | None:
             and _whole(n_batch) and _whole(threads) and threads <= MAX_THREADS):
         return None
     path, at = entry.get("model_path", ""), entry.get("measured_at", "")
+    measured = entry.get("measured", list(SPEED_NAMES))  # before first-use tuning: all
+    if not isinstance(measured, list):
+        return None
     return Tuning(flash_attn=flash, n_batch=n_batch, threads=threads, batched=batched,
                   figures=figures, model_path=path if isinstance(path, str) else "",
-                  measured_at=at if isinstance(at, str) else "")
+                  measured_at=at if isinstance(at, str) else "",
+                  measured=tuple(name for name in SPEED_NAMES if name in measured))
 
 
 def _whole(value: object) -> TypeGuard[int]:
@@ -190,7 +212,7 @@ def choose_speed(model: ModelSettings, tuning: Tuning | None,
     for name in SPEED_NAMES:
         if player[name] is not None:
             chosen[name], sources[name] = player[name], "player"
-        elif tuning is not None:
+        elif tuning is not None and name in tuning.measured:
             chosen[name], sources[name] = getattr(tuning, name), "tuned"
         else:
             chosen[name] = defaults[name] if name in defaults else physical_cores()

@@ -10,7 +10,7 @@ from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 
-from gpt2_adventure.engine.backend import Backend
+from gpt2_adventure.engine.backend import Backend, CancelToken
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.launch import (
@@ -23,20 +23,19 @@ from gpt2_adventure.launch import (
 )
 from gpt2_adventure.story.model import Seed, StoryState
 from gpt2_adventure.tui.base import GameApp
-from gpt2_adventure.tui.messages import BackendFailed, BackendReady, GameFailed, GameOpened
+from gpt2_adventure.tui.messages import (
+    BackendFailed,
+    BackendReady,
+    GameFailed,
+    GameOpened,
+    TuneDone,
+    TuneProgress,
+)
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, Questions
 from gpt2_adventure.tui.screens.game import GameScreen
 
 BackendFactory = Callable[[Launch], Backend]
-
-
-def _load_real_backend(launch: Launch) -> Backend:
-    from gpt2_adventure.engine.loader import GAME_SEQUENCES, load_backend
-
-    return load_backend(launch.paths, launch.settings.model, launch.settings.backend,
-                        model=launch.model, threads=launch.threads, seed=launch.rng_seed,
-                        sequences=GAME_SEQUENCES)
 
 
 class AdventureApp(GameApp):
@@ -50,7 +49,8 @@ class AdventureApp(GameApp):
     def __init__(self, launch: Launch, backend_factory: BackendFactory | None = None) -> None:
         super().__init__()
         self.launch = launch
-        self._factory = backend_factory or _load_real_backend
+        self._factory = backend_factory or self._load_real_backend
+        self._tuning: CancelToken | None = None  # set while tuning on first use runs
         self.backend: Backend | None = None
         self._backend_model: str | None = None
         self._waiting: list[Screen[None]] = []
@@ -205,6 +205,49 @@ class AdventureApp(GameApp):
         self._backend_model = wanted
         self.call_from_thread(self._backend_done, backend, BackendReady(backend))
 
+    def _load_real_backend(self, launch: Launch) -> Backend:
+        """On the model worker: the game's model, tuned first when it has no tuning stored
+        (the waiting screens show the progress; Esc skips)."""
+        from gpt2_adventure.engine.first_use import FirstUse, TuneWatch
+        from gpt2_adventure.engine.tune import Step
+        from gpt2_adventure.launch import load_model
+        from gpt2_adventure.tui.widgets.meter import tune_text
+
+        watch = TuneWatch()
+
+        def begin(_budget: float | None) -> None:
+            self._tuning = watch.stop
+            self.post_message(TuneProgress(tune_text(None)))
+
+        def step(now: Step) -> None:
+            self.post_message(TuneProgress(tune_text(now)))
+
+        def done(result: FirstUse) -> None:
+            self.post_message(TuneDone(result.summary()))
+
+        watch.begin, watch.step = begin, step
+        try:
+            return load_model(launch, watch, done)
+        finally:
+            self._tuning = None
+
+    def skip_tuning(self) -> bool:
+        """Stop tuning on first use, if it runs (the model then opens on the defaults)."""
+        tuning = self._tuning
+        if tuning is None or tuning.cancelled:
+            return False
+        tuning.cancel()
+        return True
+
+    def on_tune_progress(self, message: TuneProgress) -> None:
+        for screen in self._waiting:
+            if screen.is_attached:
+                screen.post_message(TuneProgress(message.text))
+
+    def on_tune_done(self, message: TuneDone) -> None:
+        say(self, message.summary, timeout=12)
+        self.on_tune_progress(TuneProgress("loading the model…"))
+
     def _backend_done(self, backend: Backend | None, message: object) -> None:
         self.backend = backend
         waiting, self._waiting = self._waiting, []
@@ -254,6 +297,7 @@ class AdventureApp(GameApp):
         self.exit()
 
     def on_unmount(self) -> None:
+        self.skip_tuning()  # stored nothing; the model worker ends soon
         self._not_opening.wait(timeout=60)  # a game being opened still uses the model
         self.close_game()  # however the app ends: saved, and its work out of the model
         if self.backend is not None:

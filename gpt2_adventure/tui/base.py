@@ -40,6 +40,10 @@ class GameApp(App[None]):
     def pull_default(self, screen: Screen[None]) -> None:
         raise NotImplementedError
 
+    def skip_tuning(self) -> bool:
+        """Stop tuning on first use if it runs; whether it did."""
+        return False
+
     def open_models(self) -> None:
         raise NotImplementedError
 

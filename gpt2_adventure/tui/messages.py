@@ -58,3 +58,19 @@ class GameFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class TuneProgress(Message):
+    """Tuning on first use has got this far (to the app, which tells the waiting screens)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class TuneDone(Message):
+    """What came of tuning on first use, in one line."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__()
+        self.summary = summary

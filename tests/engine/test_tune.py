@@ -96,6 +96,10 @@ class Timed(FakeBackend):
     def reset_cache(self) -> None:
         pass
 
+    def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None,
+                chunk: int = 64) -> int:
+        return len(tokens)
+
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
                cancel: CancelToken | None = None) -> Iterator[str]:
         self.run.measured.append(self.config)

@@ -176,3 +176,47 @@ def test_the_players_values_beat_the_tuning_one_by_one() -> None:
     assert (speed.n_batch, speed.source("n_batch")) == (128, "tuned")
     # --threads beats [model].threads
     assert choose_speed(ModelSettings(threads=3), TUNED, threads=2).threads == 2
+
+
+def test_a_setting_a_tuning_did_not_measure_is_the_default_not_tuned(file: Path,
+                                                                     model: Path) -> None:
+    from dataclasses import replace
+
+    partial = replace(TUNED, measured=("threads", "flash_attn"))  # a first-use budget ran out
+    save_tuning(file, model, partial)
+    stored = load_tuning(file, model)
+    assert stored is not None and stored.measured == ("threads", "flash_attn")
+    speed = choose_speed(ModelSettings(), stored)
+    assert (speed.threads, speed.source("threads")) == (1, "tuned")
+    assert (speed.flash_attn, speed.source("flash_attn")) == (True, "tuned")
+    assert (speed.n_batch, speed.source("n_batch")) == (512, "default")
+    assert (speed.batched, speed.source("batched")) == (False, "default")
+
+
+def test_a_tuning_stored_before_first_use_tuning_counts_as_measured_whole(
+        file: Path, model: Path) -> None:
+    save_tuning(file, model, TUNED)
+    data = json.loads(file.read_text())
+    for entry in data["tunings"].values():
+        del entry["measured"]
+    file.write_text(json.dumps(data))
+    stored = load_tuning(file, model)
+    assert stored is not None
+    assert {choose_speed(ModelSettings(), stored).source(n) for n in
+            ("threads", "n_batch", "flash_attn", "batched")} == {"tuned"}
+
+
+def test_the_model_file_is_read_once_per_version_when_a_game_opens(
+        file: Path, model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt2_adventure.engine.llama import state_cache
+
+    reads: list[Path] = []
+    real = state_cache.model_fingerprint
+    monkeypatch.setattr(state_cache, "model_fingerprint",
+                        lambda path: (reads.append(path), real(path))[1])
+    save_tuning(file, model, TUNED)
+    assert load_tuning(file, model) is not None  # whether to tune first...
+    assert load_tuning(file, model) is not None  # ...then the speed to open with
+    assert len(reads) == 1
+    model.write_bytes(b"GGUF another model, another size")  # a new file: read again
+    assert load_tuning(file, model) is None and len(reads) == 2

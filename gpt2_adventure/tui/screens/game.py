@@ -44,6 +44,7 @@ from gpt2_adventure.tui.messages import (
     GameFailed,
     GenerationFailed,
     Streamed,
+    TuneProgress,
 )
 from gpt2_adventure.tui.say import say
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
@@ -144,6 +145,9 @@ class GameScreen(Screen[None]):
 
     def on_backend_ready(self, message: BackendReady) -> None:
         self.app.open_game(self, self.state, message.backend)
+
+    def on_tune_progress(self, message: TuneProgress) -> None:
+        self._status(message.text)
 
     def on_game_failed(self, message: GameFailed) -> None:
         self.app.push_screen(Choice("This game cannot be opened", message.error,
@@ -373,7 +377,9 @@ class GameScreen(Screen[None]):
     # -- actions --------------------------------------------------------------------------
 
     def action_stop(self) -> None:
-        if self.stream is not None:
+        if self.game is None and self.app.skip_tuning():
+            self._status("loading the model…")
+        elif self.stream is not None:
             self.stream.cancel.cancel()
         elif self.has_class("panel"):
             self.remove_class("panel")

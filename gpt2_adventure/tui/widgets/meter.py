@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
 from gpt2_adventure import units
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.context import Prompt
+
+if TYPE_CHECKING:
+    from gpt2_adventure.engine.tune import Step
 
 # part -> (label, colour); in a chat the story is "chat" and world info "lore"
 PARTS = {"persona": ("persona", "bright_magenta"), "examples": ("examples", "bright_red"),
@@ -71,3 +76,12 @@ class StatusBar(Static):
         if note:
             text.append(f" · {printable(note)}", style="italic")
         self.update(text)
+
+
+def tune_text(step: Step | None, width: int = 20) -> str:
+    """The status line while tuning on first use runs: a bar, and how to skip it."""
+    fraction = step.fraction if step is not None else 0.0
+    filled = round(fraction * width)
+    now = f" {step.what}" if step is not None else ""
+    return (f"tuning the speed settings for this machine (once per model) "
+            f"{'█' * filled}{'░' * (width - filled)} {fraction:.0%}{now} — Esc skips")
