@@ -32,7 +32,7 @@ _V1_ALIASES = {"char_name": "name", "char_persona": "description",
                "world_scenario": "scenario", "char_greeting": "first_mes",
                "example_dialogue": "mes_example"}
 _OTHER_FORMATS = ((b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-                  (b"PK\x03\x04", "a zip archive that is not a RisuAI .charx card"))
+                  (b"PK\x03\x04", "a zip archive"))
 
 
 def load_card(path: str | Path) -> Seed:

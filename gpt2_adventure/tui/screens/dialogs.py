@@ -36,7 +36,9 @@ class Choice(ModalScreen[str]):
                 Binding("up", "scroll_body('up')", show=False),
                 Binding("down", "scroll_body('down')", show=False),
                 Binding("pageup", "scroll_body('page_up')", show=False),
-                Binding("pagedown", "scroll_body('page_down')", show=False)]
+                Binding("pagedown", "scroll_body('page_down')", show=False),
+                Binding("home", "scroll_body('home')", show=False),
+                Binding("end", "scroll_body('end')", show=False)]
 
     def __init__(self, title: str, body: str | RenderableType, choices: list[tuple[str, str]],
                  error: bool = False) -> None:

@@ -43,3 +43,11 @@ def test_a_spec_that_is_not_text_is_one_clear_error(tmp_path: Path, spec: object
     with pytest.raises(UserError, match="field spec must be text") as info:
         load_character_report(path)
     assert info.value.where == str(path)
+
+
+def test_a_broken_zip_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "card.charx"
+    path.write_bytes(b"PK\x03\x04zip")
+    with pytest.raises(UserError, match="zip archive") as info:
+        load_character_report(path)
+    assert info.value.where == str(path)

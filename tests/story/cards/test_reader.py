@@ -525,7 +525,7 @@ def test_not_a_png(tmp_path: Path) -> None:
     refused(write(tmp_path, b"GIF89a....", "card.png"), "not a PNG", "signature")
     refused(write(tmp_path, b"\xff\xd8\xff\xe0junk", "card.json"), "JPEG")
     refused(write(tmp_path, b"RIFF\0\0\0\0WEBPVP8 ", "card.webp"), "WEBP")
-    refused(write(tmp_path, b"PK\x03\x04zip", "card.charx"), "CHARX")
+    refused(write(tmp_path, b"PK\x03\x04zip", "card.charx"), "zip archive")
 
 
 def test_truncated_png(tmp_path: Path) -> None:
