@@ -192,6 +192,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-open-"))
     for name in ("CONFIG", "DATA", "CACHE"):
         os.environ[f"GPT2_ADVENTURE_{name}_DIR"] = str(home / name.lower())
+    os.environ["GPT2_ADVENTURE_AUTO_TUNE"] = "false"  # a fresh cache: no tuning on first use
     sys.setswitchinterval(0.0005)  # as run_tui does
 
     from gpt2_adventure.engine.llama.backend import LlamaBackend

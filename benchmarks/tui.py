@@ -201,6 +201,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="gpt2adv-bench-"))
     for part in ("CONFIG", "DATA", "CACHE"):
         os.environ[f"GPT2_ADVENTURE_{part}_DIR"] = str(home / part.lower())
+    os.environ["GPT2_ADVENTURE_AUTO_TUNE"] = "false"  # a fresh cache: no tuning on first use
     env = {k: v for k, v in os.environ.items() if k.startswith("GPT2_ADVENTURE_")}
     env |= {"GPT2_ADVENTURE_MODEL": str(model), "GPT2_ADVENTURE_THREADS": "2",
             "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}

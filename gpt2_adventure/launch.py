@@ -192,7 +192,8 @@ def context_builder(launch: Launch, backend: Backend) -> ContextBuilder:
     """The prompt layout of an open game, with recall from the whole story: its index lives
     beside the autosaves, one file per game, and ``Game.close`` closes it."""
     builder = ContextBuilder(backend.tokenize, backend.n_ctx,
-                             recall=Recall(launch.paths.saves_dir / "autosave"))
+                             recall=Recall(launch.paths.saves_dir / "autosave",
+                                           root=launch.paths.saves_dir))
     apply_memory(builder, launch.settings.memory)
     return builder
 

@@ -173,13 +173,16 @@ async def test_the_tui_opens_no_connection(monkeypatch: pytest.MonkeyPatch, tmp_
     from textual.widgets import Input
 
     from gpt2_adventure.config import Settings, UISettings
+    from gpt2_adventure.engine.settings import ModelSettings
     from gpt2_adventure.launch import Launch
     from gpt2_adventure.paths import AppPaths
     from gpt2_adventure.tui.app import AdventureApp
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     guard = Guard(monkeypatch)
-    launch = Launch(paths=AppPaths.from_env(), settings=Settings(ui=UISettings()),
+    # auto_tune off: measuring speed needs no network, and takes longer than this test waits.
+    settings = Settings(ui=UISettings(), model=ModelSettings(auto_tune=False))
+    launch = Launch(paths=AppPaths.from_env(), settings=settings,
                     mode="title", name="Anna", model=str(tiny_gguf), rng_seed=1, threads=1)
     app = AdventureApp(launch)  # the real model loader
     async with app.run_test(size=(120, 40)) as pilot:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from gpt2_adventure.fileio import is_inside
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.recall.index import RecallIndex, RecallUnavailable
 from gpt2_adventure.story.recall.passages import Passage
@@ -25,8 +26,9 @@ INDEX_SUFFIX = ".recall.sqlite"
 class Recall:
     """Passages of a game's whole story. ``folder=None``: indexes live in memory (tests)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, root: Path | None = None) -> None:
         self.folder = folder
+        self.root = root  # the index is written only where the folder stays inside it
         self.problem: str | None = None  # why recall finds nothing, if it cannot work
         self._index: RecallIndex | None = None
         self._lock = threading.Lock()
@@ -51,6 +53,8 @@ class Recall:
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                if self.root is not None and not is_inside(self.root, path.parent):
+                    raise OSError(f"{path.parent} leads outside {self.root}")
             self._index = RecallIndex(game_id, path)
         except RecallUnavailable as error:
             self.problem = f"recall is off: {error}"
