@@ -48,6 +48,7 @@ from gpt2_adventure.story.recall.index import RecallIndex  # noqa: E402
 from gpt2_adventure.story.recall.passages import sentences  # noqa: E402
 from gpt2_adventure.story.recall.query import STOP_WORDS, Query, build_query  # noqa: E402
 from gpt2_adventure.story.recall.recall import Recall  # noqa: E402
+from tests.support.prefix import common_prefix  # noqa: E402
 
 SYLLABLES = ("ka", "lo", "mir", "den", "tha", "ru", "vos", "el", "an", "gri", "pe", "dor",
              "si", "wen", "ul", "bra", "fen", "ot", "ly", "mar")
@@ -272,15 +273,6 @@ def bm25s_engine(state: StoryState, facts: list[tuple[str, str]]) -> dict[str, A
             "append_ms_p95": p95(appends), "query_ms_p50": statistics.median(queries),
             "query_ms_p95": p95(queries), "hit_rate": hits / QUERIES,
             "version": bm25s.__version__}
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def prompts(recall_on: bool, seed: int = 4) -> dict[str, float]:

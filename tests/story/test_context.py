@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from gpt2_adventure.story.context import ContextBuilder, note_text, triggered_world
 from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
 from tests.support.fake_backend import FakeBackend
+from tests.support.prefix import common_prefix
 
 WORDS = st.sampled_from(["the", "dragon", "cave", "sword", "Anna", "door", "gold", "runs",
                          "dark", ".", ",", "!", "\n", "castle", "a", "you", "é", "🐉"])
@@ -15,15 +16,6 @@ WORDS = st.sampled_from(["the", "dragon", "cave", "sword", "Anna", "door", "gold
 
 def text(min_words: int, max_words: int) -> st.SearchStrategy[str]:
     return st.lists(WORDS, min_size=min_words, max_size=max_words).map(" ".join)
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 @st.composite

@@ -13,15 +13,7 @@ from gpt2_adventure.story.model import StoryState, Turn
 from gpt2_adventure.story.recall.recall import Recall
 from tests.story.recall.stories import FACTS, act, filler, planted_story
 from tests.support.fake_backend import FakeBackend
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
+from tests.support.prefix import common_prefix
 
 
 def builder_for(backend: FakeBackend, **kw: object) -> ContextBuilder:
