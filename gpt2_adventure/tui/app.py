@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from textual import work
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from gpt2_adventure.engine.backend import Backend, CancelToken
@@ -248,12 +249,12 @@ class AdventureApp(GameApp):
         say(self, message.summary, timeout=12)
         self.on_tune_progress(TuneProgress("loading the model…"))
 
-    def _backend_done(self, backend: Backend | None, message: object) -> None:
+    def _backend_done(self, backend: Backend | None, message: Message) -> None:
         self.backend = backend
         waiting, self._waiting = self._waiting, []
         for screen in waiting:
             if screen.is_attached:
-                screen.post_message(message)  # type: ignore[arg-type]
+                screen.post_message(message)
 
     def pull_default(self, screen: Screen[None]) -> None:
         from gpt2_adventure.tui.screens.models import ModelsScreen

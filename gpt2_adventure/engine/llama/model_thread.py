@@ -14,18 +14,18 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
 
-class _Job:
+class _Job(Generic[T]):
     __slots__ = ("args", "done", "error", "fn", "result")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
         self.fn = fn
         self.args = args
-        self.result: Any = None
+        self.result: T | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()  # set by the model thread when the job has run
 
@@ -34,7 +34,7 @@ class ModelThread:
     """Run calls on a single daemon thread and wait for their results."""
 
     def __init__(self, name: str = "gpt2-model") -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._stopped = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -60,7 +60,7 @@ class ModelThread:
             raise interrupted
         if job.error is not None:
             raise job.error
-        return job.result  # type: ignore[no-any-return]
+        return cast(T, job.result)  # (set: the job ran without raising)
 
     def stop(self) -> None:
         """Let the thread end after the jobs already queued; later calls are refused."""

@@ -204,7 +204,8 @@ def _one(repo_id: str, quant: str | None, candidates: Sequence[RepoFile]) -> Rep
     whole = [f for f in candidates if _SPLIT.search(f.name) is None]
     if not whole:
         first = sorted(candidates, key=lambda f: f.path)[0]
-        parts = int(_SPLIT.search(first.name).group(2))  # type: ignore[union-attr]
+        split = _SPLIT.search(first.name)
+        parts = int(split.group(2)) if split else len(candidates)  # (none is whole: all split)
         raise UserError(f"{repo_id}/{first.path} is split into {parts} files; gpt2-adventure "
                         "loads single-file GGUFs only (a GPT-2 never needs more than one)")
     if len(whole) > 1:

@@ -264,16 +264,16 @@ def _world(fields: Fields, dropped: list[str]) -> list[WorldEntry]:
     except ImportProblem as problem:
         dropped.append(f"world info: {problem.message}")
         return []
-    if world is None:
+    if world is None or table is None:  # (no entries table: no entries, and no folders)
         return []
     folders = world.data.get("folders")
     named = [str(f) for f in folders if f != "root"] if isinstance(folders, dict) else []
     out: list[WorldEntry] = []
     commentators = 0
-    for index, (uid, value) in enumerate((table.data if table else {}).items()):
+    for index, (uid, value) in enumerate(table.data.items()):
         label = f"world info entry {index + 1}"
         try:
-            entry = table.sub(str(uid), value)  # type: ignore[union-attr]
+            entry = table.sub(str(uid), value)
             keys, secondary = _keys(entry, "key"), _keys(entry, "keysecondary")
             # United shows W++ entries as the text it made from them (content); others as
             # the text the player typed (manual_text), as its loader does.

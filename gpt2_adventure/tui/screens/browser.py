@@ -12,7 +12,7 @@ from textual.widgets import Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from gpt2_adventure.safe_text import printable
-from gpt2_adventure.story.model import Seed
+from gpt2_adventure.story.model import Mode, Seed
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.screens.dialogs import EditTurn
 
@@ -48,7 +48,7 @@ class SeedBrowser(Screen[None]):
     SeedBrowser Select { width: 40; }
     """
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: Mode) -> None:
         super().__init__()
         self.mode = mode
         self.seeds: dict[str, Seed] = {}
@@ -124,6 +124,6 @@ class SeedBrowser(Screen[None]):
 
         if not text or not text.strip():
             return
-        seed = Seed(id="custom", title="Your story", mode=self.mode,  # type: ignore[arg-type]
+        seed = Seed(id="custom", title="Your story", mode=self.mode,
                     openings=(escape(text.strip()),))
         self.app.start_seed(seed)

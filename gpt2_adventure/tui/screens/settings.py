@@ -115,10 +115,12 @@ class SettingsScreen(Screen[None]):
             before = self._shown[wid]
             if isinstance(widget, Select):
                 value = widget.value
-            elif widget.value == ("" if before is None else str(before)):  # type: ignore[attr-defined]
+            elif not isinstance(widget, Input):
+                raise TypeError(f"setting row {wid} is a {type(widget).__name__}")
+            elif widget.value == ("" if before is None else str(before)):
                 continue
             else:
-                value = from_text(spec, widget.value, spec.name)  # type: ignore[attr-defined]
+                value = from_text(spec, widget.value, spec.name)
             if value != before:
                 out.setdefault(section, {})[spec.name] = value
         return out

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from gpt2_adventure import __version__
 from gpt2_adventure.resources import assets_dir
+from gpt2_adventure.story.model import Mode
 from gpt2_adventure.tui.base import GameApp
 
 MENU = [("new", "New adventure"), ("continue", "Continue"), ("load", "Load"),
@@ -63,7 +64,8 @@ class TitleScreen(Screen[None]):
         if choice in ("new", "chat", "write"):
             from gpt2_adventure.tui.screens.browser import SeedBrowser
 
-            mode = {"new": "adventure", "chat": "chat", "write": "story"}[choice]
+            modes: dict[str, Mode] = {"new": "adventure", "chat": "chat", "write": "story"}
+            mode = modes[choice]
             app.push_screen(SeedBrowser(mode))
         elif choice == "continue":
             from gpt2_adventure.story.saves.store import SaveStore

@@ -79,8 +79,8 @@ class InputBar(Vertical):
             self.text = text
             self.kind = kind
 
-    def __init__(self, story_mode: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, story_mode: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.kinds = MODES.get(story_mode, ("do",))
         self.hint = HINTS.get(story_mode, HINTS["adventure"])
         self.mid_sentence = False

@@ -70,8 +70,8 @@ class Transcript(ScrollView, can_focus=False):
     Transcript > .transcript--marker { color: $warning; text-style: italic; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._turns: list[Block] = []
         self._pending: Block | None = None  # the player's line, shown before the story has it
         self._live: Block | None = None
