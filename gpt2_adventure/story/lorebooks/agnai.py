@@ -14,16 +14,7 @@ when they say anything.
 from __future__ import annotations
 
 from gpt2_adventure.story.fields import Fields
-from gpt2_adventure.story.lorebooks.common import (
-    MAX_ENTRIES,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-    need,
-)
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "an Agnai memory book"
@@ -34,37 +25,26 @@ def looks_like(doc: object) -> bool:
             and isinstance(doc.get("entries"), list))
 
 
-def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
-    root = lorebook_fields(need(doc, where, "an Agnai memory book"), where)
-    dropped = Dropped()
-    out = []
-    entries = root.objs("entries", MAX_ENTRIES)
-    for i, entry in enumerate(entries):
-        made = _entry(entry, f"entry {i + 1}", sub, dropped)
-        if made is not None:
-            out.append(made)
+def read_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
+    root = lore.lorebook_fields(lore.need(doc, where, "an Agnai memory book"), where)
+    dropped = lore.Dropped()
+    entries = root.objs("entries", lore.MAX_ENTRIES)
+    out = lore.read_each(entries, lambda entry, place: _entry(entry, place, sub, dropped))
     numbers = [(e.data.get("priority"), e.data.get("weight")) for e in entries]
     if any(pair != numbers[0] for pair in numbers):
         dropped.add("priorities and weights ignored (entries keep the file's order)")
-    return Lorebook(source=where, format=FORMAT, entries=out, dropped=dropped.lines())
+    return lore.Lorebook(source=where, format=FORMAT, entries=out, dropped=dropped.lines())
 
 
-def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry | None:
+def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped) -> WorldEntry | None:
     keys = [k for k in map(sub, entry.texts("keywords")) if k]
-    comment = " ".join(entry.text("name").split())
-    name = label(place, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
-
+    reading = lore.Reading(dropped, place, entry.text("name"), keys)
     if not entry.flag("enabled", True):
-        drop("disabled entries dropped")
-        return None
+        return reading.refuse("disabled entries dropped")
     content = sub(entry.text("entry"))
     if not content:
-        drop("entries without text dropped")
-        return None
+        return reading.refuse("entries without text dropped")
     if not keys:
-        drop("entries without keywords dropped (they could never trigger)")
-        return None
-    return check_length(WorldEntry(keys=tuple(keys), content=content, comment=comment), drop)
+        return reading.refuse("entries without keywords dropped (they could never trigger)")
+    made = WorldEntry(keys=tuple(keys), content=content, comment=reading.comment)
+    return reading.checked(made)

@@ -25,15 +25,7 @@ import re
 
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import ImportProblem, kind
-from gpt2_adventure.story.lorebooks.common import (
-    MAX_ENTRIES,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-)
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.model import WorldEntry
 
 CARDS_FORMAT = "AI Dungeon story cards"
@@ -54,29 +46,25 @@ def looks_like(doc: object) -> bool:
                     for item in doc))
 
 
-def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
+def read_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
     if not isinstance(doc, list):
         raise ImportProblem(f"not AI Dungeon world info: it holds {kind(doc)}, not a list of "
                             "entries", where)
     cards = any(isinstance(item, dict) and "value" in item for item in doc)
-    book = Lorebook(source=where, format=CARDS_FORMAT if cards else WORLD_INFO_FORMAT)
-    dropped = Dropped()
-    book.entries = read_entries(lorebook_fields({"": doc}, where), "", sub, dropped,
+    book = lore.Lorebook(source=where, format=CARDS_FORMAT if cards else WORLD_INFO_FORMAT)
+    dropped = lore.Dropped()
+    book.entries = read_entries(lore.lorebook_fields({"": doc}, where), "", sub, dropped,
                                 book.notes)
     book.dropped = dropped.lines()
     return book
 
 
-def read_entries(parent: Fields, key: str, sub: Sub, dropped: Dropped,
+def read_entries(parent: Fields, key: str, sub: lore.Sub, dropped: lore.Dropped,
                  notes: list[str]) -> list[WorldEntry]:
     """The entries of the list at ``parent[key]`` (a scenario's ``worldInfo`` too; ``""``
     for a file that is the list itself)."""
-    out = []
-    for i, entry in enumerate(parent.objs(key, MAX_ENTRIES)):
-        made = _entry(entry, f"entry {i + 1}", sub, dropped, notes)
-        if made is not None:
-            out.append(made)
-    return out
+    return lore.read_each(parent.objs(key, lore.MAX_ENTRIES),
+                     lambda entry, place: _entry(entry, place, sub, dropped, notes))
 
 
 def plain_keys(raw: str) -> tuple[list[str], bool, bool, bool]:
@@ -137,7 +125,7 @@ def _expand(pattern: str) -> list[str] | None:
     return ["".join(combo) for combo in itertools.product(*pieces)]
 
 
-def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped,
+def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped,
            notes: list[str]) -> WorldEntry | None:
     raw = entry.data.get("keys")
     key_texts = entry.texts("keys") if isinstance(raw, list) else [entry.text("keys")]
@@ -147,28 +135,22 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped,
         found, was_expanded, had_regex, had_tail = plain_keys(text)
         keys += [k for k in map(sub, found) if k and k not in keys]
         expanded, regex, tails = expanded or was_expanded, regex or had_regex, tails or had_tail
-    comment = " ".join(entry.text("title").split())
-    name = label(place, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
+    reading = lore.Reading(dropped, place, entry.text("title"), keys)
 
     content = sub(entry.text("value") if "value" in entry.data else entry.text("entry"))
     if expanded and PATTERNS_EXPANDED not in notes:
         notes.append(PATTERNS_EXPANDED)
     if tails:
-        drop("Enhanced World Info script settings (#[...]) removed from keys")
+        reading.drop("Enhanced World Info script settings (#[...]) removed from keys")
     if regex:
-        drop("regex keys dropped (only plain keys are supported)")
+        reading.drop("regex keys dropped (only plain keys are supported)")
     if not content:
-        drop("entries without text dropped")
-        return None
+        return reading.refuse("entries without text dropped")
     if not keys:
-        drop("entries without plain keys dropped (they could never trigger)")
-        return None
+        return reading.refuse("entries without plain keys dropped (they could never trigger)")
     if entry.filled("description"):
-        drop("card descriptions dropped (notes for the author; the AI never saw them)")
+        reading.drop("card descriptions dropped (notes for the author; the AI never saw them)")
     if entry.flag("useForCharacterCreation", False):
-        drop("use in character creation ignored")
-    made = WorldEntry(keys=tuple(keys), content=content, comment=comment)
-    return check_length(made, drop)
+        reading.drop("use in character creation ignored")
+    made = WorldEntry(keys=tuple(keys), content=content, comment=reading.comment)
+    return reading.checked(made)

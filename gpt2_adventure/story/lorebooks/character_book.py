@@ -24,20 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gpt2_adventure.story.fields import Fields
-from gpt2_adventure.story.lorebooks.common import (
-    ONLY_REGEX_KEYS,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-    naming,
-    need,
-    order_of,
-    plain_keys,
-    sort_by_order,
-)
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "a character book (Character Card V2 lorebook)"
@@ -53,80 +40,71 @@ PATTERNS_AS_TEXT = ("keys that look like patterns matched as plain text (use_reg
                     "a key is a regex only when written /.../flags, as in SillyTavern)")
 
 
-def read_file_doc(doc: object, where: str, sub: Sub) -> Lorebook:
+def read_file_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
     """A character book file: V2 (the book itself) or V3 (``spec: lorebook_v3``)."""
-    root = need(doc, where, "a character book")
-    book = lorebook_fields(root, where)
+    root = lore.need(doc, where, "a character book")
+    book = lore.lorebook_fields(root, where)
     version, fmt = "V2", FORMAT
     if root.get("spec") == "lorebook_v3":
         version, fmt = "V3", FORMAT_V3
         book = book.sub("data", root.get("data"))
     entries, dropped = read_book(book, version, sub)
-    return Lorebook(source=where, format=fmt, entries=entries, dropped=dropped)
+    return lore.Lorebook(source=where, format=fmt, entries=entries, dropped=dropped)
 
 
-def read_book(book: Fields, version: str, sub: Sub,
+def read_book(book: Fields, version: str, sub: lore.Sub,
               limit: int = MAX_BOOK_ENTRIES) -> tuple[list[WorldEntry], list[str]]:
     """The book's entries (plain text, in insertion order) and what was dropped."""
     lines = []
     settings = [k for k in _SETTINGS if book.filled(k)]
     if settings:
         lines.append(f"lorebook settings ignored: {', '.join(settings)}")
-    dropped = Dropped()
+    dropped = lore.Dropped()
     ordered: list[tuple[float, WorldEntry]] = []
     for i, entry in enumerate(book.objs("entries", limit)):
         made = _entry(entry, version, sub, dropped, f"entries[{i}]")
         if made is not None:
-            ordered.append((order_of(entry.data.get("insertion_order"), 0), made))
-    return sort_by_order(ordered), lines + dropped.lines()
+            ordered.append((lore.order_of(entry.data.get("insertion_order"), 0), made))
+    return lore.sort_by_order(ordered), lines + dropped.lines()
 
 
-def _entry(entry: Fields, version: str, sub: Sub, dropped: Dropped,
+def _entry(entry: Fields, version: str, sub: lore.Sub, dropped: lore.Dropped,
            index: str) -> WorldEntry | None:
     keys = [k for k in map(sub, entry.texts("keys")) if k]
-    comment = " ".join((entry.text("comment") or entry.text("name")).split())
-    name = label(index, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
-
+    reading = lore.Reading(dropped, index, entry.text("comment") or entry.text("name"), keys)
     if not entry.flag("enabled", True):
-        drop("disabled lorebook entries dropped")
-        return None
+        return reading.refuse("disabled lorebook entries dropped")
     content = entry.text("content")
     if version == "V3":
         content, decorated = strip_decorators(content)
         if decorated:
-            drop("V3 decorators (@@ lines) removed from lorebook entries")
+            reading.drop("V3 decorators (@@ lines) removed from lorebook entries")
     content = sub(content)
     constant = entry.flag("constant", False)
     secondary = [k for k in map(sub, entry.texts("secondary_keys")) if k]
     if not content:
-        drop("lorebook entries without content dropped")
-        return None
+        return reading.refuse("lorebook entries without content dropped")
     if not keys and not constant:
-        drop("lorebook entries without keys dropped (they could never trigger)")
-        return None
+        return reading.refuse("lorebook entries without keys dropped (they could never trigger)")
     # use_regex is not read: SillyTavern sets it on every entry it exports and reads a key
     # as a pattern only when it is written /.../flags, as here.
-    keys, secondary = plain_keys(keys, secondary, dropped, name)
+    keys, secondary = lore.plain_keys(keys, secondary, dropped, reading.name)
     if not keys and not constant:
-        drop(ONLY_REGEX_KEYS)
-        return None
+        return reading.refuse(lore.ONLY_REGEX_KEYS)
     patterns = [k for k in (*keys, *secondary) if _PATTERN.search(k)]
     if patterns and entry.flag("use_regex", False):
-        dropped.add(PATTERNS_AS_TEXT, naming(name, patterns))
+        dropped.add(PATTERNS_AS_TEXT, lore.naming(reading.name, patterns))
     if not entry.flag("selective", False):
         if secondary:
-            drop("secondary keys ignored on non-selective lorebook entries")
+            reading.drop("secondary keys ignored on non-selective lorebook entries")
         secondary = []
     elif secondary:
-        secondary = selective_logic(entry.data.get("extensions"), secondary, drop)
+        secondary = selective_logic(entry.data.get("extensions"), secondary, reading.drop)
     if entry.data.get("case_sensitive") is True:
-        drop("case-sensitive keys matched in any case")
+        reading.drop("case-sensitive keys matched in any case")
     made = WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
-                      always=constant, comment=comment)
-    return check_length(made, drop)
+                      always=constant, comment=reading.comment)
+    return reading.checked(made)
 
 
 def selective_logic(logic_of: Any, secondary: list[str],

@@ -10,7 +10,7 @@ them (seed texts are templates).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,10 +135,36 @@ class Dropped:
                 for reason, labels in self.reasons.items()]
 
 
-def check_length(entry: WorldEntry, drop: Callable[[str], None]) -> WorldEntry:
-    if len(entry.content) > LONG_ENTRY_CHARS:
-        drop(TOO_LONG)
-    return entry
+class Reading:
+    """One entry being read: its label in messages (``label``), its comment on one line,
+    and what it loses told to ``dropped`` under that label. ``refuse`` drops the whole
+    entry: ``return reading.refuse(reason)``."""
+
+    def __init__(self, dropped: Dropped, place: str, comment: str, keys: list[str]) -> None:
+        self.dropped = dropped
+        self.comment = " ".join(comment.split())
+        self.name = label(place, self.comment, keys)
+
+    def drop(self, reason: str) -> None:
+        self.dropped.add(reason, self.name)
+
+    def refuse(self, reason: str) -> WorldEntry | None:
+        """Drop the whole entry, saying why; None, what a reader returns for it."""
+        self.drop(reason)
+        return None
+
+    def checked(self, entry: WorldEntry) -> WorldEntry:
+        """The entry read, with a note when it is too long for GPT-2 ever to see."""
+        if len(entry.content) > LONG_ENTRY_CHARS:
+            self.drop(TOO_LONG)
+        return entry
+
+
+def read_each(entries: Iterable[Fields], read: Callable[[Fields, str], WorldEntry | None]
+              ) -> list[WorldEntry]:
+    """``read(entry, "entry N")`` for each entry, those it refused (None) left out."""
+    return [made for i, entry in enumerate(entries)
+            if (made := read(entry, f"entry {i + 1}")) is not None]
 
 
 def listing(labels: list[str], shown: int = 5) -> str:

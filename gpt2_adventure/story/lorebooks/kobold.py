@@ -20,15 +20,7 @@ from typing import Any
 
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import ImportProblem, kind
-from gpt2_adventure.story.lorebooks.common import (
-    MAX_ENTRIES,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-)
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "KoboldAI world info"
@@ -46,23 +38,23 @@ def looks_like(doc: object) -> bool:
             and not any(key in doc for key in _STORY_KEYS))
 
 
-def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
+def read_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
     if isinstance(doc, dict):
-        fields = lorebook_fields(doc, where)
-        items = fields.objs("worldinfo", MAX_ENTRIES)
+        fields = lore.lorebook_fields(doc, where)
+        items = fields.objs("worldinfo", lore.MAX_ENTRIES)
         folders = bool(doc.get("wifolders_d"))
     elif isinstance(doc, list):
-        fields = lorebook_fields({"": doc}, where)
-        if len(doc) > MAX_ENTRIES:
+        fields = lore.lorebook_fields({"": doc}, where)
+        if len(doc) > lore.MAX_ENTRIES:
             raise ImportProblem(f"the file has too many entries ({len(doc):,}; at most "
-                                f"{MAX_ENTRIES:,})", where)
+                                f"{lore.MAX_ENTRIES:,})", where)
         items = [Fields(_object(item, i, where), where, fields.rules, f"[{i}]")
                  for i, item in enumerate(doc)]
         folders = False
     else:
         raise ImportProblem(f"not KoboldAI world info: it holds {kind(doc)}, not a list of "
                             "entries", where)
-    dropped = Dropped()
+    dropped = lore.Dropped()
     out = []
     for i, entry in enumerate(items):
         made = _entry(entry, f"entry {i + 1}", sub, dropped)
@@ -71,7 +63,7 @@ def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
         folders = folders or entry.given("folder")
     if folders:
         dropped.add("world info folders (the entries are kept, without folders)")
-    return Lorebook(source=where, format=FORMAT, entries=out, dropped=dropped.lines())
+    return lore.Lorebook(source=where, format=FORMAT, entries=out, dropped=dropped.lines())
 
 
 def _object(item: Any, index: int, where: str) -> dict[str, Any]:
@@ -80,45 +72,37 @@ def _object(item: Any, index: int, where: str) -> dict[str, Any]:
     return item
 
 
-def _keys(entry: Fields, key: str, sub: Sub) -> list[str]:
+def _keys(entry: Fields, key: str, sub: lore.Sub) -> list[str]:
     return [k for k in map(sub, entry.text(key).split(",")) if k]
 
 
-def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry | None:
+def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped) -> WorldEntry | None:
     keys = _keys(entry, "key", sub)
-    comment = " ".join(entry.text("comment").split())
-    name = label(place, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
-
+    reading = lore.Reading(dropped, place, entry.text("comment"), keys)
     if entry.flag("widisabled", False):
-        drop("disabled entries dropped")
-        return None
+        return reading.refuse("disabled entries dropped")
     content = sub(entry.text("content"))
     constant = entry.flag("constant", False)
     selective = entry.flag("selective", False)
     secondary = _keys(entry, "keysecondary", sub)
     anti = _keys(entry, "keyanti", sub)
     if not content:
-        drop("entries without content dropped")
-        return None
+        return reading.refuse("entries without content dropped")
     if not keys and not constant:
-        drop("entries without keys dropped (they could never trigger)")
-        return None
+        return reading.refuse("entries without keys dropped (they could never trigger)")
     if not selective:
         if secondary:  # KoboldAI looks at secondary keys of selective entries only
-            drop("secondary keys ignored on non-selective entries")
+            reading.drop("secondary keys ignored on non-selective entries")
         secondary = []
     elif anti:
-        drop("anti-keys ignored (the entry shows even when one appears)")
+        reading.drop("anti-keys ignored (the entry shows even when one appears)")
     probability = entry.data.get("probability")
     if (isinstance(probability, (int, float)) and not isinstance(probability, bool)
             and 0 < probability < 100):
-        drop("trigger probability ignored (they always trigger)")
+        reading.drop("trigger probability ignored (they always trigger)")
     group = entry.data.get("wigroup")
     if isinstance(group, str) and group.strip():
-        drop("world info groups ignored (the entries are kept)")
+        reading.drop("world info groups ignored (the entries are kept)")
     made = WorldEntry(keys=tuple(keys), content=content, secondary_keys=tuple(secondary),
-                      always=constant, comment=comment)
-    return check_length(made, drop)
+                      always=constant, comment=reading.comment)
+    return reading.checked(made)

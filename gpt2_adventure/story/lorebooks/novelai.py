@@ -32,16 +32,7 @@ from gpt2_adventure.story.cards.png_text import read_text_chunks
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.binary import chunk_text
 from gpt2_adventure.story.importers.common import ImportProblem, kind, load_json
-from gpt2_adventure.story.lorebooks.common import (
-    MAX_ENTRIES,
-    MAX_LOREBOOK_BYTES,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-)
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "a NovelAI lorebook"
@@ -65,37 +56,34 @@ def is_story(doc: object) -> bool:
     return isinstance(doc, dict) and "storyContainerVersion" in doc and "content" in doc
 
 
-def read_doc(doc: object, where: str, sub: Sub, fmt: str = FORMAT) -> Lorebook:
+def read_doc(doc: object, where: str, sub: lore.Sub, fmt: str = FORMAT) -> lore.Lorebook:
     if not isinstance(doc, dict):
         raise ImportProblem(f"not a NovelAI lorebook: it holds {kind(doc)}, not an object",
                             where)
-    root = lorebook_fields(doc, where)
+    root = lore.lorebook_fields(doc, where)
     notes = []
     version = doc.get("lorebookVersion")
     if (isinstance(version, int) and not isinstance(version, bool)
             and version > NEWEST_VERSION):
         notes.append(f"lorebookVersion {version} is newer than the newest known "
                      f"({NEWEST_VERSION}); read as {NEWEST_VERSION}")
-    dropped = Dropped()
+    dropped = lore.Dropped()
     disabled_categories = _categories(root, dropped)
     settings = doc.get("settings")
     if isinstance(settings, dict) and settings.get("orderByKeyLocations") is True:
         dropped.add("ordering entries by where their keys appear (they keep the file's order)")
-    out = []
-    for i, entry in enumerate(root.objs("entries", MAX_ENTRIES)):
-        made = _entry(entry, f"entry {i + 1}", sub, dropped, disabled_categories)
-        if made is not None:
-            out.append(made)
-    return Lorebook(source=where, format=fmt, entries=out, dropped=dropped.lines(),
+    out = lore.read_each(root.objs("entries", lore.MAX_ENTRIES), lambda entry, place: _entry(
+        entry, place, sub, dropped, disabled_categories))
+    return lore.Lorebook(source=where, format=fmt, entries=out, dropped=dropped.lines(),
                     notes=notes)
 
 
-def read_story_doc(doc: object, where: str, sub: Sub) -> Lorebook:
+def read_story_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
     """The lorebook of a ``.story`` file (an error when it has none we can read)."""
     content = story_content(doc, where)
     book = content.get("lorebook")
     if book is None:
-        return Lorebook(source=where, format=STORY_FORMAT,
+        return lore.Lorebook(source=where, format=STORY_FORMAT,
                         notes=["the story has no lorebook"])
     if not isinstance(book, dict):
         raise ImportProblem(f"content.lorebook should be an object, not {kind(book)}", where)
@@ -116,9 +104,9 @@ def story_content(doc: object, where: str) -> dict[str, Any]:
     return content
 
 
-def lorebook_from_png(data: bytes, where: str, sub: Sub) -> Lorebook:
+def lorebook_from_png(data: bytes, where: str, sub: lore.Sub) -> lore.Lorebook:
     """The lorebook NovelAI writes into a PNG's ``naidata`` text chunk (base64 JSON)."""
-    chunks = read_text_chunks(data, where, (PNG_KEYWORD,), MAX_LOREBOOK_BYTES)
+    chunks = read_text_chunks(data, where, (PNG_KEYWORD,), lore.MAX_LOREBOOK_BYTES)
     if PNG_KEYWORD not in chunks:
         raise ImportProblem("this PNG has no NovelAI lorebook in it (no 'naidata' text "
                             "chunk)", where)
@@ -129,10 +117,10 @@ def lorebook_from_png(data: bytes, where: str, sub: Sub) -> Lorebook:
     return read_doc(doc, where, sub, PNG_FORMAT)
 
 
-def _categories(root: Fields, dropped: Dropped) -> set[str]:
+def _categories(root: Fields, dropped: lore.Dropped) -> set[str]:
     """The ids of disabled categories; categories themselves are listed as dropped."""
     disabled = set()
-    categories = root.objs("categories", MAX_ENTRIES)
+    categories = root.objs("categories", lore.MAX_ENTRIES)
     for category in categories:
         ident = category.data.get("id")
         if category.data.get("enabled") is False and isinstance(ident, str):
@@ -142,28 +130,21 @@ def _categories(root: Fields, dropped: Dropped) -> set[str]:
     return disabled
 
 
-def _keys(entry: Fields, sub: Sub) -> tuple[list[str], bool]:
+def _keys(entry: Fields, sub: lore.Sub) -> tuple[list[str], bool]:
     keys = [k for k in map(sub, entry.texts("keys")) if k]
     plain = [k for k in keys if not _REGEX_KEY.fullmatch(k)]
     return plain, len(plain) < len(keys)
 
 
-def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped,
+def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped,
            disabled_categories: set[str]) -> WorldEntry | None:
     keys, had_regex = _keys(entry, sub)
-    comment = " ".join(entry.text("displayName").split())
-    name = label(place, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
-
+    reading = lore.Reading(dropped, place, entry.text("displayName"), keys)
     if not entry.flag("enabled", True):
-        drop("disabled entries dropped")
-        return None
+        return reading.refuse("disabled entries dropped")
     category = entry.data.get("category")
     if isinstance(category, str) and category in disabled_categories:
-        drop("entries of disabled categories dropped")
-        return None
+        return reading.refuse("entries of disabled categories dropped")
     config = entry.obj("contextConfig")
     prefix = config.text("prefix") if config is not None else ""
     suffix = config.text("suffix") if config is not None else ""
@@ -171,16 +152,14 @@ def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped,
     content = sub(prefix + text + suffix) if text.strip() else ""
     always = entry.flag("forceActivation", False)
     if not content:
-        drop("entries without text dropped")
-        return None
+        return reading.refuse("entries without text dropped")
     if had_regex:
-        drop("regex keys dropped (only plain keys are supported)")
+        reading.drop("regex keys dropped (only plain keys are supported)")
     if not keys and not always:
-        drop("entries without plain keys dropped (they could never trigger)")
-        return None
-    _lost(entry, config, drop)
-    made = WorldEntry(keys=tuple(keys), content=content, always=always, comment=comment)
-    return check_length(made, drop)
+        return reading.refuse("entries without plain keys dropped (they could never trigger)")
+    _lost(entry, config, reading.drop)
+    made = WorldEntry(keys=tuple(keys), content=content, always=always, comment=reading.comment)
+    return reading.checked(made)
 
 
 def _lost(entry: Fields, config: Fields | None, drop: Any) -> None:

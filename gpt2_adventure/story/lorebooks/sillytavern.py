@@ -30,21 +30,8 @@ from typing import Any
 
 from gpt2_adventure.story.fields import Fields
 from gpt2_adventure.story.importers.common import ImportProblem, kind
+from gpt2_adventure.story.lorebooks import common as lore
 from gpt2_adventure.story.lorebooks.character_book import selective_logic
-from gpt2_adventure.story.lorebooks.common import (
-    MAX_ENTRIES,
-    ONLY_REGEX_KEYS,
-    Dropped,
-    Lorebook,
-    Sub,
-    check_length,
-    label,
-    lorebook_fields,
-    need,
-    order_of,
-    plain_keys,
-    sort_by_order,
-)
 from gpt2_adventure.story.model import WorldEntry
 
 FORMAT = "a SillyTavern World Info file"
@@ -87,18 +74,18 @@ def looks_like(doc: object) -> bool:
             and "key" in entries[0] and "keys" not in entries[0])
 
 
-def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
-    root = lorebook_fields(need(doc, where, "a SillyTavern World Info file"), where)
+def read_doc(doc: object, where: str, sub: lore.Sub) -> lore.Lorebook:
+    root = lore.lorebook_fields(lore.need(doc, where, "a SillyTavern World Info file"), where)
     raw = root.data.get("entries")
     if not isinstance(raw, (dict, list)):
         raise root.error("entries", f"should be an object of entries, not {kind(raw)}")
-    if len(raw) > MAX_ENTRIES:
-        root.fail("entries", f"has too many entries ({len(raw):,}; at most {MAX_ENTRIES:,})")
+    if len(raw) > lore.MAX_ENTRIES:
+        root.fail("entries", f"has too many entries ({len(raw):,}; at most {lore.MAX_ENTRIES:,})")
     if isinstance(raw, dict):  # by uid, as SillyTavern writes them
         items = [(f"entries.{_shown(uid)}", _shown(uid), value) for uid, value in raw.items()]
     else:
         items = [(f"entries[{i}]", str(i), value) for i, value in enumerate(raw)]
-    dropped = Dropped()
+    dropped = lore.Dropped()
     ordered: list[tuple[float, WorldEntry]] = []
     for place, uid, value in items:
         if not isinstance(value, dict):
@@ -106,8 +93,8 @@ def read_doc(doc: object, where: str, sub: Sub) -> Lorebook:
         entry = Fields(value, where, root.rules, place)
         made = _entry(entry, f"entry {uid}", sub, dropped)
         if made is not None:
-            ordered.append((order_of(value.get("order"), DEFAULT_ORDER), made))
-    return Lorebook(source=where, format=FORMAT, entries=sort_by_order(ordered),
+            ordered.append((lore.order_of(value.get("order"), DEFAULT_ORDER), made))
+    return lore.Lorebook(source=where, format=FORMAT, entries=lore.sort_by_order(ordered),
                     dropped=dropped.lines())
 
 
@@ -116,45 +103,37 @@ def _shown(uid: str) -> str:
     return uid if _PLAIN_UID.fullmatch(uid) else json.dumps(uid[:40], ensure_ascii=True)
 
 
-def _keys(entry: Fields, key: str, sub: Sub) -> list[str]:
+def _keys(entry: Fields, key: str, sub: lore.Sub) -> list[str]:
     """A list of keys; a text is read as comma-separated keys (older files)."""
     raw = (entry.text(key).split(",") if isinstance(entry.data.get(key), str)
            else entry.texts(key))
     return [k for k in map(sub, raw) if k]
 
 
-def _entry(entry: Fields, place: str, sub: Sub, dropped: Dropped) -> WorldEntry | None:
+def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped) -> WorldEntry | None:
     keys = _keys(entry, "key", sub)
-    comment = " ".join(entry.text("comment").split())
-    name = label(place, comment, keys)
-
-    def drop(reason: str) -> None:
-        dropped.add(reason, name)
-
+    reading = lore.Reading(dropped, place, entry.text("comment"), keys)
     if entry.flag("disable", False):
-        drop("disabled entries dropped")
-        return None
+        return reading.refuse("disabled entries dropped")
     content = sub(entry.text("content"))
     constant = entry.flag("constant", False)
     secondary = _keys(entry, "keysecondary", sub)
     if not content:
-        drop("entries without content dropped")
-        return None
-    plain, secondary_plain = plain_keys(keys, secondary, dropped, name)
+        return reading.refuse("entries without content dropped")
+    plain, secondary_plain = lore.plain_keys(keys, secondary, dropped, reading.name)
     if not plain and not constant:
-        drop(ONLY_REGEX_KEYS)
-        return None
+        return reading.refuse(lore.ONLY_REGEX_KEYS)
     if not entry.flag("selective", True):
         if secondary_plain:
-            drop("secondary keys ignored on non-selective entries")
+            reading.drop("secondary keys ignored on non-selective entries")
         secondary_plain = []
     elif secondary_plain:
         secondary_plain = selective_logic(entry.data.get("selectiveLogic"), secondary_plain,
-                                          drop)
-    _lost(entry, drop)
+                                          reading.drop)
+    _lost(entry, reading.drop)
     made = WorldEntry(keys=tuple(plain), content=content, secondary_keys=tuple(secondary_plain),
-                      always=constant, comment=comment)
-    return check_length(made, drop)
+                      always=constant, comment=reading.comment)
+    return reading.checked(made)
 
 
 def _lost(entry: Fields, drop: Callable[[str], None]) -> None:
