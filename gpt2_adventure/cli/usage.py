@@ -10,36 +10,17 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the installed typer's classes (the two are never both in use)
-    from typer._click.exceptions import (
-        BadOptionUsage,
-        BadParameter,
-        MissingParameter,
-        NoArgsIsHelpError,
-        NoSuchOption,
-        UsageError,
-    )
-else:
-    try:  # typer >= 0.20 carries its own copy of click
-        from typer._click.exceptions import (
-            BadOptionUsage,
-            BadParameter,
-            MissingParameter,
-            NoArgsIsHelpError,
-            NoSuchOption,
-            UsageError,
-        )
-    except ImportError:  # pragma: no cover - older typer, on click itself
-        from click.exceptions import (
-            BadOptionUsage,
-            BadParameter,
-            MissingParameter,
-            NoArgsIsHelpError,
-            NoSuchOption,
-            UsageError,
-        )
+# typer carries its own copy of click from 0.26 (pinned in pyproject.toml); its errors are these.
+from typer._click.exceptions import (
+    BadOptionUsage,
+    BadParameter,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 
 __all__ = ["NoArgsIsHelpError", "UsageError", "describe", "nearest"]
 

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from gpt2_adventure.cli import saves as cli_saves
 from gpt2_adventure.cli.saves import saves_app
