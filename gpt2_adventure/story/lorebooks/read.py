@@ -3,6 +3,7 @@ filled in when a character is known."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +67,14 @@ def lorebook_kind(doc: object) -> Kind | None:
     return None
 
 
+_READERS: dict[Kind, Callable[[object, str, Sub], Lorebook]] = {
+    "sillytavern": sillytavern.read_doc, "kobold": kobold.read_doc,
+    "character-book": character_book.read_file_doc, "novelai": novelai.read_doc,
+    "novelai-story": novelai.read_story_doc, "aidungeon": aidungeon.read_doc,
+    "agnai": agnai.read_doc,
+}
+
+
 def read_lorebook(path: Path, names: Names | None = None) -> Lorebook:
     """Read a lorebook file; ``names`` fill {{char}}/{{user}} (else they stay, noted)."""
     return lorebook_from_bytes(read_bytes(path, MAX_LOREBOOK_BYTES), str(path), names)
@@ -84,21 +93,7 @@ def lorebook_from_doc(doc: object, where: str, names: Names | None = None) -> Lo
     found = lorebook_kind(doc)
     if found is None:
         raise ImportProblem(f"not a lorebook (it holds {_what(doc)}); expected {KNOWN}", where)
-    sub = _sub(names)
-    if found == "novelai":
-        book = novelai.read_doc(doc, where, sub)
-    elif found == "novelai-story":
-        book = novelai.read_story_doc(doc, where, sub)
-    elif found == "sillytavern":
-        book = sillytavern.read_doc(doc, where, sub)
-    elif found == "agnai":
-        book = agnai.read_doc(doc, where, sub)
-    elif found == "aidungeon":
-        book = aidungeon.read_doc(doc, where, sub)
-    elif found == "kobold":
-        book = kobold.read_doc(doc, where, sub)
-    else:
-        book = character_book.read_file_doc(doc, where, sub)
+    book = _READERS[found](doc, where, _sub(names))
     if names is None and has_macros(book.entries):
         book.notes.append(MACROS_KEPT)
     return book

@@ -62,20 +62,15 @@ def label(field: KeyPath) -> str:
     return out
 
 
+# TOML's kinds as a seed's errors name them (bool before int: True is an int in Python)
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "true/false"), (int, "a whole number"), (float, "a number"), (str, "a text"),
+    (list, "a list"), (dict, "a table"))
+
+
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"
+    return next((name for type_, name in _KINDS if isinstance(value, type_)),
+                f"a {type(value).__name__}")
 
 
 def _unknown(data: dict[str, Any], allowed: tuple[str, ...], at: KeyPath) -> None:
