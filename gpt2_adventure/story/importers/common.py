@@ -8,15 +8,15 @@ Everything read here may be hostile or broken. Every failure is a ``UserError`` 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import FileRefused, atomic_create, read_regular_file
+from gpt2_adventure.story import strict_json
 from gpt2_adventure.story.fields import Fields, Rules
 from gpt2_adventure.story.json_kind import kind as json_kind
 from gpt2_adventure.units import size_text
@@ -78,20 +78,16 @@ def decode_text(raw: bytes, where: str) -> tuple[str, list[str]]:
                                        "(check accented letters and quotes)"]
 
 
-def _no_constants(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not allowed")
+_JSON_SAYS: dict[strict_json.Failure, str] = {
+    "syntax": "not valid JSON: {}", "nested": "the JSON is nested too deeply",
+    "value": "the JSON has a value it should not: {}"}
 
 
 def load_json(text: str, where: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as error:
-        raise ImportProblem(f"not valid JSON: {error.msg}",
-                            f"{where}:{error.lineno}:{error.colno}") from None
-    except RecursionError:
-        raise ImportProblem("the JSON is nested too deeply", where) from None
-    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
-        raise ImportProblem(f"the JSON has a value it should not: {error}", where) from None
+        return strict_json.loads(text)
+    except strict_json.JsonProblem as problem:
+        raise ImportProblem(problem.say(_JSON_SAYS), problem.place(where)) from None
 
 
 def load_yaml(text: str, where: str) -> Any:

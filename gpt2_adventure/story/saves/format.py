@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from gpt2_adventure import __version__
 from gpt2_adventure.errors import UserError
+from gpt2_adventure.story import strict_json
 from gpt2_adventure.story.json_kind import kind
 from gpt2_adventure.story.model import ACTION_KINDS, MODES, StoryState
 from gpt2_adventure.story.saves import journal as journal_file
@@ -107,6 +108,12 @@ def encode(state: StoryState, name: str, now: datetime | None = None,
     return data
 
 
+_JSON_SAYS: dict[strict_json.Failure, str] = {
+    "syntax": "save file is not valid JSON: {}",
+    "nested": "save file is nested too deeply to be a save",
+    "value": "save file has a value it should not: {}"}
+
+
 def decode(raw: bytes, where: str,
            journal: bytes | Callable[[], bytes | None] | None = None) -> SaveDocument:
     """Parse, upgrade and validate a save file's bytes. ``where`` names the file in errors.
@@ -118,14 +125,9 @@ def decode(raw: bytes, where: str,
         raise UserError(f"save file is not UTF-8 text (bad byte at offset {error.start})",
                         where) from None
     try:
-        doc = json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as error:
-        raise UserError(f"save file is not valid JSON: {error.msg}",
-                        f"{where}:{error.lineno}:{error.colno}") from None
-    except RecursionError:
-        raise UserError("save file is nested too deeply to be a save", where) from None
-    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
-        raise UserError(f"save file has a value it should not: {error}", where) from None
+        doc = strict_json.loads(text)
+    except strict_json.JsonProblem as problem:
+        raise UserError(problem.say(_JSON_SAYS), problem.place(where)) from None
     if not isinstance(doc, dict):
         raise UserError(f"not a gpt2-adventure save (the file holds {kind(doc)}, "
                         "not an object)", where)
@@ -191,10 +193,6 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
-
-
-def _no_constants(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _lenient_text(value: object) -> str:

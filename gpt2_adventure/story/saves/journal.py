@@ -31,6 +31,7 @@ from typing import Any
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.fileio import FileRefused, atomic_write, read_regular_file
+from gpt2_adventure.story import strict_json
 
 JOURNAL_FORMAT = "gpt2-adventure-journal"
 JOURNAL_VERSION = 1
@@ -82,14 +83,10 @@ def _parse_line(raw: bytes) -> dict[str, Any] | None:
     if hashlib.sha256(body).hexdigest()[:_SUM_CHARS].encode() != raw[:_SUM_CHARS]:
         return None
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = strict_json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, strict_json.JsonProblem):
         return None
     return value if isinstance(value, dict) else None
-
-
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
 
 
 def read(raw: bytes, base: str) -> Replay:

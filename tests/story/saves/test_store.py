@@ -259,7 +259,7 @@ def test_killed_mid_save_every_save_still_loads(store: SaveStore) -> None:
     rng = random.Random(8)
     for _ in range(6):
         child = subprocess.Popen([sys.executable, "-c", KEEP_SAVING], stdout=subprocess.PIPE,
-                                 cwd=Path(__file__).parents[2])
+                                 cwd=Path(__file__).parents[3])
         assert child.stdout is not None and child.stdout.readline() == b"ready\n"
         time.sleep(rng.uniform(0.02, 0.3))
         child.send_signal(signal.SIGKILL)
