@@ -40,6 +40,11 @@ def model_fingerprint(path: Path) -> str:
 TEMP_PREFIX = ".state-"
 
 
+def state_file_name(game_id: str) -> str:
+    """The file a game's stored model state is kept in, beside its autosave."""
+    return hashlib.sha256(game_id.encode()).hexdigest()[:32] + ".kvstate"
+
+
 @dataclass
 class StateCache:
     folder: Path  # where state files live (beside the autosaves)
@@ -48,8 +53,7 @@ class StateCache:
     root: Path | None = None  # the folder must stay inside this one (no links out)
 
     def path(self, game_id: str) -> Path:
-        safe = hashlib.sha256(game_id.encode()).hexdigest()[:32]
-        return self.folder / f"{safe}.kvstate"
+        return self.folder / state_file_name(game_id)
 
     def store(self, game_id: str, backend: Backend, extra: dict[str, Any]) -> int:
         """Write the backend's state for this game; returns bytes written (0: skipped)."""

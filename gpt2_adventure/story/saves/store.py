@@ -30,6 +30,7 @@ written whole: they are rare, and each is one file to copy or send.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import re
@@ -558,16 +559,36 @@ class SaveStore:
         return path
 
     def delete(self, name: str) -> Path:
-        """Delete a save by name. A link is removed, never what it points to."""
+        """Delete a save by name. A link is removed, never what it points to; an autosave
+        goes with the caches kept beside it (``_caches``)."""
         path = self.find(name)
+        caches = self._caches(path)
         try:
             path.unlink()
         except OSError as error:
             raise UserError(f"cannot delete the save: {error.strerror}", path) from None
         with contextlib.suppress(OSError):  # its journal is no story without it
             journal_path(path).unlink()
+        for cache in caches:
+            with contextlib.suppress(OSError):
+                cache.unlink()
         self._written.pop(path, None)
         return path
+
+    def _caches(self, path: Path) -> tuple[Path, ...]:
+        """What is kept beside an autosave and means nothing without it: every file named
+        after its slot (``<slot>.recall.sqlite``, the recall index, and SQLite's files
+        beside it; slots hold no dot) and the stored model state (named by the game's id,
+        read from the save: none when it does not read)."""
+        if path.parent != self.autosave_dir or path.is_symlink():
+            return ()
+        from gpt2_adventure.engine.llama.state_cache import state_file_name
+
+        named = path.parent.glob(glob.escape(path.stem) + ".*")
+        found = [p for p in named if p.suffix != ".json" and not p.is_symlink()]
+        with contextlib.suppress(UserError):
+            found.append(path.parent / state_file_name(self.load(path).id))
+        return tuple(found)
 
 
 def _numbered(name: str, n: int) -> str:

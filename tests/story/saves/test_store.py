@@ -671,3 +671,27 @@ def test_a_numbered_name_stays_within_the_limits(store: SaveStore) -> None:
     store.save(game, long)
     free = store.free_name(long, rich_state().id)
     assert free == "x" * 98 + " 2" and check_name(free) == free
+
+
+def test_deleting_an_autosave_deletes_its_caches(store: SaveStore) -> None:
+    """The recall index and the stored model state are caches of the autosave: deleting it
+    leaves neither behind (they would be orphans nobody ever cleans). A named save's
+    deletion leaves the autosave's caches alone."""
+    from gpt2_adventure.engine.llama.state_cache import StateCache
+    from gpt2_adventure.story.recall.recall import Recall
+
+    state = rich_state()
+    autosave = store.autosave(state)
+    store.finish_autosave(state)
+    index = Recall(store.autosave_dir).path_for(state.id)
+    assert index is not None
+    model_state = StateCache(store.autosave_dir, "fingerprint").path(state.id)
+    caches = [index, index.with_name(index.name + "-wal"), model_state]
+    for cache in caches:
+        cache.write_bytes(b"cache")
+    store.save(state, "named")
+    store.delete("named")
+    assert all(cache.exists() for cache in caches)
+    assert store.delete(f"autosave/{state.id}") == autosave
+    assert not autosave.exists()
+    assert [cache.name for cache in caches if cache.exists()] == []
