@@ -81,7 +81,7 @@ class Seen:
         out = [self.summary()]
         for part in self.parts:
             out.append(f"── {part.heading()} ──")
-            out += part.text.split("\n")
+            out += part.text.removesuffix("\n").split("\n")  # (as plain mode prints it)
         return out
 
 
