@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.choose import choose, still_placed
@@ -110,8 +111,7 @@ class Recalled:
     text: str
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):  # (a tuple: one per turn in view is made for every prompt)
     """One piece of the prompt as laid out, in prompt order (``story/inspect.py`` shows them):
     the part it belongs to (persona, examples, memory, world, recall, story, note, tail), its
     tokens, the text they spell (None when cut to fit: decode the tokens), and where it comes
@@ -124,6 +124,10 @@ class Span:
 
 
 COUNTED = ("persona", "examples", "pinned", "world", "recall", "story", "note", "tail")
+
+
+def _joined(spans: Sequence[Span]) -> list[int]:
+    return list(chain.from_iterable(span.tokens for span in spans))
 
 
 def _counts(spans: Sequence[Span]) -> dict[str, int]:
@@ -334,7 +338,7 @@ class ContextBuilder:
                 for k in _fitting(pieces, int(self.n_ctx * self.world_share))]
 
     def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
-        return [t for span in self._world_pieces(state, indices) for t in span.tokens]
+        return _joined(self._world_pieces(state, indices))
 
     def _note_span(self, state: StoryState) -> Span:
         note = note_text(state.authors_note)
@@ -390,7 +394,7 @@ class ContextBuilder:
         spans = [*self._pinned_spans(state), *world, *story[:before], self._note_span(state),
                  *story[before:], Span("tail", self.tokens(tail), tail)]
         spans = [span for span in spans if span.tokens]
-        return [t for span in spans for t in span.tokens], _counts(spans), spans
+        return _joined(spans), _counts(spans), spans
 
     # -- recall ---------------------------------------------------------------------------
 
@@ -479,7 +483,7 @@ class ContextBuilder:
             keep = budget - len(self._pinned(state).tokens) - parts["world"] - parts["note"] \
                 - parts["tail"]
             spans = self._fit_last_resort(state, tail, max(0, keep), budget)
-            tokens, parts = [t for span in spans for t in span.tokens], _counts(spans)
+            tokens, parts = _joined(spans), _counts(spans)
             plan.recall = ()
         parts["reply"] = reply_tokens
         top = self._pinned(state)
