@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
@@ -142,3 +143,29 @@ def test_a_said_action_s_prompt_is_the_one_sent() -> None:
     assert any(line.startswith("── story · turns 1-") for line in lines)
     list(session.act("hello", "say"))
     assert backend.prompts[-1] == seen.tokens
+
+
+def test_with_real_llama_cpp_the_parts_are_the_tokens_it_evaluates(tiny_gguf: Path) -> None:
+    from gpt2_adventure.engine.llama.backend import LlamaBackend
+
+    backend = LlamaBackend(tiny_gguf, threads=2, seed=5)
+    try:
+        state = StoryState(mode="chat", title="t", memory="Bo runs the inn.",
+                           chat=ChatSpec(character="Bo", persona="Bo is kind. Café, naïve."),
+                           turns=[Turn(role="opening", text="\nBo: Welcome, é traveller!")])
+        session = Session(state, backend, Sampling(max_tokens=16, temperature=0.9))
+        sent: list[list[int]] = []
+        stream = backend.stream
+
+        def recording(tokens, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            sent.append(list(tokens))
+            return stream(tokens, *args, **kwargs)
+
+        backend.stream = recording  # type: ignore[method-assign]
+        for turn in range(6):  # the replies' tokens are the model's own from now on
+            seen = next_prompt(session, f"tell me about room {turn} 🐉")
+            list(session.act(f"tell me about room {turn} 🐉", "say"))
+            assert sent[-1] == seen.tokens
+            assert all(backend.detokenize(part.tokens) == part.text for part in seen.parts)
+    finally:
+        backend.close()
