@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -34,12 +34,16 @@ class ContextView(ModalScreen[None]):
     ContextView #context-summary { color: $text-muted; margin: 0 0 1 0; }
     ContextView VerticalScroll { height: 1fr; }
     ContextView .heading { text-style: bold; color: $primary; margin: 1 0 0 0; }
+    ContextView .heading:first-child { margin: 0; }
     ContextView .heading.recalled { color: $success; }
     ContextView .heading.automatic { color: $warning; }
     ContextView .text { padding: 0 0 0 1; }
     ContextView .text.recalled { border-left: thick $success; }
     ContextView .text.automatic { border-left: thick $warning; }
-    ContextView #context-keys { color: $text-muted; height: 1; }
+    ContextView #context-keys { height: 1; }
+    ContextView #context-keys Static { width: auto; color: $text-muted; }
+    ContextView #context-keys .recalled { color: $success; }
+    ContextView #context-keys .automatic { color: $warning; }
     """
 
     def __init__(self, seen: Seen) -> None:
@@ -54,11 +58,14 @@ class ContextView(ModalScreen[None]):
                 for part in self.seen.parts:
                     kind = _kind(part)
                     yield Static(Text(printable(part.heading())), classes=f"heading {kind}")
-                    # The text as GPT-2 reads it; its leading and trailing line breaks show
-                    # as blank lines.
-                    yield Static(Text(printable(part.text)), classes=f"text {kind}")
-            yield Static("↑↓ PgUp PgDn Home End scroll · recalled passages and automatic lore "
-                         "are marked · Esc closes", id="context-keys")
+                    # The text as GPT-2 reads it (a line break that ends it ends its last
+                    # line, as plain mode prints it; one that starts it is a blank line).
+                    yield Static(Text(printable(part.text.removesuffix("\n"))),
+                                 classes=f"text {kind}")
+            with Horizontal(id="context-keys"):
+                yield Static("Esc closes · ↑↓ PgUp PgDn scroll · ")
+                yield Static("▌recalled ", classes="legend recalled")
+                yield Static("▌automatic lore", classes="legend automatic")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()  # its own keys scroll it
