@@ -27,10 +27,15 @@ KINDS: dict[str, ActionKind] = {"/do": "do", "/say": "say", "/story": "story"}
 Detokenize = Callable[[Sequence[int]], str]
 
 
-def is_automatic(entry: WorldEntry) -> bool:
-    """A world entry the story made itself (automatic lore), not the player, a seed or a
-    lorebook. The hook for ``WorldEntry.auto``: False while entries have no such flag."""
-    return bool(getattr(entry, "auto", False))
+def world_entry(state: StoryState, index: int) -> tuple[WorldEntry | None, bool]:
+    """The world entry the layout places as ``index``, and whether it is automatic lore (an
+    entry the story made itself, not the player, a seed or a lorebook). Automatic entries
+    (``story/autolore.py``) are kept in ``state.lore`` and the layout holds the i-th as
+    ``~i``; where they are not (yet), there are none."""
+    if index < 0:
+        lore: Sequence[WorldEntry] = getattr(state, "lore", ())
+        return (lore[~index] if ~index < len(lore) else None), True
+    return (state.world[index] if index < len(state.world) else None), False
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Part:
     label: str  # one of LABELS
     text: str
     tokens: tuple[int, ...]
-    marks: tuple[str, ...] = ()  # e.g. "recalled from turn 12", "automatic lore"
+    marks: tuple[str, ...] = ()  # e.g. "recalled from turn 12", "automatic lore (Harrow)"
     recalled: bool = False  # a passage recalled from out of view
     automatic: bool = False  # an automatic lore entry
 
@@ -97,13 +102,11 @@ def _part_marks(span: Span, state: StoryState) -> tuple[tuple[str, ...], bool, b
     """(marks, recalled, automatic) of one span."""
     marks: list[str] = []
     recalled = automatic = False
-    if span.part == "world" and span.source is not None and span.source < len(state.world):
-        entry = state.world[span.source]
-        keys = ", ".join(key.strip() for key in entry.keys if key.strip())
-        marks.append(f"entry {span.source + 1}" + (f" ({keys})" if keys else ""))
-        if is_automatic(entry):
-            automatic = True
-            marks.append("automatic lore")
+    if span.part == "world" and span.source is not None:
+        entry, automatic = world_entry(state, span.source)
+        keys = ", ".join(key.strip() for key in entry.keys if key.strip()) if entry else ""
+        what = "automatic lore" if automatic else f"entry {span.source + 1}"
+        marks.append(what + (f" ({keys})" if keys else ""))
     elif span.part == "recall" and span.source is not None:
         recalled = True
         marks.append(f"recalled from turn {span.source + 1}")

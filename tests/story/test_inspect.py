@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.story.context import ContextBuilder
+from gpt2_adventure.story.context import ContextBuilder, Prompt, Span
 from gpt2_adventure.story.inspect import LABELS, next_prompt, prompt_parts, split_action
 from gpt2_adventure.story.model import ChatSpec, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.recall.recall import Recall
@@ -107,18 +107,37 @@ def test_without_an_action_it_is_the_next_reply_s_prompt() -> None:
 
 def test_world_entries_are_named_and_automatic_lore_is_marked() -> None:
     backend = FakeBackend(n_ctx=512)
-    player = WorldEntry(keys=("Mira",), content="Mira is a thief .")
-    auto = WorldEntry(keys=("Harrow",), content="Harrow is a river town .")
-    object.__setattr__(auto, "auto", True)  # the flag the automatic lore gives its entries
-    state = StoryState(mode="adventure", title="t", world=[player, auto],
+    state = StoryState(mode="adventure", title="t",
+                       world=[WorldEntry(keys=("Mira",), content="Mira is a thief ."),
+                              WorldEntry(keys=("Harrow", "town"), content="Harrow is old .")],
                        turns=[Turn(role="opening", text="Mira walks to Harrow .")])
     seen = next_prompt(make_session(state, backend))
     world = [p for p in seen.parts if p.label == "world"]
-    assert [p.marks for p in world] == [("entry 1 (Mira)",),
-                                        ("entry 2 (Harrow)", "automatic lore")]
-    assert [p.automatic for p in world] == [False, True]
-    size = len(backend.tokenize("Harrow is a river town .\n"))
-    assert world[1].heading() == f"world · entry 2 (Harrow) · automatic lore · {size} tokens"
+    assert [p.marks for p in world] == [("entry 1 (Mira)",), ("entry 2 (Harrow, town)",)]
+    size = len(backend.tokenize("Harrow is old .\n"))
+    assert world[1].heading() == f"world · entry 2 (Harrow, town) · {size} tokens"
+    assert not any(p.automatic for p in world)
+
+
+def test_automatic_lore_is_marked() -> None:
+    # Automatic entries (story/autolore.py) are kept in state.lore; the layout holds the
+    # i-th as ~i.
+    backend = FakeBackend(n_ctx=512)
+    state = StoryState(mode="adventure", title="t",
+                       turns=[Turn(role="opening", text="Mira walks to Harrow .")])
+    lore = [WorldEntry(keys=("Brannoc",), content="Brannoc is a smith ."),
+            WorldEntry(keys=("Harrow",), content="Harrow is a river town .")]
+    setattr(state, "lore", lore)  # noqa: B010 (a field only the automatic lore's branch has)
+    text = "Harrow is a river town .\n"
+    opening = state.turns[0].text
+    spans = (Span("world", backend.tokenize(text), text, ~1),
+             Span("story", backend.tokenize(opening), opening, 0))
+    prompt = Prompt(tokens=[t for span in spans for t in span.tokens], parts={},
+                    first_visible_turn=0, spans=spans)
+    world, story = prompt_parts(prompt, state, backend.detokenize)
+    assert world.automatic and not world.recalled and not story.automatic
+    assert world.marks == ("automatic lore (Harrow)",)
+    assert world.heading().startswith("world · automatic lore (Harrow) · ")
 
 
 def test_an_action_may_say_its_kind() -> None:

@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.inspect import Part, Seen
 from gpt2_adventure.story.model import Turn, WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.tui.screens.context import ContextView
@@ -52,8 +53,7 @@ async def test_f4_shows_the_prompt_and_esc_closes_it() -> None:
         assert app.screen is screen and backend.prompts == []
 
 
-async def test_context_action_marks_recall_and_automatic_lore_and_shows_markup_literally(
-) -> None:
+async def test_context_action_marks_recall_and_shows_markup_literally() -> None:
     save_long_story()
     backend = FakeBackend([" He nods."], n_ctx=512)
     app = make_app(backend=backend, load="long")
@@ -64,20 +64,33 @@ async def test_context_action_marks_recall_and_automatic_lore_and_shows_markup_l
         game = screen.game
         assert game is not None
         turns = len(game.state.turns)
-        # an automatic lore entry (the flag the automatic lore gives its entries)
-        object.__setattr__(game.state.world[-1], "auto", True)
         screen.submit("/context ask about Brannoc in Harrow", "do")
         await until(pilot, lambda: isinstance(app.screen, ContextView))
         await settle(pilot)
         view = app.screen
         assert isinstance(view, ContextView)
-        recalled = view.query("Static.heading.recalled").results(Static)
-        assert [str(s.render()) for s in recalled][0].startswith("recall · recalled from turn")
+        recalled = _texts(view, "heading.recalled")
+        assert recalled and recalled[0].startswith("recall · recalled from turn")
         assert any(FACTS["Brannoc"] in text for text in _texts(view, "text.recalled"))
-        automatic = [str(s.render()) for s in view.query("Static.heading.automatic")
-                     .results(Static)]
-        assert automatic and "automatic lore" in automatic[0]
+        assert _texts(view, "heading.automatic") == []  # this story has no automatic lore
         assert any(MARKUP.strip() in text for text in _texts(view, "text"))
         await pilot.press("escape")
         await settle(pilot)
         assert len(game.state.turns) == turns and backend.prompts == []
+
+
+async def test_automatic_lore_is_marked_beside_its_text() -> None:
+    lore = Part("world", "Harrow is a river town.\n", (1, 2, 3),
+                ("automatic lore (Harrow)",), automatic=True)
+    seen = Seen((lore, Part("story", "You walk.", (4, 5))), n_ctx=1024, reply=60,
+                first_visible_turn=0)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot, app.screen)  # type: ignore[arg-type]
+        app.push_screen(ContextView(seen))
+        await settle(pilot)
+        view = app.screen
+        assert isinstance(view, ContextView)
+        assert _texts(view, "heading.automatic") == ["world · automatic lore (Harrow) · 3 tokens"]
+        assert _texts(view, "text.automatic") == ["Harrow is a river town."]
+        assert _texts(view, "heading.recalled") == []
