@@ -50,7 +50,7 @@ class Part:
     automatic: bool = False  # an automatic lore entry
 
     def heading(self) -> str:
-        """The label line: "world · automatic lore · 23 tokens"."""
+        """The label line: "world · automatic lore (Harrow) · 23 tokens"."""
         return " · ".join((self.label, *self.marks, count(len(self.tokens), "token")))
 
     def to_json(self) -> dict[str, Any]:
