@@ -33,6 +33,7 @@ from gpt2_adventure.paths import player_path
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
+from gpt2_adventure.story.inspect import Seen, next_prompt
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.saves.store import GameLock, NameTaken, SaveStore, describe
 from gpt2_adventure.story.session import Session
@@ -108,7 +109,17 @@ class AskReplace:
     fallback: Info
 
 
-Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | AskReplace
+@dataclass
+class ShowContext:
+    """``/context [ACTION]``: the next reply's prompt, part by part (``story/inspect.py``);
+    a front end without a view for it prints ``fallback``, the same as lines."""
+
+    seen: Seen
+    fallback: Info
+
+
+Outcome = (Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | AskReplace
+           | ShowContext)
 
 EXPORT_FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
 REPLACE = "--replace"  # /save --replace NAME: replace another game's save
@@ -399,6 +410,8 @@ class Game:
             return self._load(arg)
         if name == "export":
             return self._export(arg)
+        if name == "context":
+            return self._context(arg)
         if name == "settings":
             if not arg:
                 return OpenSettings(self._settings_shown())
@@ -452,6 +465,11 @@ class Game:
         self.store.touch(self.state, index)  # an earlier turn: the autosave's journal is told
         self.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
         return Reloaded([f"edited turn {index + 1}"])
+
+    def _context(self, arg: str) -> ShowContext:
+        """The next reply's prompt, or ACTION's, built without sending or taking it."""
+        seen = next_prompt(self.session, arg or None)
+        return ShowContext(seen, Info(seen.lines()))
 
     def _note(self, arg: str) -> Outcome:
         if not arg:

@@ -30,6 +30,7 @@ from gpt2_adventure.game import (
     Outcome,
     Quit,
     Reloaded,
+    ShowContext,
     Stream,
 )
 from gpt2_adventure.safe_text import printable
@@ -312,6 +313,12 @@ class PlainGame:
             self.recent()
         elif isinstance(outcome, (OpenSettings, OpenLoad, AskEdit, AskReplace)):
             self.show(outcome.fallback)  # no screens or dialogs on a line
+        elif isinstance(outcome, ShowContext):  # /context: each part under a label line
+            self.view.line(outcome.seen.summary(), NOTE)
+            for part in outcome.seen.parts:
+                self.view.line(f"── {part.heading()} ──", TITLE)
+                self.view.write(part.text)  # exactly as GPT-2 reads it
+            self.view.newline()
         elif isinstance(outcome, Stream):
             self.stream(outcome)
 

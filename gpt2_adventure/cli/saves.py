@@ -1,4 +1,5 @@
-"""`gpt2-adventure saves ...`: list, show, export and delete saved games."""
+"""`gpt2-adventure saves ...`: list, show, export and delete saved games, and show the prompt
+a save's next reply would get (`saves context`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from gpt2_adventure.cli.help_format import Group
+from gpt2_adventure.cli.run import ModelOpt
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.units import count
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from gpt2_adventure.config import Settings
+    from gpt2_adventure.engine.backend import Backend
+    from gpt2_adventure.paths import AppPaths
+    from gpt2_adventure.story.inspect import Seen
+    from gpt2_adventure.story.model import StoryState
     from gpt2_adventure.story.saves.store import SaveStore
 
-saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games.",
+saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games; show what "
+                                        "GPT-2 would see next.",
                         no_args_is_help=True)
 
 FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
@@ -196,3 +204,61 @@ def saves_delete(
                    interactive=_interactive())
     deleted = store.delete(name)
     typer.echo(printable(f"deleted {deleted}"))
+
+
+@saves_app.command("context")
+def saves_context(
+    name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
+    action: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
+        "--action", "-a", help="The prompt this action would get (a Do; start it with /say "
+                               "or /story for those). It is not taken: the save stays as "
+                               "it is.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON: a list of {label, text, tokens, marks}.")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """What GPT-2 would see next: a save's prompt, part by part.
+
+    The prompt of the save's next reply (or of --action's), in prompt order, each part
+    under a label line with its token count, counted with the model's tokenizer; laid out
+    afresh, as the game is when it opens without its stored model state. Nothing is sent
+    or saved."""
+    from gpt2_adventure.cli.config import load_cli_settings
+    from gpt2_adventure.engine.loader import load_backend
+    from gpt2_adventure.safe_text import printable
+
+    paths, settings = load_cli_settings()
+    state = _store().load(name)  # a bad name fails before the model loads
+    backend = load_backend(paths, settings.model, settings.backend, model=model)
+    try:
+        seen = _seen(paths, settings, backend, state, action)
+    finally:
+        backend.close()
+    if as_json:
+        typer.echo(json.dumps([part.to_json() for part in seen.parts], indent=2,
+                              ensure_ascii=False))
+        return
+    for line in seen.lines():
+        typer.echo(printable(line))
+
+
+def _seen(paths: AppPaths, settings: Settings, backend: Backend, state: StoryState,
+          action: str | None) -> Seen:
+    """The save's next prompt as an opened game would lay it out (its sampling and [memory]
+    settings; recall from an index in memory, so that the game's own is left alone)."""
+    from gpt2_adventure.launch import apply_memory, player_sampling, session_sampling
+    from gpt2_adventure.story.context import ContextBuilder
+    from gpt2_adventure.story.inspect import next_prompt
+    from gpt2_adventure.story.recall.recall import Recall
+    from gpt2_adventure.story.session import Session
+
+    builder = ContextBuilder(backend.tokenize, backend.n_ctx, recall=Recall())
+    apply_memory(builder, settings.memory)
+    start = player_sampling(settings, paths, backend)
+    session = Session(state, backend, session_sampling(start.sampling, state.sampling,
+                                                       start.fixed), builder=builder)
+    try:
+        return next_prompt(session, action)
+    finally:
+        if builder.recall is not None:
+            builder.recall.close()

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("md|txt|kobold|lorebook|sillytavern FILE",
                "write the story to a file (lorebook: its world info as SillyTavern World "
                "Info; sillytavern: a chat as a SillyTavern chat log)"),
+    "context": ("[ACTION]", "what GPT-2 sees: the next reply's prompt, part by part (for "
+                            "ACTION, without sending it; /say or /story before it for those)"),
     "settings": ("[NAME VALUE]", "show or change sampling and recall settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.choose import choose, still_placed
@@ -87,13 +88,15 @@ class Plan:
 
 @dataclass
 class Pinned:
-    """The top of every prompt: a chat's persona and example dialogue, then the memory."""
+    """The top of every prompt: a chat's persona and example dialogue, then the memory (and
+    the text each spells, or None when it was cut to fit)."""
 
     persona: list[int]
     examples: list[int]
     memory: list[int]
     cut: bool = False
     examples_left_out: int = 0
+    texts: tuple[str | None, str | None, str | None] = ("", "", "")
 
     @property
     def tokens(self) -> list[int]:
@@ -106,6 +109,46 @@ class Recalled:
 
     turn: int
     text: str
+
+
+class Span(NamedTuple):  # (a tuple: one per turn in view is made for every prompt)
+    """One piece of the prompt as laid out, in prompt order (``story/inspect.py`` shows them):
+    the part it belongs to (persona, examples, memory, world, recall, story, note, tail), its
+    tokens, the text they spell (None when cut to fit: decode the tokens), and where it comes
+    from (world: the entry's index; recall and story: the turn's)."""
+
+    part: str
+    tokens: list[int]
+    text: str | None
+    source: int | None = None
+
+
+COUNTED = ("persona", "examples", "pinned", "world", "recall", "story", "note", "tail")
+
+
+def _joined(spans: Sequence[Span]) -> list[int]:
+    return list(chain.from_iterable(span.tokens for span in spans))
+
+
+def _counts(spans: Sequence[Span]) -> dict[str, int]:
+    """Tokens per part, as ``Prompt.parts`` has them (the memory is "pinned" there)."""
+    parts = dict.fromkeys(COUNTED, 0)
+    for span in spans:
+        parts["pinned" if span.part == "memory" else span.part] += len(span.tokens)
+    return parts
+
+
+def _drop_front(spans: Sequence[Span], n: int) -> list[Span]:
+    """``spans`` without their first ``n`` tokens (a span cut into keeps its end)."""
+    kept: list[Span] = []
+    for span in spans:
+        if n >= len(span.tokens):
+            n -= len(span.tokens)
+            continue
+        if n:
+            span, n = Span(span.part, span.tokens[n:], None, span.source), 0
+        kept.append(span)
+    return kept
 
 
 @dataclass
@@ -122,6 +165,7 @@ class Prompt:
     world_left_out: int = 0  # triggered world entries beyond theirs (until the next trim)
     chat: bool = False  # a chat: the meter calls the story "chat" and world info "lore"
     recalled: tuple[Recalled, ...] = ()  # the passages of the recall part, in prompt order
+    spans: tuple[Span, ...] = ()  # the pieces ``tokens`` joins, in order (``story/inspect``)
 
     @property
     def used(self) -> int:
@@ -235,15 +279,18 @@ class ContextBuilder:
             if state.chat.persona.strip():
                 persona_text = state.chat.persona.strip() + "\n"
             examples_text = state.chat.example_dialogue.strip()
-        memory = self.tokens(state.memory.strip() + "\n" if state.memory.strip() else "")
-        persona = self.tokens(persona_text)
+        memory_text = state.memory.strip() + "\n" if state.memory.strip() else ""
+        memory = whole_memory = self.tokens(memory_text)
+        persona = whole_persona = self.tokens(persona_text)
         cap = int(self.n_ctx * self.pinned_share)
         cut = len(persona) + len(memory) > cap
         if cut:  # the persona first; the memory gets what is left of the share
             persona = self._cut(persona_text, cap)
             memory = memory[:cap - len(persona)]
-        examples, left_out = self._examples(examples_text)
-        return Pinned(persona, examples, memory, cut, left_out)
+        examples, left_out, shown = self._examples(examples_text)
+        return Pinned(persona, examples, memory, cut, left_out, texts=(
+            persona_text if len(persona) == len(whole_persona) else None, shown,
+            memory_text if len(memory) == len(whole_memory) else None))
 
     def _cut(self, text: str, cap: int) -> list[int]:
         """The start of ``text`` in at most ``cap`` tokens: whole lines when they fill three
@@ -269,41 +316,45 @@ class ContextBuilder:
             best = head
         return best
 
-    def _examples(self, text: str) -> tuple[list[int], int]:
+    def _examples(self, text: str) -> tuple[list[int], int, str | None]:
         """The example dialogues that fit their share, whole and in order (a blank line
-        ends one); when not even the first fits, as many of its lines as fit."""
+        ends one); when not even the first fits, as many of its lines as fit. Returns their
+        tokens, how many were left out and the text shown (None: part of one)."""
         room = int(self.n_ctx * self.examples_share)
         examples = [e.strip("\n") for e in text.split("\n\n") if e.strip()]
         pieces = [self.tokens("\n" + example + "\n") for example in examples]
         kept = _within(pieces, room)
         if pieces and not kept:
             best = self._first_lines(examples[0], room, lead="\n")
-            return best, len(pieces) - (1 if best else 0)
-        return [t for piece in kept for t in piece], len(pieces) - len(kept)
+            return best, len(pieces) - (1 if best else 0), None if best else ""
+        return ([t for piece in kept for t in piece], len(pieces) - len(kept),
+                "".join("\n" + example + "\n" for example in examples[:len(kept)]))
 
-    def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[list[int]]:
+    def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[Span]:
         """The top block's entries that fit the world share (``world_share``)."""
-        pieces = [self.tokens(state.world[i].content.strip() + "\n") for i in indices]
-        return [pieces[i] for i in _fitting(pieces, int(self.n_ctx * self.world_share))]
+        texts = [state.world[i].content.strip() + "\n" for i in indices]
+        pieces = [self.tokens(text) for text in texts]
+        return [Span("world", pieces[k], texts[k], indices[k])
+                for k in _fitting(pieces, int(self.n_ctx * self.world_share))]
 
     def _world_tokens(self, state: StoryState, indices: Sequence[int]) -> list[int]:
-        return [t for piece in self._world_pieces(state, indices) for t in piece]
+        return _joined(self._world_pieces(state, indices))
+
+    def _note_span(self, state: StoryState) -> Span:
+        note = note_text(state.authors_note)
+        text = "\n" + note + "\n" if note else ""
+        return Span("note", self.tokens(text), text)
 
     def _note_tokens(self, state: StoryState) -> list[int]:
-        note = note_text(state.authors_note)
-        return self.tokens("\n" + note + "\n") if note else []
+        return self._note_span(state).tokens
 
-    def _late_world(self, state: StoryState, room: int) -> dict[int, list[int]]:
-        """Mid-window entries by the turn they go before, within ``room`` tokens."""
-        out: dict[int, list[int]] = {}
-        for at, piece in self._late_pieces(state, room):
-            out[at] = out.get(at, []) + piece
-        return out
-
-    def _late_pieces(self, state: StoryState, room: int) -> list[tuple[int, list[int]]]:
-        pieces = [self.tokens("\n" + state.world[i].content.strip() + "\n")  # own lines
-                  for i, _ in self.plan.late_world]
-        return [(self.plan.late_world[i][1], pieces[i]) for i in _fitting(pieces, room)]
+    def _late_pieces(self, state: StoryState, room: int) -> list[tuple[int, Span]]:
+        """Mid-window entries that fit in ``room`` tokens: (the turn it goes before, it)."""
+        late = self.plan.late_world
+        texts = ["\n" + state.world[i].content.strip() + "\n" for i, _ in late]  # own lines
+        pieces = [self.tokens(text) for text in texts]
+        return [(late[k][1], Span("world", pieces[k], texts[k], late[k][0]))
+                for k in _fitting(pieces, room)]
 
     def _scan(self, state: StoryState, tail: str) -> str:
         recent = state.turns[-self.scan_turns:] if self.scan_turns else []
@@ -311,36 +362,39 @@ class ContextBuilder:
 
     # -- assembly -------------------------------------------------------------------------
 
-    def _assemble(self, state: StoryState, tail: str) -> tuple[list[int], dict[str, int]]:
-        plan = self.plan
+    def _pinned_spans(self, state: StoryState) -> list[Span]:
         top = self._pinned(state)
-        pinned = top.tokens
-        world = self._world_tokens(state, plan.top_world)
-        note = self._note_tokens(state)
+        return [Span(part, tokens, text) for part, tokens, text in
+                zip(("persona", "examples", "memory"), (top.persona, top.examples, top.memory),
+                    top.texts)]
+
+    def _assemble(self, state: StoryState, tail: str
+                  ) -> tuple[list[int], dict[str, int], list[Span]]:
+        """The prompt's tokens, their count per part and the spans they join, in order."""
+        plan = self.plan
+        world = self._world_pieces(state, plan.top_world)
         note_at = plan.note_at if plan.note_at is not None else len(state.turns)
-        late = self._late_world(state, int(self.n_ctx * self.world_share) - len(world))
-        recalled: dict[int, list[int]] = {}
-        for _, _, at, text in plan.recall:
-            recalled[at] = recalled.get(at, []) + self._recall_tokens(text)
-        story: list[int] = []
+        room = int(self.n_ctx * self.world_share) - sum(len(span.tokens) for span in world)
+        among: dict[int, list[Span]] = {}  # late world info, then recall, before a turn
+        for at, span in self._late_pieces(state, room):
+            among.setdefault(at, []).append(span)
+        for turn, _, at, text in plan.recall:
+            among.setdefault(at, []).append(Span("recall", self._recall_tokens(text),
+                                                 "\n" + text + "\n", turn))
+        story: list[Span] = []
         before = 0
         n = len(state.turns)
         for i in range(plan.window_start, n + 1):
             if i == min(note_at, n):
                 before = len(story)
-            story += late.get(i, [])
-            story += recalled.get(i, [])
+            story += among.get(i, ())
             if i < n:
-                story += self.tokens(state.turns[i].text)
-        late_count = sum(len(piece) for piece in late.values())
-        recall_count = sum(len(piece) for piece in recalled.values())
-        tail_tokens = self.tokens(tail)
-        tokens = pinned + world + story[:before] + note + story[before:] + tail_tokens
-        parts = {"persona": len(top.persona), "examples": len(top.examples),
-                 "pinned": len(top.memory), "world": len(world) + late_count,
-                 "recall": recall_count, "story": len(story) - late_count - recall_count,
-                 "note": len(note), "tail": len(tail_tokens)}
-        return tokens, parts
+                story.append(Span("story", self.tokens(state.turns[i].text),
+                                  state.turns[i].text, i))
+        spans = [*self._pinned_spans(state), *world, *story[:before], self._note_span(state),
+                 *story[before:], Span("tail", self.tokens(tail), tail)]
+        spans = [span for span in spans if span.tokens]
+        return _joined(spans), _counts(spans), spans
 
     # -- recall ---------------------------------------------------------------------------
 
@@ -405,13 +459,13 @@ class ContextBuilder:
             plan.note_at = max(plan.window_start, n - self.note_depth)
 
         self._keep_recall(state)
-        tokens, parts = self._assemble(state, tail)
+        tokens, parts, spans = self._assemble(state, tail)
         trimmed = False
         if len(tokens) > budget:
             trimmed = True
             if not self._take_next(state, active, tail, budget):
                 self._retrim(state, active, tail, budget)
-            tokens, parts = self._assemble(state, tail)
+            tokens, parts, spans = self._assemble(state, tail)
         if len(tokens) <= budget:
             added, waiting = self._add_recall(state, budget - len(tokens))
             if waiting and not trimmed:
@@ -420,16 +474,16 @@ class ContextBuilder:
                 trimmed = True
                 if not self._take_next(state, active, tail, budget):
                     self._retrim(state, active, tail, budget)
-                tokens, _ = self._assemble(state, tail)
+                tokens = self._assemble(state, tail)[0]
                 added = len(tokens) <= budget and self._add_recall(state, budget - len(tokens))[0]
             if added or trimmed:
-                tokens, parts = self._assemble(state, tail)
+                tokens, parts, spans = self._assemble(state, tail)
         if len(tokens) > budget:
             # Even the newest turn alone does not fit: keep the end of what is left.
             keep = budget - len(self._pinned(state).tokens) - parts["world"] - parts["note"] \
                 - parts["tail"]
-            tokens = self._fit_last_resort(state, tail, max(0, keep), budget)
-            parts["story"], parts["recall"] = max(0, keep), 0
+            spans = self._fit_last_resort(state, tail, max(0, keep), budget)
+            tokens, parts = _joined(spans), _counts(spans)
             plan.recall = ()
         parts["reply"] = reply_tokens
         top = self._pinned(state)
@@ -442,7 +496,7 @@ class ContextBuilder:
                       examples_left_out=top.examples_left_out,
                       world_left_out=len(plan.top_world) + len(plan.late_world) - shown,
                       chat=state.mode == "chat" and state.chat is not None,
-                      recalled=self._recalled())
+                      recalled=self._recalled(), spans=tuple(spans))
 
     def _recalled(self) -> tuple[Recalled, ...]:
         """The recall part's passages in prompt order (by the turn they go before)."""
@@ -517,19 +571,20 @@ class ContextBuilder:
             plan.window_start = kept.next_start
             plan.top_world = kept.next_top_world
             plan.late_world, plan.note_at, plan.recall = (), n, ()
-            tokens, _ = self._assemble(state, "")
+            tokens = self._assemble(state, "")[0]
         finally:
             self.plan = kept
         return tokens
 
     def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
-                         ) -> list[int]:
-        pinned = self._pinned(state).tokens
-        world = self._world_tokens(state, self.plan.top_world)
-        note = self._note_tokens(state)
-        story: list[int] = []
-        for i in range(self.plan.window_start, len(state.turns)):
-            story += self.tokens(state.turns[i].text)
-        story = story[len(story) - keep:] if keep else []
-        tokens = pinned + world + note + story + self.tokens(tail)
-        return tokens[-budget:] if len(tokens) > budget else tokens
+                         ) -> list[Span]:
+        """The spans of a prompt whose story keeps only its last ``keep`` tokens (after the
+        note), cut from the front to ``budget``."""
+        story = [Span("story", self.tokens(state.turns[i].text), state.turns[i].text, i)
+                 for i in range(self.plan.window_start, len(state.turns))]
+        story = _drop_front(story, max(0, sum(len(span.tokens) for span in story) - keep))
+        spans = [span for span in [*self._pinned_spans(state),
+                                   *self._world_pieces(state, self.plan.top_world),
+                                   self._note_span(state), *story,
+                                   Span("tail", self.tokens(tail), tail)] if span.tokens]
+        return _drop_front(spans, max(0, sum(len(span.tokens) for span in spans) - budget))

@@ -625,10 +625,18 @@ class Session:
         return added
 
     @_changes
-    def preview(self) -> Prompt:
-        """The prompt the next reply would get, without moving anything (for a context meter)."""
+    def preview(self, text: str = "", kind: ActionKind = "do") -> Prompt:
+        """The prompt the next reply would get, without moving anything (for a context meter);
+        with ``text``, the prompt of the reply to that action, which is not taken: the story
+        is as it was afterwards, and nothing is saved (``/context ACTION``)."""
         saved = replace(self.builder.plan)
+        turns = self.state.turns
+        action = player_turn(self.state, text, kind) if text else None
+        if action is not None:
+            turns.append(action)
         try:
             return self.builder.build(self.state, self.sampling.max_tokens, reply_cue(self.state))
         finally:
+            if action is not None and turns and turns[-1] is action:
+                turns.pop()
             self.builder.plan = saved

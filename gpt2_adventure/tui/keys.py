@@ -23,6 +23,7 @@ def game_keys(mode: str) -> list[tuple[str, str]]:
         ("Ctrl+E", "continue: more of the last reply"),
         ("Ctrl+S", "save"),
         ("F2", "memory, author's note and world info, beside the story"),
+        ("F4", "what GPT-2 sees: the next reply's prompt, part by part"),
         ("F1", "these keys and the commands"),
         ("PgUp / PgDn", "scroll the story (the mouse wheel too)"),
         ("Ctrl+Q", "quit (autosaved)"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from gpt2_adventure.story.saves.store import SaveStore
+from gpt2_adventure.tui.screens.context import ContextView
 from gpt2_adventure.tui.screens.dialogs import Choice
 from gpt2_adventure.tui.screens.game import GameScreen
 from gpt2_adventure.tui.widgets.input_bar import InputBar
@@ -105,6 +106,16 @@ async def test_every_key_of_the_key_table_works_with_the_input_focused() -> None
         await pilot.press("end")  # the last of them
         await settle(pilot)
         assert "/quit" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+
+        # F4: what GPT-2 sees (Esc closes it)
+        _focused(screen)
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, ContextView))
+        await settle(pilot)
+        assert "What GPT-2 sees" in screen_text(app) and "memory · " in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen

@@ -6,7 +6,9 @@ import pytest
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.tui.screens.game import GameScreen
+from tests.support.fake_backend import FakeBackend
 from tests.tui.helpers import make_app
+from tests.tui.screens.test_context import save_long_story
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -77,3 +79,17 @@ def test_error_no_model(snap_compare, size: tuple[int, int]) -> None:  # noqa: A
             await pilot.pause(0.01)
 
     assert snap_compare(make_app(backend=missing), terminal_size=size, run_before=wait)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_context_view(snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+    async def look(pilot) -> None:  # noqa: ANN001
+        await _idle(pilot)
+        await pilot.press(*"/context ask about Brannoc", "enter")
+        await _idle(pilot)
+        await pilot.press("end")  # the end of the prompt: the recalled passage, the action
+        await _idle(pilot)
+
+    save_long_story()
+    app = make_app(backend=FakeBackend([" He nods."], n_ctx=512), load="long")
+    assert snap_compare(app, terminal_size=size, run_before=look)

@@ -28,6 +28,7 @@ from gpt2_adventure.game import (
     Outcome,
     Quit,
     Reloaded,
+    ShowContext,
     Stream,
 )
 from gpt2_adventure.safe_text import printable
@@ -47,6 +48,7 @@ from gpt2_adventure.tui.messages import (
     TuneProgress,
 )
 from gpt2_adventure.tui.say import say
+from gpt2_adventure.tui.screens.context import ContextView
 from gpt2_adventure.tui.screens.dialogs import Choice, EditTurn
 from gpt2_adventure.tui.screens.no_model import PLAY_FILE, NoModel
 from gpt2_adventure.tui.screens.save_name import ReplaceSave
@@ -82,6 +84,8 @@ class GameScreen(Screen[None]):
         Binding("ctrl+s", "command('/save')", "Save", id="game.save"),
         Binding("f2", "toggle_panel", "Memory/World", id="game.panel"),
         Binding("f1", "help", "Keys & commands", id="game.help"),
+        Binding("f4", "command('/context')", "What GPT-2 sees", show=False,  # F1 lists it
+                id="game.context"),
         # The story never takes focus (typing always goes to the input line): it scrolls
         # from here, with the mouse wheel, or by dragging its scrollbar.
         Binding("pageup", "scroll_story(-1)", "Scroll up", show=False, id="game.page_up"),
@@ -225,6 +229,8 @@ class GameScreen(Screen[None]):
             self._ask_edit(outcome)
         elif isinstance(outcome, AskReplace):  # a save name another game's save holds
             self.app.push_screen(ReplaceSave(outcome), self._submit_answer)
+        elif isinstance(outcome, ShowContext):
+            self.app.push_screen(ContextView(outcome.seen))
         # Whatever the line changed (memory, note, world info, the story) shows in the meter
         # and the status line now (a redraw did that); handling it stopped the warm-up, which
         # starts again.
