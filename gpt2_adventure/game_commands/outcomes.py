@@ -1,0 +1,80 @@
+"""What a typed line comes to (``Game.handle``): the typed outcomes both front ends act on.
+Each one that opens a screen or a dialog carries what a line-only front end prints instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.story.events import Event
+from gpt2_adventure.story.model import Turn
+
+
+@dataclass
+class Stream:
+    """Run these events (a reply is being written)."""
+
+    events: Iterator[Event]
+    cancel: CancelToken
+    action: Turn | None = None  # the player's turn it answers, to show while it is written
+
+
+@dataclass
+class Info:
+    lines: list[str]
+    error: bool = False
+
+
+@dataclass
+class Quit:
+    pass
+
+
+@dataclass
+class Reloaded:
+    """The story was replaced (load) or rewritten (undo, edit...): draw it again."""
+
+    lines: list[str]
+
+
+@dataclass
+class OpenSettings:
+    """``/settings`` alone: open the settings screen (a front end without one shows
+    ``fallback``, the current values)."""
+
+    fallback: Info
+
+
+@dataclass
+class OpenLoad:
+    """``/load`` alone: let the player pick a save (a front end without a save browser shows
+    ``fallback``, how to name one)."""
+
+    fallback: Info
+
+
+@dataclass
+class AskEdit:
+    """``/edit`` alone: let the player rewrite turn ``index`` (0-based), starting from its
+    ``text``, and pass the result to ``Game.edit`` (a front end without dialogs shows
+    ``fallback``, how to give the text on the line)."""
+
+    index: int
+    text: str
+    fallback: Info
+
+
+@dataclass
+class AskReplace:
+    """``/save NAME`` where NAME holds another game's save: ask whether to replace it
+    (``/save --replace NAME``) or to save beside it as ``free``; a front end without dialogs
+    shows ``fallback``, the refusal and how to force it."""
+
+    name: str
+    free: str
+    other: str  # that save, described: its title, turns and time
+    fallback: Info
+
+
+Outcome = Stream | Info | Quit | Reloaded | OpenSettings | OpenLoad | AskEdit | AskReplace
