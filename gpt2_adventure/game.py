@@ -45,6 +45,7 @@ from gpt2_adventure.game_commands.outcomes import (
     Quit,
     Reloaded,
     Stream,
+    Writes,
 )
 from gpt2_adventure.game_commands.saves import REPLACE
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse
@@ -268,7 +269,7 @@ class Game:
         writing = self._writing_ahead() if command == Command("retry") else None
         if writing is not None:  # the retry's reply is being written: take it over
             return self.stream(lambda cancel: self.session.retry(
-                cancel, after=lambda: writing.wait_written(cancel)))
+                cancel, after=lambda: writing.wait_written(cancel)), writes="alternative")
         self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
         self.collect_ahead()
         if problem is not None:
@@ -301,11 +302,15 @@ class Game:
         return warmup is not None and warmup.taken_over and not warmup.done
 
     def stream(self, start: Callable[[CancelToken], Iterator[Event]],
-               action: Turn | None = None) -> Stream:
-        """Hand out a reply to run; ``stop`` and ``close`` cancel it."""
+               action: Turn | None = None, writes: Writes = "new") -> Stream:
+        """Hand out a reply to run; ``stop`` and ``close`` cancel it. ``writes``: what the
+        reply becomes (a new turn, or the last reply rewritten), which tells the front end
+        the first turn it changes."""
         cancel = CancelToken()
         self._cancels.append(cancel)
-        return Stream(start(cancel), cancel, action)
+        turns = len(self.state.turns)
+        return Stream(start(cancel), cancel, action, writes,
+                      from_turn=turns if writes == "new" else max(turns - 1, 0))
 
     def act(self, text: str, kind: ActionKind) -> Stream:
         try:

@@ -21,12 +21,18 @@ def alt(game: OpenGame, arg: str) -> Outcome:
         s.pick(len(last.alternatives) + 1)  # nothing to flip to yet: show a ready one
     else:
         s.alternative(step)
-    return Reloaded([alternatives_line(game)])
+    return Reloaded([alternatives_line(game)], last_turn(game))
 
 
 def pick(game: OpenGame, arg: str) -> Outcome:
     game.session.pick(number(arg, "pick"))
-    return Reloaded([alternatives_line(game)])
+    return Reloaded([alternatives_line(game)], last_turn(game))
+
+
+def last_turn(game: OpenGame) -> range:
+    """The one turn a flip changes: the last."""
+    turns = len(game.state.turns)
+    return range(turns - 1, turns)
 
 
 def alternatives_line(game: OpenGame) -> str:

@@ -13,12 +13,14 @@ from gpt2_adventure.units import count
 
 def undo(game: OpenGame, arg: str) -> Outcome:
     game.session.undo()
-    return Reloaded(["undone"])
+    end = len(game.state.turns)  # the turns taken away were the last: none left to draw
+    return Reloaded(["undone"], range(end, end))
 
 
 def redo(game: OpenGame, arg: str) -> Outcome:
-    game.session.redo()
-    return Reloaded(["redone"])
+    back = game.session.redo()
+    end = len(game.state.turns)  # the turns brought back are the last
+    return Reloaded(["redone"], range(end - len(back), end))
 
 
 def edit(game: OpenGame, arg: str) -> Outcome:
@@ -47,4 +49,4 @@ def edit_turn(game: OpenGame, index: int, text: str) -> Reloaded:
     lead = old[: len(old) - len(old.lstrip())]
     game.store.touch(game.state, index)  # an earlier turn: the autosave's journal is told
     game.session.edit(index, lead + text.strip() + ("\n" if old.endswith("\n") else ""))
-    return Reloaded([f"edited turn {index + 1}"])
+    return Reloaded([f"edited turn {index + 1}"], range(index, index + 1))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from gpt2_adventure.engine.backend import CancelToken
-from gpt2_adventure.game_commands.outcomes import Outcome, Stream
+from gpt2_adventure.game_commands.outcomes import Outcome, Stream, Writes
 from gpt2_adventure.story.commands import CommandError, usage
 from gpt2_adventure.story.events import Event
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn
@@ -28,7 +28,7 @@ class OpenGame(Protocol):
     def state(self) -> StoryState: ...
 
     def stream(self, start: Callable[[CancelToken], Iterator[Event]],
-               action: Turn | None = None) -> Stream:
+               action: Turn | None = None, writes: Writes = "new") -> Stream:
         """Hand out a reply to run (``Game.stop`` and ``Game.close`` cancel it)."""
         ...
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.story.events import Event
 from gpt2_adventure.story.model import Turn
 
+# What a reply becomes: a new turn (after the player's, if any), another alternative of the
+# last reply, or more of it.
+Writes = Literal["new", "alternative", "extend"]
+
 
 @dataclass
 class Stream:
-    """Run these events (a reply is being written)."""
+    """Run these events (a reply is being written). It says what it will change, so that a
+    front end neither compares the story before and after nor guesses: ``writes`` what the
+    reply becomes, ``from_turn`` the first turn it adds or rewrites (an index into the story
+    as it is when the stream is handed out; the turns before it stay as they are)."""
 
     events: Iterator[Event]
     cancel: CancelToken
     action: Turn | None = None  # the player's turn it answers, to show while it is written
+    writes: Writes = "new"
+    from_turn: int = 0
 
 
 @dataclass
@@ -33,9 +43,13 @@ class Quit:
 
 @dataclass
 class Reloaded:
-    """The story was replaced (load) or rewritten (undo, edit...): draw it again."""
+    """The story was replaced (load) or rewritten (undo, edit, another alternative...): draw
+    again the turns in ``changed``, indexes into the story as it is now (None: all of it,
+    another story). Every other turn is as it was, but for turns taken away at the end (undo):
+    a front end drops what it shows past the story's end."""
 
     lines: list[str]
+    changed: range | None = None
 
 
 @dataclass

@@ -24,8 +24,10 @@ def retry(game: OpenGame, arg: str) -> Outcome:
     s = game.session
     if not s.state.turns or s.state.turns[-1].role != "model":
         raise SessionError("there is no reply to retry")
-    return game.stream(s.retry)
+    return game.stream(s.retry, writes="alternative")
 
 
 def continue_(game: OpenGame, arg: str) -> Outcome:
-    return game.stream(game.session.continue_)
+    turns = game.state.turns  # more of the last reply; after the player's turn, a new one
+    extends = bool(turns) and turns[-1].role == "model"
+    return game.stream(game.session.continue_, writes="extend" if extends else "new")

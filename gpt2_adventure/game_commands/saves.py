@@ -52,7 +52,8 @@ def load(game: OpenGame, arg: str) -> Outcome:
     game.replace_story(state)
     game.save_name = path.stem if path.parent == game.store.saves_dir else None
     warm = game.restore_model_state()
-    return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")])
+    return Reloaded([f"loaded {arg}: {state.title}" + (" (warm)" if warm else "")],
+                    changed=None)  # another story: all of it
 
 
 def saves_listed(game: OpenGame, most: int = 20) -> Info:
