@@ -35,19 +35,7 @@ from gpt2_adventure.game_commands import (
     world,
 )
 from gpt2_adventure.game_commands.host import Handler
-from gpt2_adventure.game_commands.outcomes import (
-    AskEdit,
-    AskReplace,
-    Info,
-    OpenLoad,
-    OpenSettings,
-    Outcome,
-    Quit,
-    Reloaded,
-    Stream,
-    Writes,
-)
-from gpt2_adventure.game_commands.saves import REPLACE
+from gpt2_adventure.game_commands.outcomes import Info, Outcome, Quit, Reloaded, Stream, Writes
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
@@ -56,8 +44,9 @@ from gpt2_adventure.story.saves.store import GameLock, SaveStore
 from gpt2_adventure.story.session import Session
 from gpt2_adventure.story.warmup import Warmup
 
-__all__ = ["COMMAND_TABLE", "REPLACE", "AskEdit", "AskReplace", "Game", "Info", "OpenLoad",
-           "OpenSettings", "Outcome", "Quit", "Reloaded", "Stream"]
+# The outcomes ``Game`` itself returns are known from here too; the screen-opening ones
+# (``OpenSettings``, ``AskEdit``...) are imported from ``game_commands.outcomes``.
+__all__ = ["COMMAND_TABLE", "Game", "Info", "Outcome", "Quit", "Reloaded", "Stream"]
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.text import Text
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import (
+from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.outcomes import (
     AskEdit,
     AskReplace,
-    Game,
     Info,
     OpenLoad,
     OpenSettings,

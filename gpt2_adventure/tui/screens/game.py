@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import (
+from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.outcomes import (
     AskEdit,
     AskReplace,
-    Game,
     Info,
     OpenLoad,
     OpenSettings,
