@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.text import Text
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import (
+from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.outcomes import (
     AskEdit,
     AskReplace,
-    Game,
     Info,
     OpenLoad,
     OpenSettings,
@@ -338,28 +338,24 @@ class PlainGame:
     # -- a reply being written ------------------------------------------------------------
 
     def stream(self, stream: Stream) -> None:
-        before = list(self.state.turns)
-        start: tuple[Turn | None, int] | None = None  # the story as the first event found it
+        last: list[Turn | None] = []  # the story's last turn as the first event found it
         printer: ReplyPrinter | None = None
         done: Done | None = None
 
         def events() -> Iterator[Event]:
-            nonlocal start
             for event in stream.events:
-                if start is None:  # on the model's thread, while the generator waits here
-                    turns = self.state.turns
-                    start = (turns[-1] if turns else None, len(turns))
+                if not last:  # on the model's thread, while the generator waits here
+                    last.append(self.state.turns[-1] if self.state.turns else None)
                 yield event
 
         def handle(event: Event) -> None:
             nonlocal printer, done
-            assert start is not None
             if printer is None:
-                self._echo(before, *start)
+                self._echo(stream)
             if printer is None or isinstance(event, Restart):
                 if isinstance(event, Restart):
                     self.view.line(f"(the reply {event.reason}; writing it again)", NOTE)
-                printer = self._start_reply(start[0])
+                printer = self._start_reply(last[0])
             if isinstance(event, Piece):
                 printer.feed(event.text)
             elif isinstance(event, Done):
@@ -378,12 +374,13 @@ class PlainGame:
         if self.state.mode == "adventure":
             self.view.blank()
 
-    def _echo(self, before: list[Turn], last: Turn | None, count: int) -> None:
-        """Show the player's turn the session added (or say this is a retry)."""
-        if count < len(before):
+    def _echo(self, stream: Stream) -> None:
+        """Show the player's turn the reply answers (or say this is a retry), as the stream
+        says: nothing is compared with the story as it was."""
+        if stream.writes == "alternative":
             self.view.line("(another reply:)", NOTE)
-        elif last is not None and last.role == "player" and not any(t is last for t in before):
-            self.view.turn(self.state, last)
+        elif stream.action is not None:
+            self.view.turn(self.state, stream.action)
 
     def _start_reply(self, last: Turn | None) -> ReplyPrinter:
         chat = self.state.chat

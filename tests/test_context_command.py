@@ -6,7 +6,8 @@ import io
 import random
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, ShowContext
+from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.outcomes import ShowContext
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.plain import make_console, run_plain
 from gpt2_adventure.story.model import Turn

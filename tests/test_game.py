@@ -11,17 +11,8 @@ from pathlib import Path
 import pytest
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import (
-    AskEdit,
-    AskReplace,
-    Game,
-    Info,
-    OpenLoad,
-    OpenSettings,
-    Quit,
-    Reloaded,
-    Stream,
-)
+from gpt2_adventure.game import Game, Info, Quit, Reloaded, Stream
+from gpt2_adventure.game_commands.outcomes import AskEdit, AskReplace, OpenLoad, OpenSettings
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.events import Done, Piece
 from gpt2_adventure.story.model import StoryState

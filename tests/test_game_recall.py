@@ -11,7 +11,8 @@ import pytest
 
 from gpt2_adventure.config import MemorySettings, Settings
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, Info, OpenSettings, Stream
+from gpt2_adventure.game import Game, Info, Stream
+from gpt2_adventure.game_commands.outcomes import OpenSettings
 from gpt2_adventure.launch import Launch, open_game
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.model import StoryState, Turn

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, Info, OpenSettings
+from gpt2_adventure.game import Game, Info
+from gpt2_adventure.game_commands.outcomes import OpenSettings
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore

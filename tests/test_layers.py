@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gpt2_adventure"
 LAYERS: list[dict[str, tuple[str, ...]]] = [
     {"cli": ("cli", "__main__")},
     {"tui": ("tui",), "plain": ("plain",)},
-    {"game": ("game", "launch")},
+    {"game": ("game", "game_commands", "launch")},
     {"story": ("story",), "config": ("config",)},
     {"engine": ("engine",)},
     {"base": ("errors", "fileio", "paths", "resources", "safe_text", "schema", "units",

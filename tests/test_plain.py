@@ -21,7 +21,8 @@ from rich.console import Console
 
 from gpt2_adventure.engine.backend import CancelToken
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.game import Game, OpenSettings, Stream
+from gpt2_adventure.game import Game, Stream
+from gpt2_adventure.game_commands.outcomes import OpenSettings
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.plain import (
     PlainGame,

@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import (
+from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.outcomes import (
     AskEdit,
     AskReplace,
-    Game,
     Info,
     OpenLoad,
     OpenSettings,
@@ -105,7 +105,7 @@ class GameScreen(Screen[None]):
         super().__init__()
         self.state = state  # the story to open (the open game's own is ``game.state``)
         self.stream: Stream | None = None
-        self._start = 0  # turns in the story when the current generation began
+        self._from_turn = 0  # the first turn the current generation adds or rewrites
         self._tok_s: float | None = None
         self._line = ""  # the last line handed to the game (its dialogs are titled after it)
 
@@ -217,7 +217,7 @@ class GameScreen(Screen[None]):
         if isinstance(outcome, Info):
             self._info(outcome)
         elif isinstance(outcome, Reloaded):
-            self._redraw()
+            self._redraw(outcome.changed)
             say(self, "\n".join(outcome.lines))
         elif isinstance(outcome, Quit):
             self.app.action_quit_game()
@@ -253,7 +253,7 @@ class GameScreen(Screen[None]):
     def _begin(self, stream: Stream) -> None:
         assert self.game is not None
         self.stream = stream
-        self._start = len(self.game.state.turns)
+        self._from_turn = stream.from_turn
         transcript = self.query_one(Transcript)
         if stream.action is not None:
             transcript.show_pending(stream.action, self.game.state)
@@ -320,12 +320,10 @@ class GameScreen(Screen[None]):
         transcript = self.query_one(Transcript)
         transcript.end_reply()
         self.stream = None
-        if self.game is not None:
-            state = self.game.state
-            if len(state.turns) >= self._start:
-                changed = self._start - 1 if self._start and state.turns[self._start - 1].role \
-                    == "model" else self._start  # /continue and /retry rewrite the last reply
-                self._redraw_from(changed)
+        if self.game is not None:  # from the turn the stream said it changes
+            turns = len(self.game.state.turns)
+            self.query_one(Transcript).redraw_turns(range(min(self._from_turn, turns), turns),
+                                                    self.game.state)
         self._refresh_meter()
         self._start_warming()
 
@@ -349,15 +347,16 @@ class GameScreen(Screen[None]):
         if self.game is not None and self.stream is None and self.game.collect_ahead():
             self._refresh_meter()
 
-    def _redraw_from(self, index: int) -> None:
-        assert self.game is not None
-        self.query_one(Transcript).replace_from(index, self.game.state)
-
-    def _redraw(self) -> None:
+    def _redraw(self, changed: range | None = None) -> None:
+        """Draw again the turns a command ``changed`` (None: the whole story, another one)."""
         if self.game is None:
             return
         prompt = self.game.session.preview()
-        self.query_one(Transcript).show_story(self.game.state, prompt.first_visible_turn)
+        transcript = self.query_one(Transcript)
+        if changed is None:
+            transcript.show_story(self.game.state, prompt.first_visible_turn)
+        else:
+            transcript.redraw_turns(changed, self.game.state)
         self.query_one(SidePanel).load(self.game.state)
         self._refresh_meter(prompt)
 
@@ -431,8 +430,7 @@ class GameScreen(Screen[None]):
         def save(text: str | None) -> None:
             if text is None or not text.strip() or self.game is None:
                 return  # cancelled, or emptied: the turn stays as it was
-            self.game.edit(ask.index, text)
-            self._redraw()
+            self._redraw(self.game.edit(ask.index, text).changed)
 
         self.app.push_screen(EditTurn(f"Edit turn {ask.index + 1}", printable(ask.text.strip())),
                              save)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.await_complete import AwaitComplete
 
-from gpt2_adventure.game import REPLACE, AskReplace
+from gpt2_adventure.game_commands.outcomes import AskReplace
+from gpt2_adventure.game_commands.saves import REPLACE
 from gpt2_adventure.tui.screens.dialogs import Choice
 
 

@@ -100,17 +100,27 @@ class Transcript(ScrollView, can_focus=False):
     # -- what the game calls ------------------------------------------------------------------
 
     def show_story(self, state: StoryState, first_visible: int = 0) -> None:
-        """Draw the story again (after a load, undo, edit...), scrolled to its end."""
+        """Draw the whole story (a game opened or loaded), scrolled to its end; after a
+        change within it, ``redraw_turns``."""
         self._turns = [Block(turn_text(turn, state)) for turn in state.turns]
         self._pending = self._live = None
         self._live_text = ""
         self.first_visible = first_visible
         self._changed(body=True, tail=True, redraw=True)
 
-    def replace_from(self, index: int, state: StoryState) -> None:
-        """Show the story's turns from ``index`` on as it has them now (after a reply, a
-        retry or a /continue rewrote them)."""
-        self._turns[index:] = [Block(turn_text(turn, state)) for turn in state.turns[index:]]
+    def redraw_turns(self, changed: range, state: StoryState) -> None:
+        """Show the turns in ``changed`` as the story has them now, and no others (the game
+        says which changed: a reply, a retry, an undo, an edit...). Turns come and go only
+        at the story's end: what is shown past its end goes."""
+        del self._turns[len(state.turns):]
+        if changed.start > len(self._turns):
+            raise ValueError(f"turns {changed} leave a gap after the {len(self._turns)} shown")
+        for index in changed:
+            block = Block(turn_text(state.turns[index], state))
+            if index < len(self._turns):
+                self._turns[index] = block
+            else:
+                self._turns.append(block)
         self._changed(body=True)
 
     def mark_view(self, first_visible: int) -> None:
