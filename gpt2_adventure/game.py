@@ -357,12 +357,7 @@ class Game:
             if step is None:
                 raise CommandError(f"/alt takes next or prev (or nothing, for next), not "
                                    f"{arg!r}")
-            last = s.state.turns[-1] if s.state.turns else None
-            if last is not None and last.role == "model" and len(last.alternatives) < 2 \
-                    and last.ahead:
-                s.pick(len(last.alternatives) + 1)  # nothing to flip to yet: show a ready one
-            else:
-                s.alternative(step)
+            s.alternative(step)  # (nothing to flip to yet: it shows a ready one)
             return Reloaded([self._alternatives_line()])
         if name == "pick":
             s.pick(self._number(arg, "pick"))
@@ -410,10 +405,7 @@ class Game:
         raise CommandError(f"/{name} is not available here")
 
     def _alternatives_line(self) -> str:
-        last = self.state.turns[-1]
-        ready = self.ready_note()
-        return (f"alternative {last.chosen + 1} of {len(last.alternatives)}"
-                + (f" · {ready} (/pick {len(last.alternatives) + 1})" if ready else ""))
+        return self.session.choices_line()
 
     # -- commands with arguments ----------------------------------------------------------
 
