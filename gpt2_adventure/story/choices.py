@@ -5,8 +5,10 @@ both on the reply's ``Turn`` (saves keep both): ``alternatives`` (shown; ``chose
 in the story, and ``Turn.text`` is it) and ``ahead`` (written while the player read, not shown
 yet). ``Choices`` is their one owner while the game runs: which reply the ones written ahead
 belong to, the prompt they answer, the backend's ``Handle`` on each one's KV cache (so the next
-turn continues the one shown), their staleness, and their order (best first, by
-``story/quality/score.py``). Its operations:
+turn continues the one shown), their staleness, and their order: best first, by a cheap
+score (``story/quality/score.py``: no loop, no repeat of an earlier turn, the action taken up,
+a whole sentence, a sensible length), so that retry and ``/alt`` show the best one first and
+``/alt`` tells how the one shown ranks. Its operations:
 
 - ``start`` (a new reply: the ones written ahead will answer its prompt), ``drop`` (the story
   changed under them), ``forget`` (another story loaded);
@@ -33,9 +35,11 @@ from gpt2_adventure.engine.backend import Handle
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.events import SessionError
 from gpt2_adventure.story.model import StoryState, Turn
+from gpt2_adventure.story.quality.score import Score, best_first, score_reply
 from gpt2_adventure.story.turns import reply_turn
 
 RECENT = 3  # replies before the last one that the loop check compares with
+EARLIER = 20  # turns before the last action that its replies are scored against
 
 
 @dataclass
@@ -174,7 +178,7 @@ class Choices:
 
     def collect(self, state: StoryState) -> int:
         """Take in what the worker has written for the last reply (dropped if the story moved
-        on); returns how many joined."""
+        on), ordered best first; returns how many joined."""
         items = self._inbox.take()
         last = self._turn
         if not items or last is None or _last_reply(state.turns) is not last:
@@ -186,6 +190,8 @@ class Choices:
                 self._ready.append(_Ready(text, item.handle))
                 added += 1
         if added:
+            scores = self.scores(state.turns, [r.text for r in self._ready])
+            self._ready = [self._ready[i] for i in best_first([s.value for s in scores])]
             last.ahead[:] = [r.text for r in self._ready]
         return added
 
@@ -221,7 +227,7 @@ class Choices:
 
     def flip(self, turns: Sequence[Turn], step: int = 1) -> str:
         """Flip the last reply between its shown alternatives (with none to flip to yet, show
-        the first ready one); returns the one now shown."""
+        the best ready one); returns the one now shown."""
         last = _last_reply(turns)
         if last is not None and len(last.alternatives) < 2 and last.ahead:
             return self.show(turns, 0)
@@ -246,13 +252,41 @@ class Choices:
 
     # -- telling about them -----------------------------------------------------------------
 
+    @staticmethod
+    def scores(turns: Sequence[Turn], texts: Sequence[str]) -> list[Score]:
+        """Each of ``texts`` scored as the answer to the last action (the player's turn before
+        the last reply), after the turns before it."""
+        end = len(turns) - 1 if _last_reply(turns) is not None else len(turns)
+        before = turns[:end]
+        action = ""
+        if before and before[-1].role == "player":
+            action = before[-1].raw or before[-1].text
+        earlier = [t.text for t in before[-EARLIER:] if t.role != "player"]
+        return [score_reply(text, earlier=earlier, action=action) for text in texts]
+
     def summary(self, turns: Sequence[Turn]) -> str:
-        """``/alt``'s line: "alternative 2 of 3 · 1 more ready (/pick 4)"."""
+        """``/alt``'s line: "alternative 2 of 3 · score 0.82 (best of 4) · 1 more ready
+        (/pick 4)": which one is shown, how it scores and ranks among all the reply's
+        choices (shown and ready), how many wait."""
         last = _last_reply(turns)
         if last is None:
             raise SessionError("there is no reply to pick from")
         shown, ready = len(last.alternatives), len(last.ahead)
         line = f"alternative {last.chosen + 1} of {shown}"
+        if shown:
+            # Ranked as shown (two places): equal-looking scores share a place.
+            values = [round(s.value, 2)
+                      for s in self.scores(turns, [*last.alternatives, *last.ahead])]
+            mine = values[last.chosen]
+            rank = 1 + sum(1 for v in values if v > mine)
+            place = "best" if rank == 1 else _ordinal(rank)
+            line += f" · score {mine:.2f} ({place} of {len(values)})"
         if ready:
             line += f" · {ready} more ready (/pick {shown + 1})"
         return line
+
+
+def _ordinal(n: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 11 -> "11th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

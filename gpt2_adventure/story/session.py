@@ -108,7 +108,7 @@ class Session:
         self.last_prompt: Prompt | None = None
         self._owner = Owner()  # held by a reply's stream, or by one change at a time
         # The last reply's alternatives and the replies written ahead for it.
-        self.choices = Choices(use=self._use_written)
+        self._choices = Choices(use=self._use_written)
 
     @property
     def writing(self) -> bool:
@@ -183,7 +183,7 @@ class Session:
         """The story changed: save it. Replies written ahead answer the story as it was, so
         they go too, unless the change leaves the last reply's prompt as it was."""
         if not keep_ahead:
-            self.choices.drop(self.state.turns)
+            self._choices.drop(self.state.turns)
         if self.on_change is not None:
             self.on_change(self.state)
 
@@ -249,8 +249,8 @@ class Session:
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
         self.pending = None
-        if self.choices.ready(turns):  # written while the player read: shown at once
-            first = self.choices.first_ready(turns)
+        if self._choices.ready(turns):  # written while the player read: shown at once
+            first = self._choices.first_ready(turns)
             last = turns.pop()  # while it is shown, the story is as during a retry
             try:
                 yield Piece(first)
@@ -274,7 +274,7 @@ class Session:
 
     def _show_ahead(self) -> str:
         """Show the last reply's first reply written ahead (``Choices.show``)."""
-        text = self.choices.show(self.state.turns)
+        text = self._choices.show(self.state.turns)
         self._changed(keep_ahead=True)
         return text
 
@@ -333,8 +333,8 @@ class Session:
         if target == "new" or not finished:
             self.state.redo.clear()
         keep = finished and target != "extend"
-        if keep and self.choices.turn is not turns[-1] and self.last_prompt is not None:
-            self.choices.start(turns[-1], self.last_prompt.tokens)
+        if keep and self._choices.turn is not turns[-1] and self.last_prompt is not None:
+            self._choices.start(turns[-1], self.last_prompt.tokens)
         self._changed(keep_ahead=keep)
 
     @_changes
@@ -359,26 +359,26 @@ class Session:
     def alternative(self, step: int = 1) -> str:
         """Flip the last reply between its alternatives (with none to flip to yet, show a
         ready one written ahead); returns the one now shown."""
-        text = self.choices.flip(self.state.turns, step)
+        text = self._choices.flip(self.state.turns, step)
         self._changed(keep_ahead=True)
         return text
 
     @property
     def ready(self) -> int:
         """How many replies written ahead the last reply has that were not shown yet."""
-        return self.choices.ready(self.state.turns)
+        return self._choices.ready(self.state.turns)
 
     @_changes
     def pick(self, number: int) -> str:
         """Show reply ``number`` of the last turn: 1.. the ones shown, then the ones
         written ahead (which then join the shown ones)."""
-        text = self.choices.pick(self.state.turns, number)
+        text = self._choices.pick(self.state.turns, number)
         self._changed(keep_ahead=True)
         return text
 
     def choices_line(self) -> str:
         """What ``/alt`` and ``/pick`` tell: which reply is shown, of how many, how many wait."""
-        return self.choices.summary(self.state.turns)
+        return self._choices.summary(self.state.turns)
 
     @_changes
     def undo(self) -> list[Turn]:
@@ -408,7 +408,7 @@ class Session:
         self.state = state
         self.builder.reset()
         self.pending = None
-        self.choices.forget()  # (its staleness count goes on: a late reply of the old is stale)
+        self._choices.forget()  # (its staleness count goes on: a late reply of the old is stale)
 
     @_changes
     def restore_layout(self, spelled: Sequence[tuple[str, list[int]]], plan: Plan | None
@@ -540,7 +540,7 @@ class Session:
         None when there is nothing to write, or a reply is being written."""
         if not self.backend.supports_write_ahead:
             return None
-        return self.choices.job(self.state, self.sampling, stop_strings(self.state))
+        return self._choices.job(self.state, self.sampling, stop_strings(self.state))
 
     def write_ahead(self, job: AheadJob, cancel: CancelToken | None = None,
                     on_ready: Callable[[], None] | None = None) -> int:
@@ -558,7 +558,7 @@ class Session:
         for reply in self.backend.write_ahead(job.prompt, [job.sampling] * job.count,
                                               job.stops, cancel, keep=job.keep, judge=judge):
             cleaned = clean_reply(reply.text, job.stops, whole_sentences=job.whole)
-            self.choices.post(job.generation, cleaned, reply.handle)
+            self._choices.post(job.generation, cleaned, reply.handle)
             written += 1
             if on_ready is not None:
                 on_ready()
@@ -571,7 +571,7 @@ class Session:
         return self._collect_ahead()  # (while a reply is written: once it is done, by it)
 
     def _collect_ahead(self) -> int:
-        added = self.choices.collect(self.state)
+        added = self._choices.collect(self.state)
         if added:
             self._changed(keep_ahead=True)
         return added

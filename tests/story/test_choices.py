@@ -100,3 +100,25 @@ def test_a_saved_turn_keeps_the_text_it_showed_and_saves_as_before() -> None:
     assert turn.to_dict() == {**data, "alternatives": [" Other.", " Shown."]}
     same = Turn.from_dict(turn.to_dict())
     assert same == turn and same.to_dict()["text"] == " Shown."
+
+
+LOOP = " You stand at a door. You stand at a door. You stand at a door."
+GOOD = " The heavy door swings open onto a dark hall."
+
+
+def test_the_best_reply_written_ahead_comes_first_and_alt_tells_its_score() -> None:
+    choices, state, _ = started()
+    generation = choices.generation
+    # In the order written: a loop repeating the opening, a cut one, a good one.
+    for text in (LOOP, " The door", GOOD):
+        choices.post(generation, text, None)
+    assert choices.collect(state) == 3
+    last = state.turns[-1]
+    assert last.ahead == [GOOD, " The door", LOOP]  # scored 1.00, 0.70, 0.43
+    assert choices.show(state.turns) == GOOD  # what retry shows
+    # " It creaks." takes nothing of "open the door" up and is short: 0.75.
+    assert choices.summary(state.turns) == \
+        "alternative 2 of 2 · score 1.00 (best of 4) · 2 more ready (/pick 3)"
+    choices.flip(state.turns)
+    assert choices.summary(state.turns) == \
+        "alternative 1 of 2 · score 0.75 (2nd of 4) · 2 more ready (/pick 3)"
