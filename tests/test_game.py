@@ -130,7 +130,10 @@ def test_retry_and_alt(game: Game) -> None:
     assert last.alternatives == [" The door creaks open.", " A draft blows."]
     assert last.text == " A draft blows."
     outcome = game.handle("/alt")
-    assert isinstance(outcome, Reloaded) and outcome.lines == ["alternative 1 of 2"]
+    # Scored (story/quality/score.py): it takes "open" and "door" up; " A draft blows."
+    # does not, and is short (0.78).
+    assert isinstance(outcome, Reloaded) and \
+        outcome.lines == ["alternative 1 of 2 · score 1.00 (best of 2)"]
     assert game.state.turns[-1].text == " The door creaks open."
     game.handle("/alt prev")
     assert game.state.turns[-1].text == " A draft blows."

@@ -92,15 +92,29 @@ def test_pick_and_alt_reach_the_ready_ones(game: Game) -> None:
     act_and_wait(game)
     outcome = game.run(Command("alt"))
     assert isinstance(outcome, Reloaded)
-    assert outcome.lines == ["alternative 2 of 2 · 1 more ready (/pick 3)"]
+    # " The door creaks open." takes the action up (1.00); the others do not (0.80 each).
+    assert outcome.lines == ["alternative 2 of 2 · score 0.80 (2nd of 3) · 1 more ready (/pick 3)"]
     assert game.state.turns[-1].text == " A bat flies out."
     outcome = game.run(Command("pick", "3"))
-    assert isinstance(outcome, Reloaded) and outcome.lines == ["alternative 3 of 3"]
+    assert isinstance(outcome, Reloaded) and \
+        outcome.lines == ["alternative 3 of 3 · score 0.80 (2nd of 3)"]
     assert game.state.turns[-1].text == " A voice calls your name."
     game.run(Command("pick", "1"))
     assert game.state.turns[-1].text == " The door creaks open."
     with pytest.raises(Exception, match="no reply 4"):
         game.run(Command("pick", "4"))
+
+
+def test_retry_shows_the_best_reply_written_ahead_first() -> None:
+    game = open_game(3, [" The door creaks open.", " You stand",
+                         " The heavy door swings open onto a dark hall."])
+    try:
+        act_and_wait(game)  # written in this order: a cut one, then a good one
+        assert game.state.turns[-1].ahead[0] == " The heavy door swings open onto a dark hall."
+        done = play(game.handle("/retry"))
+        assert done.text == " The heavy door swings open onto a dark hall."
+    finally:
+        game.close()
 
 
 def test_acting_stops_the_writing_and_the_turn_goes_on(game: Game) -> None:

@@ -54,12 +54,24 @@ class GenerationStats:
         return (self.generated_tokens - 1) / self.generation_seconds
 
 
+@dataclass(frozen=True, eq=False)
+class Handle:
+    """A backend's hold on one reply written ahead whose KV cache it keeps: opaque to the
+    story, which only hands it back (``use_written``, ``write_ahead(keep=...)``). Only the
+    backend that made it reads it; it is good while the sequence ``seq`` still holds the very
+    reply it was made for (``reply``, compared by identity: a sequence written again since
+    makes it stale, and a stale handle is ignored)."""
+
+    seq: int  # the backend's sequence
+    reply: object  # what the backend kept for the reply when it was written
+
+
 @dataclass
 class Written:
     """One reply written ahead (an alternative the player has not asked for yet)."""
 
     text: str  # as streamed: not cleaned up
-    slot: int | None  # the backend's sequence holding its KV cache; None: none is kept
+    handle: Handle | None  # the backend's hold on its KV cache; None: none is kept
     stats: GenerationStats = field(default_factory=GenerationStats)
     rerolls: int = 0  # how many times it was written again because ``judge`` refused it
 
@@ -182,19 +194,19 @@ class Backend(ABC):
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
         *,
-        keep: Collection[int] = (),
+        keep: Collection[Handle] = (),
         judge: Judge | None = None,
     ) -> Iterator[Written]:
         """Write one reply to ``prompt`` per sampling, in the background, yielding each when
         it is complete. It never disturbs the main sequence (what the next turn continues)
-        nor the slots in ``keep`` (replies written ahead that are still wanted); ``judge``
+        nor the replies held by ``keep`` (written ahead earlier and still wanted); ``judge``
         may ask for a reply to be written again. Stops within one token once ``cancel`` is
         set. Not offered here: nothing is written."""
         return iter(())
 
-    def use_written(self, slot: int) -> None:
-        """The reply written ahead in ``slot`` is now the story's: the next prompt continues
-        it (nothing to do for a backend that keeps none)."""
+    def use_written(self, handle: Handle) -> None:
+        """The reply written ahead that ``handle`` holds is now the story's: the next prompt
+        continues it (nothing to do for a backend that keeps none, or a stale handle)."""
         return None
 
 

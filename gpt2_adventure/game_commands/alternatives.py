@@ -15,28 +15,16 @@ def alt(game: OpenGame, arg: str) -> Outcome:
     if step is None:
         raise CommandError(f"/alt takes next or prev (or nothing, for next), not "
                            f"{arg!r}")
-    last = s.state.turns[-1] if s.state.turns else None
-    if last is not None and last.role == "model" and len(last.alternatives) < 2 \
-            and last.ahead:
-        s.pick(len(last.alternatives) + 1)  # nothing to flip to yet: show a ready one
-    else:
-        s.alternative(step)
-    return Reloaded([alternatives_line(game)], last_turn(game))
+    s.alternative(step)  # (nothing to flip to yet: it shows a ready one)
+    return Reloaded([game.session.choices_line()], last_turn(game))
 
 
 def pick(game: OpenGame, arg: str) -> Outcome:
     game.session.pick(number(arg, "pick"))
-    return Reloaded([alternatives_line(game)], last_turn(game))
+    return Reloaded([game.session.choices_line()], last_turn(game))
 
 
 def last_turn(game: OpenGame) -> range:
     """The one turn a flip changes: the last."""
     turns = len(game.state.turns)
     return range(turns - 1, turns)
-
-
-def alternatives_line(game: OpenGame) -> str:
-    last = game.state.turns[-1]
-    ready = game.ready_note()
-    return (f"alternative {last.chosen + 1} of {len(last.alternatives)}"
-            + (f" · {ready} (/pick {len(last.alternatives) + 1})" if ready else ""))

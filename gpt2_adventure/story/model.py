@@ -136,29 +136,64 @@ class Seed:
 Role = Literal["opening", "player", "model"]
 
 
-@dataclass
 class Turn:
     """One piece of the transcript.
 
     ``text`` is exactly what the model sees for this turn (for a player turn: the formatted
     action, e.g. ``"\\n> You open the door.\\n"``). A model turn keeps its alternatives
-    (retries) and which one is shown; ``text`` is always the chosen one. ``ahead`` holds
-    replies written ahead for it that the player has not been shown yet: not part of the
-    story (no transcript or export prints them) until one is shown as an alternative.
+    (retries) and which one is shown; its ``text`` is the chosen one, ``alternatives[chosen]``
+    (a property: setting it rewrites that alternative). A turn without alternatives (the
+    player's, the opening, an imported reply) holds its text itself. ``ahead`` holds replies
+    written ahead for it that the player has not been shown yet: not part of the story (no
+    transcript or export prints them) until one is shown as an alternative
+    (``story/choices.py``).
     """
 
-    role: Role
-    text: str
-    kind: ActionKind | None = None  # player turns: do / say / story
-    raw: str = ""  # player turns: what the player typed
-    speaker: str = ""  # chat turns: who speaks
-    alternatives: list[str] = field(default_factory=list)
-    chosen: int = 0
-    ahead: list[str] = field(default_factory=list)
+    def __init__(self, role: Role, text: str, kind: ActionKind | None = None, raw: str = "",
+                 speaker: str = "", alternatives: list[str] | None = None, chosen: int = 0,
+                 ahead: list[str] | None = None) -> None:
+        """``text`` is what the story shows: with ``alternatives``, it is the chosen one's
+        (a save whose text differs from its chosen alternative keeps the text it showed)."""
+        self.role: Role = role
+        self.kind: ActionKind | None = kind  # player turns: do / say / story
+        self.raw = raw  # player turns: what the player typed
+        self.speaker = speaker  # chat turns: who speaks
+        self.alternatives: list[str] = list(alternatives or ())
+        self.ahead: list[str] = list(ahead or ())
+        if self.alternatives and not 0 <= chosen < len(self.alternatives):
+            raise ValueError(f"chosen is {chosen} but the turn has "
+                             f"{len(self.alternatives)} alternative(s)")
+        self.chosen = chosen if self.alternatives else 0
+        self._own = ""  # the text of a turn without alternatives
+        self.text = text
+
+    @property
+    def text(self) -> str:
+        return self.alternatives[self.chosen] if self.alternatives else self._own
+
+    @text.setter
+    def text(self, value: str) -> None:
+        if self.alternatives:
+            self.alternatives[self.chosen] = value
+        else:
+            self._own = value
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.role, self.text, self.kind, self.raw, self.speaker, self.alternatives,
+                self.chosen, self.ahead)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Turn) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as a dataclass)
+
+    def __repr__(self) -> str:
+        return (f"Turn(role={self.role!r}, text={self.text!r}, kind={self.kind!r}, "
+                f"raw={self.raw!r}, speaker={self.speaker!r}, alternatives={self.alternatives!r}, "
+                f"chosen={self.chosen!r}, ahead={self.ahead!r})")
 
     def choose(self, index: int) -> None:
         self.chosen = index % len(self.alternatives)
-        self.text = self.alternatives[self.chosen]
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "text": self.text}

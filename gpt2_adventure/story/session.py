@@ -19,9 +19,9 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
-from gpt2_adventure.engine.backend import Backend, CancelToken
+from gpt2_adventure.engine.backend import Backend, CancelToken, Handle
 from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.story.ahead import Ahead, AheadJob
+from gpt2_adventure.story.choices import AheadJob, Choices
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
@@ -107,7 +107,8 @@ class Session:
         self.pending: Pending | None = None
         self.last_prompt: Prompt | None = None
         self._owner = Owner()  # held by a reply's stream, or by one change at a time
-        self._ahead = Ahead()  # replies written ahead for the last reply
+        # The last reply's alternatives and the replies written ahead for it.
+        self._choices = Choices(use=self._use_written)
 
     @property
     def writing(self) -> bool:
@@ -182,15 +183,9 @@ class Session:
         """The story changed: save it. Replies written ahead answer the story as it was, so
         they go too, unless the change leaves the last reply's prompt as it was."""
         if not keep_ahead:
-            self._drop_ahead()
+            self._choices.drop(self.state.turns)
         if self.on_change is not None:
             self.on_change(self.state)
-
-    def _drop_ahead(self) -> None:
-        turns = self.state.turns
-        if turns and turns[-1].role == "model":
-            turns[-1].ahead.clear()
-        self._ahead.drop()
 
     def act(self, text: str, kind: ActionKind = "do",
             cancel: CancelToken | None = None) -> Iterator[Event]:
@@ -217,11 +212,6 @@ class Session:
         finally:
             if not finished and turn is not None and turns and turns[-1] is turn:
                 turns.pop()  # nothing came of it: the story is as it was
-
-    def _start_ahead(self) -> None:
-        """The last reply is new: replies written ahead will answer its prompt."""
-        if self.last_prompt is not None:
-            self._ahead.start(self.state.turns[-1], self.last_prompt.tokens)
 
     def _add_reply(self, cleaned: str) -> None:
         text, speaker = reply_turn(self.state, cleaned)
@@ -259,13 +249,14 @@ class Session:
         if not turns or turns[-1].role != "model":
             raise SessionError("there is no reply to retry")
         self.pending = None
-        if turns[-1].ahead:  # written while the player read: shown at once
+        if self._choices.ready(turns):  # written while the player read: shown at once
+            first = self._choices.first_ready(turns)
             last = turns.pop()  # while it is shown, the story is as during a retry
             try:
-                yield Piece(last.ahead[0])
+                yield Piece(first)
             finally:
                 turns.append(last)
-            yield Done(self._show_ahead(0), "ahead")
+            yield Done(self._show_ahead(), "ahead")
             return
         last = turns.pop()
         try:
@@ -281,21 +272,17 @@ class Session:
             if not turns or turns[-1] is not last:
                 turns.append(last)
 
-    def _show_ahead(self, index: int) -> str:
-        """Show the last reply's ``index``-th reply written ahead: it joins the shown
-        alternatives, and the next turn continues its KV cache where the backend kept it."""
-        last = self.state.turns[-1]
-        if self._ahead.turn is last:
-            text, slot = self._ahead.pop(index)
-        else:  # read from a save: no cache holds it
-            text, slot = last.ahead.pop(index), None
-        if slot is not None:
-            self.backend.use_written(slot)
-            self._adopt_reply(text)
-        last.alternatives.append(text)
-        last.choose(len(last.alternatives) - 1)
+    def _show_ahead(self) -> str:
+        """Show the last reply's first reply written ahead (``Choices.show``)."""
+        text = self._choices.show(self.state.turns)
         self._changed(keep_ahead=True)
         return text
+
+    def _use_written(self, text: str, handle: Handle) -> None:
+        """A reply written ahead is shown: the next turn continues its KV cache, spelled
+        with the tokens the model wrote (``Choices``' hook)."""
+        self.backend.use_written(handle)
+        self._adopt_reply(text)
 
     def continue_(self, cancel: CancelToken | None = None) -> Iterator[Event]:
         """More of the last reply (or a new reply when the player spoke last)."""
@@ -319,9 +306,7 @@ class Session:
         if not more.strip():
             return
         self._adopt_tokens(turn.text + more, more, before=turn.text)
-        turn.text += more
-        if turn.alternatives:
-            turn.alternatives[turn.chosen] = turn.text
+        turn.text += more  # (the chosen alternative: ``Turn.text`` is it)
 
     def _commit(self, target: Target, cleaned: str, *, finished: bool,
                 action: Turn | None = None) -> None:
@@ -348,8 +333,8 @@ class Session:
         if target == "new" or not finished:
             self.state.redo.clear()
         keep = finished and target != "extend"
-        if keep and self._ahead.turn is not turns[-1]:
-            self._start_ahead()
+        if keep and self._choices.turn is not turns[-1] and self.last_prompt is not None:
+            self._choices.start(turns[-1], self.last_prompt.tokens)
         self._changed(keep_ahead=keep)
 
     @_changes
@@ -372,36 +357,28 @@ class Session:
 
     @_changes
     def alternative(self, step: int = 1) -> str:
-        """Flip the last reply between its alternatives; returns the one now shown."""
-        turns = self.state.turns
-        if not turns or turns[-1].role != "model" or len(turns[-1].alternatives) < 2:
-            raise SessionError("the last reply has no alternatives (use retry to make one)")
-        turns[-1].choose(turns[-1].chosen + step)
+        """Flip the last reply between its alternatives (with none to flip to yet, show a
+        ready one written ahead); returns the one now shown."""
+        text = self._choices.flip(self.state.turns, step)
         self._changed(keep_ahead=True)
-        return turns[-1].text
+        return text
 
     @property
     def ready(self) -> int:
         """How many replies written ahead the last reply has that were not shown yet."""
-        turns = self.state.turns
-        return len(turns[-1].ahead) if turns and turns[-1].role == "model" else 0
+        return self._choices.ready(self.state.turns)
 
     @_changes
     def pick(self, number: int) -> str:
         """Show reply ``number`` of the last turn: 1.. the ones shown, then the ones
         written ahead (which then join the shown ones)."""
-        turns = self.state.turns
-        if not turns or turns[-1].role != "model":
-            raise SessionError("there is no reply to pick from")
-        last = turns[-1]
-        shown, total = len(last.alternatives), len(last.alternatives) + len(last.ahead)
-        if not 1 <= number <= total:
-            raise SessionError(f"there is no reply {number}: the last turn has {total}")
-        if number <= shown:
-            last.choose(number - 1)
-            self._changed(keep_ahead=True)
-            return last.text
-        return self._show_ahead(number - shown - 1)
+        text = self._choices.pick(self.state.turns, number)
+        self._changed(keep_ahead=True)
+        return text
+
+    def choices_line(self) -> str:
+        """What ``/alt`` and ``/pick`` tell: which reply is shown, of how many, how many wait."""
+        return self._choices.summary(self.state.turns)
 
     @_changes
     def undo(self) -> list[Turn]:
@@ -431,7 +408,7 @@ class Session:
         self.state = state
         self.builder.reset()
         self.pending = None
-        self._ahead.drop()  # (its staleness count goes on: a late reply of the old is stale)
+        self._choices.forget()  # (its staleness count goes on: a late reply of the old is stale)
 
     @_changes
     def restore_layout(self, spelled: Sequence[tuple[str, list[int]]], plan: Plan | None
@@ -447,9 +424,7 @@ class Session:
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
         turn = self._turn(index)
-        turn.text = text
-        if turn.alternatives:
-            turn.alternatives[turn.chosen] = text
+        turn.text = text  # (the chosen alternative, for a reply)
         if turn.role == "player":
             turn.raw = text.strip().removeprefix(">").strip()
         # The last reply's own text is not in the prompt its alternatives answer.
@@ -557,33 +532,21 @@ class Session:
         waits for at most one chunk of it once ``cancel`` is set."""
         return int(self.backend.prefill(tokens, cancel))
 
-    # -- replies written ahead (see story/ahead.py) -----------------------------------------
+    # -- replies written ahead (see story/choices.py) ---------------------------------------
 
     @_when_free(None)
     def ahead_job(self) -> AheadJob | None:
-        """What to write ahead for the last reply while the player reads: enough replies to
-        its prompt that ``candidates`` are there in all, counting the one shown; None when
-        there is nothing to write (or a reply is being written)."""
-        turns = self.state.turns
-        ahead = self._ahead
-        if (not self.backend.supports_write_ahead or not turns
-                or turns[-1] is not ahead.turn or ahead.prompt is None):
+        """What to write ahead for the last reply while the player reads (``Choices.job``);
+        None when there is nothing to write, or a reply is being written."""
+        if not self.backend.supports_write_ahead:
             return None
-        last = turns[-1]
-        count = self.sampling.candidates - 1 - len(last.ahead)
-        if count <= 0:
-            return None
-        return AheadJob(
-            turn=last, prompt=list(ahead.prompt), sampling=self.sampling,
-            stops=stop_strings(self.state), count=count,
-            keep=tuple(s for s in ahead.slots if s is not None),
-            recent=[t.text for t in turns[:-1] if t.role == "model"][-3:],
-            whole=self.state.mode != "story", generation=ahead.generation)
+        return self._choices.job(self.state, self.sampling, stop_strings(self.state))
 
     def write_ahead(self, job: AheadJob, cancel: CancelToken | None = None,
                     on_ready: Callable[[], None] | None = None) -> int:
-        """Write a job's replies (on a worker: only the backend is touched), handing each to
-        ``collect_ahead`` and calling ``on_ready`` when it is there; returns how many."""
+        """Write a job's replies (on a worker: only the backend is touched), posting each to
+        the choices' inbox for ``collect_ahead`` and calling ``on_ready`` when it is there;
+        returns how many."""
         def judge(text: str, rerolls: int) -> Sampling | None:
             cleaned = clean_reply(text, job.stops, whole_sentences=job.whole)
             looping = _looping(cleaned, job.recent)
@@ -595,7 +558,7 @@ class Session:
         for reply in self.backend.write_ahead(job.prompt, [job.sampling] * job.count,
                                               job.stops, cancel, keep=job.keep, judge=judge):
             cleaned = clean_reply(reply.text, job.stops, whole_sentences=job.whole)
-            self._ahead.post(job.generation, cleaned, reply.slot)
+            self._choices.post(job.generation, cleaned, reply.handle)
             written += 1
             if on_ready is not None:
                 on_ready()
@@ -608,18 +571,7 @@ class Session:
         return self._collect_ahead()  # (while a reply is written: once it is done, by it)
 
     def _collect_ahead(self) -> int:
-        items = self._ahead.take()
-        turns = self.state.turns
-        last = self._ahead.turn
-        if not items or not turns or turns[-1] is not last or last is None:
-            return 0
-        added = 0
-        for item in items:
-            text, _ = reply_turn(self.state, item.cleaned)
-            if text.strip():
-                last.ahead.append(text)
-                self._ahead.slots.append(item.slot)
-                added += 1
+        added = self._choices.collect(self.state)
         if added:
             self._changed(keep_ahead=True)
         return added

@@ -3,7 +3,7 @@
 Its lifetime, with the thread each step runs on:
 
 - ``Warmup.plan`` (the session's owner, between replies): lay out the next prompt to evaluate,
-  the replies to write ahead (alternatives to the last reply, ``story/ahead.py``) and the
+  the replies to write ahead (alternatives to the last reply, ``story/choices.py``) and the
   window after the next trim when one is near. Nothing runs yet: ``Stage.WAITING``.
 - ``run`` (a worker; it touches only the backend): ``PROMPT``, ``AHEAD``, ``SPARE``, then
   ``DONE``, however it ends.
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.backend import CancelToken
-from gpt2_adventure.story.ahead import AheadJob
+from gpt2_adventure.story.choices import AheadJob
 
 if TYPE_CHECKING:
     from gpt2_adventure.story.session import Session

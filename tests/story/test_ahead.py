@@ -1,6 +1,6 @@
 """Replies written ahead on real llama.cpp (a tiny generated GPT-2): what retry shows is what
-a live retry with the same random state writes, the chosen one's cache is what the next turn
-continues, and the context meter does not move while they are written."""
+a live retry with the same random state writes (best first), the chosen one's cache is what
+the next turn continues, and the context meter does not move while they are written."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.choices import Choices
 from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.seeds.library import find_seed
@@ -46,9 +47,15 @@ def test_retry_shows_what_a_live_retry_would_have_written(tiny_gguf: Path) -> No
         assert ahead.collect_ahead() == 2
         shown = [done(ahead.retry()).text for _ in range(2)]
         written = [done(live.retry()).text for _ in range(2)]
-        assert shown == written
-        assert ahead.state.turns == live.state.turns
-        assert len(set(ahead.state.turns[-1].alternatives)) == 3  # three different replies
+        # The same replies; retry shows the best first (story/quality/score.py).
+        assert sorted(shown) == sorted(written)
+        scores = [s.value for s in Choices.scores(ahead.state.turns, shown)]
+        assert scores == sorted(scores, reverse=True)
+        assert ahead.state.turns[:-1] == live.state.turns[:-1]
+        last, other = ahead.state.turns[-1], live.state.turns[-1]
+        assert last.alternatives[0] == other.alternatives[0]  # the reply itself
+        assert sorted(last.alternatives) == sorted(other.alternatives)
+        assert len(set(last.alternatives)) == 3  # three different replies
     finally:
         ahead.backend.close()
         live.backend.close()

@@ -15,6 +15,7 @@ from gpt2_adventure.engine.backend import (
     Backend,
     CancelToken,
     GenerationStats,
+    Handle,
     Judge,
     Written,
     write_by_streaming,
@@ -78,7 +79,7 @@ class FakeBackend(Backend):
 
     def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
                     stop: Sequence[str] = (), cancel: CancelToken | None = None, *,
-                    keep: Collection[int] = (), judge: Judge | None = None) -> Iterator[Written]:
+                    keep: Collection[Handle] = (), judge: Judge | None = None) -> Iterator[Written]:
         if not self.ahead:
             return iter(())
         return write_by_streaming(self, prompt, samplings, stop, cancel, judge)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from gpt2_adventure.engine.backend import CancelToken, Judge, Written
+from gpt2_adventure.engine.backend import CancelToken, Handle, Judge, Written
 from gpt2_adventure.engine.llama.reply import Reply
 from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.sampling import Sampling
@@ -70,8 +70,8 @@ class Writer:
         return self._make_reply(seq, self._prompt, sampling, self._stop)
 
     def _keep(self, reply: Reply, rerolls: int) -> Written:
-        self._written[reply.seq] = reply.tokens  # for tokens_for()
-        return Written(reply.text.text, reply.seq, reply.stats, rerolls)
+        self._written[reply.seq] = reply.tokens  # for tokens_for(), and what its handle holds
+        return Written(reply.text.text, Handle(reply.seq, reply.tokens), reply.stats, rerolls)
 
     def _again(self, reply: Reply, rerolls: int) -> Sampling | None:
         return self._judge(reply.text.text, rerolls) if self._judge is not None else None

@@ -13,7 +13,14 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, Judge, Written
+from gpt2_adventure.engine.backend import (
+    Backend,
+    CancelToken,
+    GenerationStats,
+    Handle,
+    Judge,
+    Written,
+)
 from gpt2_adventure.engine.lifetime import ClosedError, Lifetime
 from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.ahead import Writer
@@ -303,7 +310,7 @@ class LlamaBackend(Backend):
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
         *,
-        keep: Collection[int] = (),
+        keep: Collection[Handle] = (),
         judge: Judge | None = None,
     ) -> Iterator[Written]:
         """Write one reply per sampling in free sequences of their own (none free: fewer),
@@ -313,8 +320,9 @@ class LlamaBackend(Backend):
         tokens = self._prompt(prompt)
         with self._lock:
             self._check_open()
+            kept = {h.seq for h in keep if self._holds(h)}
             free = [s for s in range(self._n_seq)
-                    if s not in (self._main, self._spare) and s not in keep]
+                    if s not in (self._main, self._spare) and s not in kept]
             writer = Writer(self._seqs, self._model_thread.call, self._reply, self._written,
                             tokens, stop, cancel, judge)
             if self.batched and len(samplings) > 1:
@@ -326,12 +334,16 @@ class LlamaBackend(Backend):
                         return
                     yield written
 
-    def use_written(self, slot: int) -> None:
-        """The reply written ahead in ``slot`` is now the story's: its sequence becomes the
-        main one (the next prompt continues it, and ``tokens_for`` spells it)."""
+    def use_written(self, handle: Handle) -> None:
+        """The reply written ahead that ``handle`` holds is now the story's: its sequence
+        becomes the main one (the next prompt continues it, and ``tokens_for`` spells it)."""
         with self._lock:
-            if 0 <= slot < self._n_seq and slot in self._written and slot != self._spare:
-                self._main = slot
+            if self._holds(handle) and handle.seq != self._spare:
+                self._main = handle.seq
+
+    def _holds(self, handle: Handle) -> bool:
+        """``handle``'s sequence still holds the reply it was made for (``Writer._keep``)."""
+        return self._written.get(handle.seq) is handle.reply
 
     # -- warm-up --------------------------------------------------------------------------
 

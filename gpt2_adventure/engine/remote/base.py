@@ -25,6 +25,7 @@ from gpt2_adventure.engine.backend import (
     Backend,
     CancelToken,
     GenerationStats,
+    Handle,
     Judge,
     Written,
     write_by_streaming,
@@ -282,7 +283,7 @@ class RemoteBackend(Backend):
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
         *,
-        keep: Collection[int] = (),
+        keep: Collection[Handle] = (),
         judge: Judge | None = None,
     ) -> Iterator[Written]:
         """Where the API can, one request asks for all the replies (``n``, the samplings being

@@ -244,8 +244,10 @@ def _move_chat_cues(turns: list[Turn], chat: ChatSpec) -> None:
         turn.text = turn.text[:-len(cue)]
         after = turns[index + 1] if index + 1 < len(turns) else None
         if after is not None and after.role == "model":
-            after.text = cue + after.text
-            after.alternatives = [cue + a for a in after.alternatives]
+            if after.alternatives:  # (its text is the chosen one)
+                after.alternatives = [cue + a for a in after.alternatives]
+            else:
+                after.text = cue + after.text
 
 
 # -- world info ---------------------------------------------------------------------------

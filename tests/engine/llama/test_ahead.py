@@ -39,7 +39,7 @@ def test_alternatives_equal_retries_with_the_same_random_state(tiny_gguf: Path,
     prompt = ahead.tokenize(STORY)
     first = "".join(ahead.stream(prompt, FREE))
     written = list(ahead.write_ahead(prompt, [FREE, FREE]))
-    assert [w.slot for w in written] == [1, 2]
+    assert [w.handle.seq for w in written if w.handle is not None] == [1, 2]
 
     plain = backend_for(tiny_gguf, 1)
     try:
@@ -69,8 +69,8 @@ def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBacken
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
     chosen = list(ahead.write_ahead(prompt, [FREE, FREE]))[1]
-    assert chosen.slot is not None
-    ahead.use_written(chosen.slot)
+    assert chosen.handle is not None
+    ahead.use_written(chosen.handle)
     spelled = ahead.tokens_for(chosen.text)
     assert spelled is not None and ahead.detokenize(spelled) == chosen.text
     # Held as written: all but the last token, which was sampled and never evaluated.
@@ -81,16 +81,17 @@ def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBacken
     assert ahead.last_stats.evaluated_tokens == len(nxt) - len(prompt) - len(spelled) + 1
 
 
-def test_kept_slots_are_not_touched_and_no_free_slot_writes_nothing(ahead: LlamaBackend,
-                                                                     tiny_gguf: Path) -> None:
+def test_kept_replies_are_not_touched_and_no_free_sequence_writes_nothing(
+        ahead: LlamaBackend, tiny_gguf: Path) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
     [one] = list(ahead.write_ahead(prompt, [FREE]))
-    assert one.slot == 1
-    [two] = list(ahead.write_ahead(prompt, [FREE, FREE], keep=[1]))  # only slot 2 is free
-    assert two.slot == 2
-    ahead.use_written(1)
-    assert ahead.tokens_for(one.text) is not None  # slot 1 still holds its reply
+    assert one.handle is not None and one.handle.seq == 1
+    # Sequence 1 is kept, 3 is the spare: only 2 is free.
+    [two] = list(ahead.write_ahead(prompt, [FREE, FREE], keep=[one.handle]))
+    assert two.handle is not None and two.handle.seq == 2
+    ahead.use_written(one.handle)
+    assert ahead.tokens_for(one.text) is not None  # sequence 1 still holds its reply
     single = backend_for(tiny_gguf, 1)
     try:
         "".join(single.stream(prompt, FREE))
@@ -147,11 +148,11 @@ def test_batched_writes_each_reply_in_its_own_sequence(tiny_gguf: Path,
         prompt = batched.tokenize(STORY)
         for b in (batched, sequential):
             "".join(b.stream(prompt, sampling))
-            results.append(sorted((w.slot, w.text) for w in b.write_ahead(prompt,
-                                                                         [sampling, sampling])))
-            tokens.append([b._seqs.tokens[slot][len(prompt):] for slot in (1, 2)])  # noqa: SLF001
+            results.append(sorted((w.handle.seq if w.handle else -1, w.text)
+                                  for w in b.write_ahead(prompt, [sampling, sampling])))
+            tokens.append([b._seqs.tokens[seq][len(prompt):] for seq in (1, 2)])  # noqa: SLF001
         together, apart = results
-        assert [slot for slot, _ in together] == [1, 2]
+        assert [seq for seq, _ in together] == [1, 2]
         assert all(text for _, text in together)
         if sampling is GREEDY:  # the same numbers, one evaluation per step or not (up to ties)
             for one, other in zip(*tokens):
@@ -232,3 +233,19 @@ def test_a_cancel_stops_a_long_prompt_before_the_reply_starts(ahead: LlamaBacken
         seqs.decode = real  # type: ignore[method-assign]
     assert sum(decoded) < len(prompt) // 4  # not the whole prompt first
     assert seqs.tokens[1] == []
+
+
+def test_a_stale_handle_is_neither_kept_nor_continued(ahead: LlamaBackend) -> None:
+    prompt = ahead.tokenize(STORY)
+    "".join(ahead.stream(prompt, FREE))
+    [old] = list(ahead.write_ahead(prompt, [FREE]))
+    "".join(ahead.stream(prompt, FREE))  # a new main reply: what was written ahead is gone
+    assert old.handle is not None
+    [new] = list(ahead.write_ahead(prompt, [FREE], keep=[old.handle]))
+    assert new.handle is not None
+    assert new.handle.seq == old.handle.seq  # its sequence was free again: written anew
+    held = ahead.evaluated
+    ahead.use_written(old.handle)  # stale: the sequence holds another reply now
+    assert ahead.evaluated == held
+    ahead.use_written(new.handle)
+    assert ahead.evaluated != held

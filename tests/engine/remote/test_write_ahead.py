@@ -178,7 +178,7 @@ def test_n_is_one_request_whose_replies_come_as_each_ends(tok: LocalTokenizer,
         texts = [w.text for w in rest]
         assert texts == ["".join(server.choice_pieces(1, i, 40)) for i in (1, 2)]
         for written in [first, *rest]:
-            assert (written.slot, written.rerolls) == (None, 0)
+            assert (written.handle, written.rerolls) == (None, 0)
             assert written.stats.finish_reason in ("length", "stop")
             assert written.stats.prompt_tokens == len(backend.tokenize("You enter the hall."))
             assert written.stats.generated_tokens == backend.count_tokens(written.text)
