@@ -10,8 +10,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "say": ("TEXT", "speak: 'hello' becomes '> You say \"Hello.\"'"),
     "story": ("TEXT", "write narration into the story yourself"),
     "retry": ("", "a new reply to the last action (the old one stays as an alternative)"),
-    "alt": ("[next|prev]", "flip the last reply between its alternatives, and tell how many "
-                           "more are ready"),
+    "alt": ("[next|prev]", "flip the last reply between its alternatives (best first), with "
+                           "its score and how many more are ready"),
     "pick": ("N", "show reply N of the last turn: 1.. the ones shown, then the ones written "
                   "ahead"),
     "undo": ("", "take back the last action and its reply"),

@@ -24,9 +24,9 @@ def test_pick_takes_a_reply_number() -> None:
     assert help_text("pick") == [usage("pick")] == help_text("/pick")
 
 
-def test_alt_says_it_tells_how_many_more_are_ready() -> None:
-    assert usage("alt") == ("/alt [next|prev] — flip the last reply between its alternatives, "
-                            "and tell how many more are ready")
+def test_alt_says_it_tells_the_order_the_score_and_how_many_more_are_ready() -> None:
+    assert usage("alt") == ("/alt [next|prev] — flip the last reply between its alternatives "
+                            "(best first), with its score and how many more are ready")
 
 
 def test_pick_is_listed_with_the_history_commands_and_completes() -> None:
