@@ -30,6 +30,7 @@ from gpt2_adventure.engine.llama.state_cache import StateCache
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import player_path
+from gpt2_adventure.story.autolore import numbered
 from gpt2_adventure.story.commands import Command, CommandError, help_text, parse, usage
 from gpt2_adventure.story.context import Plan
 from gpt2_adventure.story.events import Event, SessionError
@@ -462,10 +463,11 @@ class Game:
 
     def _world(self, arg: str) -> Outcome:
         action, _, rest = arg.partition(" ")
-        if not arg:
-            entries = self.state.world
-            return Info([f"{i + 1}. [{', '.join(e.keys) or 'always'}] {e.content}"
-                         for i, e in enumerate(entries)] or ["no world info"])
+        if not arg:  # automatic entries (story/autolore.py) after the game's own, marked
+            entries = numbered(self.state)
+            return Info([f"{i + 1}. [{', '.join(e.keys) or 'always'}]"
+                         f"{'' if auto is None else ' (auto)'} {e.content}"
+                         for i, (e, auto) in enumerate(entries)] or ["no world info"])
         if action == "add" and "=" in rest:
             keys, _, content = rest.partition("=")
             key_list = tuple(k.strip() for k in keys.split(",") if k.strip())
@@ -476,6 +478,9 @@ class Game:
         if action == "remove":
             gone = self.session.remove_world(self._number(rest, "world") - 1)
             return Info([f"removed world info: {gone.content}"])
+        if action == "keep":
+            kept = self.session.keep_world(self._number(rest, "world") - 1)
+            return Info([f"kept as world info {kept + 1}: {self.state.world[kept].content}"])
         if action == "import" and rest.strip():
             return self._world_import(player_path(rest.strip()))
         raise CommandError(usage("world"))
@@ -593,12 +598,14 @@ class Game:
                  if spec.kind != "bias"]
         builder = self.session.builder  # [memory]
         shown += [f"recall = {toml_value(builder.recall_on)}",
-                  f"recall_share = {toml_value(builder.recall_share)}"]
+                  f"recall_share = {toml_value(builder.recall_share)}",
+                  f"auto_lore = {toml_value(builder.auto_lore)}"]
         return Info(shown + ["change one with: /settings NAME VALUE"])
 
     def _settings(self, arg: str) -> Outcome:
         name, _, value = arg.partition(" ")
-        memory = {"recall": "recall_on", "recall_share": "recall_share"}  # [memory]
+        memory = {"recall": "recall_on", "recall_share": "recall_share",  # [memory]
+                  "auto_lore": "auto_lore"}
         if name in memory and value.strip():
             spec = schema.find(MemorySettings, name)
             try:
