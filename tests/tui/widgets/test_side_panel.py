@@ -1,8 +1,9 @@
-"""F2's side panel shows the automatic lore marked, apart from the player's world info."""
+"""F2's side panel shows the automatic lore marked, apart from the player's world info; so
+do the numbers listed while /world keep N or /world remove N is typed."""
 
 from __future__ import annotations
 
-from textual.widgets import Button, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
 
 from gpt2_adventure.tui.screens.game import GameScreen
 from tests.support.fake_backend import FakeBackend
@@ -32,3 +33,11 @@ async def test_f2_shows_automatic_lore_marked_and_apply_keeps_it_automatic() -> 
         await settle(pilot)
         assert len(app.game.state.world) == own  # the player's entries only, as they were
         assert [e.keys for e in app.game.state.lore if e.content] == [("Brannoc",)]
+        for command in ("/world keep ", "/world remove "):
+            line = screen.query_one("#line", Input)
+            line.value = command
+            line.cursor_position = len(command)
+            await settle(pilot)
+            shown = str(screen.query_one("#numbered", Static).render())
+            assert f"{own + 1}. [Brannoc] (auto) You meet Brannoc" in shown
+            assert f"{own}. [{', '.join(app.game.state.world[-1].keys)}] " in shown
