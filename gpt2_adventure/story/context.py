@@ -32,7 +32,8 @@ one, so the layout is chosen to change as little as possible from turn to turn:
   ``~i`` (a negative index), so the player's new entries never shift it. An automatic entry
   keeps up with the story (its latest sentence changes), so every placed entry is shown as
   it read when it was placed (``Plan.world_text``) until the next trim lays it out afresh:
-  the prompt before it stays as the model has it.
+  the prompt before it stays as the model has it. One whose every sentence is still in view
+  is not triggered: it would only repeat them.
 * Recall (``story/recall/``) works the same way: passages of turns out of view that the
   newest action and the last turns name go where the story has got to, at most
   ``recall_per_turn`` new ones a prompt, within ``recall_share`` of the context and the
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.choose import choose, still_placed
+from gpt2_adventure.story.recall.passages import sentences
 
 if TYPE_CHECKING:
     from gpt2_adventure.story.recall.recall import Recall
@@ -328,10 +330,15 @@ class ContextBuilder:
 
     def _active(self, state: StoryState, scan: str) -> list[int]:
         """The triggered entries: the player's (and the seed's, the lorebooks') first, then
-        the automatic ones."""
+        the automatic ones that tell the model something it cannot see: not while every
+        sentence of theirs is still in view (a name just introduced)."""
         active = triggered_world(state.world, scan)
-        if self.auto_lore:
-            active += [~i for i in triggered_world(state.lore, scan)]
+        found = triggered_world(state.lore, scan) if self.auto_lore else []
+        if found:
+            seen = "\n".join([state.memory, *(turn.text for turn in
+                                              state.turns[self.plan.window_start:])])
+            active += [~i for i in found
+                       if not all(part in seen for part in sentences(state.lore[i].content))]
         return active
 
     def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[list[int]]:

@@ -83,3 +83,14 @@ def test_the_placed_text_survives_a_stored_layout() -> None:
     resumed = ContextBuilder(backend.tokenize, 1024)
     resumed.plan = Plan.from_dict(stored)
     assert resumed.build(state, 20).tokens == first
+
+
+def test_an_automatic_entry_the_model_can_still_read_whole_is_left_out() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = game(lore=[WorldEntry(keys=("Larion",), content="Larion has bridges. Larion burns.")])
+    state.turns += [Turn(role="model", text=" Larion has bridges. Larion burns."),
+                    Turn(role="player", text="\n> You ask about Larion.\n")]
+    assert backend.detokenize(builder.build(state, 20).tokens).count("Larion burns.") == 1
+    state.lore[0] = WorldEntry(keys=("Larion",), content="Larion has bridges. Larion fell.")
+    assert backend.detokenize(builder.build(state, 20).tokens).count("Larion has bridges") == 2
