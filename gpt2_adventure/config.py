@@ -49,6 +49,9 @@ class MemorySettings:
                                 "again (full-text search of the whole story)")
     recall_share: float = setting(0.12, low=0.0, high=0.5, label="recall share", screen=True,
                                   help="share of the context recalled passages may fill")
+    auto_lore: bool = setting(True, label="automatic lore", screen=True,
+                              help="world entries for the names the story introduces (the "
+                                   "first and latest sentence about each), after yours")
 
 
 @dataclass(frozen=True)

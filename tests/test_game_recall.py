@@ -118,7 +118,7 @@ def test_an_imported_long_kobold_story_recalls() -> None:
 
 def test_settings_turn_recall_off_and_on() -> None:
     state = planted_story(120)
-    game = start(state, recall=False)
+    game = start(state, recall=False, auto_lore=False)  # recall alone: lore tells it too
     try:
         assert FACTS["Brannoc"] not in last_prompt(game, "You ask the guard about Brannoc")
         shown = game.handle("/settings")
@@ -136,7 +136,7 @@ def test_settings_turn_recall_off_and_on() -> None:
 
 @pytest.mark.parametrize("share", [0.0, 0.5])
 def test_the_recall_share_setting_reaches_the_prompt(share: float) -> None:
-    game = start(planted_story(120), recall_share=share)
+    game = start(planted_story(120), recall_share=share, auto_lore=False)
     try:
         shown = last_prompt(game, "You ask the guard about Brannoc")
         assert (FACTS["Brannoc"] in shown) is (share > 0)

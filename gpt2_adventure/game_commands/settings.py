@@ -11,13 +11,16 @@ from gpt2_adventure.game_commands.host import OpenGame
 from gpt2_adventure.game_commands.outcomes import Info, OpenSettings, Outcome
 from gpt2_adventure.story.commands import CommandError
 
+# The [memory] settings /settings changes in an open game: each one's ContextBuilder field.
+MEMORY = {"recall": "recall_on", "recall_share": "recall_share", "auto_lore": "auto_lore"}
+
 
 def settings(game: OpenGame, arg: str) -> Outcome:
     """``/settings NAME VALUE``; ``/settings`` alone opens the settings screen."""
     if not arg:
         return OpenSettings(settings_shown(game))
     name, _, value = arg.partition(" ")
-    memory = {"recall": "recall_on", "recall_share": "recall_share"}  # [memory]
+    memory = MEMORY
     if name in memory and value.strip():
         spec = schema.find(MemorySettings, name)
         try:
@@ -43,7 +46,6 @@ def settings_shown(game: OpenGame) -> Info:
     shown = [f"{spec.name} = {toml_value(schema.plain(spec, value))}"
              for spec, value in schema.rows(game.session.sampling)
              if spec.kind != "bias"]
-    builder = game.session.builder  # [memory]
-    shown += [f"recall = {toml_value(builder.recall_on)}",
-              f"recall_share = {toml_value(builder.recall_share)}"]
+    builder = game.session.builder
+    shown += [f"{name} = {toml_value(getattr(builder, field))}" for name, field in MEMORY.items()]
     return Info(shown + ["change one with: /settings NAME VALUE"])

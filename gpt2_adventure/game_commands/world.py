@@ -1,4 +1,5 @@
-"""World info: ``/world`` lists, adds, removes and imports (a lorebook) its entries."""
+"""World info: ``/world`` lists, adds, removes, keeps (an automatic one) and imports (a
+lorebook) its entries."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from pathlib import Path
 from gpt2_adventure.game_commands.host import OpenGame, number
 from gpt2_adventure.game_commands.outcomes import Info, Outcome
 from gpt2_adventure.paths import player_path
+from gpt2_adventure.story.autolore import numbered
 from gpt2_adventure.story.commands import CommandError, usage
 from gpt2_adventure.story.model import WorldEntry
 
 
 def world(game: OpenGame, arg: str) -> Outcome:
     action, _, rest = arg.partition(" ")
-    if not arg:
-        entries = game.state.world
-        return Info([f"{i + 1}. [{', '.join(e.keys) or 'always'}] {e.content}"
-                     for i, e in enumerate(entries)] or ["no world info"])
+    if not arg:  # automatic entries (story/autolore.py) after the game's own, marked
+        entries = numbered(game.state)
+        return Info([f"{i + 1}. [{', '.join(e.keys) or 'always'}]"
+                     f"{'' if auto is None else ' (auto)'} {e.content}"
+                     for i, (e, auto) in enumerate(entries)] or ["no world info"])
     if action == "add" and "=" in rest:
         keys, _, content = rest.partition("=")
         key_list = tuple(k.strip() for k in keys.split(",") if k.strip())
@@ -27,6 +30,9 @@ def world(game: OpenGame, arg: str) -> Outcome:
     if action == "remove":
         gone = game.session.remove_world(number(rest, "world") - 1)
         return Info([f"removed world info: {gone.content}"])
+    if action == "keep":
+        kept = game.session.keep_world(number(rest, "world") - 1)
+        return Info([f"kept as world info {kept + 1}: {game.state.world[kept].content}"])
     if action == "import" and rest.strip():
         return world_import(game, player_path(rest.strip()))
     raise CommandError(usage("world"))

@@ -23,8 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pin": ("N", "copy turn N into memory"),
     "memory": ("", "show the memory lines"),
     "note": ("[TEXT|-]", "show, set or clear (-) the author's note"),
-    "world": ("[add KEYS = TEXT | remove N | import FILE]",
-              "list, add or remove world info; import a lorebook (SillyTavern, KoboldAI, "
+    "world": ("[add KEYS = TEXT | remove N | keep N | import FILE]",
+              "list, add or remove world info (automatic lore, marked (auto), stays removed; "
+              "keep N makes it your own); import a lorebook (SillyTavern, KoboldAI, "
               "character book)"),
     "save": ("[--replace] [NAME]", "save the game (default: the name it was saved as, else "
                                    "its title); --replace: over another game's save"),
@@ -34,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Info; sillytavern: a chat as a SillyTavern chat log)"),
     "context": ("[ACTION]", "what GPT-2 sees: the next reply's prompt, part by part (for "
                             "ACTION, without sending it; /say or /story before it for those)"),
-    "settings": ("[NAME VALUE]", "show or change sampling and recall settings"),
+    "settings": ("[NAME VALUE]", "show or change sampling, recall and auto_lore settings"),
     "help": ("[COMMAND]", "list the commands, or explain one"),
     "quit": ("", "leave (the game is autosaved)"),
 }

@@ -25,6 +25,15 @@ one, so the layout is chosen to change as little as possible from turn to turn:
   An entry that turns up mid-window is inserted where the story has got to (before the
   player's newest line) and stays there: only the entry itself is new to the model, where
   putting it higher up would re-evaluate every turn below it.
+* Automatic lore (``story/autolore.py``: entries for the names the story introduces, in
+  ``state.lore``) is world info too, under the same ``world_share``: triggered after the
+  player's entries (theirs come first in the top block and among those found together), so
+  when the share is short, the automatic ones wait. The plan holds automatic entry ``i`` as
+  ``~i`` (a negative index), so the player's new entries never shift it. An automatic entry
+  keeps up with the story (its latest sentence changes), so every placed entry is shown as
+  it read when it was placed (``Plan.world_text``) until the next trim lays it out afresh:
+  the prompt before it stays as the model has it. One whose every sentence is still in view
+  is not triggered: it would only repeat them.
 * Recall (``story/recall/``) works the same way: passages of turns out of view that the
   newest action and the last turns name go where the story has got to, at most
   ``recall_per_turn`` new ones a prompt, within ``recall_share`` of the context and the
@@ -43,6 +52,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.recall.choose import choose, still_placed
+from gpt2_adventure.story.recall.passages import sentences
 
 if TYPE_CHECKING:
     from gpt2_adventure.story.recall.recall import Recall
@@ -66,6 +76,8 @@ class Plan:
     # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
     # its text), in the order they were placed
     recall: tuple[tuple[int, int, int, str], ...] = ()
+    # placed world entries' text as it was placed (by index; automatic ones change later)
+    world_text: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
@@ -78,12 +90,17 @@ class Plan:
                 raise TypeError("a recalled passage is text")
             return value
 
+        shown = data.get("world_text", {})  # JSON keeps the indices as text
+        if not isinstance(shown, dict):
+            raise TypeError("world_text is a table")
+
         return cls(window_start=int(data["window_start"]),
                    note_at=None if data["note_at"] is None else int(data["note_at"]),
                    top_world=tuple(int(i) for i in data["top_world"]),
                    late_world=tuple((int(i), int(at)) for i, at in data["late_world"]),
                    recall=tuple((int(turn), int(part), int(at), text(passage))
-                                for turn, part, at, passage in data.get("recall", ())))
+                                for turn, part, at, passage in data.get("recall", ())),
+                   world_text={int(i): text(value) for i, value in shown.items()})
 
 
 @dataclass
@@ -158,6 +175,7 @@ class Prompt:
     # reply
     parts: dict[str, int]
     first_visible_turn: int  # turns before this one are out of the model's view
+    # world entries placed: indices into state.world, and ~i for state.lore[i] (automatic)
     active_world: list[int] = field(default_factory=list)
     trimmed: bool = False  # this prompt moved the window (a full re-evaluation)
     pinned_cut: bool = False  # persona/memory were too long and were shortened
@@ -250,6 +268,7 @@ class ContextBuilder:
         self.world_share = world_share
         self.recall = recall  # None: no recall
         self.recall_on = True  # the [memory] recall setting (``recall`` is the index)
+        self.auto_lore = True  # the [memory] auto_lore setting: automatic entries take part
         self.recall_share = recall_share
         self.recall_per_turn = recall_per_turn
         self.plan = Plan()
@@ -330,9 +349,50 @@ class ContextBuilder:
         return ([t for piece in kept for t in piece], len(pieces) - len(kept),
                 "".join("\n" + example + "\n" for example in examples[:len(kept)]))
 
+    def _world_text(self, state: StoryState, i: int) -> str:
+        """World entry ``i``'s text as placed (``~i``: automatic entry ``i``)."""
+        placed = self.plan.world_text.get(i)
+        if placed is not None:
+            return placed
+        return (state.world[i] if i >= 0 else state.lore[~i]).content
+
+    def _placed(self) -> set[int]:
+        """The world entries the plan places (in the top block or mid-window)."""
+        return {*self.plan.top_world, *(i for i, _ in self.plan.late_world)}
+
+    def _shown(self, state: StoryState) -> list[int]:
+        """The placed world entries that fit the world share (the others wait)."""
+        plan, share = self.plan, int(self.n_ctx * self.world_share)
+        top = [self.tokens(self._world_text(state, i).strip() + "\n") for i in plan.top_world]
+        shown = [plan.top_world[i] for i in _fitting(top, share)]
+        room = share - len(self._world_tokens(state, plan.top_world))
+        late = [self.tokens("\n" + self._world_text(state, i).strip() + "\n")
+                for i, _ in plan.late_world]
+        return shown + [plan.late_world[i][0] for i in _fitting(late, room)]
+
+    def _valid(self, state: StoryState) -> set[int]:
+        """The indices of the world entries there are (automatic ones while they are on)."""
+        valid = set(range(len(state.world)))
+        if self.auto_lore:
+            valid |= {~i for i, entry in enumerate(state.lore) if entry.content}
+        return valid
+
+    def _active(self, state: StoryState, scan: str) -> list[int]:
+        """The triggered entries: the player's (and the seed's, the lorebooks') first, then
+        the automatic ones that tell the model something it cannot see: not while every
+        sentence of theirs is still in view (a name just introduced)."""
+        active = triggered_world(state.world, scan)
+        found = triggered_world(state.lore, scan) if self.auto_lore else []
+        if found:
+            seen = "\n".join([state.memory, *(turn.text for turn in
+                                              state.turns[self.plan.window_start:])])
+            active += [~i for i in found
+                       if not all(part in seen for part in sentences(state.lore[i].content))]
+        return active
+
     def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[Span]:
         """The top block's entries that fit the world share (``world_share``)."""
-        texts = [state.world[i].content.strip() + "\n" for i in indices]
+        texts = [self._world_text(state, i).strip() + "\n" for i in indices]
         pieces = [self.tokens(text) for text in texts]
         return [Span("world", pieces[k], texts[k], indices[k])
                 for k in _fitting(pieces, int(self.n_ctx * self.world_share))]
@@ -351,7 +411,7 @@ class ContextBuilder:
     def _late_pieces(self, state: StoryState, room: int) -> list[tuple[int, Span]]:
         """Mid-window entries that fit in ``room`` tokens: (the turn it goes before, it)."""
         late = self.plan.late_world
-        texts = ["\n" + state.world[i].content.strip() + "\n" for i, _ in late]  # own lines
+        texts = ["\n" + self._world_text(state, i).strip() + "\n" for i, _ in late]  # own lines
         pieces = [self.tokens(text) for text in texts]
         return [(late[k][1], Span("world", pieces[k], texts[k], late[k][0]))
                 for k in _fitting(pieces, room)]
@@ -421,7 +481,7 @@ class ContextBuilder:
         choice = choose(self.recall, state, plan.recall, plan.window_start,
                         min(room, share - used), share,
                         lambda text: len(self._recall_tokens(text)), self.recall_per_turn,
-                        self.scan_turns)
+                        self.scan_turns, [self._world_text(state, i) for i in self._shown(state)])
         plan.recall = plan.recall + choice.added
         return bool(choice.added), choice.waiting
 
@@ -438,10 +498,10 @@ class ContextBuilder:
         plan.window_start = min(plan.window_start, max(0, n - 1))
         if plan.note_at is not None:
             plan.note_at = min(max(plan.note_at, plan.window_start), n)
-        valid = set(range(len(state.world)))
+        valid = self._valid(state)
         plan.top_world = tuple(i for i in plan.top_world if i in valid)
 
-        active = triggered_world(state.world, self._scan(state, tail))
+        active = self._active(state, self._scan(state, tail))
         if plan.note_at is None:  # a fresh layout: the world info found now goes on top
             plan.top_world, plan.late_world = tuple(active), ()
         plan.late_world = tuple((i, min(max(at, plan.window_start), n))
@@ -486,6 +546,7 @@ class ContextBuilder:
             tokens, parts = _joined(spans), _counts(spans)
             plan.recall = ()
         parts["reply"] = reply_tokens
+        plan.world_text = {i: self._world_text(state, i) for i in self._placed()}
         top = self._pinned(state)
         room = int(self.n_ctx * self.world_share) - len(self._world_tokens(state, plan.top_world))
         shown = (len(self._world_pieces(state, plan.top_world))
@@ -510,6 +571,7 @@ class ContextBuilder:
         plan = self.plan
         n = len(state.turns)
         plan.top_world, plan.late_world, plan.recall = tuple(active), (), ()
+        plan.world_text = {}  # laid out afresh: as the entries read now
         fixed = (len(self._pinned(state).tokens) + len(self._world_tokens(state, plan.top_world))
                  + len(self._note_tokens(state)) + len(self.tokens(tail)))
         target = min(budget, max(int(self.n_ctx * self.low_water) - growth, fixed))
@@ -532,8 +594,9 @@ class ContextBuilder:
         plan.next_start, plan.next_top_world = None, ()
         if start is None or not plan.window_start < start < n:
             return False
-        valid = set(range(len(state.world)))
+        valid = self._valid(state)
         plan.window_start = start
+        plan.world_text = {}
         plan.top_world = tuple(i for i in kept.next_top_world if i in valid)
         at = n - 1 if state.turns[-1].role == "player" else n
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
@@ -541,7 +604,8 @@ class ContextBuilder:
         plan.recall = ()  # recalled anew for the new window
         if len(self._assemble(state, tail)[0]) <= budget:
             return True
-        for name in ("window_start", "top_world", "late_world", "note_at", "recall"):
+        for name in ("window_start", "top_world", "late_world", "note_at", "recall",
+                     "world_text"):
             setattr(plan, name, getattr(kept, name))
         return False
 
@@ -560,7 +624,7 @@ class ContextBuilder:
         kept = replace(plan)
         try:
             if plan.next_start is None or not plan.window_start < plan.next_start < n:
-                active = triggered_world(state.world, self._scan(state, ""))
+                active = self._active(state, self._scan(state, ""))
                 # The trim comes once the story has grown to the budget: drop that much more
                 # now, so that after it the prompt is back at the low-water mark.
                 self._retrim(state, active, "", budget, growth=max(0, budget - now))
@@ -571,6 +635,7 @@ class ContextBuilder:
             plan.window_start = kept.next_start
             plan.top_world = kept.next_top_world
             plan.late_world, plan.note_at, plan.recall = (), n, ()
+            plan.world_text = {}  # as the trim will lay it out
             tokens = self._assemble(state, "")[0]
         finally:
             self.plan = kept

@@ -31,9 +31,9 @@ def world_entry(state: StoryState, index: int) -> tuple[WorldEntry | None, bool]
     """The world entry the layout places as ``index``, and whether it is automatic lore (an
     entry the story made itself, not the player, a seed or a lorebook). Automatic entries
     (``story/autolore.py``) are kept in ``state.lore`` and the layout holds the i-th as
-    ``~i``; where they are not (yet), there are none."""
+    ``~i``."""
     if index < 0:
-        lore: Sequence[WorldEntry] = getattr(state, "lore", ())
+        lore = state.lore
         return (lore[~index] if ~index < len(lore) else None), True
     return (state.world[index] if index < len(state.world) else None), False
 

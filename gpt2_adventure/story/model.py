@@ -235,6 +235,10 @@ class StoryState:
     sampling: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)  # placeholder answers
     model: str = ""  # the model it was played with (informational)
+    # Automatic lore (story/autolore.py): names the player dropped (saved), and the entries
+    # the story's names make, derived from the turns (not saved; empty ones keep a place).
+    dropped_lore: list[str] = field(default_factory=list)
+    lore: list[WorldEntry] = field(default_factory=list, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -245,6 +249,7 @@ class StoryState:
             "redo": [[t.to_dict() for t in step] for step in self.redo],
             "chat": self.chat.to_dict() if self.chat else None,
             "sampling": dict(self.sampling), "values": dict(self.values), "model": self.model,
+            "dropped_lore": list(self.dropped_lore),
         }
 
     @classmethod
@@ -259,5 +264,5 @@ class StoryState:
             redo=[[Turn.from_dict(t) for t in step] for step in data.get("redo", ())],
             chat=ChatSpec.from_dict(chat) if chat else None,
             sampling=dict(data.get("sampling", {})), values=dict(data.get("values", {})),
-            model=data.get("model", ""),
+            model=data.get("model", ""), dropped_lore=list(data.get("dropped_lore", ())),
         )

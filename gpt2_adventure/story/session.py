@@ -21,6 +21,7 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from gpt2_adventure.engine.backend import Backend, CancelToken, Handle
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.story.autolore import AutoLore, numbered
 from gpt2_adventure.story.choices import AheadJob, Choices
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
@@ -109,6 +110,8 @@ class Session:
         self._owner = Owner()  # held by a reply's stream, or by one change at a time
         # The last reply's alternatives and the replies written ahead for it.
         self._choices = Choices(use=self._use_written)
+        self.lore = AutoLore()  # the automatic world entries (state.lore)
+        self._update_lore()
 
     @property
     def writing(self) -> bool:
@@ -184,8 +187,12 @@ class Session:
         they go too, unless the change leaves the last reply's prompt as it was."""
         if not keep_ahead:
             self._choices.drop(self.state.turns)
+        self._update_lore()
         if self.on_change is not None:
             self.on_change(self.state)
+
+    def _update_lore(self) -> None:
+        self.lore.update(self.state, self.builder.auto_lore)
 
     def act(self, text: str, kind: ActionKind = "do",
             cancel: CancelToken | None = None) -> Iterator[Event]:
@@ -407,6 +414,7 @@ class Session:
         """Play another story (a load): its prompt is laid out anew and nothing is pending."""
         self.state = state
         self.builder.reset()
+        self._update_lore()
         self.pending = None
         self._choices.forget()  # (its staleness count goes on: a late reply of the old is stale)
 
@@ -424,6 +432,7 @@ class Session:
     def edit(self, index: int, text: str) -> None:
         """Replace the text of any turn (what the model will see from now on)."""
         turn = self._turn(index)
+        self.lore.changed_at(index)
         turn.text = text  # (the chosen alternative, for a reply)
         if turn.role == "player":
             turn.raw = text.strip().removeprefix(">").strip()
@@ -489,13 +498,31 @@ class Session:
 
     @_changes
     def remove_world(self, index: int) -> WorldEntry:
-        if not 0 <= index < len(self.state.world):
+        """Remove entry ``index`` as ``/world`` numbers them (``autolore.numbered``): one of
+        the game's own, or an automatic one, whose name then stays dropped."""
+        entries = numbered(self.state)
+        if not 0 <= index < len(entries):
             raise SessionError(f"there is no world entry {index + 1}")
-        gone = self.state.world.pop(index)
-        # Indices after it shift: lay the world info out anew at the next turn.
-        self.builder.plan = Plan(window_start=self.builder.plan.window_start)
+        gone, automatic = entries[index]
+        if automatic is None:
+            self.state.world.pop(index)
+            # Indices after it shift: lay the world info out anew at the next turn.
+            self.builder.plan = Plan(window_start=self.builder.plan.window_start)
+        else:
+            self.state.dropped_lore.append(gone.keys[0])
         self._changed()
         return gone
+
+    @_changes
+    def keep_world(self, index: int) -> int:
+        """Make automatic entry ``index`` (as ``/world`` numbers them) one of the game's own;
+        returns its new index."""
+        entries = numbered(self.state)
+        if not 0 <= index < len(entries) or entries[index][1] is None:
+            raise SessionError(f"world entry {index + 1} is not an automatic one")
+        self.state.world.append(entries[index][0])
+        self._changed()  # its automatic entry goes: the game has one for its name now
+        return len(self.state.world) - 1
 
     def warm(self, cancel: CancelToken | None = None, reserve: int = 48) -> int:
         """While the player types: lay out the next prompt (leaving ``reserve`` tokens for

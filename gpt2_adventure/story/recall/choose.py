@@ -43,11 +43,12 @@ class Choice:
 
 def choose(recall: Recall, state: StoryState, placed: Sequence[Placed], window_start: int,
            room: int, share: int, cost: Callable[[str], int], per_turn: int,
-           scan_turns: int) -> Choice:
+           scan_turns: int, shown: Sequence[str] = ()) -> Choice:
     """New passages for the next prompt: found with the newest action and the last
     ``scan_turns`` turns, out of view, not already in view, telling more than the question,
     at most ``per_turn``, costing at most ``room`` tokens (``share`` is the whole recall
-    share), placed where the story has got to (before the player's newest line)."""
+    share), placed where the story has got to (before the player's newest line). ``shown``:
+    more text the prompt holds (world entries: automatic lore tells what recall would)."""
     turns = state.turns
     n = len(turns)
     newest = turns[-1] if turns and turns[-1].role == "player" else None
@@ -59,7 +60,7 @@ def choose(recall: Recall, state: StoryState, placed: Sequence[Placed], window_s
     named = query.names.intersection(query.strong)
     found = recall.find(state, query, window_start, limit=4 * per_turn + 4)
     in_view = "\n".join([state.memory, *(t.text for t in turns[window_start:]),
-                         *(text for *_, text in placed)])
+                         *(text for *_, text in placed), *shown])
     at = max(n - 1 if newest is not None else n, window_start)
     added: list[Placed] = []
     waiting = False

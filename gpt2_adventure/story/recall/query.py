@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Letters and digits, as FTS5's unicode61 tokenizer splits words (a possessive stays on).
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _SENTENCE_ENDS = (".", "!", "?", "…", ">", ":", '"', "“")  # what a sentence starts after
 
 _STOP_TEXT = """
@@ -34,7 +34,7 @@ towards try turn turned under until up upon us use used very want wants was way 
 were what whatever when where whether which while who whom whose why will with within without
 would yes yet you your yours yourself yourselves
 """
-STOP_WORDS = frozenset(_STOP_TEXT.split())
+STOPWORDS = frozenset(_STOP_TEXT.split())
 CONTEXT_MIN_LETTERS = 5  # a common word from the last turns must be at least this long
 MAX_TERMS = 16
 
@@ -56,7 +56,7 @@ def words(text: str) -> list[tuple[str, bool]]:
     """(word, is a name) for each word of ``text``: a name is capitalised and does not start
     a sentence."""
     out = []
-    for match in _WORD.finditer(text):
+    for match in WORD.finditer(text):
         word = match.group()
         before = text[max(0, match.start() - 8):match.start()].rstrip()
         starts = not before or before.endswith(_SENTENCE_ENDS)
@@ -64,9 +64,11 @@ def words(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _salient(word: str) -> bool:
+def salient(word: str) -> bool:
+    """Worth searching for (or naming): at least three letters, not a stop word, a
+    possessive or a number."""
     low = word.lower()
-    return (len(low) >= 3 and low not in STOP_WORDS and not low.endswith(("'s", "’s"))
+    return (len(low) >= 3 and low not in STOPWORDS and not low.endswith(("'s", "’s"))
             and not low.isdigit())
 
 
@@ -78,7 +80,7 @@ def build_query(action: str, recent: Sequence[str], limit: int = MAX_TERMS) -> Q
     strong: list[str] = []
     for word, name in words(action):
         key = word.lower().removesuffix("'s").removesuffix("’s")
-        if _salient(key) and key not in seen:
+        if salient(key) and key not in seen:
             seen.add(key)
             strong.append(key)
             if name:
@@ -87,7 +89,7 @@ def build_query(action: str, recent: Sequence[str], limit: int = MAX_TERMS) -> Q
     for text in reversed(recent):
         for word, name in words(text):
             key = word.lower().removesuffix("'s").removesuffix("’s")
-            if key in seen or not _salient(key):
+            if key in seen or not salient(key):
                 continue
             if name or len(key) >= CONTEXT_MIN_LETTERS:
                 seen.add(key)
@@ -103,4 +105,4 @@ def tells_more(text: str, query: Query, least: int = 2) -> bool:
     that only names what was asked about ("You talk to Brannoc.") tells the model nothing."""
     asked = {*query.strong, *query.weak}
     new = {w.lower() for w, _ in words(text)} - asked
-    return sum(1 for w in new if _salient(w)) >= least
+    return sum(1 for w in new if salient(w)) >= least

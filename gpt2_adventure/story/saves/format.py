@@ -56,7 +56,8 @@ MIGRATIONS: dict[int, Migration] = {1: _whole_to_journaled}
 ROLES = ("opening", "player", "model")
 # Every key StoryState.to_dict() writes; a test keeps this in step with model.py.
 STATE_FIELDS = frozenset({"mode", "title", "id", "seed_id", "memory", "authors_note", "world",
-                          "turns", "redo", "chat", "sampling", "values", "model"})
+                          "turns", "redo", "chat", "sampling", "values", "model",
+                          "dropped_lore"})
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -266,6 +267,7 @@ class _Checker:
         chat = data.get("chat")
         out["chat"] = None if chat is None else self.chat(chat, "state.chat")
         out["sampling"] = self.sampling(data.get("sampling", {}), "state.sampling")
+        out["dropped_lore"] = self.texts(data.get("dropped_lore", []), "state.dropped_lore")
         values = self.obj(data.get("values", {}), "state.values")
         out["values"] = {self.text(k, "state.values key"): self.text(v, _dotted("state.values", k))
                          for k, v in values.items()}

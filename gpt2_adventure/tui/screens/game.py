@@ -195,7 +195,7 @@ class GameScreen(Screen[None]):
         elif message.what == "memory":
             bar.show_numbered(numbered_memory(self.game.session.memory_lines()))
         else:
-            bar.show_numbered(numbered_world(self.game.state.world))
+            bar.show_numbered(numbered_world(self.game.state))
 
     def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
         self.submit(message.text, message.kind)

@@ -32,7 +32,7 @@ SENTENCE_ENDS = ('.', '!', '?', '"', "'", '”', '’', ')', ']', '*', '…', ':
 
 def numbered_by(line: str) -> str | None:
     """What a command being typed numbers: "turns" (/edit N, /pin N), "memory" (/forget N),
-    "world" (/world remove N); None for anything else."""
+    "world" (/world remove N, /world keep N); None for anything else."""
     if not line.startswith("/"):
         return None
     word, _, rest = line[1:].partition(" ")
@@ -41,7 +41,7 @@ def numbered_by(line: str) -> str | None:
         return "turns"
     if name == "forget":
         return "memory"
-    if name == "world" and rest.strip().lower().startswith("rem"):
+    if name == "world" and rest.strip().lower().startswith(("rem", "keep")):
         return "world"
     return None
 

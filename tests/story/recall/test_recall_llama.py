@@ -25,6 +25,7 @@ def backend(tiny_gguf: Path) -> LlamaBackend:
 
 def test_recall_evaluates_only_the_passage_and_the_action(backend: LlamaBackend) -> None:
     builder = ContextBuilder(backend.tokenize, backend.n_ctx, recall=Recall())
+    builder.auto_lore = False  # recall alone (tests/story/test_autolore_llama.py: with lore)
     session = Session(planted_story(150), backend, Sampling(max_tokens=16, temperature=0.9),
                       max_rerolls=0, builder=builder)
     names = list(FACTS)

@@ -61,12 +61,12 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
                       "repeat_penalty", "repeat_last_n", "dry_multiplier", "xtc_probability",
                       "top_n_sigma", "max_tokens", "candidates", "model",
                       "threads", "prompt batch", "flash attention", "recall", "recall share",
-                      "theme", "text width"]
+                      "automatic lore", "theme", "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
             "repeat_last_n", "dry_multiplier", "xtc_probability", "top_n_sigma", "max_tokens",
             "candidates", "name", "threads", "n_batch",
-            "flash_attn", "recall", "recall_share", "theme", "text_width"}
+            "flash_attn", "recall", "recall_share", "auto_lore", "theme", "text_width"}
 
 
 async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
@@ -238,3 +238,19 @@ async def test_recall_turned_off_on_the_screen_applies_to_the_open_game(
         assert not builder.recall_on and builder.recall_share == 0.2
     text = config_file().read_text(encoding="utf-8")
     assert "[memory]\nrecall = false\nrecall_share = 0.2\n" in text
+
+
+async def test_automatic_lore_turned_off_on_the_screen_applies_to_the_open_game(
+        said: list[str]) -> None:
+    from tests.tui.helpers import playing
+
+    async with playing(size=(100, 60)) as (app, pilot, _screen):
+        builder = app.game.session.builder  # type: ignore[union-attr]
+        assert builder.auto_lore
+        app.open_settings()
+        await settle(pilot)
+        app.screen.query_one("#memory-auto_lore", Input).value = "off"
+        app.screen.action_save()
+        await settle(pilot)
+        assert not builder.auto_lore
+    assert "[memory]\nauto_lore = false\n" in config_file().read_text(encoding="utf-8")

@@ -1,0 +1,96 @@
+"""Automatic lore in the prompt (story/context.py): world info after the player's entries,
+under the same world share, shown as placed until the next trim (prefix-stable)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from gpt2_adventure.story.context import ContextBuilder, Plan
+from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
+from tests.support.fake_backend import FakeBackend
+
+
+def walk(state: StoryState, steps: range) -> None:
+    for i in steps:
+        state.turns.append(Turn(role="player", text=f"\n> You walk {i}.\n"))
+        state.turns.append(Turn(role="model", text=f" The road goes on {i}."))
+
+
+def game(**fields: object) -> StoryState:
+    state = StoryState(mode="adventure", title="t",  # type: ignore[arg-type]
+                       turns=[Turn(role="opening", text="You stand in a field.")], **fields)
+    walk(state, range(3))
+    return state
+
+
+def test_automatic_entries_wait_behind_the_players_when_the_world_share_is_short() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024, world_share=0.006)  # 6 tokens: one fits
+    state = game(world=[WorldEntry(keys=("Larion",), content="PLAYER LORE")],
+                 lore=[WorldEntry(keys=("Larion",), content="AUTO LORE")])
+    state.turns.append(Turn(role="player", text="\n> You ask about Larion.\n"))
+    prompt = builder.build(state, 20)
+    shown = backend.detokenize(prompt.tokens)
+    assert "PLAYER LORE" in shown and "AUTO LORE" not in shown
+    assert prompt.world_left_out == 1 and prompt.active_world == [-1, 0]  # ~0 is lore 0
+    state.world = []  # (the player's entry gone) the automatic one fits
+    builder.reset()
+    assert "AUTO LORE" in backend.detokenize(builder.build(state, 20).tokens)
+
+
+def test_an_automatic_entry_is_shown_as_placed_until_the_next_trim() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = game(lore=[WorldEntry(keys=("Larion",), content="Larion has bridges.")])
+    before = builder.build(state, 20).tokens
+    state.turns.append(Turn(role="player", text="\n> You ask about Larion.\n"))
+    first = builder.build(state, 20).tokens
+    assert first[:len(before)] == before  # found mid-window: placed where the story is
+    assert backend.detokenize(first).endswith("Larion has bridges.\n\n> You ask about Larion.\n")
+    # The story writes of Larion again: the entry keeps up, the prompt keeps what it showed.
+    state.turns.append(Turn(role="model", text=" Larion burns."))
+    state.lore[0] = WorldEntry(keys=("Larion",), content="Larion has bridges. Larion burns.")
+    state.world.append(WorldEntry(keys=("road",), content="ROADS"))  # shifts no lore index
+    state.turns.append(Turn(role="player", text="\n> You run.\n"))
+    later = builder.build(state, 20)
+    assert later.tokens[:len(first)] == first
+    assert backend.detokenize(later.tokens).count("Larion has bridges.") == 1
+    assert "ROADS" in backend.detokenize(later.tokens)
+    builder.reset()  # laid out afresh (as at a trim): the entry as it reads now
+    assert "Larion has bridges. Larion burns." in backend.detokenize(
+        builder.build(state, 20).tokens)
+
+
+def test_automatic_entries_take_no_part_while_auto_lore_is_off() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = game(lore=[WorldEntry(keys=("Larion",), content="LARION LORE")])
+    state.turns.append(Turn(role="player", text="\n> You ask about Larion.\n"))
+    assert "LARION LORE" in backend.detokenize(builder.build(state, 20).tokens)
+    builder.auto_lore = False
+    assert "LARION LORE" not in backend.detokenize(builder.build(state, 20).tokens)
+
+
+def test_the_placed_text_survives_a_stored_layout() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = game(lore=[WorldEntry(keys=("Larion",), content="OLD LORE")])
+    state.turns.append(Turn(role="player", text="\n> You ask about Larion.\n"))
+    first = builder.build(state, 20).tokens
+    stored = json.loads(json.dumps(dataclasses.asdict(builder.plan)))  # as the model state
+    state.lore[0] = WorldEntry(keys=("Larion",), content="NEW LORE")
+    resumed = ContextBuilder(backend.tokenize, 1024)
+    resumed.plan = Plan.from_dict(stored)
+    assert resumed.build(state, 20).tokens == first
+
+
+def test_an_automatic_entry_the_model_can_still_read_whole_is_left_out() -> None:
+    backend = FakeBackend()
+    builder = ContextBuilder(backend.tokenize, 1024)
+    state = game(lore=[WorldEntry(keys=("Larion",), content="Larion has bridges. Larion burns.")])
+    state.turns += [Turn(role="model", text=" Larion has bridges. Larion burns."),
+                    Turn(role="player", text="\n> You ask about Larion.\n")]
+    assert backend.detokenize(builder.build(state, 20).tokens).count("Larion burns.") == 1
+    state.lore[0] = WorldEntry(keys=("Larion",), content="Larion has bridges. Larion fell.")
+    assert backend.detokenize(builder.build(state, 20).tokens).count("Larion has bridges") == 2
