@@ -57,10 +57,11 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
         completions = []
         for _ in range(rounds):
             start = time.perf_counter()
-            for _piece in backend.stream("Hello", Sampling(max_tokens=1, temperature=0.0)):
+            reply = backend.stream("Hello", Sampling(max_tokens=1, temperature=0.0))
+            for _piece in reply:
                 pass
             completions.append(time.perf_counter() - start)
-        stats = backend.last_stats
+            stats = reply.stats
         return {
             "kind": settings.kind, "url": settings.base_url, "server": backend.server,
             "model": backend.name, "model_id": backend.model_id,
@@ -70,7 +71,7 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
             "connect_ms": round(connect * 1000, 1),
             "model_info_ms": round(info * 1000, 1),
             "completion_ms": round(statistics.median(completions) * 1000, 1),
-            "first_token_ms": round(stats.time_to_first_token * 1000, 1) if stats else None,
+            "first_token_ms": round(stats.time_to_first_token * 1000, 1),
         }
     finally:
         backend.close()

@@ -21,11 +21,14 @@ class Reply:
 
     def __init__(self, seq: int, prompt: Sequence[int], sampling: Sampling, *, stop: Sequence[str],
                  n_vocab: int, seed: int, bias: dict[int, float], eos: int,
-                 piece: Callable[[int], bytes], n_ctx: int, vocab: Any) -> None:
+                 piece: Callable[[int], bytes], n_ctx: int, vocab: Any,
+                 stats: GenerationStats | None = None) -> None:
         self.seq = seq
         self.prompt = list(prompt)
         self.sampling = sampling
-        self.stats = GenerationStats(prompt_tokens=len(self.prompt))
+        # ``stats``: the object the caller already handed out with the reply's stream.
+        self.stats = stats if stats is not None else GenerationStats()
+        self.stats.prompt_tokens = len(self.prompt)
         self.chain: Any = build_sampler_chain(sampling, n_vocab=n_vocab, seed=seed, bias=bias,
                                               history=self.prompt, vocab=vocab, n_ctx=n_ctx)
         self.text = TextAssembler(stop)

@@ -26,6 +26,7 @@ from gpt2_adventure.engine.backend import (
     CancelToken,
     GenerationStats,
     Judge,
+    ReplyStream,
     Written,
     write_by_streaming,
     write_one_by_streaming,
@@ -85,7 +86,6 @@ class RemoteBackend(Backend):
         self._client: httpx2.Client = make_client(settings)
         self._lock = threading.Lock()
         self._closed = False  # set under the lock; every request checks it under the lock
-        self._last_stats: GenerationStats | None = None
         self.name = ""
         self.server = self.api.split(" ", 1)[-1]  # what kind of server, as far as we can tell
         self.model_id = ""
@@ -151,10 +151,6 @@ class RemoteBackend(Backend):
         return self._n_ctx
 
     @property
-    def last_stats(self) -> GenerationStats | None:
-        return self._last_stats
-
-    @property
     def tokenizer_source(self) -> str:
         return self.tokenizer.source if self.tokenizer else "none"
 
@@ -192,9 +188,11 @@ class RemoteBackend(Backend):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
-    ) -> Iterator[str]:
+    ) -> ReplyStream:
         text, n, max_tokens = self._prepare(prompt, sampling)
-        return self._generate(text, n, sampling, tuple(stop), max_tokens, cancel)
+        stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
+        return ReplyStream(self._generate(text, sampling, tuple(stop), max_tokens, cancel, stats),
+                           stats)
 
     def _prepare(self, prompt: str | Sequence[int], sampling: Sampling) -> tuple[str, int, int]:
         """The prompt as text, its length in tokens and the room left to reply."""
@@ -209,12 +207,10 @@ class RemoteBackend(Backend):
                 f"tokens, prompt and reply together", hint="shorten the prompt")
         return text, n, min(sampling.max_tokens, self._n_ctx - n)
 
-    def _generate(self, text: str, n: int, sampling: Sampling, stop: tuple[str, ...],
-                  max_tokens: int, cancel: CancelToken | None) -> Iterator[str]:
+    def _generate(self, text: str, sampling: Sampling, stop: tuple[str, ...], max_tokens: int,
+                  cancel: CancelToken | None, stats: GenerationStats) -> Iterator[str]:
         with self._lock:
             self._check_open()
-            stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
-            self._last_stats = stats
             start = time.perf_counter()
             first = 0.0
             assembler = TextAssembler(stop)
@@ -333,7 +329,7 @@ class RemoteBackend(Backend):
                     max_tokens: int, n: int, cancel: CancelToken | None) -> Iterator[Written]:
         """One request for ``n`` replies, each yielded once it is whole (in the order they end).
         Once ``cancel`` is set it yields nothing more and lets go of the request, as
-        ``stream`` does; ``last_stats`` stays the last ``stream``'s."""
+        ``stream`` does."""
         with self._lock:
             self._check_open()
             start = time.perf_counter()
