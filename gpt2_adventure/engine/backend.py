@@ -184,12 +184,6 @@ class Backend(ABC):
     # -- optional: replies written ahead ----------------------------------------------------
 
     @property
-    def sequences(self) -> int:
-        """How many replies to one prompt it keeps evaluated at once (1: only the main one;
-        alternatives are then written anew from the prompt, or by the server)."""
-        return 1
-
-    @property
     def supports_write_ahead(self) -> bool:
         """True when ``write_ahead`` writes alternatives in the background."""
         return False

@@ -158,10 +158,6 @@ class LlamaBackend(Backend):
         return True
 
     @property
-    def sequences(self) -> int:
-        return self._n_seq
-
-    @property
     def supports_write_ahead(self) -> bool:
         return self._n_seq > 1
 

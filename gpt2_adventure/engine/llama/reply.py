@@ -81,9 +81,8 @@ class Reply:
             if self.text.stopped:
                 self.reason = "stop"
         self.reason = self.reason or "cancelled"  # the consumer closed the stream early
-        if self.chain is not None:
-            llama_cpp.llama_sampler_free(self.chain)
-            self.chain = None
+        llama_cpp.llama_sampler_free(self.chain)
+        self.chain = None
         if self._first_at:
             self.stats.generation_seconds = time.perf_counter() - self._first_at
         self.stats.finish_reason = self.reason
