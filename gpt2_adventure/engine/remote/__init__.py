@@ -1,6 +1,6 @@
 """Models on a server over HTTP: OpenAI-compatible (llama.cpp's server, LM Studio, ...) or
 KoboldAI (KoboldCpp). The modules build on each other in one direction:
-settings <- http <- base <- openai / kobold <- this factory."""
+settings <- http <- tokenizers <- base <- openai / kobold <- this factory."""
 
 from __future__ import annotations
 
