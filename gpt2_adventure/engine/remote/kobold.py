@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx2
 
-from gpt2_adventure.engine.remote.base import GPT2_EOS, Chunk, RemoteBackend
+from gpt2_adventure.engine.remote.base import GPT2_EOS, RemoteBackend
 from gpt2_adventure.engine.remote.http import (
     CUT_HINT,
     KIND_HINT,
@@ -57,6 +57,7 @@ from gpt2_adventure.engine.remote.http import (
     request_json,
     try_json,
 )
+from gpt2_adventure.engine.remote.replies import Chunk
 from gpt2_adventure.engine.remote.tokenizers import KOBOLDCPP, probe_tokenizer
 from gpt2_adventure.engine.sampling import Sampling
 
