@@ -46,10 +46,11 @@ def app_rate(backend: LlamaBackend, tokens: list[int], n: int) -> float:
     sampling = Sampling(temperature=SAMPLER["temp"], top_k=SAMPLER["top_k"],
                         top_p=SAMPLER["top_p"], repeat_penalty=1.0, max_tokens=n,
                         ignore_eos=True)
-    for _ in backend.stream(tokens, sampling):
+    reply = backend.stream(tokens, sampling)
+    for _ in reply:
         pass
-    stats = backend.last_stats
-    assert stats is not None and stats.generated_tokens == n, stats
+    stats = reply.stats
+    assert stats.generated_tokens == n, stats
     return stats.tokens_per_second
 
 

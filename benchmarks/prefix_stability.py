@@ -15,13 +15,18 @@ import json
 import random
 import statistics
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.shapes import CACHE  # noqa: E402
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats  # noqa: E402
+from gpt2_adventure.engine.backend import (  # noqa: E402
+    Backend,
+    CancelToken,
+    GenerationStats,
+    ReplyStream,
+)
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
 from gpt2_adventure.paths import AppPaths  # noqa: E402
@@ -50,15 +55,10 @@ class ScriptedModel(Backend):
         self._tok = tokenizer
         self._rng = rng
         self.calls: list[tuple[list[int], list[int]]] = []  # (prompt, reply tokens)
-        self._last: GenerationStats | None = None
 
     @property
     def n_ctx(self) -> int:
         return self._tok.n_ctx
-
-    @property
-    def last_stats(self) -> GenerationStats | None:
-        return self._last
 
     def tokenize(self, text: str) -> list[int]:
         return self._tok.tokenize(text)
@@ -67,15 +67,15 @@ class ScriptedModel(Backend):
         return self._tok.detokenize(tokens)
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
+               cancel: CancelToken | None = None) -> ReplyStream:
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         reply = " " + " ".join(sentence(self._rng, self._rng.randint(8, 14)) for _ in range(4))
         reply_tokens = self.tokenize(reply)[: sampling.max_tokens]
         text = self.detokenize(reply_tokens)
         self.calls.append((tokens, reply_tokens))
-        self._last = GenerationStats(prompt_tokens=len(tokens), generated_tokens=len(reply_tokens),
-                                     finish_reason="length")
-        return iter([text])
+        stats = GenerationStats(prompt_tokens=len(tokens), generated_tokens=len(reply_tokens),
+                                finish_reason="length")
+        return ReplyStream(iter([text]), stats)
 
     def close(self) -> None:
         self._tok.close()

@@ -41,10 +41,10 @@ def prompt(round_no: int) -> str:
 def run(backend: object, text: str, tokens: int) -> GenerationStats:
     sampling = Sampling(temperature=0.6, top_k=40, top_p=0.9, repeat_penalty=1.0,
                         max_tokens=tokens, ignore_eos=True)
-    for _ in backend.stream(text, sampling):  # type: ignore[attr-defined]
+    reply = backend.stream(text, sampling)  # type: ignore[attr-defined]
+    for _ in reply:
         pass
-    stats = backend.last_stats  # type: ignore[attr-defined]
-    assert stats is not None
+    stats: GenerationStats = reply.stats
     return stats
 
 

@@ -154,9 +154,8 @@ def _new_session(model_backend: Any, seed: int) -> Any:
 
 
 def _turn(session: Any, rng: random.Random) -> Any:
-    for _event in session.act(sentence(rng, rng.randint(10, 14)).rstrip("."), "do"):
-        pass
-    return session.backend.last_stats
+    events = list(session.act(sentence(rng, rng.randint(10, 14)).rstrip("."), "do"))
+    return events[-1].stats  # the Done's
 
 
 def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
@@ -188,9 +187,10 @@ def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
     prompt = fullest  # the classic dungeons' turn at full context
     for _ in range(naive_samples):
         backend.reset_cache()
-        for _piece in backend.stream(prompt, session.sampling.with_changes(max_tokens=1)):
+        reply = backend.stream(prompt, session.sampling.with_changes(max_tokens=1))
+        for _piece in reply:
             pass
-        naive.append(backend.last_stats.time_to_first_token)  # type: ignore[union-attr]
+        naive.append(reply.stats.time_to_first_token)
     backend.close()
     warm_full = [t for t, f in zip(ours[1:], full[1:]) if f] or ours[1:]
     return {

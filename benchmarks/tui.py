@@ -132,6 +132,15 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throu
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
                     mode="play", story="knight", name="Anna", rng_seed=1)
     close, backend.close = backend.close, lambda: None  # type: ignore[method-assign]
+    streamed: list[Any] = []  # each reply's statistics, the TUI's included
+    stream = backend.stream
+
+    def recorded(*args: Any, **kw: Any) -> Any:
+        reply = stream(*args, **kw)
+        streamed.append(reply.stats)
+        return reply
+
+    backend.stream = recorded  # type: ignore[method-assign]
 
     async def tui_round() -> tuple[float, float, list[int]]:
         app = AdventureApp(launch, lambda _launch: backend)
@@ -153,16 +162,17 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throu
             while screen.stream is not None:
                 await asyncio.sleep(0.05)
             share = (time.thread_time() - cpu) / (time.perf_counter() - wall)
-            rate = backend.last_stats.tokens_per_second  # type: ignore[union-attr]
+            rate = streamed[-1].tokens_per_second
             prompt = list(screen.game.session.last_prompt.tokens)  # type: ignore[union-attr]
             await pilot.press("ctrl+q")
         return rate, share, prompt
 
     def bare_round(prompt: list[int]) -> float:
         backend.reset_cache()
-        for _piece in backend.stream(prompt, sampling):
+        reply = backend.stream(prompt, sampling)
+        for _piece in reply:
             pass
-        return backend.last_stats.tokens_per_second  # type: ignore[union-attr]
+        return reply.stats.tokens_per_second
 
     tui, bare, shares = [], [], []
     prompt: list[int] = []

@@ -236,12 +236,6 @@ def settings_toml(settings: Settings) -> str:
 _HEADER = "# gpt2-adventure settings (see `gpt2-adventure config show`)"
 
 
-def save_settings(path: Path, settings: Settings) -> None:
-    """Write every setting to config.toml atomically (a half-written config would stop the
-    next start)."""
-    _write(path, settings_toml(settings))
-
-
 def save_changes(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
     """Set ``changes`` ({section: {key: value}}, None removes the key) in config.toml and
     leave the rest of the file (comments, key order, spacing) byte for byte as it was."""

@@ -19,6 +19,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from gpt2_adventure.engine.pump import Ended, Pump
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.game_commands.outcomes import (
@@ -412,40 +413,25 @@ def pump(stream: Stream, handle: Callable[[Event], None]) -> None:
     The model runs off the main thread so that Ctrl+C (always delivered to the main thread)
     can set the cancel token; the generation then ends with a cancelled ``Done``.
     """
-    events: queue.Queue[object] = queue.Queue()
-    end = object()
-
-    def work() -> None:
-        try:
-            for event in stream.events:
-                events.put(event)
-        except Exception as error:  # handed to the main thread, raised there
-            events.put(error)
-        finally:
-            events.put(end)
-
-    thread = threading.Thread(target=work, name="plain-generation", daemon=True)
+    reader: Pump[Event] = Pump(stream.events, "plain-generation")
     try:
-        thread.start()
+        reader.start()
     except KeyboardInterrupt:  # Ctrl+C as the reply begins: stop it like any other
         stream.cancel.cancel()
-        if thread.ident is None:  # it never began: run it here (it ends at once, cancelled)
-            work()
+        if not reader.started:  # it never began: run it here (it ends at once, cancelled)
+            reader.run_here()
     while True:
         try:
             try:
-                item = events.get(timeout=0.1)  # a timeout keeps Ctrl+C responsive everywhere
+                item = reader.next(timeout=0.1)  # a timeout keeps Ctrl+C responsive everywhere
             except queue.Empty:
                 continue
-            if item is end:
+            if isinstance(item, Ended):
                 break
-            if isinstance(item, Exception):
-                raise item
-            handle(item)  # type: ignore[arg-type]
+            handle(item)
         except KeyboardInterrupt:
             stream.cancel.cancel()
-    if thread.ident is not None:
-        thread.join()
+    reader.join()
 
 
 def run_plain(game: Game, stdin: TextIO | None = None, console: Console | None = None) -> int:

@@ -149,10 +149,12 @@ def test_a_resumed_game_keeps_its_recalled_passages_where_the_model_saw_them(
     from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.story.events import Done
 
-    def play(game: Game, line: str) -> None:
+    def play(game: Game, line: str) -> Done:
         outcome = game.handle(line)
         assert isinstance(outcome, Stream), outcome
-        assert isinstance(list(outcome.events)[-1], Done)
+        done = list(outcome.events)[-1]
+        assert isinstance(done, Done)
+        return done
 
     sampling = Sampling(max_tokens=12, temperature=0.8)
     state = planted_story(150)
@@ -168,8 +170,7 @@ def test_a_resumed_game_keeps_its_recalled_passages_where_the_model_saw_them(
     saved = SaveStore(AppPaths.from_env()).load(f"autosave/{autosave_slot(state.id)}")
     game = open_game(launch(), backend, saved, sampling)
     try:
-        play(game, "You wait")
-        stats = backend.last_stats
+        stats = play(game, "You wait").stats
         assert stats is not None and stats.prompt_tokens > 300
         assert stats.evaluated_tokens < 30  # the action, not everything after the passage
         assert FACTS["Brannoc"] in backend.detokenize(game.session.last_prompt.tokens)  # type: ignore[union-attr]

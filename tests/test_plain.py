@@ -262,8 +262,8 @@ def test_ctrl_c_during_a_reply_stops_it() -> None:
     backend = CtrlCBackend(f" It {words}.", screen)
     game = make_game(backend=backend)
     out, _ = play("wait\n", game=game, console=make_console(screen))
-    assert backend.last_stats is not None
-    assert (backend.last_stats.finish_reason, backend.last_stats.generated_tokens) == (
+    stats = backend.streamed[-1]
+    assert (stats.finish_reason, stats.generated_tokens) == (
         "cancelled", 2)  # stopped right there, not after the 100 words
     assert "(stopped; the unfinished reply was dropped)" in out
     assert len(game.state.turns) == 1 and len(backend.prompts) == 1

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
@@ -14,7 +13,7 @@ from gpt2_adventure.cli.help_format import Group
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
-    from gpt2_adventure.engine.remote.settings import BackendSettings
+    from gpt2_adventure.engine.remote.settings import BackendKind, BackendSettings
     from gpt2_adventure.paths import AppPaths
 
 backend_app = typer.Typer(
@@ -57,10 +56,11 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
         completions = []
         for _ in range(rounds):
             start = time.perf_counter()
-            for _piece in backend.stream("Hello", Sampling(max_tokens=1, temperature=0.0)):
+            reply = backend.stream("Hello", Sampling(max_tokens=1, temperature=0.0))
+            for _piece in reply:
                 pass
             completions.append(time.perf_counter() - start)
-        stats = backend.last_stats
+            stats = reply.stats
         return {
             "kind": settings.kind, "url": settings.base_url, "server": backend.server,
             "model": backend.name, "model_id": backend.model_id,
@@ -70,7 +70,7 @@ def check_server(settings: BackendSettings, paths: AppPaths, rounds: int = 3) ->
             "connect_ms": round(connect * 1000, 1),
             "model_info_ms": round(info * 1000, 1),
             "completion_ms": round(statistics.median(completions) * 1000, 1),
-            "first_token_ms": round(stats.time_to_first_token * 1000, 1) if stats else None,
+            "first_token_ms": round(stats.time_to_first_token * 1000, 1),
         }
     finally:
         backend.close()
@@ -86,29 +86,16 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show what a server reports (model, context size, tokenizer) and how fast it answers."""
-    from gpt2_adventure.engine.remote import detect_kind
-    from gpt2_adventure.engine.remote.settings import settings_problem
+    from gpt2_adventure.engine.loader import choose_server
     from gpt2_adventure.paths import AppPaths
 
     paths = AppPaths.from_env()
-    settings = configured_backend(paths)
     if kind is not None and kind not in ("openai", "kobold"):
-        raise UserError(f"--kind must be openai or kobold, got {kind!r}")
-    if url is not None:
-        settings = replace(settings, url=url, kind=kind or "local")  # type: ignore[arg-type]
-    elif kind is not None:
-        settings = replace(settings, kind=kind)  # type: ignore[arg-type]
-    if not settings.url:
-        raise UserError("no server to check", hint="pass --url URL, or set url and kind in "
-                                                   f"[backend] of {paths.config_file}")
-    if settings.kind == "local":
-        problem = settings_problem(replace(settings, kind="openai"))
-        if problem:
-            raise UserError(f"--url {problem[1]}")
-        settings = replace(settings, kind=detect_kind(settings))
-    problem = settings_problem(settings)
-    if problem:
-        raise UserError(f"{'--url' if problem[0] == 'url' else problem[0]} {problem[1]}")
+        raise UserError(f"--kind must be openai or kobold, got {kind!r}", "command line")
+    # The merge `play` uses; a check needs a server, so a URL beside kind "local" is asked.
+    settings = choose_server(configured_backend(paths), url,
+                             cast("BackendKind | None", kind),  # one of the two: checked above
+                             flags=("--url", "--kind"), need_server=True)
     report = check_server(settings, paths)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

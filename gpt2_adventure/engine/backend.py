@@ -36,7 +36,7 @@ class CancelToken:
 
 @dataclass
 class GenerationStats:
-    """What the last ``stream`` call did, for status bars and benchmarks."""
+    """What writing one reply did, for status bars and benchmarks."""
 
     prompt_tokens: int = 0
     evaluated_tokens: int = 0  # prompt tokens actually run (the rest came from the cache)
@@ -64,6 +64,29 @@ class Handle:
 
     seq: int  # the backend's sequence
     reply: object  # what the backend kept for the reply when it was written
+
+
+class ReplyStream(Iterator[str]):
+    """One reply as ``Backend.stream`` writes it: iterating yields its text in pieces;
+    ``stats`` is what writing it did, filled in as it goes and whole once the stream has
+    ended (run out, raised, or been closed). It travels with the reply, not on the shared
+    backend, so a reply written meanwhile on another thread cannot overwrite it."""
+
+    def __init__(self, pieces: Iterator[str], stats: GenerationStats) -> None:
+        self._pieces = pieces
+        self.stats = stats
+
+    def __iter__(self) -> ReplyStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """Stop reading: the backend's clean-up (and its finish reason) runs now."""
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass
@@ -95,11 +118,6 @@ class Backend(ABC):
     def n_ctx(self) -> int:
         """Tokens the model can see at once (prompt + reply), never above its training context."""
 
-    @property
-    @abstractmethod
-    def last_stats(self) -> GenerationStats | None:
-        """What the last ``stream`` did; None before the first."""
-
     @abstractmethod
     def tokenize(self, text: str) -> list[int]: ...
 
@@ -116,10 +134,11 @@ class Backend(ABC):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
-    ) -> Iterator[str]:
-        """Yield the reply in pieces of whole characters, ending early at a stop string
-        (which is not yielded), end-of-text, ``max_tokens``, the end of the context, or
-        cancellation. Raises ContextOverflowError when the prompt leaves no room to reply."""
+    ) -> ReplyStream:
+        """The reply in pieces of whole characters, ending early at a stop string (which is
+        not yielded), end-of-text, ``max_tokens``, the end of the context, or cancellation,
+        with its statistics. Raises ContextOverflowError when the prompt leaves no room to
+        reply."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -175,12 +194,6 @@ class Backend(ABC):
         return False
 
     # -- optional: replies written ahead ----------------------------------------------------
-
-    @property
-    def sequences(self) -> int:
-        """How many replies to one prompt it keeps evaluated at once (1: only the main one;
-        alternatives are then written anew from the prompt, or by the server)."""
-        return 1
 
     @property
     def supports_write_ahead(self) -> bool:
@@ -241,10 +254,11 @@ def write_one_by_streaming(
     """One reply through ``stream``, written again while ``judge`` refuses it (``rerolls``:
     how many times it already was); None once cancelled."""
     while True:
-        text = "".join(backend.stream(prompt, sampling, stop, cancel))
+        reply = backend.stream(prompt, sampling, stop, cancel)
+        text = "".join(reply)
         if cancel is not None and cancel.cancelled:
             return None
         again = judge(text, rerolls) if judge is not None else None
         if again is None:
-            return Written(text, None, backend.last_stats or GenerationStats(), rerolls)
+            return Written(text, None, reply.stats, rerolls)
         sampling, rerolls = again, rerolls + 1

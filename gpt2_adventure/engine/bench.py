@@ -46,17 +46,15 @@ def run_bench(
     prompt_rates, gen_rates = [], []
     for _ in range(repeats):
         backend.reset_cache()
-        for _piece in backend.stream(tokens, one):
+        reply = backend.stream(tokens, one)
+        for _piece in reply:
             pass
-        stats = backend.last_stats
-        assert stats is not None
-        prompt_rates.append(stats.evaluated_tokens / stats.prompt_seconds)
+        prompt_rates.append(reply.stats.evaluated_tokens / reply.stats.prompt_seconds)
         backend.reset_cache()
-        for _piece in backend.stream(tokens[:1], writing):
+        reply = backend.stream(tokens[:1], writing)
+        for _piece in reply:
             pass
-        stats = backend.last_stats
-        assert stats is not None
-        gen_rates.append(stats.tokens_per_second)
+        gen_rates.append(reply.stats.tokens_per_second)
     info = backend.info
     backend.close()
     speed = speed_in_use(paths, model_settings, info.path, threads)

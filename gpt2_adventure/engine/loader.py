@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.backend import Backend
-from gpt2_adventure.engine.remote.settings import BackendKind, BackendSettings
+from gpt2_adventure.engine.remote.settings import BackendKind, BackendSettings, settings_problem
 from gpt2_adventure.engine.sampling import MAX_CANDIDATES
 from gpt2_adventure.engine.settings import ModelSettings
+from gpt2_adventure.errors import UserError
 from gpt2_adventure.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -21,15 +22,40 @@ if TYPE_CHECKING:
 
 
 def choose_server(settings: BackendSettings, url: str | None = None,
-                  kind: BackendKind | None = None) -> BackendSettings:
-    """Apply --backend-url / --backend-kind over the [backend] settings. A URL with no kind
-    asks the server which API it speaks."""
+                  kind: BackendKind | None = None, *,
+                  flags: tuple[str, str] = ("--backend-url", "--backend-kind"),
+                  need_server: bool = False) -> BackendSettings:
+    """The [backend] settings with a command's URL and kind flags (named in ``flags``) over
+    them: the one merge of the commands that play (through ``cli/run.with_backend_flags``)
+    and of ``backend check``.
+
+    A URL flag replaces [backend].url and a kind flag [backend].kind; a URL flag without a
+    kind flag asks the server which API it speaks (the configured kind may be another
+    server's). With ``need_server`` (a command that only talks to servers), a kind left
+    "local" beside a URL asks the server too, and no URL at all is an error. Before any
+    request the URL is checked, and a wrong one named where it came from (the flag or
+    [backend].url); a server kind with no URL is an error naming the URL flag."""
+    url_flag, kind_flag = flags
     chosen = replace(settings, url=url) if url else settings
-    if url and not kind:
+    if kind:
+        chosen = replace(chosen, kind=kind)
+    ask = bool(url and not kind) or (need_server and chosen.kind == "local")
+    if chosen.kind == "local" and not ask:
+        return chosen
+    if not chosen.url.strip():
+        raise UserError(f"{kind_flag} {kind} needs a server URL" if kind
+                        else "no server URL is set",
+                        "command line" if kind else None,
+                        hint=f"pass {url_flag} URL, or set url in [backend] of config.toml")
+    problem = settings_problem(replace(chosen, kind="openai"))  # the URL as a server's
+    if problem is not None and problem[0] == "url":
+        raise UserError(f"{url_flag if url else '[backend].url'} {problem[1]}",
+                        "command line" if url else None)
+    if ask:
         from gpt2_adventure.engine.remote import detect_kind
 
-        return replace(chosen, kind=detect_kind(replace(chosen, kind="openai")))
-    return replace(chosen, kind=kind) if kind else chosen
+        return replace(chosen, kind=detect_kind(chosen))
+    return chosen
 
 
 # What a game's local model holds at once: the main sequence, up to MAX_CANDIDATES - 1 replies

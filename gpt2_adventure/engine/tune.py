@@ -381,15 +381,15 @@ def _writing(sizes: TuneSizes, until: CancelToken | None = None) -> Measure:
                     "prompt_tok_s": done / max(time.perf_counter() - started, 1e-9)}
         cancel = CancelToken()
         deadline = 0.0
-        for _piece in backend.stream(prompt, sampling, cancel=cancel):
+        reply = backend.stream(prompt, sampling, cancel=cancel)
+        for _piece in reply:
             if until is not None and until.cancelled:
                 cancel.cancel()
             elif not deadline:
                 deadline = time.perf_counter() + sizes.max_write_seconds
             elif time.perf_counter() > deadline:
                 cancel.cancel()
-        stats = backend.last_stats
-        assert stats is not None
+        stats = reply.stats
         return {"write_tok_s": stats.tokens_per_second,
                 "prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
     return measure
@@ -401,10 +401,10 @@ def _prompt_only(sizes: TuneSizes) -> Measure:
     def measure(backend: LlamaBackend) -> Figures:
         prompt = _prompt(backend, sizes.cold_tokens or sizes.prompt_tokens, 1)
         backend.reset_cache()
-        for _piece in backend.stream(prompt, sampling):
+        reply = backend.stream(prompt, sampling)
+        for _piece in reply:
             pass
-        stats = backend.last_stats
-        assert stats is not None
+        stats = reply.stats
         return {"prompt_tok_s": stats.evaluated_tokens / max(stats.prompt_seconds, 1e-9)}
     return measure
 

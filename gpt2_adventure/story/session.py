@@ -164,12 +164,12 @@ class Session:
             prompt = self.builder.build(self.state, sampling.max_tokens, tail)
             self.last_prompt = prompt
             raw = ""
-            for piece in self.backend.stream(prompt.tokens, sampling, stop=stops,
-                                             cancel=cancel):
+            reply = self.backend.stream(prompt.tokens, sampling, stop=stops, cancel=cancel)
+            for piece in reply:
                 raw += piece
                 yield Piece(piece)
-            stats = self.backend.last_stats
-            reason = stats.finish_reason if stats else ""
+            stats = reply.stats
+            reason = stats.finish_reason
             if reason == "cancelled" or (cancel is not None and cancel.cancelled):
                 yield Done(clean_reply(raw, stops, whole_sentences=False), "cancelled",
                            cancelled=True, rerolls=attempt, stats=stats)

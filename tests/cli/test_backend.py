@@ -13,6 +13,7 @@ from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
 from gpt2_adventure.engine.remote.http import RemoteError
 from gpt2_adventure.errors import ConfigError, UserError
 from gpt2_adventure.paths import AppPaths
+from tests.support.cli_runner import run_cli
 from tests.support.servers import FakeServer, free_port
 
 
@@ -114,3 +115,22 @@ def test_check_says_which_samplers_the_server_lacks(tok: LocalTokenizer) -> None
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
     assert lines["samplers"] == ("no DRY, XTC, top-n-sigma on this server: set, they do "
                                  "nothing")
+
+
+@pytest.mark.parametrize("url, kind", [("localhost:5001", None), ("localhost:5001", "openai"),
+                                       (None, "kobold")])
+def test_check_and_play_merge_the_url_and_kind_alike(url: str | None, kind: str | None) -> None:
+    """`backend check` and the commands that play take the flags through one merge, so the
+    same wrong flags meet the same error (before: check refused 'localhost:5001' at once
+    while generate sent it to the HTTP client; a kind without a URL was "no server to
+    check" there and "[backend].url must be set" here)."""
+    from gpt2_adventure.cli import app
+
+    def flags(url_flag: str, kind_flag: str) -> list[str]:
+        return [*([url_flag, url] if url else []), *([kind_flag, kind] if kind else [])]
+
+    check = run_cli(backend_app, "check", *flags("--url", "--kind"))
+    play = run_cli(app, "generate", "Hi", *flags("--backend-url", "--backend-kind"))
+    assert check[0] == play[0] == 2
+    said = check[2].replace("--url", "--backend-url").replace("--kind", "--backend-kind")
+    assert said == play[2] and said.startswith("error: ")

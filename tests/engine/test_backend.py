@@ -4,11 +4,11 @@ do nothing, so the story engine can ask a backend instead of probing it."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats
+from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats, ReplyStream
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.remote.base import RemoteBackend
 from gpt2_adventure.engine.remote.kobold import KoboldBackend
@@ -16,7 +16,7 @@ from gpt2_adventure.engine.remote.openai import OpenAIBackend
 from gpt2_adventure.engine.sampling import Sampling
 from tests.support.fake_backend import FakeBackend
 
-REQUIRED = {"n_ctx", "last_stats", "tokenize", "detokenize", "stream", "close"}
+REQUIRED = {"n_ctx", "tokenize", "detokenize", "stream", "close"}
 
 
 class Minimal(Backend):
@@ -31,10 +31,6 @@ class Minimal(Backend):
     def n_ctx(self) -> int:
         return 64
 
-    @property
-    def last_stats(self) -> GenerationStats | None:
-        return None
-
     def tokenize(self, text: str) -> list[int]:
         self.calls.append("tokenize")
         return [len(word) for word in text.split()]
@@ -44,9 +40,9 @@ class Minimal(Backend):
         return " ".join("x" * t for t in tokens)
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
+               cancel: CancelToken | None = None) -> ReplyStream:
         self.calls.append("stream")
-        return iter(())
+        return ReplyStream(iter(()), GenerationStats())
 
     def close(self) -> None:
         self.calls.append("close")

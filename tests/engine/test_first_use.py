@@ -4,13 +4,13 @@ stored (the tiny model for the real runs, scripted backends for the budget)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.backend import CancelToken, ReplyStream
 from gpt2_adventure.engine.first_use import (
     QUICK_BIG,
     QUICK_SMALL,
@@ -85,7 +85,7 @@ class Slow(Timed):
     seconds = 0.05
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
+               cancel: CancelToken | None = None) -> ReplyStream:
         time.sleep(self.seconds)
         return super().stream(prompt, sampling, stop, cancel)
 

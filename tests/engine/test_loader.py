@@ -68,3 +68,42 @@ def test_a_damaged_tuning_file_is_not_used(tiny_gguf: Path) -> None:
     paths.tuning_file.write_text('{"format": 1, "tunings": {"x": ')
     assert opened(paths, ModelSettings(name=str(tiny_gguf))) == (
         physical_cores(), 512, False, False)
+
+
+# -- the server the flags name (choose_server: one merge for playing and `backend check`) -------
+
+def test_a_url_flag_is_checked_before_any_request_and_named() -> None:
+    from gpt2_adventure.engine.loader import choose_server
+    from gpt2_adventure.errors import UserError
+
+    # Before: the server was asked first ("unsupported protocol" from the HTTP client), or,
+    # with a kind, the error named [backend].url, which the player never set.
+    for kind in (None, "openai"):
+        with pytest.raises(UserError) as info:
+            choose_server(BackendSettings(), "localhost:5001", kind)  # type: ignore[arg-type]
+        assert info.value.message == ("--backend-url must start with http:// or https://, got "
+                                      "'localhost:5001'")
+    configured = BackendSettings(url="localhost:5001")  # kind "local": never checked on load
+    with pytest.raises(UserError, match=r"^\[backend\]\.url must start"):
+        choose_server(configured, kind="kobold")
+
+
+def test_a_server_kind_without_a_url_says_which_flag_is_missing() -> None:
+    from gpt2_adventure.engine.loader import choose_server
+    from gpt2_adventure.errors import UserError
+
+    with pytest.raises(UserError) as info:
+        choose_server(BackendSettings(), kind="openai")
+    assert info.value.message == "--backend-kind openai needs a server URL"
+    assert info.value.hint is not None and "--backend-url" in info.value.hint
+    with pytest.raises(UserError) as info:
+        choose_server(BackendSettings(), flags=("--url", "--kind"), need_server=True)
+    assert info.value.hint is not None and "--url" in info.value.hint
+
+
+def test_local_stays_local_unless_a_server_is_needed() -> None:
+    from gpt2_adventure.engine.loader import choose_server
+
+    configured = BackendSettings(url="http://127.0.0.1:1", connect_timeout=0.2, retries=0)
+    assert choose_server(configured) == configured  # play: kind "local" plays here
+    assert choose_server(configured, kind="kobold").kind == "kobold"  # no request made

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats, Written
+from gpt2_adventure.engine.backend import CancelToken, GenerationStats, ReplyStream, Written
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tune import (
@@ -101,17 +101,16 @@ class Timed(FakeBackend):
         return len(tokens)
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
+               cancel: CancelToken | None = None) -> ReplyStream:
         self.run.measured.append(self.config)
         cold = len(self.run.measured) == 1  # the very first measurement is an outlier
         write = self._speed("write", 50.0) * (1.5 if cold else 1.0)
         prompt_speed = self._speed("prompt", 400.0)
         tokens = len(prompt)
-        self._last = GenerationStats(
+        return ReplyStream(iter(["x"]), GenerationStats(
             prompt_tokens=tokens, evaluated_tokens=tokens, generated_tokens=sampling.max_tokens,
             prompt_seconds=tokens / prompt_speed,
-            generation_seconds=(sampling.max_tokens - 1) / write)
-        return iter(["x"])
+            generation_seconds=(sampling.max_tokens - 1) / write))
 
     def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
                     stop: Sequence[str] = (), cancel: CancelToken | None = None,
@@ -197,13 +196,26 @@ def test_a_real_run_on_the_tiny_model(tiny_gguf: Path, tmp_path: Path) -> None:
     assert tuning.model_path == str(tiny_gguf) and tuning.measured_at
 
 
+class Recorded(LlamaBackend):
+    """Keeps each reply's statistics for the test to read."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.replies: list[GenerationStats] = []
+
+    def stream(self, *args: Any, **kw: Any) -> ReplyStream:
+        reply = super().stream(*args, **kw)
+        self.replies.append(reply.stats)
+        return reply
+
+
 def test_writing_that_crawls_is_cut_short(tiny_gguf: Path, tmp_path: Path) -> None:
-    backend = LlamaBackend(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
+    backend = Recorded(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
     try:
         figures = _writing(TuneSizes(prompt_tokens=16, write_tokens=900,
                                      max_write_seconds=0.02))(backend)
-        stats = backend.last_stats
-        assert stats is not None and stats.finish_reason == "cancelled"
+        stats = backend.replies[-1]
+        assert stats.finish_reason == "cancelled"
         assert 2 <= stats.generated_tokens < 900 and figures["write_tok_s"] > 0
     finally:
         backend.close()
@@ -211,13 +223,12 @@ def test_writing_that_crawls_is_cut_short(tiny_gguf: Path, tmp_path: Path) -> No
 
 def test_each_writing_round_evaluates_a_turns_worth_of_prompt(tiny_gguf: Path,
                                                              tmp_path: Path) -> None:
-    backend = LlamaBackend(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
+    backend = Recorded(tiny_gguf, threads=1, seed=1, log_file=tmp_path / "llama.log")
     try:
         measure = _writing(TuneSizes(prompt_tokens=64, turn_tokens=16, write_tokens=4))
         for _ in range(3):  # the first round evaluates the rest of the prompt ahead, untimed
             measure(backend)
-            stats = backend.last_stats
-            assert stats is not None
+            stats = backend.replies[-1]
             assert (stats.prompt_tokens, stats.evaluated_tokens) == (64, 16)
     finally:
         backend.close()

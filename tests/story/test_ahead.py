@@ -38,12 +38,11 @@ def test_retry_shows_what_a_live_retry_would_have_written(tiny_gguf: Path) -> No
         for s in (ahead, live):
             done(s.act("open the door"))
         meter = ahead.preview().used
-        stats = ahead.backend.last_stats
         job = ahead.ahead_job()
         assert job is not None and job.count == 2
         assert live.ahead_job() is None  # one sequence: nothing is written ahead
         assert ahead.write_ahead(job) == 2
-        assert ahead.preview().used == meter and ahead.backend.last_stats is stats
+        assert ahead.preview().used == meter
         assert ahead.collect_ahead() == 2
         shown = [done(ahead.retry()).text for _ in range(2)]
         written = [done(live.retry()).text for _ in range(2)]
@@ -70,8 +69,7 @@ def test_the_next_turn_continues_the_chosen_replys_cache(tiny_gguf: Path) -> Non
         s.write_ahead(job)
         s.collect_ahead()
         done(s.retry())  # the first one written ahead
-        done(s.act("go in"))
-        stats = s.backend.last_stats
+        stats = done(s.act("go in")).stats
         assert stats is not None
         # Only the new action (and the reply's unevaluated last token) was evaluated.
         action = len(s.backend.tokenize(s.state.turns[-2].text))

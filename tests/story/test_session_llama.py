@@ -39,7 +39,7 @@ def test_thirty_turns(backend: LlamaBackend, story: str, kind: str) -> None:
             if isinstance(event, Done):
                 done = event
         assert done is not None and not done.cancelled
-        stats = backend.last_stats
+        stats = done.stats
         assert stats is not None
         assert stats.prompt_tokens + stats.generated_tokens <= backend.n_ctx
         evaluated.append(stats.evaluated_tokens)
@@ -61,8 +61,9 @@ def test_warming_leaves_only_the_action_to_evaluate(backend: LlamaBackend) -> No
         list(session.act(f"I walk to the gate number {turn}"))
     backend.reset_cache()  # as if the cache had been lost: warming rebuilds it
     assert session.warm() > 100
-    list(session.act("I knock on the gate"))
-    stats = backend.last_stats
+    done = list(session.act("I knock on the gate"))[-1]
+    assert isinstance(done, Done)
+    stats = done.stats
     assert stats is not None
     action = len(backend.tokenize("\n> You knock on the gate.\n"))
     assert stats.evaluated_tokens <= action + 2

@@ -17,6 +17,7 @@ from gpt2_adventure.engine.backend import (
     GenerationStats,
     Handle,
     Judge,
+    ReplyStream,
     Written,
     write_by_streaming,
 )
@@ -44,7 +45,7 @@ class FakeBackend(Backend):
         self._words: list[str] = []
         self.prompts: list[list[int]] = []
         self.samplings: list[Sampling] = []
-        self._last: GenerationStats | None = None
+        self.streamed: list[GenerationStats] = []  # each reply's statistics, for tests to read
         self.cancel_after: int | None = None  # cancel the token after this many pieces
         # Once cancelled, a stream takes this long to come out of the backend (as llama.cpp
         # finishing a chunk does); ``left`` counts the streams that came out.
@@ -84,10 +85,6 @@ class FakeBackend(Backend):
             return iter(())
         return write_by_streaming(self, prompt, samplings, stop, cancel, judge)
 
-    @property
-    def last_stats(self) -> GenerationStats | None:
-        return self._last
-
     def tokenize(self, text: str) -> list[int]:
         ids = []
         for piece in _PIECES.findall(text):
@@ -106,14 +103,17 @@ class FakeBackend(Backend):
         return self._script.pop(0) if self._script else " And so it goes."
 
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
+               cancel: CancelToken | None = None) -> ReplyStream:
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         if len(tokens) >= self._n_ctx:
             raise ContextOverflowError(f"prompt of {len(tokens)} tokens >= {self._n_ctx}")
         self.prompts.append(tokens)
         self.samplings.append(sampling)
         reply = self._next_reply(self.detokenize(tokens))
-        return self._leaving(self._play(tokens, reply, sampling, stop, cancel), cancel)
+        stats = GenerationStats(prompt_tokens=len(tokens), evaluated_tokens=len(tokens))
+        self.streamed.append(stats)
+        return ReplyStream(
+            self._leaving(self._play(tokens, reply, sampling, stop, cancel, stats), cancel), stats)
 
     def _leaving(self, pieces: Iterator[str], cancel: CancelToken | None) -> Iterator[str]:
         yield from pieces
@@ -122,9 +122,7 @@ class FakeBackend(Backend):
         self.left += 1
 
     def _play(self, tokens: list[int], reply: str, sampling: Sampling, stop: Sequence[str],
-              cancel: CancelToken | None) -> Iterator[str]:
-        stats = GenerationStats(prompt_tokens=len(tokens), evaluated_tokens=len(tokens))
-        self._last = stats
+              cancel: CancelToken | None, stats: GenerationStats) -> Iterator[str]:
         text = TextAssembler(stop)
         room = self._n_ctx - len(tokens)
         for i, piece in enumerate(_PIECES.findall(reply)):

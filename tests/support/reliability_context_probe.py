@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gpt2_adventure.engine.backend import CancelToken
+from gpt2_adventure.engine.backend import CancelToken, GenerationStats, ReplyStream
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling, preset
 from gpt2_adventure.errors import UserError
@@ -39,6 +39,7 @@ class Watched:
         self.generations = 0
         self.worst = 0  # the most positions ever evaluated (llama.cpp's n_tokens)
         self.problems: list[str] = []
+        self.last_stats: GenerationStats | None = None  # of the last reply streamed through
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -47,23 +48,19 @@ class Watched:
     def n_ctx(self) -> int:
         return self.inner.n_ctx
 
-    @property
-    def last_stats(self) -> Any:
-        return self.inner.last_stats
-
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
-               cancel: CancelToken | None = None) -> Iterator[str]:
-        pieces = self.inner.stream(prompt, sampling, stop, cancel)
+               cancel: CancelToken | None = None) -> ReplyStream:
+        reply = self.inner.stream(prompt, sampling, stop, cancel)
+        self.last_stats = reply.stats
 
         def run() -> Iterator[str]:
-            yield from pieces
-            self.check()
+            yield from reply
+            self.check(reply.stats)
 
-        return run()
+        return ReplyStream(run(), reply.stats)
 
-    def check(self) -> None:
+    def check(self, stats: GenerationStats) -> None:
         self.generations += 1
-        stats = self.inner.last_stats
         evaluated = len(self.inner.evaluated)
         n_ctx = self.inner.n_ctx
         self.worst = max(self.worst, evaluated)
@@ -71,7 +68,7 @@ class Watched:
             self.problems.append(f"n_ctx {n_ctx} > training context")
         if evaluated > n_ctx:
             self.problems.append(f"{evaluated} positions evaluated with n_ctx {n_ctx}")
-        if stats is not None and stats.prompt_tokens >= n_ctx:
+        if stats.prompt_tokens >= n_ctx:
             self.problems.append(f"a {stats.prompt_tokens}-token prompt with n_ctx {n_ctx}")
 
 
@@ -95,9 +92,10 @@ def run_case(model: str, case: dict[str, Any], backends: dict[int, LlamaBackend]
         sampling = Sampling(max_tokens=case["max_tokens"] + 50, ignore_eos=True,
                             temperature=1.0)
         try:
-            for _ in backend.stream(prompt, sampling):
+            reply = backend.stream(prompt, sampling)
+            for _ in reply:
                 pass
-            result["finish"].append(backend.last_stats.finish_reason)
+            result["finish"].append(reply.stats.finish_reason)
         except UserError as error:
             result["errors"].append(f"edge: {error}")
 
@@ -122,6 +120,7 @@ def run_case(model: str, case: dict[str, Any], backends: dict[int, LlamaBackend]
                 events = session.act(words(rng, length), rng.choice(["do", "say", "story"]))
             for _ in events:
                 pass
+            assert backend.last_stats is not None
             result["finish"].append(backend.last_stats.finish_reason)
         except UserError as error:
             result["errors"].append(f"{how}: {error}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
+from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.format import encode
@@ -60,10 +61,9 @@ def main() -> None:
     for turn in range(turns):
         text, kind = ACTIONS[turn % len(ACTIONS)]
         started = time.perf_counter()
-        for _ in session.act(f"{text} {turn}" if text else "", kind):  # type: ignore[arg-type]
-            pass
+        events = list(session.act(f"{text} {turn}" if text else "", kind))  # type: ignore[arg-type]
         seconds = time.perf_counter() - started
-        stats = backend.last_stats
+        stats = events[-1].stats if isinstance(events[-1], Done) else None
         on_disk = save.stat().st_size + (journal.stat().st_size if journal.exists() else 0)
         print(json.dumps({"turn": turn, "seconds": seconds, "rss_kb": rss_kb(),
                           "autosave_seconds": sum(autosave_seconds),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from textual.widgets import Input
 
+from gpt2_adventure.engine.backend import ReplyStream
 from gpt2_adventure.story.saves.store import SaveStore
 from tests.support.fake_backend import FakeBackend
 from tests.tui.helpers import make_app, make_launch, settle, until, wait_idle
@@ -70,7 +71,7 @@ class Watched(FakeBackend):
         self.inside = 0
         self.inside_at_close: int | None = None
 
-    def stream(self, *args: object, **kw: object) -> Iterator[str]:
+    def stream(self, *args: object, **kw: object) -> ReplyStream:
         pieces = super().stream(*args, **kw)  # type: ignore[arg-type]
 
         def counted() -> Iterator[str]:
@@ -80,7 +81,7 @@ class Watched(FakeBackend):
             finally:
                 self.inside -= 1
 
-        return counted()
+        return ReplyStream(counted(), pieces.stats)
 
     def close(self) -> None:
         self.inside_at_close = self.inside

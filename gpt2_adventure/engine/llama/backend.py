@@ -19,6 +19,7 @@ from gpt2_adventure.engine.backend import (
     GenerationStats,
     Handle,
     Judge,
+    ReplyStream,
     Written,
 )
 from gpt2_adventure.engine.lifetime import ClosedError, Lifetime
@@ -75,7 +76,6 @@ class LlamaBackend(Backend):
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         self._rng = random.Random(self.seed)  # one draw per reply: fixed seed = same session
         self._lock = threading.Lock()
-        self._last_stats: GenerationStats | None = None
         self._pieces: dict[int, bytes] = {}
         self._main = 0  # the sequence the next prompt continues
         # The sequence holding the window after the next trim (prefill_spare), if any.
@@ -145,10 +145,6 @@ class LlamaBackend(Backend):
         return self._n_ctx
 
     @property
-    def last_stats(self) -> GenerationStats | None:
-        return self._last_stats
-
-    @property
     def gpu_offload(self) -> bool:
         import llama_cpp
 
@@ -161,10 +157,6 @@ class LlamaBackend(Backend):
     @property
     def supports_state(self) -> bool:
         return True
-
-    @property
-    def sequences(self) -> int:
-        return self._n_seq
 
     @property
     def supports_write_ahead(self) -> bool:
@@ -213,26 +205,26 @@ class LlamaBackend(Backend):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
-    ) -> Iterator[str]:
-        return self._generate(self._prompt(prompt), sampling, stop, cancel)
+    ) -> ReplyStream:
+        tokens = self._prompt(prompt)
+        stats = GenerationStats(prompt_tokens=len(tokens))
+        return ReplyStream(self._generate(tokens, sampling, stop, cancel, stats), stats)
 
     def _reply(self, seq: int, prompt: Sequence[int], sampling: Sampling,
-               stop: Sequence[str]) -> Reply:
+               stop: Sequence[str], stats: GenerationStats | None = None) -> Reply:
         return Reply(seq, prompt, sampling, stop=stop, n_vocab=self._n_vocab,
                      seed=self._rng.randrange(2**31), bias=self._bias(sampling), eos=self._eos,
-                     piece=self._piece, n_ctx=self._n_ctx, vocab=self._vocab)
+                     piece=self._piece, n_ctx=self._n_ctx, vocab=self._vocab, stats=stats)
 
-    def _generate(
-        self, tokens: list[int], sampling: Sampling, stop: Sequence[str], cancel: CancelToken | None
-    ) -> Iterator[str]:
+    def _generate(self, tokens: list[int], sampling: Sampling, stop: Sequence[str],
+                  cancel: CancelToken | None, stats: GenerationStats) -> Iterator[str]:
         with self._lock:
             self._check_open()
             self._drop_others()  # a new main reply: what was written ahead is not wanted
             self._continue_best(tokens)
             main = self._main
             reused = self._reuse_prefix(main, tokens)
-            reply = self._reply(main, tokens, sampling, stop)
-            self._last_stats = reply.stats
+            reply = self._reply(main, tokens, sampling, stop, stats)
             reply.stats.evaluated_tokens = len(tokens) - reused
             self._written[main] = reply.tokens
             cancelled = False

@@ -21,11 +21,14 @@ class Reply:
 
     def __init__(self, seq: int, prompt: Sequence[int], sampling: Sampling, *, stop: Sequence[str],
                  n_vocab: int, seed: int, bias: dict[int, float], eos: int,
-                 piece: Callable[[int], bytes], n_ctx: int, vocab: Any) -> None:
+                 piece: Callable[[int], bytes], n_ctx: int, vocab: Any,
+                 stats: GenerationStats | None = None) -> None:
         self.seq = seq
         self.prompt = list(prompt)
         self.sampling = sampling
-        self.stats = GenerationStats(prompt_tokens=len(self.prompt))
+        # ``stats``: the object the caller already handed out with the reply's stream.
+        self.stats = stats if stats is not None else GenerationStats()
+        self.stats.prompt_tokens = len(self.prompt)
         self.chain: Any = build_sampler_chain(sampling, n_vocab=n_vocab, seed=seed, bias=bias,
                                               history=self.prompt, vocab=vocab, n_ctx=n_ctx)
         self.text = TextAssembler(stop)
@@ -78,9 +81,8 @@ class Reply:
             if self.text.stopped:
                 self.reason = "stop"
         self.reason = self.reason or "cancelled"  # the consumer closed the stream early
-        if self.chain is not None:
-            llama_cpp.llama_sampler_free(self.chain)
-            self.chain = None
+        llama_cpp.llama_sampler_free(self.chain)
+        self.chain = None
         if self._first_at:
             self.stats.generation_seconds = time.perf_counter() - self._first_at
         self.stats.finish_reason = self.reason

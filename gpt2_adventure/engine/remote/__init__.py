@@ -1,6 +1,7 @@
 """Models on a server over HTTP: OpenAI-compatible (llama.cpp's server, LM Studio, ...) or
 KoboldAI (KoboldCpp). The modules build on each other in one direction:
-settings <- http <- base <- openai / kobold <- this factory."""
+settings <- http <- tokenizers <- base <- openai / kobold <- this factory (base's parts:
+context, finish, replies)."""
 
 from __future__ import annotations
 

@@ -10,14 +10,11 @@ request (``_many``); replies written ahead then come from one request.
 
 from __future__ import annotations
 
-import queue
-import re
 import threading
 import time
 from abc import abstractmethod
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx2
 
@@ -27,25 +24,28 @@ from gpt2_adventure.engine.backend import (
     GenerationStats,
     Handle,
     Judge,
+    ReplyStream,
     Written,
     write_by_streaming,
     write_one_by_streaming,
 )
 from gpt2_adventure.engine.lifetime import ClosedError
+from gpt2_adventure.engine.pump import Pump
+from gpt2_adventure.engine.remote.context import GPT2_CONTEXT, context_size
+from gpt2_adventure.engine.remote.finish import finish_reason
 from gpt2_adventure.engine.remote.http import (
     ChoicesRefused,
     RemoteError,
     make_client,
     request_json,
 )
+from gpt2_adventure.engine.remote.replies import Chunk, OneOfSeveral
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.textstream import TextAssembler
 from gpt2_adventure.errors import ContextOverflowError
 from gpt2_adventure.paths import AppPaths
 
-GPT2_CONTEXT = 1024
-GPT2_NAME = re.compile(r"gpt-?2", re.IGNORECASE)
 GPT2_HELLO = [15496, 995]  # "Hello world" in GPT-2's vocabulary
 GPT2_EOS = 50256
 BAN = -100.0  # the strongest bias the OpenAI API allows; JSON has no -inf
@@ -59,17 +59,6 @@ class Tokenizer(Protocol):
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
     def close(self) -> None: ...
-
-
-@dataclass
-class Chunk:
-    """One received event: new text, and what the server said about the end, if anything."""
-
-    text: str = ""
-    finish: str | None = None
-    completion_tokens: int | None = None  # the server's own count (OpenAI "usage")
-    evaluated_tokens: int | None = None  # prompt tokens the server actually ran
-    index: int = 0  # which reply, in a request for several
 
 
 class RemoteBackend(Backend):
@@ -86,7 +75,6 @@ class RemoteBackend(Backend):
         self._client: httpx2.Client = make_client(settings)
         self._lock = threading.Lock()
         self._closed = False  # set under the lock; every request checks it under the lock
-        self._last_stats: GenerationStats | None = None
         self.name = ""
         self.server = self.api.split(" ", 1)[-1]  # what kind of server, as far as we can tell
         self.model_id = ""
@@ -126,19 +114,9 @@ class RemoteBackend(Backend):
         raise NotImplementedError(f"{type(self).__name__} asks for one reply at a time")
 
     def _set_context(self, reported: int | None, source: str, train: int | None = None) -> None:
-        """Use the configured size, else the server's, else GPT-2's; never past what the
-        model was trained for (a GPT-2 evaluated past 1024 positions aborts its server)."""
-        if self.settings.n_ctx:
-            n, self.n_ctx_source = self.settings.n_ctx, "config"
-        elif reported and reported > 0:
-            n, self.n_ctx_source = int(reported), source
-        else:
-            n, self.n_ctx_source = GPT2_CONTEXT, "default"
-        if train and train > 0:
-            n = min(n, int(train))
-        if GPT2_NAME.search(self.name or self.model_id):  # the file name, not its folders
-            n = min(n, GPT2_CONTEXT)
-        self._n_ctx = max(16, n)
+        """The context size (``context.context_size``) from what the server reported."""
+        self._n_ctx, self.n_ctx_source = context_size(self.settings.n_ctx, reported, source,
+                                                      train, self.name or self.model_id)
 
     def _local_tokenizer(self) -> Tokenizer:
         from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
@@ -150,10 +128,6 @@ class RemoteBackend(Backend):
     @property
     def n_ctx(self) -> int:
         return self._n_ctx
-
-    @property
-    def last_stats(self) -> GenerationStats | None:
-        return self._last_stats
 
     @property
     def tokenizer_source(self) -> str:
@@ -193,9 +167,11 @@ class RemoteBackend(Backend):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: CancelToken | None = None,
-    ) -> Iterator[str]:
+    ) -> ReplyStream:
         text, n, max_tokens = self._prepare(prompt, sampling)
-        return self._generate(text, n, sampling, tuple(stop), max_tokens, cancel)
+        stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
+        return ReplyStream(self._generate(text, sampling, tuple(stop), max_tokens, cancel, stats),
+                           stats)
 
     def _prepare(self, prompt: str | Sequence[int], sampling: Sampling) -> tuple[str, int, int]:
         """The prompt as text, its length in tokens and the room left to reply."""
@@ -210,12 +186,10 @@ class RemoteBackend(Backend):
                 f"tokens, prompt and reply together", hint="shorten the prompt")
         return text, n, min(sampling.max_tokens, self._n_ctx - n)
 
-    def _generate(self, text: str, n: int, sampling: Sampling, stop: tuple[str, ...],
-                  max_tokens: int, cancel: CancelToken | None) -> Iterator[str]:
+    def _generate(self, text: str, sampling: Sampling, stop: tuple[str, ...], max_tokens: int,
+                  cancel: CancelToken | None, stats: GenerationStats) -> Iterator[str]:
         with self._lock:
             self._check_open()
-            stats = GenerationStats(prompt_tokens=n, evaluated_tokens=n)
-            self._last_stats = stats
             start = time.perf_counter()
             first = 0.0
             assembler = TextAssembler(stop)
@@ -223,9 +197,9 @@ class RemoteBackend(Backend):
             server_finish: str | None = None
             usage: int | None = None
             complete = False  # the server's stream ran to its end
-            pump = _Pump(self._chunks(text, sampling, stop, max_tokens))
+            pump = Pump(self._chunks(text, sampling, stop, max_tokens), "remote-stream").start()
             try:
-                for chunk in pump.chunks(cancel):
+                for chunk in pump.items(cancel):
                     usage = chunk.completion_tokens or usage
                     if chunk.evaluated_tokens is not None:
                         stats.evaluated_tokens = chunk.evaluated_tokens
@@ -266,7 +240,7 @@ class RemoteBackend(Backend):
                     self._count_generated(received) if complete or stats.finish_reason == "stop"
                     else len(received))
                 if not stats.finish_reason:
-                    stats.finish_reason = self._finish(
+                    stats.finish_reason = finish_reason(
                         server_finish, stop, stats.generated_tokens, max_tokens,
                         max_tokens < sampling.max_tokens) if complete else "cancelled"
 
@@ -334,17 +308,17 @@ class RemoteBackend(Backend):
                     max_tokens: int, n: int, cancel: CancelToken | None) -> Iterator[Written]:
         """One request for ``n`` replies, each yielded once it is whole (in the order they end).
         Once ``cancel`` is set it yields nothing more and lets go of the request, as
-        ``stream`` does; ``last_stats`` stays the last ``stream``'s."""
+        ``stream`` does."""
         with self._lock:
             self._check_open()
             start = time.perf_counter()
-            replies: dict[int, _Reply] = {}
+            replies: dict[int, OneOfSeveral] = {}
             complete = False
-            pump = _Pump(self._many(text, sampling, stop, max_tokens, n))
+            pump = Pump(self._many(text, sampling, stop, max_tokens, n), "remote-stream").start()
             try:
-                for chunk in pump.chunks(cancel):
+                for chunk in pump.items(cancel):
                     if 0 <= chunk.index < n:
-                        reply = replies.setdefault(chunk.index, _Reply(stop))
+                        reply = replies.setdefault(chunk.index, OneOfSeveral(stop))
                         if reply.feed(chunk):
                             yield self._written(reply, count, start, sampling, stop, max_tokens)
                 complete = pump.complete
@@ -362,29 +336,12 @@ class RemoteBackend(Backend):
                 if not complete:
                     self._abort()
 
-    def _written(self, reply: _Reply, count: int, start: float, sampling: Sampling,
+    def _written(self, reply: OneOfSeveral, count: int, start: float, sampling: Sampling,
                  stop: Sequence[str], max_tokens: int) -> Written:
         generated = self._count_generated(reply.received)
-        first = reply.first or reply.ended
-        stats = GenerationStats(
-            prompt_tokens=count,
-            evaluated_tokens=count if reply.evaluated is None else reply.evaluated,
-            generated_tokens=generated, time_to_first_token=first - start,
-            prompt_seconds=first - start, generation_seconds=reply.ended - first,
-            finish_reason=reply.reason or self._finish(
-                reply.server_finish, stop, generated, max_tokens,
-                max_tokens < sampling.max_tokens))
-        return Written(reply.assembler.text, None, stats)
-
-    def _finish(self, server: str | None, stop: Sequence[str], generated: int, max_tokens: int,
-                clamped: bool) -> str:
-        """Our finish reason from the server's ("stop" or "length", or none at all)."""
-        if server == "length" or (server is None and generated >= max_tokens):
-            return "context" if clamped else "length"
-        if server in ("stop", "eos", None):
-            # A server trims the stop string it met, so "stop" may be either.
-            return "stop" if stop else "eos"
-        return server
+        finish = finish_reason(reply.server_finish, stop, generated, max_tokens,
+                               max_tokens < sampling.max_tokens)
+        return Written(reply.assembler.text, None, reply.stats(count, start, generated, finish))
 
     def _bias(self, sampling: Sampling) -> dict[int, float]:
         """Token biases within the API's -100..100, bans included (as the local backend's)."""
@@ -420,90 +377,3 @@ class RemoteBackend(Backend):
             self._client.close()
             if self.tokenizer is not None:
                 self.tokenizer.close()
-
-
-class _Reply:
-    """One of several replies arriving in one request: its text, cut at a stop string."""
-
-    def __init__(self, stop: Sequence[str]) -> None:
-        self.assembler = TextAssembler(stop)
-        self.received: list[str] = []  # as the server sent it (past a stop string too)
-        self.first = 0.0  # when its first text came
-        self.ended = 0.0
-        self.evaluated: int | None = None
-        self.server_finish: str | None = None
-        self.reason = ""  # "stop" when a stop string ended it here
-        self.done = False
-
-    def feed(self, chunk: Chunk) -> bool:
-        """Take a chunk; True when it made the reply whole."""
-        if self.done:
-            return False
-        if chunk.evaluated_tokens is not None:
-            self.evaluated = chunk.evaluated_tokens
-        if chunk.text:
-            self.first = self.first or time.perf_counter()
-            self.received.append(chunk.text)
-            self.assembler.feed(chunk.text.encode("utf-8"))
-        if self.assembler.stopped or chunk.finish is not None:
-            self.server_finish = chunk.finish
-            self.end()
-            return True
-        return False
-
-    def end(self) -> None:
-        self.assembler.finish()
-        if self.assembler.stopped:
-            self.reason = "stop"
-        self.ended = time.perf_counter()
-        self.done = True
-
-
-class _Pump:
-    """Reads a request's chunks on a thread of its own, so that a cancel is seen at once,
-    even while the server is silent (thinking about a long prompt, or hung): the reader is
-    left to close its connection at the next event or at the read timeout."""
-
-    POLL = 0.05
-
-    def __init__(self, chunks: Iterator[Chunk]) -> None:
-        self._source = chunks
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._stop = threading.Event()
-        self.complete = False
-        self._thread = threading.Thread(target=self._run, name="remote-stream", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for chunk in self._source:
-                self._queue.put(("chunk", chunk))
-                if self._stop.is_set():
-                    return
-            self._queue.put(("end", None))
-        except BaseException as error:  # handed to the consumer's thread
-            self._queue.put(("error", error))
-        finally:
-            close = getattr(self._source, "close", None)  # a generator's: leaves the request's
-            if close is not None:  # `with`, which closes the connection
-                close()
-
-    def chunks(self, cancel: CancelToken | None) -> Iterator[Chunk]:
-        while True:
-            try:
-                kind, item = self._queue.get(timeout=self.POLL)
-            except queue.Empty:
-                if cancel is not None and cancel.cancelled:
-                    return
-                continue
-            if cancel is not None and cancel.cancelled:
-                return
-            if kind == "error":
-                raise item
-            if kind == "end":
-                self.complete = True
-                return
-            yield item
-
-    def stop(self) -> None:
-        self._stop.set()

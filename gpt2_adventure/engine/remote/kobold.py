@@ -43,29 +43,25 @@ from typing import Any
 
 import httpx2
 
-from gpt2_adventure.engine.remote.base import GPT2_EOS, Chunk, RemoteBackend
+from gpt2_adventure.engine.remote.base import GPT2_EOS, RemoteBackend
 from gpt2_adventure.engine.remote.http import (
     CUT_HINT,
     KIND_HINT,
     RemoteError,
-    TokenizerApi,
     check_choices_status,
     check_status,
     event_json,
     is_event_stream,
     iter_sse,
     network_errors,
-    probe_tokenizer,
     request_json,
     try_json,
 )
+from gpt2_adventure.engine.remote.replies import Chunk
+from gpt2_adventure.engine.remote.tokenizers import KOBOLDCPP, probe_tokenizer
 from gpt2_adventure.engine.sampling import Sampling
 
 API = "a KoboldAI"
-TOKENIZER_API = TokenizerApi(
-    "KoboldCpp", "/api/extra/tokencount",
-    lambda text, model: {"prompt": text, "special": False}, "ids",
-    "/api/extra/detokenize", lambda ids, model: {"ids": ids}, "result")
 STREAM_PATH = "/api/extra/generate/stream"
 GENERATE_PATH = "/api/v1/generate"
 
@@ -98,7 +94,7 @@ class KoboldBackend(RemoteBackend):
         if self.koboldcpp:
             self.choices = 1  # it answers one result whatever n says; stream them one by one
         self._probe_context()
-        self.tokenizer = probe_tokenizer(self._client, self.settings, [TOKENIZER_API]) \
+        self.tokenizer = probe_tokenizer(self._client, self.settings, [KOBOLDCPP]) \
             or self._local_tokenizer()
         self._eos = GPT2_EOS if self.gpt2_vocab else None
 

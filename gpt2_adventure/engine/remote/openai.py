@@ -51,49 +51,30 @@ from typing import Any
 
 import httpx2
 
-from gpt2_adventure.engine.remote.base import GPT2_EOS, Chunk, RemoteBackend
+from gpt2_adventure.engine.remote.base import GPT2_EOS, RemoteBackend
 from gpt2_adventure.engine.remote.http import (
     CUT_HINT,
     KIND_HINT,
     RemoteError,
-    ServerTokenizer,
-    TokenizerApi,
     check_choices_status,
     check_status,
     event_json,
     is_event_stream,
     iter_sse,
     network_errors,
-    probe_tokenizer,
     request_json,
     try_json,
+)
+from gpt2_adventure.engine.remote.replies import Chunk
+from gpt2_adventure.engine.remote.tokenizers import (
+    OPENAI_COMPATIBLE,
+    ServerTokenizer,
+    probe_tokenizer,
 )
 from gpt2_adventure.engine.sampling import Sampling
 
 API = "an OpenAI-compatible"
 WEBUI = "OpenAI-compatible (text-generation-webui)"  # ``server`` when its tokenizer API answers
-
-# Tried in this order; the first that tokenizes and detokenizes "Hello world" is used.
-TOKENIZER_APIS = (
-    TokenizerApi("llama.cpp server", "/tokenize",
-                 lambda text, model: {"content": text, "add_special": False}, "tokens",
-                 "/detokenize", lambda ids, model: {"tokens": ids}, "content"),
-    TokenizerApi("llama-cpp-python server", "/extras/tokenize",
-                 lambda text, model: {"input": text, "model": model}, "tokens",
-                 "/extras/detokenize", lambda ids, model: {"tokens": ids, "model": model},
-                 "text"),
-    TokenizerApi("vLLM", "/tokenize",
-                 lambda text, model: {"model": model, "prompt": text,
-                                      "add_special_tokens": False}, "tokens",
-                 "/detokenize", lambda ids, model: {"model": model, "tokens": ids}, "prompt"),
-    TokenizerApi("text-generation-webui", "/v1/internal/encode",
-                 lambda text, model: {"text": text}, "tokens",
-                 "/v1/internal/decode", lambda ids, model: {"tokens": ids}, "text"),
-    TokenizerApi("KoboldCpp", "/api/extra/tokencount",
-                 lambda text, model: {"prompt": text, "special": False}, "ids",
-                 "/api/extra/detokenize", lambda ids, model: {"ids": ids}, "result"),
-)
-
 
 def _number(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
@@ -139,7 +120,7 @@ class OpenAIBackend(RemoteBackend):
         self.name = PurePath(self.model_id).name or self.model_id
         entry: dict[str, Any] = next((m for m in models if m["id"] == self.model_id), {})
         self._probe_context(entry)
-        self.tokenizer = probe_tokenizer(self._client, self.settings, TOKENIZER_APIS,
+        self.tokenizer = probe_tokenizer(self._client, self.settings, OPENAI_COMPATIBLE,
                                          self.model_id) or self._local_tokenizer()
         self._eos = GPT2_EOS if self.gpt2_vocab else None
         if isinstance(self.tokenizer, ServerTokenizer):  # its API names the server

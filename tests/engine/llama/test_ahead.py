@@ -55,14 +55,12 @@ def test_the_main_sequence_is_left_as_it_was(ahead: LlamaBackend) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
     held = ahead.evaluated
-    stats = ahead.last_stats
     list(ahead.write_ahead(prompt, [FREE, FREE]))
     assert ahead.evaluated == held
-    assert ahead.last_stats is stats  # the context meter shows the main reply, not these
     longer = held + ahead.tokenize(" You open the door.")
-    "".join(ahead.stream(longer, GREEDY))
-    assert ahead.last_stats is not None
-    assert ahead.last_stats.evaluated_tokens == len(longer) - len(held)
+    reply = ahead.stream(longer, GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens == len(longer) - len(held)
 
 
 def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBackend) -> None:
@@ -76,9 +74,9 @@ def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBacken
     # Held as written: all but the last token, which was sampled and never evaluated.
     assert ahead.evaluated == (prompt + spelled)[:-1]
     nxt = prompt + spelled + ahead.tokenize("\n> You run.\n")
-    "".join(ahead.stream(nxt, GREEDY))
-    assert ahead.last_stats is not None
-    assert ahead.last_stats.evaluated_tokens == len(nxt) - len(prompt) - len(spelled) + 1
+    reply = ahead.stream(nxt, GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens == len(nxt) - len(prompt) - len(spelled) + 1
 
 
 def test_kept_replies_are_not_touched_and_no_free_sequence_writes_nothing(
@@ -189,14 +187,15 @@ def test_the_spare_sequence_takes_over_when_the_window_moves_to_it(ahead: LlamaB
     assert ahead.prefill_spare(later) == len(later)
     assert ahead.evaluated == story  # the main sequence is left as it was
     nxt = later + ahead.tokenize(" You open the door.")
-    "".join(ahead.stream(nxt, GREEDY))
-    stats = ahead.last_stats
-    assert stats is not None and stats.evaluated_tokens == len(nxt) - len(later)
+    reply = ahead.stream(nxt, GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens == len(nxt) - len(later)
     assert ahead.evaluated[: len(nxt)] == nxt
     # The old window is gone; a prompt sharing more with the main sequence stays on it.
     assert ahead.prefill_spare(story[:50]) == 50
-    "".join(ahead.stream(nxt + ahead.tokenize(" Go."), GREEDY))
-    assert ahead.last_stats is not None and ahead.last_stats.evaluated_tokens < 30
+    reply = ahead.stream(nxt + ahead.tokenize(" Go."), GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens < 30
 
 
 def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
@@ -206,8 +205,9 @@ def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> N
         b.prefill(story)
         assert not b.supports_spare and b.prefill_spare(story[200:]) == 0
         nxt = story[200:] + b.tokenize(" You open the door.")
-        "".join(b.stream(nxt, GREEDY))
-        assert b.last_stats is not None and b.last_stats.evaluated_tokens == len(nxt)
+        reply = b.stream(nxt, GREEDY)
+        "".join(reply)
+        assert reply.stats.evaluated_tokens == len(nxt)
     finally:
         b.close()
 

@@ -51,11 +51,29 @@ def test_context_is_clamped_to_training_context(tiny_gguf: Path) -> None:
 
 
 def test_max_tokens_and_stats(backend: LlamaBackend) -> None:
-    text = "".join(backend.stream("The knight", FREE))
-    stats = backend.last_stats
-    assert stats is not None and stats.generated_tokens == 20
+    reply = backend.stream("The knight", FREE)
+    text = "".join(reply)
+    stats = reply.stats
+    assert stats.generated_tokens == 20
     assert stats.finish_reason == "length" and text
     assert stats.time_to_first_token > 0 and stats.tokens_per_second > 0
+
+
+def test_each_reply_carries_its_own_statistics(backend: LlamaBackend) -> None:
+    first = backend.stream("The knight", FREE)
+    assert first.stats.prompt_tokens == 2  # known before the first piece
+    "".join(first)
+    second = backend.stream("The knight rode", Sampling(temperature=0.0, max_tokens=5,
+                                                        ignore_eos=True))
+    "".join(second)
+    # The second reply did not overwrite the first's: nothing is kept on the backend.
+    assert (first.stats.generated_tokens, first.stats.finish_reason) == (20, "length")
+    assert (second.stats.generated_tokens, second.stats.prompt_tokens) == (5, 3)
+    assert not hasattr(backend, "last_stats")
+    third = backend.stream("The knight", FREE)
+    next(third)
+    third.close()  # the reader stopped: the stream's end is told at once
+    assert (third.stats.generated_tokens, third.stats.finish_reason) == (1, "cancelled")
 
 
 def test_fixed_seed_replays_the_session_and_each_reply_differs(tiny_gguf: Path) -> None:
@@ -74,9 +92,9 @@ def test_prefix_of_the_last_prompt_is_not_evaluated_again(backend: LlamaBackend)
     story = backend.tokenize("You stand at the gate of a ruined castle. " * 20)
     "".join(backend.stream(story, GREEDY))
     longer = story + backend.tokenize(" You open the door.")
-    "".join(backend.stream(longer, GREEDY))
-    stats = backend.last_stats
-    assert stats is not None
+    reply = backend.stream(longer, GREEDY)
+    "".join(reply)
+    stats = reply.stats
     assert stats.prompt_tokens == len(longer)
     assert stats.evaluated_tokens == len(longer) - len(story)
 
@@ -117,30 +135,32 @@ def test_logit_bias_and_bans_steer_greedy_choice(backend: LlamaBackend) -> None:
 def test_stop_string_ends_the_reply_before_it(backend: LlamaBackend) -> None:
     forced = backend.tokenize(" dragon")[0]
     greedy = GREEDY.with_changes(logit_bias={forced: 100.0}, max_tokens=10)
-    text = "".join(backend.stream("Hi", greedy, stop=["gon dr"]))
+    reply = backend.stream("Hi", greedy, stop=["gon dr"])
+    text = "".join(reply)
     assert text == " dra"  # the stop string spans two tokens and is not shown
-    stats = backend.last_stats
-    assert stats is not None and stats.finish_reason == "stop"
+    assert reply.stats.finish_reason == "stop"
 
 
 def test_cancel_takes_effect_within_one_token(backend: LlamaBackend) -> None:
     cancel = CancelToken()
     pieces = []
-    for piece in backend.stream("A long tale", FREE.with_changes(max_tokens=200), cancel=cancel):
+    reply = backend.stream("A long tale", FREE.with_changes(max_tokens=200), cancel=cancel)
+    for piece in reply:
         pieces.append(piece)
         if len(pieces) == 3:
             cancel.cancel()
-    stats = backend.last_stats
-    assert stats is not None and stats.finish_reason == "cancelled"
+    stats = reply.stats
+    assert stats.finish_reason == "cancelled"
     assert stats.generated_tokens <= 4
 
 
 def test_cancel_from_another_thread(backend: LlamaBackend) -> None:
     cancel = CancelToken()
     seen: list[str] = []
+    reply = backend.stream("A", FREE.with_changes(max_tokens=900), cancel=cancel)
 
     def consume() -> None:
-        seen.extend(backend.stream("A", FREE.with_changes(max_tokens=900), cancel=cancel))
+        seen.extend(reply)
 
     worker = threading.Thread(target=consume)
     worker.start()
@@ -149,8 +169,8 @@ def test_cancel_from_another_thread(backend: LlamaBackend) -> None:
     cancel.cancel()
     worker.join(timeout=10)
     assert not worker.is_alive()
-    stats = backend.last_stats
-    assert stats is not None and stats.finish_reason == "cancelled"
+    stats = reply.stats
+    assert stats.finish_reason == "cancelled"
     assert stats.generated_tokens < 900
 
 
@@ -178,9 +198,10 @@ def test_prompt_that_fills_the_context_is_refused(backend: LlamaBackend) -> None
 
 def test_reply_stops_at_the_end_of_the_context(backend: LlamaBackend) -> None:
     prompt = [464] * 1000
-    text = "".join(backend.stream(prompt, FREE.with_changes(max_tokens=500)))
-    stats = backend.last_stats
-    assert stats is not None and stats.finish_reason == "context"
+    reply = backend.stream(prompt, FREE.with_changes(max_tokens=500))
+    text = "".join(reply)
+    stats = reply.stats
+    assert stats.finish_reason == "context"
     assert stats.prompt_tokens + stats.generated_tokens <= 1024 + 1
     assert text
 
@@ -210,8 +231,9 @@ def test_model_with_a_short_context_never_evaluates_past_it(tmp_path: Path) -> N
         "from gpt2_adventure.engine.sampling import Sampling\n"
         f"b = LlamaBackend({str(path)!r}, n_ctx=4096, threads=1)\n"
         "s = Sampling(max_tokens=500, ignore_eos=True)\n"
-        "''.join(b.stream([464] * 100, s))\n"
-        "print(b.n_ctx, b.last_stats.finish_reason, b.last_stats.generated_tokens)\n"
+        "r = b.stream([464] * 100, s)\n"
+        "''.join(r)\n"
+        "print(b.n_ctx, r.stats.finish_reason, r.stats.generated_tokens)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
@@ -227,9 +249,9 @@ def test_a_broken_file_is_refused_before_llama_cpp_sees_it(tmp_path: Path) -> No
 
 
 def test_tokens_for_gives_back_the_replys_own_tokens(backend: LlamaBackend) -> None:
-    text = "".join(backend.stream("The knight", FREE))
-    stats = backend.last_stats
-    assert stats is not None
+    reply = backend.stream("The knight", FREE)
+    text = "".join(reply)
+    stats = reply.stats
     tokens = backend.tokens_for(text)
     assert tokens is not None and len(tokens) == stats.generated_tokens
     assert backend.detokenize(tokens) == text

@@ -25,10 +25,11 @@ def launch() -> Launch:
                   story="knight", name="Anna", rng_seed=1)
 
 
-def play(game: Game, text: str) -> None:
+def play(game: Game, text: str) -> Done:
     outcome = game.handle(text)
     events = list(outcome.events)  # type: ignore[union-attr]
     assert isinstance(events[-1], Done)
+    return events[-1]
 
 
 @pytest.fixture
@@ -57,8 +58,7 @@ def resume(tiny_gguf: Path, game_id: str, settings: Settings | None = None
         lch.settings = settings
     lch.load = f"autosave/{game_id}"
     game = open_game(lch, backend, load_state(lch), SAMPLING)
-    play(game, "open the door")
-    stats = backend.last_stats
+    stats = play(game, "open the door").stats
     assert stats is not None
     game.close()
     backend.close()

@@ -6,9 +6,10 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from gpt2_adventure.engine.remote.base import Chunk, RemoteBackend
+from gpt2_adventure.engine.remote.base import RemoteBackend
 from gpt2_adventure.engine.remote.kobold import KoboldBackend
 from gpt2_adventure.engine.remote.openai import OpenAIBackend
+from gpt2_adventure.engine.remote.replies import Chunk
 from gpt2_adventure.engine.remote.settings import BackendSettings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths

@@ -101,10 +101,11 @@ def test_streams_with_stats_and_maps_sampling(server: FakeServer, paths: AppPath
     sampling = Sampling(temperature=0.7, top_k=30, top_p=0.8, min_p=0.05, typical_p=0.9,
                         repeat_penalty=1.2, repeat_last_n=64, max_tokens=5, ignore_eos=True,
                         banned_strings=("dragon",), logit_bias={11: 2.0, 13: float("-inf")})
-    pieces = list(backend.stream("Once upon a time", sampling, stop=["\n>"]))
+    reply = backend.stream("Once upon a time", sampling, stop=["\n>"])
+    pieces = list(reply)
     assert "".join(pieces) == "".join(server.pieces(5))
-    stats = backend.last_stats
-    assert stats is not None and stats.finish_reason == "length"
+    stats = reply.stats
+    assert stats.finish_reason == "length"
     assert stats.prompt_tokens == 4 and stats.generated_tokens == len(
         backend.tokenize("".join(pieces)))
     assert stats.time_to_first_token > 0
@@ -147,9 +148,10 @@ def test_token_prompts_and_context_budget(server: FakeServer, paths: AppPaths) -
     backend = connect(server, paths)
     tokens = backend.tokenize("word" + " word" * 59)
     assert len(tokens) == 60
-    out = "".join(backend.stream(tokens, Sampling(max_tokens=20)))
-    stats = backend.last_stats
-    assert stats is not None and stats.prompt_tokens == 60
+    reply = backend.stream(tokens, Sampling(max_tokens=20))
+    out = "".join(reply)
+    stats = reply.stats
+    assert stats.prompt_tokens == 60
     assert stats.generated_tokens <= 4 and stats.finish_reason == "context"
     assert server.bodies("/api/extra/generate/stream")[-1]["max_length"] == 4 and out
     with pytest.raises(ContextOverflowError, match="64 tokens"):
@@ -159,9 +161,9 @@ def test_token_prompts_and_context_budget(server: FakeServer, paths: AppPaths) -
 def test_stop_strings_are_cut_here(server: FakeServer, paths: AppPaths) -> None:
     server.reply = "You open the door. A bell rings twice and stops."
     backend = connect(server, paths)
-    text = "".join(backend.stream("x", Sampling(max_tokens=40), stop=["bell"]))
-    assert text == "You open the door. A "
-    assert backend.last_stats is not None and backend.last_stats.finish_reason == "stop"
+    reply = backend.stream("x", Sampling(max_tokens=40), stop=["bell"])
+    assert "".join(reply) == "You open the door. A "
+    assert reply.stats.finish_reason == "stop"
 
 
 def test_cancel_stops_the_stream_and_aborts(server: FakeServer, paths: AppPaths) -> None:
@@ -170,12 +172,13 @@ def test_cancel_stops_the_stream_and_aborts(server: FakeServer, paths: AppPaths)
     cancel = CancelToken()
     got = []
     start = time.monotonic()
-    for piece in backend.stream("x", Sampling(max_tokens=200), cancel=cancel):
+    reply = backend.stream("x", Sampling(max_tokens=200), cancel=cancel)
+    for piece in reply:
         got.append(piece)
         if len(got) == 2:
             cancel.cancel()
     assert len(got) == 2 and time.monotonic() - start < 5  # the whole reply takes 10 s
-    assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
+    assert reply.stats.finish_reason == "cancelled"
     assert wait_for(lambda: "/api/extra/abort" in server.paths())
     genkey = server.bodies("/api/extra/generate/stream")[-1]["genkey"]
     assert server.bodies("/api/extra/abort")[-1] == {"genkey": genkey}
@@ -203,10 +206,10 @@ def test_plain_koboldai_answers_whole(tok: LocalTokenizer, paths: AppPaths) -> N
         assert backend.tokenizer_source == "local GPT-2 tokenizer"
         assert (backend.n_ctx, backend.n_ctx_source) == (
             1024, "server (/api/v1/config/max_context_length)")
-        text = "".join(backend.stream("x", Sampling(max_tokens=6)))
-        assert text == "".join(server.pieces(6))
+        reply = backend.stream("x", Sampling(max_tokens=6))
+        assert "".join(reply) == "".join(server.pieces(6))
         assert "/api/v1/generate" in server.paths()
-        assert backend.last_stats is not None and backend.last_stats.finish_reason == "length"
+        assert reply.stats.finish_reason == "length"
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -269,7 +272,7 @@ def test_ten_turns_through_kobold(server: FakeServer, paths: AppPaths, story: st
         events = list(session.act(f"I look at the thing number {turn}", kind))  # type: ignore[arg-type]
         assert isinstance(events[-1], Done) and not events[-1].cancelled
         assert any(isinstance(e, Piece) for e in events)
-        stats = backend.last_stats
+        stats = events[-1].stats
         assert stats is not None and stats.prompt_tokens + stats.generated_tokens <= 1024
     assert len([t for t in session.state.turns if t.role == "player"]) == 10
     assert store.load(f"autosave/{session.state.id}") == session.state

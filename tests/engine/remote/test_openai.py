@@ -76,9 +76,10 @@ def test_llama_cpp_python_server_is_known_to_lack_dry_xtc_and_top_n_sigma(
 
 def test_stream_fills_stats(backend: OpenAIBackend) -> None:
     sampling = Sampling(max_tokens=12, ignore_eos=True, temperature=0.9)
-    text = "".join(backend.stream("Once upon a time", sampling))
-    stats = backend.last_stats
-    assert text and stats is not None
+    reply = backend.stream("Once upon a time", sampling)
+    text = "".join(reply)
+    stats = reply.stats
+    assert text
     assert (stats.prompt_tokens, stats.finish_reason) == (4, "length")
     # Recounted from the text (this server sends no usage while streaming): merges may differ,
     # and a reply cut inside a UTF-8 character recounts its U+FFFD as three bytes' tokens.
@@ -87,24 +88,36 @@ def test_stream_fills_stats(backend: OpenAIBackend) -> None:
     assert 0 < stats.time_to_first_token < 5 and stats.tokens_per_second > 0
 
 
+def test_each_reply_carries_its_own_statistics(backend: OpenAIBackend) -> None:
+    first = backend.stream("Once upon a time", Sampling(max_tokens=6, ignore_eos=True))
+    assert first.stats.prompt_tokens == 4  # known before the first piece
+    "".join(first)
+    second = backend.stream("Once", Sampling(max_tokens=2, ignore_eos=True))
+    "".join(second)
+    assert (first.stats.prompt_tokens, first.stats.finish_reason) == (4, "length")
+    assert (second.stats.prompt_tokens, second.stats.finish_reason) == (1, "length")
+    assert first.stats.generated_tokens > second.stats.generated_tokens
+    assert not hasattr(backend, "last_stats")
+
+
 def test_stop_strings_never_reach_the_player(backend: OpenAIBackend) -> None:
     for seed in range(3):
-        text = "".join(backend.stream(f"Story {seed}:", Sampling(max_tokens=40, temperature=1.5),
-                                      stop=[" "]))
-        assert " " not in text
-        assert backend.last_stats is not None
-        assert backend.last_stats.finish_reason in ("stop", "length")
+        reply = backend.stream(f"Story {seed}:", Sampling(max_tokens=40, temperature=1.5),
+                               stop=[" "])
+        assert " " not in "".join(reply)
+        assert reply.stats.finish_reason in ("stop", "length")
 
 
 def test_cancel_within_one_event(backend: OpenAIBackend) -> None:
     cancel = CancelToken()
     got = []
-    for piece in backend.stream("Once", Sampling(max_tokens=500, ignore_eos=True), cancel=cancel):
+    reply = backend.stream("Once", Sampling(max_tokens=500, ignore_eos=True), cancel=cancel)
+    for piece in reply:
         got.append(piece)
         if len(got) == 3:
             cancel.cancel()
     assert len(got) == 3
-    assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
+    assert reply.stats.finish_reason == "cancelled"
     # The server lets go of the request when it next writes to the closed connection.
     assert "".join(backend.stream("Twice", Sampling(max_tokens=4, ignore_eos=True)))
 
@@ -112,9 +125,10 @@ def test_cancel_within_one_event(backend: OpenAIBackend) -> None:
 def test_context_budget(backend: OpenAIBackend) -> None:
     long = backend.tokenize("word" + " word" * 1009)
     assert len(long) == 1010
-    text = "".join(backend.stream(long, Sampling(max_tokens=60, ignore_eos=True)))
-    stats = backend.last_stats
-    assert stats is not None and stats.prompt_tokens == 1010
+    reply = backend.stream(long, Sampling(max_tokens=60, ignore_eos=True))
+    text = "".join(reply)
+    stats = reply.stats
+    assert stats.prompt_tokens == 1010
     assert stats.finish_reason == "context"  # the server wrote the 14 tokens left, recounted:
     assert stats.generated_tokens <= 14 or stats.generated_tokens == len(backend.tokenize(text))
     with pytest.raises(ContextOverflowError):
@@ -132,7 +146,7 @@ def test_ten_turns_of_each_mode(backend: OpenAIBackend, paths: AppPaths, story: 
     for turn in range(10):
         events = list(session.act(f"I look at the thing number {turn}", kind))  # type: ignore[arg-type]
         assert isinstance(events[-1], Done) and not events[-1].cancelled
-        stats = backend.last_stats
+        stats = events[-1].stats
         assert stats is not None and stats.prompt_tokens + stats.generated_tokens <= 1024
     assert len([t for t in session.state.turns if t.role == "player"]) == 10
     assert store.load(f"autosave/{session.state.id}") == session.state
@@ -255,11 +269,12 @@ def test_faults(fake: FakeServer, paths: AppPaths, fault: str, words: str) -> No
     backend = connect(fake.url, paths, read_timeout=0.5)
     fake.fault = fault
     start = time.monotonic()
+    reply = backend.stream("Hi", Sampling(max_tokens=20))
     with pytest.raises(RemoteError) as info:
-        "".join(backend.stream("Hi", Sampling(max_tokens=20)))
+        "".join(reply)
     assert time.monotonic() - start < 3
     assert words in info.value.message and info.value.where == fake.url
-    assert backend.last_stats is not None and backend.last_stats.finish_reason == "error"
+    assert reply.stats.finish_reason == "error"
     fake.fault = None
     assert "".join(backend.stream("Hi", Sampling(max_tokens=3)))
 
@@ -271,9 +286,10 @@ def test_cancel_while_the_server_is_silent(fake: FakeServer, paths: AppPaths) ->
     before = fake.generations
     cancel_when(cancel, lambda: fake.generations > before)  # the server has the request
     start = time.monotonic()
-    assert list(backend.stream("Hi", Sampling(max_tokens=5), cancel=cancel)) == []
+    reply = backend.stream("Hi", Sampling(max_tokens=5), cancel=cancel)
+    assert list(reply) == []
     assert time.monotonic() - start < 10  # not the 30 s read timeout
-    assert backend.last_stats is not None and backend.last_stats.finish_reason == "cancelled"
+    assert reply.stats.finish_reason == "cancelled"
     fake.fault = None
     start = time.monotonic()
     assert "".join(backend.stream("Hi", Sampling(max_tokens=3)))  # not held by the lock

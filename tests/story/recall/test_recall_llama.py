@@ -36,7 +36,7 @@ def test_recall_evaluates_only_the_passage_and_the_action(backend: LlamaBackend)
         line = f"You ask about {names[turn % 3]}" if turn % 2 == 0 else f"You rest {turn}"
         events = list(session.act(line))
         assert isinstance(events[-1], Done) and not events[-1].cancelled
-        prompt, stats = session.last_prompt, backend.last_stats
+        prompt, stats = session.last_prompt, events[-1].stats
         assert prompt is not None and stats is not None
         assert stats.prompt_tokens + stats.generated_tokens <= backend.n_ctx
         shown = backend.detokenize(prompt.tokens)
