@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 saves_app = typer.Typer(cls=Group, help="List, show, export and delete saved games; show what "
                                         "GPT-2 would see next.",
                         no_args_is_help=True)
+# NAME of the commands that read a save (a named one, an autosave/<id> or a .json file)
+SaveRef = Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")]
 
 FORMATS = ("md", "txt", "kobold", "lorebook", "sillytavern")
 SHOW_TURNS = 6
@@ -89,7 +91,7 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
 
 @saves_app.command("show")
 def saves_show(
-    name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
+    name: SaveRef,
     turns: Annotated[int, typer.Option("--turns", "-n", min=0,
                                        help="How many of the last entries to show.")
                      ] = SHOW_TURNS,
@@ -126,7 +128,7 @@ def saves_show(
 
 @saves_app.command("export")
 def saves_export(
-    name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
+    name: SaveRef,
     fmt: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
         "--format", "-f", help="md, txt, kobold (KoboldAI story JSON), sillytavern (a chat "
                                "as a SillyTavern chat log) or lorebook (the world info as "
@@ -208,7 +210,7 @@ def saves_delete(
 
 @saves_app.command("context")
 def saves_context(
-    name: Annotated[str, typer.Argument(help="Save name (see `saves list`) or a .json path.")],
+    name: SaveRef,
     action: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional on 3.9)
         "--action", "-a", help="The prompt this action would get (a Do; start it with /say "
                                "or /story for those). It is not taken: the save stays as "

@@ -43,20 +43,8 @@ from typing import Any
 
 import httpx2
 
+from gpt2_adventure.engine.remote import http
 from gpt2_adventure.engine.remote.base import GPT2_EOS, RemoteBackend
-from gpt2_adventure.engine.remote.http import (
-    CUT_HINT,
-    KIND_HINT,
-    RemoteError,
-    check_choices_status,
-    check_status,
-    event_json,
-    is_event_stream,
-    iter_sse,
-    network_errors,
-    request_json,
-    try_json,
-)
 from gpt2_adventure.engine.remote.replies import Chunk
 from gpt2_adventure.engine.remote.tokenizers import KOBOLDCPP, probe_tokenizer
 from gpt2_adventure.engine.sampling import Sampling
@@ -79,14 +67,14 @@ class KoboldBackend(RemoteBackend):
     most_choices = 5  # KoboldAI United's limit for n
 
     def _connect(self) -> None:
-        answer = request_json(self._client, self.settings, "GET", "/api/v1/model", API)
+        answer = http.request_json(self._client, self.settings, "GET", "/api/v1/model", API)
         name = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(name, str):
-            raise RemoteError("the server's /api/v1/model answer names no model; it does not "
-                              f"look like {API} server", self.url, hint=KIND_HINT)
+            raise http.RemoteError("the server's /api/v1/model answer names no model; it does not "
+                              f"look like {API} server", self.url, hint=http.KIND_HINT)
         self.model_id = name
         self.name = name.removeprefix("koboldcpp/")
-        version = try_json(self._client, self.settings, "GET", "/api/extra/version")
+        version = http.try_json(self._client, self.settings, "GET", "/api/extra/version")
         self.koboldcpp = isinstance(version, dict) and version.get("result") == "KoboldCpp"
         self.server = (f"KoboldCpp {version.get('version', '')}".strip()
                        if isinstance(version, dict) and self.koboldcpp else "KoboldAI")
@@ -108,7 +96,7 @@ class KoboldBackend(RemoteBackend):
             self._set_context(None, "config")
             return
         for path in ("/api/extra/true_max_context_length", "/api/v1/config/max_context_length"):
-            found = _value(try_json(self._client, self.settings, "GET", path))
+            found = _value(http.try_json(self._client, self.settings, "GET", path))
             if found:
                 self._set_context(found, f"server ({path})")
                 return
@@ -154,18 +142,18 @@ class KoboldBackend(RemoteBackend):
         path = STREAM_PATH if self.koboldcpp else GENERATE_PATH
         got: list[str] = []
         ended = False
-        with network_errors(self.url, self.settings, lambda: "".join(got)), \
+        with http.network_errors(self.url, self.settings, lambda: "".join(got)), \
                 self._client.stream("POST", path, json=body) as response:
-            check_status(response, self.url, API)
-            if not is_event_stream(response):
+            http.check_status(response, self.url, API)
+            if not http.is_event_stream(response):
                 yield self._whole(response, path)
                 return
-            for event in iter_sse(response.iter_lines()):
-                data = event_json(event, self.url, "".join(got))
+            for event in http.iter_sse(response.iter_lines()):
+                data = http.event_json(event, self.url, "".join(got))
                 token = data.get("token")
                 if not isinstance(token, str):
-                    raise RemoteError("the server's stream holds events that are not "
-                                      "KoboldCpp tokens", self.url, hint=KIND_HINT,
+                    raise http.RemoteError("the server's stream holds events that are not "
+                                      "KoboldCpp tokens", self.url, hint=http.KIND_HINT,
                                       partial="".join(got))
                 finish = data.get("finish_reason")
                 ended = finish not in (None, "", "null")
@@ -174,15 +162,15 @@ class KoboldBackend(RemoteBackend):
                 if ended:
                     return
         if not ended:
-            raise RemoteError("the server ended the stream in the middle of a reply", self.url,
-                              hint=CUT_HINT, partial="".join(got))
+            raise http.RemoteError("the server ended the stream in the middle of a reply", self.url,
+                              hint=http.CUT_HINT, partial="".join(got))
 
     def _many(self, text: str, sampling: Sampling, stop: Sequence[str], max_tokens: int, n: int
               ) -> Iterator[Chunk]:
         body = {**self.request_body(text, sampling, stop, max_tokens), "n": n}
-        with network_errors(self.url, self.settings), \
+        with http.network_errors(self.url, self.settings), \
                 self._client.stream("POST", GENERATE_PATH, json=body) as response:
-            check_choices_status(response, self.url, API)
+            http.check_choices_status(response, self.url, API)
             response.read()
             results = self._results(response, GENERATE_PATH)
         yield from (self._result(result, index) for index, result in enumerate(results))
@@ -199,8 +187,8 @@ class KoboldBackend(RemoteBackend):
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list) or not results or not all(
                 isinstance(r, dict) and isinstance(r.get("text"), str) for r in results):
-            raise RemoteError(f"the server's answer to {path} is not a KoboldAI result",
-                              self.url, hint=KIND_HINT)
+            raise http.RemoteError(f"the server's answer to {path} is not a KoboldAI result",
+                              self.url, hint=http.KIND_HINT)
         return results
 
     @staticmethod

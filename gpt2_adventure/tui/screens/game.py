@@ -19,18 +19,7 @@ from textual.widgets import Footer, Static
 
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
-from gpt2_adventure.game_commands.outcomes import (
-    AskEdit,
-    AskReplace,
-    Info,
-    OpenLoad,
-    OpenSettings,
-    Outcome,
-    Quit,
-    Reloaded,
-    ShowContext,
-    Stream,
-)
+from gpt2_adventure.game_commands import outcomes
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.events import Done, Piece, Restart
 from gpt2_adventure.story.model import StoryState
@@ -104,7 +93,7 @@ class GameScreen(Screen[None]):
     def __init__(self, state: StoryState) -> None:
         super().__init__()
         self.state = state  # the story to open (the open game's own is ``game.state``)
-        self.stream: Stream | None = None
+        self.stream: outcomes.Stream | None = None
         self._from_turn = 0  # the first turn the current generation adds or rewrites
         self._tok_s: float | None = None
         self._line = ""  # the last line handed to the game (its dialogs are titled after it)
@@ -210,31 +199,31 @@ class GameScreen(Screen[None]):
         self._line = text
         self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
 
-    def _show(self, outcome: Outcome) -> None:
-        if isinstance(outcome, Stream):
+    def _show(self, outcome: outcomes.Outcome) -> None:
+        if isinstance(outcome, outcomes.Stream):
             self._begin(outcome)
             return
-        if isinstance(outcome, Info):
+        if isinstance(outcome, outcomes.Info):
             self._info(outcome)
-        elif isinstance(outcome, Reloaded):
+        elif isinstance(outcome, outcomes.Reloaded):
             self._redraw(outcome.changed)
             say(self, "\n".join(outcome.lines))
-        elif isinstance(outcome, Quit):
+        elif isinstance(outcome, outcomes.Quit):
             self.app.action_quit_game()
-        elif isinstance(outcome, OpenSettings):
+        elif isinstance(outcome, outcomes.OpenSettings):
             self.app.open_settings()
-        elif isinstance(outcome, OpenLoad):
+        elif isinstance(outcome, outcomes.OpenLoad):
             self.app.open_load()
-        elif isinstance(outcome, AskEdit):
+        elif isinstance(outcome, outcomes.AskEdit):
             self._ask_edit(outcome)
-        elif isinstance(outcome, AskReplace):  # a save name another game's save holds
+        elif isinstance(outcome, outcomes.AskReplace):  # a save name another game's save holds
             self.app.push_screen(ReplaceSave(outcome), self._submit_answer)
-        elif isinstance(outcome, ShowContext):
+        elif isinstance(outcome, outcomes.ShowContext):
             self.app.push_screen(ContextView(outcome.seen))
         # Whatever the line changed (memory, note, world info, the story) shows in the meter
         # and the status line now (a redraw did that); handling it stopped the warm-up, which
         # starts again.
-        if not isinstance(outcome, Reloaded):
+        if not isinstance(outcome, outcomes.Reloaded):
             self._refresh_meter()
         self._start_warming()
 
@@ -243,14 +232,14 @@ class GameScreen(Screen[None]):
         if line:
             self.submit(line, self.query_one(InputBar).kind)
 
-    def _info(self, info: Info) -> None:
+    def _info(self, info: outcomes.Info) -> None:
         if len(info.lines) > 3:
             self.app.push_screen(Choice(info_title(self._line, info), "\n".join(info.lines),
                                         [("ok", "OK")], error=info.error))
         else:
             say(self, "\n".join(info.lines), severity="error" if info.error else "information")
 
-    def _begin(self, stream: Stream) -> None:
+    def _begin(self, stream: outcomes.Stream) -> None:
         assert self.game is not None
         self.stream = stream
         self._from_turn = stream.from_turn
@@ -262,7 +251,7 @@ class GameScreen(Screen[None]):
         self._generate(stream)
 
     @work(thread=True, exclusive=True, group="generation", exit_on_error=False)
-    def _generate(self, stream: Stream) -> None:
+    def _generate(self, stream: outcomes.Stream) -> None:
         # Pieces are passed on in batches, one per frame of the transcript: a message per
         # token keeps the UI thread busy, and while it holds the GIL this thread (and GPT-2)
         # waits.
@@ -426,7 +415,7 @@ class GameScreen(Screen[None]):
         self._start_warming()
         self.notify("memory, note and world info updated")
 
-    def _ask_edit(self, ask: AskEdit) -> None:
+    def _ask_edit(self, ask: outcomes.AskEdit) -> None:
         def save(text: str | None) -> None:
             if text is None or not text.strip() or self.game is None:
                 return  # cancelled, or emptied: the turn stays as it was
