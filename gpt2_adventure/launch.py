@@ -182,11 +182,16 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
                       max_bytes=model.state_max_mb * 1024 * 1024, root=launch.paths.saves_dir)
 
 
+def memory_layout(memory: MemorySettings) -> dict[str, object]:
+    """The [memory] settings as the prompt layout's (``ContextBuilder``) fields."""
+    return {"recall_on": memory.recall, "recall_share": memory.recall_share,
+            "auto_lore": memory.auto_lore}
+
+
 def apply_memory(builder: ContextBuilder, memory: MemorySettings) -> None:
-    """The [memory] settings, for the prompts from now on."""
-    builder.recall_on = memory.recall
-    builder.recall_share = memory.recall_share
-    builder.auto_lore = memory.auto_lore
+    """The [memory] settings on a layout no game uses yet (an open game's: ``configure``)."""
+    for name, value in memory_layout(memory).items():
+        setattr(builder, name, value)
 
 
 def context_builder(launch: Launch, backend: Backend) -> ContextBuilder:

@@ -27,7 +27,7 @@ def settings(game: OpenGame, arg: str) -> Outcome:
             parsed = schema.from_text(spec, value.strip()) if spec else None
         except schema.SettingError as error:
             raise CommandError(str(error)) from None
-        setattr(game.session.builder, memory[name], parsed)
+        game.session.configure(**{memory[name]: parsed})
         return Info([f"{name} = {toml_value(parsed)}"])
     typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
     if name not in typed or not value.strip():
@@ -37,7 +37,7 @@ def settings(game: OpenGame, arg: str) -> Outcome:
         parsed = schema.from_text(typed[name], value.strip())
     except schema.SettingError as error:
         raise CommandError(str(error)) from None
-    game.session.sampling = dataclasses.replace(game.session.sampling, **{name: parsed})
+    game.session.configure(dataclasses.replace(game.session.sampling, **{name: parsed}))
     return Info([f"{name} = {toml_value(parsed)}"])
 
 

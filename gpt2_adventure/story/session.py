@@ -475,6 +475,21 @@ class Session:
         self.remember(text)
 
     @_changes
+    def configure(self, sampling: Sampling | None = None, /, **layout: object) -> None:
+        """Settings changed in an open game (``/settings``, the Settings screen), for the
+        replies from now on: the sampling, and the prompt layout's ``ContextBuilder``
+        settings by name (``recall_on``, ``recall_share``, ``auto_lore``...)."""
+        for name in layout:
+            if not hasattr(self.builder, name):
+                raise AttributeError(f"the prompt layout has no setting {name!r}")
+        if sampling is not None:
+            self.sampling = sampling
+        for name, value in layout.items():
+            setattr(self.builder, name, value)
+        if layout:
+            self._update_lore()  # (automatic lore on or off shows at once in /world, F2)
+
+    @_changes
     def set_note(self, note: str) -> None:
         self.state.authors_note = note.strip()
         self._changed()

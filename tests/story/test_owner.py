@@ -25,6 +25,7 @@ CHANGES = {
     "keep_pending": lambda s: s.keep_pending(),
     "replace_state": lambda s: s.replace_state(s.state),
     "preview": lambda s: s.preview(),
+    "configure": lambda s: s.configure(s.sampling, recall_share=0.1),
 }
 
 
@@ -110,3 +111,13 @@ def test_a_reply_dropped_on_another_thread_lets_the_story_go() -> None:
     thread.join(10)
     assert not session.writing
     session.remember("The knight fears bats.")  # free again
+
+
+def test_configure_changes_only_what_the_layout_has() -> None:
+    session, _backend = make(replies=[" One."])
+    sampling = session.sampling
+    with pytest.raises(AttributeError, match="no setting 'recal_share'"):
+        session.configure(recal_share=0.2)  # a typo is refused, nothing changed
+    assert session.sampling is sampling
+    session.configure(recall_share=0.2)
+    assert session.builder.recall_share == 0.2 and session.sampling is sampling

@@ -142,10 +142,10 @@ class SettingsScreen(Screen[None]):
         if changes:
             launch.settings = settings
             self._apply_to_open_game(settings.sampling)
-            if self.app.game is not None:  # [memory]: recall, for the next prompt
-                from gpt2_adventure.launch import apply_memory
+            if self.app.game is not None:  # [memory]: recall, lore, for the next prompt
+                from gpt2_adventure.launch import memory_layout
 
-                apply_memory(self.app.game.session.builder, settings.memory)
+                self.app.game.session.configure(**memory_layout(settings.memory))
             say(self, f"saved to {path}")
         else:
             say(self, "nothing changed")
@@ -156,5 +156,5 @@ class SettingsScreen(Screen[None]):
 
         game = self.app.game
         if game is not None:  # the app's open game
-            game.session.sampling = session_sampling(sampling, game.session.state.sampling)
+            game.session.configure(session_sampling(sampling, game.session.state.sampling))
 
