@@ -49,6 +49,9 @@ class MemorySettings:
                                 "again (full-text search of the whole story)")
     recall_share: float = setting(0.12, low=0.0, high=0.5, label="recall share", screen=True,
                                   help="share of the context recalled passages may fill")
+    lore_mid_reply: bool = setting(True, label="lore mid-reply", screen=True,
+                                   help="world info a reply names is put in view before it "
+                                        "goes on (the reply so far is evaluated again)")
 
 
 @dataclass(frozen=True)

@@ -593,12 +593,14 @@ class Game:
                  if spec.kind != "bias"]
         builder = self.session.builder  # [memory]
         shown += [f"recall = {toml_value(builder.recall_on)}",
-                  f"recall_share = {toml_value(builder.recall_share)}"]
+                  f"recall_share = {toml_value(builder.recall_share)}",
+                  f"lore_mid_reply = {toml_value(builder.lore_mid_reply)}"]
         return Info(shown + ["change one with: /settings NAME VALUE"])
 
     def _settings(self, arg: str) -> Outcome:
         name, _, value = arg.partition(" ")
-        memory = {"recall": "recall_on", "recall_share": "recall_share"}  # [memory]
+        memory = {"recall": "recall_on", "recall_share": "recall_share",  # [memory]
+                  "lore_mid_reply": "lore_mid_reply"}
         if name in memory and value.strip():
             spec = schema.find(MemorySettings, name)
             try:

@@ -186,6 +186,7 @@ def apply_memory(builder: ContextBuilder, memory: MemorySettings) -> None:
     """The [memory] settings, for the prompts from now on."""
     builder.recall_on = memory.recall
     builder.recall_share = memory.recall_share
+    builder.lore_mid_reply = memory.lore_mid_reply
 
 
 def context_builder(launch: Launch, backend: Backend) -> ContextBuilder:

@@ -208,6 +208,7 @@ class ContextBuilder:
         self.recall_on = True  # the [memory] recall setting (``recall`` is the index)
         self.recall_share = recall_share
         self.recall_per_turn = recall_per_turn
+        self.lore_mid_reply = True  # the [memory] lore_mid_reply setting (story/midreply.py)
         self.plan = Plan()
         self._cache: dict[str, list[int]] = {}
 

@@ -24,6 +24,7 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.ahead import Ahead, AheadJob
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
+from gpt2_adventure.story.midreply import MidReply
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.owner import NotOwner, Owner
 from gpt2_adventure.story.postprocess import clean_reply, loop_reason
@@ -108,6 +109,7 @@ class Session:
         self.last_prompt: Prompt | None = None
         self._owner = Owner()  # held by a reply's stream, or by one change at a time
         self._ahead = Ahead()  # replies written ahead for the last reply
+        self.lore = MidReply()  # world info a reply names, put in view mid-reply
 
     @property
     def writing(self) -> bool:
@@ -160,10 +162,10 @@ class Session:
             prompt = self.builder.build(self.state, sampling.max_tokens, tail)
             self.last_prompt = prompt
             raw = ""
-            for piece in self.backend.stream(prompt.tokens, sampling, stop=stops,
-                                             cancel=cancel):
-                raw += piece
-                yield Piece(piece)
+            for event in self.lore.stream(self.backend, self.builder, self.state, prompt, tail,
+                                          sampling, stops, cancel):
+                raw += event.text if isinstance(event, Piece) else ""
+                yield event
             stats = self.backend.last_stats
             reason = stats.finish_reason if stats else ""
             if reason == "cancelled" or (cancel is not None and cancel.cancelled):
@@ -237,7 +239,7 @@ class Session:
     def _adopt_tokens(self, turn_text: str, written: str, before: str = "") -> None:
         """Let the next prompt spell ``turn_text`` with the tokens the model wrote (``written``
         is its part that came from the model; ``before`` what the turn held already)."""
-        tokens = self.backend.tokens_for(written)
+        tokens = self.lore.tokens_for(self.backend, written)
         if tokens is None:
             return
         prefix = self.builder.tokens(before) if before else []
