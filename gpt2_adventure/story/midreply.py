@@ -176,7 +176,9 @@ class MidReply:
         so_far = len(spelled) + len(_spell(backend, text[len(before):]))
         if so_far >= sampling.max_tokens:
             return None
-        room = backend.n_ctx - prompt.used - len(entries)
+        # The whole reply must still fit after the entries (``used`` keeps room for it, but
+        # at most half the context: a longer reply so far may already be past that room).
+        room = backend.n_ctx - max(prompt.used, len(prompt.tokens) + so_far + 1) - len(entries)
         world_room = int(builder.n_ctx * builder.world_share) - prompt.parts.get("world", 0) \
             - len(entries)
         kept: list[tuple[int, str]] = []
