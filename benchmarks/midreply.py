@@ -1,6 +1,7 @@
 """Lore in the same reply: what one insertion costs (``story/midreply.py``).
 
-    python benchmarks/midreply.py [--model FILE] [--shape gpt2] [--rounds 5] [--json OUT]
+    python benchmarks/midreply.py [--model FILE] [--shape gpt2] [--rounds 5]
+                                  [--prompt-tokens 700] [--json OUT]
 
 GPT-2's positions are absolute, so when a reply names a world entry the prompt lacks, the
 entry and the reply so far are evaluated again (the prompt before them stays in llama.cpp's
@@ -82,12 +83,12 @@ def _keys(backend: Any, opening: str) -> dict[int, str | None]:
     return keys
 
 
-def measure(model: Path, rounds: int) -> dict[str, Any]:
+def measure(model: Path, rounds: int, prompt_tokens: int = PROMPT_TOKENS) -> dict[str, Any]:
     from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.story.model import WorldEntry
 
     backend = LlamaBackend(model, threads=THREADS, seed=1)
-    opening = backend.detokenize(turn_prompt(backend.tokenize, PROMPT_TOKENS))
+    opening = backend.detokenize(turn_prompt(backend.tokenize, prompt_tokens))
     result: dict[str, Any] = {"prompt_tokens": len(backend.tokenize(opening)),
                               "entry_tokens": len(backend.tokenize("\n" + LORE + "\n")),
                               "reply_tokens": REPLY_TOKENS, "positions": {}}
@@ -98,18 +99,19 @@ def measure(model: Path, rounds: int) -> dict[str, Any]:
             result["positions"][str(at)] = None
             continue
         world = [WorldEntry(keys=(key,), content=LORE)]
-        evaluated, restart, extra, with_, without, next_turn = [], [], [], [], [], []
+        evaluated, restart, extra, with_, without, next_turn, steps = ([] for _ in range(7))
         for _ in range(rounds):  # interleaved: this machine's speed drifts over minutes
             _, plain = _reply(backend, opening, [])
+            stats = backend.last_stats  # one ordinary step of writing: the reply without
+            step = stats.generation_seconds / max(1, stats.generated_tokens - 1)
             session, took = _reply(backend, opening, world)
             insertions = session.lore.insertions
             if len(insertions) != 1:
                 break
-            stats = backend.last_stats
-            step = stats.generation_seconds / max(1, stats.generated_tokens - 1)
             evaluated.append(insertions[0].evaluated)
             restart.append(insertions[0].seconds)
             extra.append(insertions[0].seconds - step)
+            steps.append(step)
             with_.append(took)
             without.append(plain)
             list(session.act("The crow flies down to you.", "story"))
@@ -122,6 +124,7 @@ def measure(model: Path, rounds: int) -> dict[str, Any]:
             "evaluated": statistics.median(evaluated),
             "restart_ms": 1000 * statistics.median(restart),
             "extra_ms": 1000 * statistics.median(extra),
+            "step_ms": 1000 * statistics.median(steps),
             "reply_ms_with": 1000 * statistics.median(with_),
             "reply_ms_without": 1000 * statistics.median(without),
             "next_turn_evaluated": statistics.median(next_turn),
@@ -136,11 +139,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a GGUF (default: a random 124M shape)")
     parser.add_argument("--shape", default="gpt2", choices=sorted(SHAPES))
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS,
+                        help="the story's length before the reply")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     _isolate()
     model = args.model or shaped_gguf(args.shape)
-    result = {"model": str(model), "threads": THREADS, **measure(model, max(1, args.rounds))}
+    figures = measure(model, max(1, args.rounds), max(50, args.prompt_tokens))
+    result = {"model": str(model), "threads": THREADS, **figures}
     text = json.dumps(result, indent=2)
     print(text)
     if args.json is not None:
