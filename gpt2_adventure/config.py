@@ -52,6 +52,9 @@ class MemorySettings:
     auto_lore: bool = setting(True, label="automatic lore", screen=True,
                               help="world entries for the names the story introduces (the "
                                    "first and latest sentence about each), after yours")
+    lore_mid_reply: bool = setting(True, label="lore mid-reply", screen=True,
+                                   help="world info a reply names is put in view before it "
+                                        "goes on (the reply so far is evaluated again)")
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
 def memory_layout(memory: MemorySettings) -> dict[str, object]:
     """The [memory] settings as the prompt layout's (``ContextBuilder``) fields."""
     return {"recall_on": memory.recall, "recall_share": memory.recall_share,
-            "auto_lore": memory.auto_lore}
+            "auto_lore": memory.auto_lore, "lore_mid_reply": memory.lore_mid_reply}
 
 
 def apply_memory(builder: ContextBuilder, memory: MemorySettings) -> None:

@@ -12,7 +12,8 @@ from gpt2_adventure.game_commands.outcomes import Info, OpenSettings, Outcome
 from gpt2_adventure.story.commands import CommandError
 
 # The [memory] settings /settings changes in an open game: each one's ContextBuilder field.
-MEMORY = {"recall": "recall_on", "recall_share": "recall_share", "auto_lore": "auto_lore"}
+MEMORY = {"recall": "recall_on", "recall_share": "recall_share", "auto_lore": "auto_lore",
+          "lore_mid_reply": "lore_mid_reply"}
 
 
 def settings(game: OpenGame, arg: str) -> Outcome:

@@ -271,6 +271,7 @@ class ContextBuilder:
         self.auto_lore = True  # the [memory] auto_lore setting: automatic entries take part
         self.recall_share = recall_share
         self.recall_per_turn = recall_per_turn
+        self.lore_mid_reply = True  # the [memory] lore_mid_reply setting (story/midreply.py)
         self.plan = Plan()
         self._cache: dict[str, list[int]] = {}
 

@@ -1,6 +1,7 @@
 """What a reply in the making tells whoever drives it: ``Piece`` (new text), ``Restart`` (a
-loop was caught; forget the streamed text, a re-roll follows) and, last, ``Done``; and what a
-cancelled reply leaves behind (``Pending``)."""
+loop was caught; forget the streamed text, a re-roll follows), ``LoreInserted`` (world info
+the reply named was put before it, and it goes on with it in view) and, last, ``Done``; and
+what a cancelled reply leaves behind (``Pending``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ class Restart:
 
 
 @dataclass
+class LoreInserted:
+    """The reply so far named world entries the prompt lacked: they were inserted where the
+    reply began and it goes on with them in view (``story/midreply.py``). ``keys``: the key
+    of each that the reply wrote; ``at``: how many characters of the reply came before."""
+
+    keys: tuple[str, ...]
+    at: int
+
+
+@dataclass
 class Done:
     text: str  # the reply as it joined the story (or the partial one, when cancelled)
     finish_reason: str
@@ -34,7 +45,7 @@ class Done:
     stats: GenerationStats | None = None
 
 
-Event = Piece | Restart | Done
+Event = Piece | Restart | Done | LoreInserted
 
 
 @dataclass

@@ -25,6 +25,7 @@ from gpt2_adventure.story.autolore import AutoLore, numbered
 from gpt2_adventure.story.choices import AheadJob, Choices
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
 from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
+from gpt2_adventure.story.midreply import MidReply
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.owner import NotOwner, Owner
 from gpt2_adventure.story.postprocess import clean_reply, loop_reason
@@ -112,6 +113,7 @@ class Session:
         self._choices = Choices(use=self._use_written)
         self.lore = AutoLore()  # the automatic world entries (state.lore)
         self._update_lore()
+        self.mid_reply = MidReply()  # world info a reply names, put in view mid-reply
 
     @property
     def writing(self) -> bool:
@@ -164,11 +166,11 @@ class Session:
             prompt = self.builder.build(self.state, sampling.max_tokens, tail)
             self.last_prompt = prompt
             raw = ""
-            reply = self.backend.stream(prompt.tokens, sampling, stop=stops, cancel=cancel)
-            for piece in reply:
-                raw += piece
-                yield Piece(piece)
-            stats = reply.stats
+            for event in self.mid_reply.stream(self.backend, self.builder, self.state, prompt,
+                                               tail, sampling, stops, cancel):
+                raw += event.text if isinstance(event, Piece) else ""
+                yield event
+            stats = self.mid_reply.stats
             reason = stats.finish_reason
             if reason == "cancelled" or (cancel is not None and cancel.cancelled):
                 yield Done(clean_reply(raw, stops, whole_sentences=False), "cancelled",
@@ -234,7 +236,7 @@ class Session:
     def _adopt_tokens(self, turn_text: str, written: str, before: str = "") -> None:
         """Let the next prompt spell ``turn_text`` with the tokens the model wrote (``written``
         is its part that came from the model; ``before`` what the turn held already)."""
-        tokens = self.backend.tokens_for(written)
+        tokens = self.mid_reply.tokens_for(self.backend, written)
         if tokens is None:
             return
         prefix = self.builder.tokens(before) if before else []

@@ -46,7 +46,7 @@ def test_lore_evaluates_only_the_entry_and_the_action(backend: LlamaBackend) -> 
         before = {e.keys[0]: e.content for e in session.state.lore}
         events = list(session.act(line))
         assert isinstance(events[-1], Done) and not events[-1].cancelled
-        prompt, stats = session.last_prompt, backend.last_stats
+        prompt, stats = session.last_prompt, events[-1].stats
         assert prompt is not None and stats is not None
         assert stats.prompt_tokens + stats.generated_tokens <= backend.n_ctx
         if turn % 2 == 0:

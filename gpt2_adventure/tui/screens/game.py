@@ -21,7 +21,7 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.game_commands import outcomes
 from gpt2_adventure.safe_text import printable
-from gpt2_adventure.story.events import Done, Piece, Restart
+from gpt2_adventure.story.events import Done, LoreInserted, Piece, Restart
 from gpt2_adventure.story.model import StoryState
 from gpt2_adventure.story.warmup import Warmup
 from gpt2_adventure.tui.base import GameApp
@@ -279,6 +279,8 @@ class GameScreen(Screen[None]):
             transcript.stream(event.text)
         elif isinstance(event, Restart):
             transcript.restart_reply(event.reason)
+        elif isinstance(event, LoreInserted):
+            transcript.mark_lore(event.keys)
         elif isinstance(event, Done):
             if event.stats is not None and event.stats.tokens_per_second:
                 self._tok_s = event.stats.tokens_per_second

@@ -22,6 +22,7 @@ from textual.strip import Strip
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.model import StoryState, Turn
 from gpt2_adventure.tui.textual_shim import set_virtual_size_quietly
+from gpt2_adventure.tui.widgets.lore_marks import Mark, mark_label, marked, place_in
 
 FRAME_SECONDS = 0.1  # the streaming reply is redrawn at most this often
 VIEW_MARKER = "── GPT-2 no longer sees the story above this line ──"
@@ -76,6 +77,11 @@ class Transcript(ScrollView, can_focus=False):
         self._pending: Block | None = None  # the player's line, shown before the story has it
         self._live: Block | None = None
         self._live_text = ""
+        self._live_marks: list[Mark] = []  # lore put in view mid-reply, by offset in it
+        # Marks of the reply just ended, until the story shows it; then by turn (the turn,
+        # its text when marked, the marks' places in its shown text).
+        self._ended: tuple[str, list[Mark]] | None = None
+        self._marks: dict[int, tuple[Turn, str, list[Mark]]] = {}
         self._marker = Block(Text(VIEW_MARKER), MARKER)
         self._body: list[Line] = []  # the turns' lines
         self._tail: list[Line] = []  # the pending line's and the live reply's
@@ -102,26 +108,51 @@ class Transcript(ScrollView, can_focus=False):
     def show_story(self, state: StoryState, first_visible: int = 0) -> None:
         """Draw the whole story (a game opened or loaded), scrolled to its end; after a
         change within it, ``redraw_turns``."""
-        self._turns = [Block(turn_text(turn, state)) for turn in state.turns]
+        alive = {id(turn) for turn in state.turns}
+        self._marks = {key: kept for key, kept in self._marks.items() if key in alive}
+        self._turns = [self._block(turn, state) for turn in state.turns]
         self._pending = self._live = None
         self._live_text = ""
+        self._live_marks, self._ended = [], None
         self.first_visible = first_visible
         self._changed(body=True, tail=True, redraw=True)
 
     def redraw_turns(self, changed: range, state: StoryState) -> None:
         """Show the turns in ``changed`` as the story has them now, and no others (the game
         says which changed: a reply, a retry, an undo, an edit...). Turns come and go only
-        at the story's end: what is shown past its end goes."""
+        at the story's end: what is shown past its end goes. A reply that just ended keeps
+        the lore marks it was streamed with."""
         del self._turns[len(state.turns):]
         if changed.start > len(self._turns):
             raise ValueError(f"turns {changed} leave a gap after the {len(self._turns)} shown")
+        if self._ended is not None:
+            replies = [state.turns[i] for i in changed if state.turns[i].role == "model"]
+            if replies:
+                self._keep_marks(replies[-1], state, *self._ended)
+            self._ended = None
         for index in changed:
-            block = Block(turn_text(state.turns[index], state))
+            block = self._block(state.turns[index], state)
             if index < len(self._turns):
                 self._turns[index] = block
             else:
                 self._turns.append(block)
         self._changed(body=True)
+
+    def _block(self, turn: Turn, state: StoryState) -> Block:
+        text = turn_text(turn, state)
+        kept = self._marks.get(id(turn))
+        if kept is not None and kept[0] is turn and kept[1] == turn.text:
+            text = marked(text, kept[2])
+        return Block(text)
+
+    def _keep_marks(self, turn: Turn, state: StoryState, streamed: str, marks: list[Mark]
+                    ) -> None:
+        """The marks of the reply just streamed, placed in ``turn`` as the story has it."""
+        shown = turn_text(turn, state).plain
+        placed = [(at, label) for offset, label in marks
+                  if (at := place_in(shown, streamed, offset)) is not None]
+        if placed:
+            self._marks[id(turn)] = (turn, turn.text, placed)
 
     def mark_view(self, first_visible: int) -> None:
         """Put the "GPT-2 no longer sees above this line" marker before that turn."""
@@ -142,6 +173,7 @@ class Transcript(ScrollView, can_focus=False):
 
     def start_reply(self, lead: str = "") -> None:
         self._live_text = lead
+        self._live_marks, self._ended = [], None
         self._live = Block(Text(lead), STREAMING)
         self._changed(tail=True)
 
@@ -164,10 +196,22 @@ class Transcript(ScrollView, can_focus=False):
     def _flush(self) -> None:
         self._flush_pending = False
         self._last_flush = time.monotonic()
-        self._show_live(Text(printable(self._live_text.lstrip())))
+        body = self._live_text.lstrip()
+        lead = len(printable(self._live_text[:len(self._live_text) - len(body)]))
+        self._show_live(marked(Text(printable(body)),
+                               [(at - lead, label) for at, label in self._live_marks]))
+
+    def mark_lore(self, keys: tuple[str, ...]) -> None:
+        """World info the reply named was put in view here (``story/midreply.py``): a
+        small dim mark where the reply has got to, kept once the reply is in the story."""
+        if self._live is None:
+            self.start_reply()
+        self._live_marks.append((len(printable(self._live_text)), mark_label(keys)))
+        self._flush()
 
     def restart_reply(self, reason: str) -> None:
         self._live_text = ""
+        self._live_marks = []
         self._show_live(Text(f"(re-rolling: the reply {reason})", style="dim italic"))
 
     def _show_live(self, text: Text) -> None:
@@ -177,8 +221,10 @@ class Transcript(ScrollView, can_focus=False):
 
     def end_reply(self) -> None:
         """The reply and the pending line go; the game shows the turns the story kept."""
+        if self._live_marks:
+            self._ended = (printable(self._live_text), self._live_marks)
         self._live = self._pending = None
-        self._live_text = ""
+        self._live_text, self._live_marks = "", []
         self._changed(tail=True)
 
     def turn_texts(self) -> list[str]:
