@@ -238,6 +238,18 @@ def evaluated_over_new(figures: Sequence[TurnFigures]) -> float:
     return (sum(f.evaluated + f.warmed for f in later)) / max(1, sum(f.new for f in later))
 
 
+def stream_stats(backend: Any, prompt: Any, sampling: Any) -> Any:
+    """Run ``backend.stream`` to its end; the reply's ``GenerationStats``. From the reply when
+    it carries them (``reply.stats``), else from ``backend.last_stats`` (the older API)."""
+    reply = backend.stream(prompt, sampling)
+    for _ in reply:
+        pass
+    stats = getattr(reply, "stats", None) or getattr(backend, "last_stats", None)
+    if stats is None:
+        raise RuntimeError("the backend gave no statistics for the reply")
+    return stats
+
+
 # -- writing speed: the app against a bare llama-cpp-python loop --------------------------------
 
 PROMPT = "You are a knight living in the kingdom of Larion. You have a steel longsword."
@@ -268,8 +280,6 @@ def app_rate(backend: Any, tokens: list[int], n: int) -> float:
     sampling = Sampling(temperature=float(SAMPLER["temp"]), top_k=int(SAMPLER["top_k"]),
                         top_p=float(SAMPLER["top_p"]), repeat_penalty=1.0, max_tokens=n,
                         ignore_eos=True)
-    for _ in backend.stream(tokens, sampling):
-        pass
-    stats = backend.last_stats
-    assert stats is not None and stats.generated_tokens == n, stats
+    stats = stream_stats(backend, tokens, sampling)
+    assert stats.generated_tokens == n, stats
     return float(stats.tokens_per_second)

@@ -49,6 +49,7 @@ from benchmarks.common import (  # noqa: E402
     play_measured,
     play_turn,
     shaped_gguf,
+    stream_stats,
     turn_prompt,
     warm,
     write_json,
@@ -158,9 +159,8 @@ def turn_latency(model: Path, turns: int, naive_samples: int) -> dict[str, Any]:
     prompt = fullest  # the classic dungeons' turn at full context
     for _ in range(naive_samples):
         backend.reset_cache()
-        for _piece in backend.stream(prompt, session.sampling.with_changes(max_tokens=1)):
-            pass
-        naive.append(backend.last_stats.time_to_first_token)  # type: ignore[union-attr]
+        stats = stream_stats(backend, prompt, session.sampling.with_changes(max_tokens=1))
+        naive.append(stats.time_to_first_token)
     backend.close()
     warm_full = [t for t, f in zip(ours[1:], full[1:]) if f] or ours[1:]
     return {
