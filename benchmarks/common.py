@@ -9,10 +9,12 @@ checks it on the source. Here:
 - models: ``SHAPES`` of the released GPT-2 models and ``shaped_gguf`` (random weights, the
   real GPT-2 vocabulary: speed does not depend on the weight values);
 - figures: ``p95`` (nearest rank), ``timed``, ``write_json``;
-- playing: ``sentence`` (story-like text), ``turn_prompt`` (a prompt as deep as a long
-  game's), ``new_session``/``play_turn`` (the real story engine on a backend), and the
-  writing-speed loops ``bare_rate``/``app_rate`` (the app against a bare llama-cpp-python
-  loop with the same sampler).
+- playing: ``sentence``/``action`` (story-like text), ``turn_prompt`` (a prompt as deep as
+  a long game's), ``new_session``/``play_turn``/``warm`` (the real story engine on a
+  backend), ``measure_turn``/``measure_game_turn`` (a turn as a player plays it, measured:
+  ``TurnFigures``; ``evaluated_over_new`` sums them up), ``stream_stats`` (a bare reply's
+  statistics), and the writing-speed loops ``bare_rate``/``app_rate`` (the app against a
+  bare llama-cpp-python loop with the same sampler).
 
 Nothing here runs at import time beyond putting the repository on ``sys.path``.
 """
