@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import CACHE, sentence  # noqa: E402
+from benchmarks.common import CACHE, p95, sentence  # noqa: E402
 from gpt2_adventure.engine.backend import Backend, CancelToken, GenerationStats  # noqa: E402
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
@@ -100,7 +100,7 @@ def run(turns: int, story: str, seed: int) -> dict[str, float]:
         "median_prefix_share": statistics.median(shares),
         "mean_context_fill": statistics.mean(fills),
         "mean_evaluated_tokens": statistics.mean(evaluated),
-        "p95_evaluated_tokens": sorted(evaluated)[int(0.95 * (len(evaluated) - 1))],
+        "p95_evaluated_tokens": p95(evaluated),
         "mean_prompt_tokens": statistics.mean(len(p) for p, _ in model.calls),
     }
 

@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import THREADS, isolate, shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, isolate, p95, shaped_gguf  # noqa: E402
 
 
 def _tmux(*args: str) -> str:
@@ -214,7 +214,7 @@ def main() -> None:
         "first_paint_s_median": statistics.median(paints),
         "first_paint_s_max": max(paints),
         "key_latency_ms_median": statistics.median(keys) * 1000 if keys else None,
-        "key_latency_ms_p95": sorted(keys)[int(0.95 * (len(keys) - 1))] * 1000 if keys else None,
+        "key_latency_ms_p95": p95(keys) * 1000 if keys else None,
         "key_samples": len(keys),
         "bare_tok_s": short.bare_tok_s,
         "tui_tok_s": short.tui_tok_s,
