@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
 import os
 import queue
 import random
@@ -45,9 +44,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.prefix_stability import sentence  # noqa: E402
-from benchmarks.run import THREADS, _isolate, _new_session, turn_prompt  # noqa: E402
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    THREADS,
+    action,
+    isolate,
+    new_session,
+    shaped_gguf,
+    turn_prompt,
+    write_json,
+)
 
 STORY_TOKENS = 450  # the story's prompt before each round: a few turns into a game
 MANY = 3  # candidates in the measured variant (the default is 2; the most is 5)
@@ -62,10 +67,6 @@ class Timing:
     last: float
     done: float
     reason: str  # the Done's finish reason ("ahead": a reply written ahead was shown)
-
-
-def _action(rng: random.Random) -> str:
-    return sentence(rng, rng.randint(10, 14)).rstrip(".")
 
 
 def play(game: Any, line: str, *, stop_at_first: bool = False) -> Timing:
@@ -111,7 +112,7 @@ def open_game(model: Path, seed: int = 1) -> Any:
     from gpt2_adventure.story.saves.store import SaveStore
 
     backend = LlamaBackend(model, threads=THREADS, seed=seed, sequences=MAX_CANDIDATES)
-    return Game(_new_session(backend, seed), SaveStore(AppPaths.from_env()))
+    return Game(new_session(backend, seed), SaveStore(AppPaths.from_env()))
 
 
 def deep_story(game: Any, tokens: int, rng: random.Random) -> Any:
@@ -121,7 +122,7 @@ def deep_story(game: Any, tokens: int, rng: random.Random) -> Any:
     for _ in range(60):
         if session.last_prompt is not None and len(session.last_prompt.tokens) >= tokens:
             break
-        play(game, _action(rng))
+        play(game, action(rng))
     return copy.deepcopy(session.state)
 
 
@@ -135,7 +136,7 @@ def cycle(game: Any, story: Any, candidates: int, scenario: str, seed: int) -> T
     warmup = game.warm_up()
     if warmup is not None:
         game.warm(warmup)  # the player has read the story: the cache holds its prompt
-    reply = play(game, _action(rng))
+    reply = play(game, action(rng))
     shown = time.perf_counter()
     warmup = game.warm_up()  # as GameScreen._finish -> _start_warming: laid out here...
     ready: queue.SimpleQueue = queue.SimpleQueue()
@@ -147,9 +148,9 @@ def cycle(game: Any, story: Any, candidates: int, scenario: str, seed: int) -> T
     try:
         if scenario == "act":
             read(game, ready, shown + reply.done * rng.uniform(0.05, 0.5))
-            return play(game, _action(rng), stop_at_first=True)
+            return play(game, action(rng), stop_at_first=True)
         read(game, ready, shown + reply.done)
-        return play(game, "/retry" if scenario == "retry" else _action(rng))
+        return play(game, "/retry" if scenario == "retry" else action(rng))
     finally:
         game.stop()
         if worker is not None:
@@ -271,7 +272,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds through the game (default 15)")
     parser.add_argument("--write-rounds", type=int, help="rounds of write_ahead (default 10)")
     args = parser.parse_args()
-    _isolate()
+    isolate()
     model = args.model or shaped_gguf("gpt2", "q8_0")
     rounds = args.rounds or (2 if args.quick else 15)
     writes = args.write_rounds or (2 if args.quick else 10)
@@ -280,7 +281,7 @@ def main() -> None:
     result.update(measure(model, rounds, writes))
     result["load_average_after"] = os.getloadavg()[0]  # other work on the machine
     if args.json_out:
-        args.json_out.write_text(json.dumps(result, indent=2))
+        write_json(args.json_out, result)
     table(result, f"replies written ahead ({model.name}, {THREADS} threads)")
 
 

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.shapes import CACHE, SHAPES  # noqa: E402
+from benchmarks.common import CACHE, SHAPES  # noqa: E402
 from tests.support.hf_checkpoint import N_VOCAB, _config, _write_tokenizer  # noqa: E402
 
 N_POSITIONS = 1024

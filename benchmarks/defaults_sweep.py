@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, shaped_gguf  # noqa: E402
 
 
 def measure(model: Path, n_batch: int, flash: bool, kv: str, rounds: int) -> dict[str, object]:
@@ -31,7 +31,7 @@ def measure(model: Path, n_batch: int, flash: bool, kv: str, rounds: int) -> dic
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, n_batch=n_batch,
-                                  n_threads=2, n_threads_batch=2, flash_attn=flash,
+                                  n_threads=THREADS, n_threads_batch=THREADS, flash_attn=flash,
                                   type_k=kv_type, type_v=kv_type, verbose=False)
     except ValueError:  # e.g. a quantized V cache needs flash attention
         return {**row, "prompt_tok_s": None, "eval_tok_s_at_depth": None}

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.model is None:
-        from benchmarks.shapes import shaped_gguf
+        from benchmarks.common import shaped_gguf
 
         args.model = shaped_gguf(args.shape)
     runs = [run_once(args.model) for _ in range(args.runs)]

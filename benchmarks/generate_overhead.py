@@ -13,45 +13,12 @@ import io
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import PROMPT, THREADS, app_rate, bare_rate, shaped_gguf  # noqa: E402
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
-from gpt2_adventure.engine.sampling import Sampling  # noqa: E402
-
-PROMPT = "You are a knight living in the kingdom of Larion. You have a steel longsword."
-SAMPLER = {"temp": 0.6, "top_k": 40, "top_p": 0.9, "min_p": 0.0, "repeat_penalty": 1.0}
-
-
-def bare_rate(llm, tokens: list[int], n: int) -> float:  # noqa: ANN001
-    """Tokens/s after the first token, the way a plain llama-cpp-python script streams."""
-    llm.reset()
-    first = 0.0
-    count = 0
-    for token in llm.generate(tokens, **SAMPLER):
-        llm.detokenize([token])
-        count += 1
-        if count == 1:
-            first = time.perf_counter()
-        if count >= n:
-            break
-    return (count - 1) / (time.perf_counter() - first)
-
-
-def app_rate(backend: LlamaBackend, tokens: list[int], n: int) -> float:
-    backend.reset_cache()
-    sampling = Sampling(temperature=SAMPLER["temp"], top_k=SAMPLER["top_k"],
-                        top_p=SAMPLER["top_p"], repeat_penalty=1.0, max_tokens=n,
-                        ignore_eos=True)
-    reply = backend.stream(tokens, sampling)
-    for _ in reply:
-        pass
-    stats = reply.stats
-    assert stats.generated_tokens == n, stats
-    return stats.tokens_per_second
 
 
 def main() -> None:
@@ -59,7 +26,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     model = args.model or shaped_gguf("gpt2", "q8_0")

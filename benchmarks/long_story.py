@@ -32,13 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import p95  # noqa: E402
+
 WORDS = ("the", "knight", "door", "river", "dragon", "opens", "slowly", "and", "a", "cold",
          "wind", "blows", "through", "hall", "you", "see", "lantern", "old", "smith", "key")
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def written_bytes() -> int:
@@ -136,7 +133,7 @@ def figures(ms: list[float]) -> dict[str, float]:
             "max": round(max(ms), 3), "mean": round(statistics.fmean(ms), 3)}
 
 
-def measure(lengths: list[int], rounds: int, folder: Path) -> list[dict[str, Any]]:
+def play_lengths(lengths: list[int], rounds: int, folder: Path) -> list[dict[str, Any]]:
     """Every length played in turn, round by round and in a rotating order: a busy disk
     slows them alike."""
     games = [Game(n, folder) for n in lengths]
@@ -146,6 +143,20 @@ def measure(lengths: list[int], rounds: int, folder: Path) -> list[dict[str, Any
     return [game.close() for game in games]
 
 
+def measure(lengths: list[int], rounds: int) -> dict[str, Any]:
+    """Every figure (see the module's doc), the games played in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="long-story-") as tmp:
+        rows = play_lengths(lengths, rounds, Path(tmp))
+    first, last = rows[0], rows[-1]
+    key = (f"autosave_ms_{lengths[-1] // 1000}k_over_{lengths[0]}_turns"
+           if lengths[-1] >= 1000 else "autosave_ratio")
+    return {"rows": rows,
+            key: round(last["autosave_ms"]["median"] / first["autosave_ms"]["median"], 2),
+            key + "_p95": round(last["autosave_ms"]["p95"] / first["autosave_ms"]["p95"], 2),
+            key + "_cpu": round(last["autosave_cpu_ms"]["median"]
+                                / max(first["autosave_cpu_ms"]["median"], 1e-3), 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", default="10,1000,10000",
@@ -153,17 +164,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="turns played at each length")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
-    lengths = [int(n) for n in args.turns.split(",")]
-    with tempfile.TemporaryDirectory(prefix="long-story-") as tmp:
-        rows = measure(lengths, args.rounds, Path(tmp))
-    first, last = rows[0], rows[-1]
-    key = (f"autosave_ms_{lengths[-1] // 1000}k_over_{lengths[0]}_turns"
-           if lengths[-1] >= 1000 else "autosave_ratio")
-    result = {"rows": rows,
-              key: round(last["autosave_ms"]["median"] / first["autosave_ms"]["median"], 2),
-              key + "_p95": round(last["autosave_ms"]["p95"] / first["autosave_ms"]["p95"], 2),
-              key + "_cpu": round(last["autosave_cpu_ms"]["median"]
-                                  / max(first["autosave_cpu_ms"]["median"], 1e-3), 2)}
+    result = measure([int(n) for n in args.turns.split(",")], args.rounds)
+    rows = result["rows"]
     if args.json:
         print(json.dumps(result))
         return

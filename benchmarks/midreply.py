@@ -28,10 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import _isolate, turn_prompt  # noqa: E402
-from benchmarks.shapes import SHAPES, shaped_gguf  # noqa: E402
+from benchmarks.common import SHAPES, THREADS, isolate, shaped_gguf, turn_prompt  # noqa: E402
 
-THREADS = 2
 PROMPT_TOKENS = 700
 REPLY_TOKENS = 60
 POSITIONS = (10, 30, 50)
@@ -146,7 +144,7 @@ def main() -> None:
                         help="the story's length before the reply")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    _isolate()
+    isolate()
     model = args.model or shaped_gguf(args.shape)
     figures = measure(model, max(1, args.rounds), max(50, args.prompt_tokens))
     result = {"model": str(model), "threads": THREADS, **figures}

@@ -27,7 +27,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CACHE = ROOT / "benchmarks" / ".cache"
+from benchmarks.common import CACHE, THREADS, isolate  # noqa: E402
+
 SHAPE = {"n_layer": 48, "n_embd": 256, "n_head": 4, "context": 2048}
 PROBE_SECONDS = 0.005
 
@@ -189,15 +189,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     model = args.model or state_gguf()
-    home = Path(tempfile.mkdtemp(prefix="bench-open-"))
-    for name in ("CONFIG", "DATA", "CACHE"):
-        os.environ[f"GPT2_ADVENTURE_{name}_DIR"] = str(home / name.lower())
+    home = isolate()
     os.environ["GPT2_ADVENTURE_AUTO_TUNE"] = "false"  # a fresh cache: no tuning on first use
     sys.setswitchinterval(0.0005)  # as run_tui does
 
     from gpt2_adventure.engine.llama.backend import LlamaBackend
 
-    backend = LlamaBackend(model, n_ctx=args.n_ctx, threads=2, log_file=home / "llama.log")
+    backend = LlamaBackend(model, n_ctx=args.n_ctx, threads=THREADS, log_file=home / "llama.log")
     close, backend.close = backend.close, lambda: None  # one model for every round
     try:
         launch = _launch(model, args.n_ctx)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.shapes import CACHE  # noqa: E402
+from benchmarks.common import CACHE, p95, sentence  # noqa: E402
 from gpt2_adventure.engine.backend import (  # noqa: E402
     Backend,
     CancelToken,
@@ -34,17 +34,7 @@ from gpt2_adventure.story.events import Done  # noqa: E402
 from gpt2_adventure.story.new_game import new_state  # noqa: E402
 from gpt2_adventure.story.seeds.library import find_seed  # noqa: E402
 from gpt2_adventure.story.session import Session  # noqa: E402
-
-_VOCABULARY = (
-    "the old stone door wind castle road dark light you see a small fire near river guard "
-    "sword shield dragon smoke falls slowly into quiet night cold hall king lantern stairs "
-    "and with from across under behind shadow voice calls")
-WORDS = _VOCABULARY.split()
-
-
-def sentence(rng: random.Random, words: int) -> str:
-    body = " ".join(rng.choice(WORDS) for _ in range(words))
-    return body[0].upper() + body[1:] + "."
+from tests.support.prefix import common_prefix  # noqa: E402
 
 
 class ScriptedModel(Backend):
@@ -81,15 +71,6 @@ class ScriptedModel(Backend):
         self._tok.close()
 
 
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def run(turns: int, story: str, seed: int) -> dict[str, float]:
     from tests.support.gguf_files import write_gguf
 
@@ -119,7 +100,7 @@ def run(turns: int, story: str, seed: int) -> dict[str, float]:
         "median_prefix_share": statistics.median(shares),
         "mean_context_fill": statistics.mean(fills),
         "mean_evaluated_tokens": statistics.mean(evaluated),
-        "p95_evaluated_tokens": sorted(evaluated)[int(0.95 * (len(evaluated) - 1))],
+        "p95_evaluated_tokens": p95(evaluated),
         "mean_prompt_tokens": statistics.mean(len(p) for p, _ in model.calls),
     }
 

@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import THREADS, _isolate  # noqa: E402
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, isolate, shaped_gguf  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    _isolate()  # no player's config, tuning or saves
+    isolate()  # no player's config, tuning or saves
 
     from gpt2_adventure.cli.quality_report import pick_presets, pick_stories, split_names
     from gpt2_adventure.engine.llama.backend import LlamaBackend

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, shaped_gguf  # noqa: E402
 from gpt2_adventure.engine.backend import GenerationStats  # noqa: E402
 from gpt2_adventure.engine.llama.backend import LlamaBackend  # noqa: E402
 from gpt2_adventure.engine.remote.openai import OpenAIBackend  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     model = args.model or shaped_gguf("gpt2", "q8_0")

@@ -26,11 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.prefix_stability import sentence  # noqa: E402
-from benchmarks.run import _isolate, p95  # noqa: E402
-from benchmarks.shapes import SHAPES, shaped_gguf  # noqa: E402
-
-THREADS = 2
+from benchmarks.common import SHAPES, THREADS, isolate, p95, sentence, shaped_gguf  # noqa: E402
 
 
 def play(model: Path, turns: int, think: float, spare: bool, seed: int = 3) -> dict[str, Any]:
@@ -96,7 +92,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, dest="json_out")
     parser.add_argument("--only", choices=("spare", "without"), help="one of the two games")
     args = parser.parse_args()
-    _isolate()
+    isolate()
     model = args.model or shaped_gguf(args.shape, "q8_0")
     n_layer, n_embd, _ = SHAPES[args.shape]
     runs = {name: play(model, args.turns, args.think, spare)

@@ -17,7 +17,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, isolate, p95, shaped_gguf  # noqa: E402
 
 
 def _tmux(*args: str) -> str:
@@ -127,7 +126,7 @@ def throughput(model: Path, tokens: int, rounds: int, history: int = 0) -> Throu
     from gpt2_adventure.tui.screens.game import GameScreen
 
     sys.setswitchinterval(0.0005)  # as run_tui does
-    backend = LlamaBackend(model, threads=2, seed=3, log_file=model.parent / "llama.log")
+    backend = LlamaBackend(model, threads=THREADS, seed=3, log_file=model.parent / "llama.log")
     sampling = Sampling(max_tokens=tokens, ignore_eos=True, repeat_penalty=1.0)
     launch = Launch(paths=AppPaths.from_env(), settings=Settings(sampling=sampling),
                     mode="play", story="knight", name="Anna", rng_seed=1)
@@ -208,12 +207,10 @@ def main() -> None:
                         help="turns of story in the transcript for the long-game round")
     args = parser.parse_args()
     model = args.model or shaped_gguf("gpt2", "q8_0")
-    home = Path(tempfile.mkdtemp(prefix="gpt2adv-bench-"))
-    for part in ("CONFIG", "DATA", "CACHE"):
-        os.environ[f"GPT2_ADVENTURE_{part}_DIR"] = str(home / part.lower())
+    home = isolate()
     os.environ["GPT2_ADVENTURE_AUTO_TUNE"] = "false"  # a fresh cache: no tuning on first use
     env = {k: v for k, v in os.environ.items() if k.startswith("GPT2_ADVENTURE_")}
-    env |= {"GPT2_ADVENTURE_MODEL": str(model), "GPT2_ADVENTURE_THREADS": "2",
+    env |= {"GPT2_ADVENTURE_MODEL": str(model), "GPT2_ADVENTURE_THREADS": str(THREADS),
             "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
     config = home / "config" / "config.toml"
     config.parent.mkdir(parents=True)
@@ -227,7 +224,7 @@ def main() -> None:
         "first_paint_s_median": statistics.median(paints),
         "first_paint_s_max": max(paints),
         "key_latency_ms_median": statistics.median(keys) * 1000 if keys else None,
-        "key_latency_ms_p95": sorted(keys)[int(0.95 * (len(keys) - 1))] * 1000 if keys else None,
+        "key_latency_ms_p95": p95(keys) * 1000 if keys else None,
         "key_samples": len(keys),
         "bare_tok_s": short.bare_tok_s,
         "tui_tok_s": short.tui_tok_s,

@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.shapes import shaped_gguf  # noqa: E402
+from benchmarks.common import THREADS, app_rate, shaped_gguf  # noqa: E402
 
-THREADS = 2
 TOKENS = 128  # tg128
 SKIPPED = "llama-bench not on PATH: skipped"
 
@@ -74,12 +73,10 @@ def upstream_tg(binary: str, model: Path, *, threads: int, flash_attn: bool,
 def app_tg(backend: Any, tokens: int = TOKENS) -> float:
     """The app writing ``tokens`` tokens from an empty cache (an empty prompt is GPT-2's
     ``<|endoftext|>``), tokens/s after the first: its sampler chain as generate_overhead's."""
-    from benchmarks.generate_overhead import app_rate
-
     return app_rate(backend, [], tokens)
 
 
-def compare(model: Path, *, rounds: int = 3, repetitions: int = 5, threads: int = THREADS,
+def measure(model: Path, *, rounds: int = 3, repetitions: int = 5, threads: int = THREADS,
             log: Callable[[str], None] = print) -> dict[str, Any]:
     """``app_over_upstream_tg128`` (None, with a note, when llama-bench is not on PATH)."""
     binary = find_llama_bench()
@@ -119,7 +116,7 @@ def main() -> None:
     model = args.model or shaped_gguf("gpt2", "q8_0")
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     result = {"model": str(model), "threads": THREADS,
-              **compare(model, rounds=args.rounds, repetitions=args.repetitions, log=log)}
+              **measure(model, rounds=args.rounds, repetitions=args.repetitions, log=log)}
     if args.json:
         print(json.dumps(result, indent=2))
     else:

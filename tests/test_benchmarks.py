@@ -41,6 +41,13 @@ def test_speed_suite_quick(tiny_gguf: Path, tmp_path: Path) -> None:
                 "batched_3_over_1", "sequential_3_over_1"):
         assert isinstance(result[key], float) and result[key] > 0, key
     assert "over_transformers_tok_s" in result
+    # benchmarks/memory.py's lines (its quick mode; tests/test_benchmark_memory.py checks more)
+    for key in ("ttft_over_without_recall", "evaluated_over_new_tokens_with_recall",
+                "index_ms_per_turn_p95", "recall_query_ms_at_10k_turns",
+                "autosave_ms_10k_over_10_turns"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    assert result["fact_recall_in_prompt"] >= 0.95 and result["recall_precision"] >= 0.6
+    assert result["long_story"]["quick"] is True and result["long_story"]["index_turns"] == 1000
     assert result["app_over_upstream_tg128"] is None
     assert "llama-bench not on PATH: skipped" in run.stdout
     assert "speed suite" in run.stdout
@@ -138,7 +145,7 @@ def test_upstream_skipped_without_llama_bench(tiny_gguf: Path, tmp_path: Path,
     monkeypatch.setenv("PATH", str(tmp_path))
     assert shutil.which("llama-bench") is None
     notes: list[str] = []
-    result = upstream.compare(tiny_gguf, log=notes.append)
+    result = upstream.measure(tiny_gguf, log=notes.append)
     assert result["app_over_upstream_tg128"] is None
     assert notes == ["llama-bench not on PATH: skipped"] == [result["note"]]
 
@@ -174,24 +181,6 @@ def test_convert_memory(tmp_path: Path) -> None:
         assert run_["peak_rss_mib"] >= run_["peak_anon_mib"] > 0 and run_["seconds"] > 0
     assert q8["quantize_peak_anon_mib"] > 0 and "quantize_peak_anon_mib" not in f16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-random-f32-hf"]  # no outputs
-
-
-def test_recall(tmp_path: Path) -> None:
-    out = tmp_path / "recall.json"
-    run = bench("benchmarks/recall.py", "--turns", "600", "--json", str(out))
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(out.read_text())
-    for engine in ("fts5", "plain"):
-        figures = result[engine]
-        assert figures["hit_rate"] == 1.0, engine  # every planted fact found
-        for key in ("build_s", "append_ms_p95", "query_ms_p95"):
-            assert isinstance(figures[key], float) and 0 < figures[key] < 60_000, (engine, key)
-    assert result["fts5"]["recall_find_ms_p95"] > 0 and result["fts5"]["file_mb"] > 0
-    assert result["bm25s"] is None or result["bm25s"]["hit_rate"] == 1.0
-    prompts = result["prompts"]
-    assert prompts["fact_in_prompt"] >= 0.95 and prompts["fact_in_prompt_without"] == 0
-    assert prompts["precision"] >= 0.6
-    assert 0 < prompts["evaluated_over_new_tokens"] <= 1.5
 
 
 def test_first_tune_times_the_first_use_tuning(tiny_gguf: Path) -> None:

@@ -6,7 +6,7 @@ limited to the turns before the window with a rowid bound. A table of per-turn d
 which turns the index holds, so an index that no longer matches the save (an older copy, an
 edit made elsewhere) is brought in line with it: the save is the truth, the index a cache
 that can always be rebuilt from it. Why FTS5 rather than bm25s or hand-written scoring:
-``benchmarks/recall.py`` (figures in the README).
+``benchmarks/memory.py`` (figures in the README).
 
 One connection, used under a lock from whichever thread lays out the prompt (the UI thread
 for a warm-up or the meter, the generation worker for a reply).

@@ -34,7 +34,7 @@ towards try turn turned under until up upon us use used very want wants was way 
 were what whatever when where whether which while who whom whose why will with within without
 would yes yet you your yours yourself yourselves
 """
-STOPWORDS = frozenset(_STOP_TEXT.split())
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 CONTEXT_MIN_LETTERS = 5  # a common word from the last turns must be at least this long
 MAX_TERMS = 16
 
@@ -68,7 +68,7 @@ def salient(word: str) -> bool:
     """Worth searching for (or naming): at least three letters, not a stop word, a
     possessive or a number."""
     low = word.lower()
-    return (len(low) >= 3 and low not in STOPWORDS and not low.endswith(("'s", "’s"))
+    return (len(low) >= 3 and low not in STOP_WORDS and not low.endswith(("'s", "’s"))
             and not low.isdigit())
 
 
