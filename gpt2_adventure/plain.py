@@ -59,9 +59,10 @@ def make_console(file: TextIO | None = None) -> Console:
 
 
 def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)  # any object: a test passes a StringIO or None
     try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return callable(isatty) and bool(isatty())
+    except ValueError:  # a closed stream
         return False
 
 
@@ -386,9 +387,9 @@ class PlainGame:
     def _start_reply(self, last: Turn | None) -> ReplyPrinter:
         chat = self.state.chat
         named = chat is not None and not chat.others and (last is None or last.role != "model")
-        if named:  # one voice: the prompt ends with "Name:", so the reply lacks it; show it
-            self.view.newline()
-            self.view.write(f"{chat.character}: ")  # type: ignore[union-attr]
+        if chat is not None and named:  # one voice: the prompt ends with "Name:", so the
+            self.view.newline()  # reply lacks it; show it
+            self.view.write(f"{chat.character}: ")
         return ReplyPrinter(self.view, whole_sentences=self.state.mode != "story",
                             strip_lead=named or self.view.at_line_start)
 
