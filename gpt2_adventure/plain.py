@@ -34,7 +34,7 @@ from gpt2_adventure.game_commands.outcomes import (
     ShowContext,
     Stream,
 )
-from gpt2_adventure.safe_text import printable
+from gpt2_adventure.safe_text import is_terminal, printable
 from gpt2_adventure.story.events import Done, Event, Piece, Restart
 from gpt2_adventure.story.model import StoryState, Turn
 
@@ -53,17 +53,11 @@ HINTS = {
 def make_console(file: TextIO | None = None) -> Console:
     """A console that colours only a terminal and never interprets markup or emoji."""
     file = file or sys.stdout
-    tty = _isatty(file)
+    tty = is_terminal(file)
     return Console(file=file, force_terminal=tty, no_color=None if tty else True,
                    highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
-def _isatty(stream: object) -> bool:
-    isatty = getattr(stream, "isatty", None)  # any object: a test passes a StringIO or None
-    try:
-        return callable(isatty) and bool(isatty())
-    except ValueError:  # a closed stream
-        return False
 
 
 class WordWrap:
@@ -241,7 +235,7 @@ class PlainGame:
         self.game = game
         self.stdin = stdin
         self.view = View(console)
-        self.interactive = _isatty(stdin)
+        self.interactive = is_terminal(stdin)
 
     @property
     def state(self) -> StoryState:
