@@ -34,7 +34,7 @@ from gpt2_adventure.game_commands.outcomes import (
     ShowContext,
     Stream,
 )
-from gpt2_adventure.safe_text import printable
+from gpt2_adventure.safe_text import is_terminal, printable
 from gpt2_adventure.story.events import Done, Event, Piece, Restart
 from gpt2_adventure.story.model import StoryState, Turn
 
@@ -53,16 +53,11 @@ HINTS = {
 def make_console(file: TextIO | None = None) -> Console:
     """A console that colours only a terminal and never interprets markup or emoji."""
     file = file or sys.stdout
-    tty = _isatty(file)
+    tty = is_terminal(file)
     return Console(file=file, force_terminal=tty, no_color=None if tty else True,
                    highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
-        return False
 
 
 class WordWrap:
@@ -240,7 +235,7 @@ class PlainGame:
         self.game = game
         self.stdin = stdin
         self.view = View(console)
-        self.interactive = _isatty(stdin)
+        self.interactive = is_terminal(stdin)
 
     @property
     def state(self) -> StoryState:
@@ -386,9 +381,9 @@ class PlainGame:
     def _start_reply(self, last: Turn | None) -> ReplyPrinter:
         chat = self.state.chat
         named = chat is not None and not chat.others and (last is None or last.role != "model")
-        if named:  # one voice: the prompt ends with "Name:", so the reply lacks it; show it
-            self.view.newline()
-            self.view.write(f"{chat.character}: ")  # type: ignore[union-attr]
+        if chat is not None and named:  # one voice: the prompt ends with "Name:", so the
+            self.view.newline()  # reply lacks it; show it
+            self.view.write(f"{chat.character}: ")
         return ReplyPrinter(self.view, whole_sentences=self.state.mode != "story",
                             strip_lead=named or self.view.at_line_start)
 

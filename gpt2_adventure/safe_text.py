@@ -1,4 +1,5 @@
-"""Make model output, seed text and file names safe to print: data, never terminal commands."""
+"""Make model output, seed text and file names safe to print: data, never terminal commands;
+and tell whether a stream is a terminal at all."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def _visible(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """Replace control, bidi and invisible characters with visible escapes (``\\x1b``)."""
     return _UNSAFE.sub(_visible, text)
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (any object: a test passes a StringIO, or None)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return callable(isatty) and bool(isatty())
+    except ValueError:  # a closed stream
+        return False

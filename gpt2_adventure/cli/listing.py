@@ -40,6 +40,16 @@ class Listing:
         self.lines: list[Sequence[str]] = []
         self.notes: list[str] = []
 
+    def table(self, title: str, name: str) -> Table:
+        """A new table of this listing, its first column ``name``: what the command's
+        option takes, so never wrapped."""
+        from rich.table import Table
+
+        table = Table(title=title)
+        table.add_column(name, no_wrap=True)
+        self.tables.append(table)
+        return table
+
     def add_line(self, *fields: str) -> None:
         self.lines.append(fields)
 

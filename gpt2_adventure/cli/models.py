@@ -59,15 +59,13 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.table import Table
     from rich.text import Text
 
     from gpt2_adventure.cli.listing import Listing
     from gpt2_adventure.safe_text import printable
 
     listing = Listing()
-    table = Table(title="GPT-2 models")
-    table.add_column("name", no_wrap=True)  # what --model takes: never wrapped
+    table = listing.table("GPT-2 models", "name")  # what --model takes
     for column in ("params", "download sizes", "installed", "about"):
         table.add_column(column)
     for entry in catalog():
@@ -83,18 +81,16 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
         params = f"{entry.parameters / 1e6:.0f}M"
         table.add_row(Text(name), params, Text(sizes), Text(inst or "-"), Text(entry.description))
         listing.add_line(entry.name, params, inst or "-", entry.description)
-    listing.tables.append(table)
     others = [m for m in have if m.name not in known]
     if others:
-        more = Table(title="Also installed (from Hugging Face repositories and folders)")
-        more.add_column("name", no_wrap=True)
+        more = listing.table("Also installed (from Hugging Face repositories and folders)",
+                             "name")
         for column in ("installed", "file"):
             more.add_column(column)
         for m in others:
             inst = f"{m.quant or '?'} ({_size(m.size)})"
             more.add_row(Text(printable(m.name)), Text(inst), Text(printable(str(m.path))))
             listing.add_line(m.name, "-", inst, str(m.path))
-        listing.tables.append(more)
     listing.notes += [
         "~ marks an estimated size; the others are the repositories' listings",
         "pull one with: gpt2-adventure models pull NAME [--quant Q], "

@@ -36,7 +36,9 @@ BackendKindOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
 
 def with_backend_flags(settings: Settings, url: str | None, kind: str | None) -> Settings:
     """The settings with --backend-url/--backend-kind applied (checked like config values)."""
-    if kind is not None and kind not in ("openai", "kobold", "local"):
+    from gpt2_adventure.engine.remote.settings import BACKEND_KINDS
+
+    if kind is not None and kind not in BACKEND_KINDS:
         raise UserError(f"--backend-kind must be openai, kobold or local, got {kind!r}",
                         "command line")
     if not url and not kind:
@@ -45,7 +47,7 @@ def with_backend_flags(settings: Settings, url: str | None, kind: str | None) ->
 
     from gpt2_adventure.engine.loader import choose_server
 
-    server = choose_server(settings.backend, url, kind)  # type: ignore[arg-type]
+    server = choose_server(settings.backend, url, BACKEND_KINDS.get(kind or ""))
     return replace(settings, backend=server)
 
 

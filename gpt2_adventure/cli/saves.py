@@ -67,14 +67,12 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     if not infos:
         typer.echo(printable(f"no saves yet (they go in {store.saves_dir})"))
         return
-    from rich.table import Table
     from rich.text import Text
 
     from gpt2_adventure.cli.listing import Listing
 
     listing = Listing()
-    table = Table(title="Saved games")
-    table.add_column("name", no_wrap=True)  # what --load takes: never wrapped
+    table = listing.table("Saved games", "name")  # what --load takes
     table.add_column("title", ratio=1)
     for column in ("mode", "turns", "saved"):  # an autosave's name says it is one
         table.add_column(column, no_wrap=True)
@@ -85,7 +83,6 @@ def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
                       Text(printable(title), style="red" if info.error else ""),
                       Text(info.mode), turns, _when(info.saved_at))
         listing.add_line(info.name, title, info.mode, turns, _when(info.saved_at))
-    listing.tables.append(table)
     listing.show()
 
 

@@ -54,15 +54,13 @@ def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.table import Table
     from rich.text import Text
 
     from gpt2_adventure.cli.listing import Listing
     from gpt2_adventure.safe_text import printable
 
     listing = Listing()
-    table = Table(title="Story seeds")
-    table.add_column("id", no_wrap=True)  # what --story takes: never wrapped
+    table = listing.table("Story seeds", "id")  # what --story takes
     table.add_column("mode", no_wrap=True)
     table.add_column("genre")
     table.add_column("story", ratio=1)
@@ -74,7 +72,6 @@ def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
         table.add_row(Text(printable(row["id"])), row["mode"], Text(printable(row["genre"])),
                       story, row["origin"])
         listing.add_line(row["id"], row["mode"], row["genre"], row["title"], row["origin"])
-    listing.tables.append(table)
     listing.notes.append(f"your own seeds go in {paths.stories_dir} (start one with: "
                          "gpt2-adventure stories new NAME)")
     listing.show()

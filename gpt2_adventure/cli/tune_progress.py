@@ -13,6 +13,7 @@ from typing import TextIO
 
 from gpt2_adventure.engine.first_use import FirstUse, TuneWatch
 from gpt2_adventure.engine.tune import Step
+from gpt2_adventure.safe_text import is_terminal
 
 BAR = 20
 TITLE = "tuning the speed settings for this machine"
@@ -22,8 +23,8 @@ class PlainTuneProgress:
     def __init__(self, out: TextIO | None = None, stdin: TextIO | None = None) -> None:
         self.out = out or sys.stderr
         self.stdin = stdin if stdin is not None else sys.stdin
-        self.live = _isatty(self.out)
-        self.can_skip = _isatty(self.stdin) and hasattr(select, "select") and os.name != "nt"
+        self.live = is_terminal(self.out)
+        self.can_skip = is_terminal(self.stdin) and hasattr(select, "select") and os.name != "nt"
         self.watch = TuneWatch(begin=self._begin, step=self._step)
         self._last_what = ""
         self._done = threading.Event()
@@ -79,12 +80,6 @@ class PlainTuneProgress:
         self.out.flush()
 
 
-def _isatty(stream: object) -> bool:
-    isatty = getattr(stream, "isatty", None)  # any object: a test passes a StringIO or None
-    try:
-        return callable(isatty) and bool(isatty())
-    except ValueError:  # a closed file
-        return False
 
 
 def _columns(stream: TextIO) -> int:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
 
 from gpt2_adventure.engine.backend import CancelToken
-from gpt2_adventure.story.events import Event
+from gpt2_adventure.story.events import Event, Target
 from gpt2_adventure.story.inspect import Seen
 from gpt2_adventure.story.model import Turn
 
-# What a reply becomes: a new turn (after the player's, if any), another alternative of the
-# last reply, or more of it.
-Writes = Literal["new", "alternative", "extend"]
+Writes = Target  # what a reply becomes (story/events.py)
 
 
 @dataclass

@@ -6,10 +6,15 @@ what a cancelled reply leaves behind (``Pending``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from gpt2_adventure.engine.backend import GenerationStats
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.story.model import Turn
+
+# What a reply becomes: a new turn (after the player's, if any), another alternative of the
+# last reply (retry), or more of it (continue).
+Target = Literal["new", "alternative", "extend"]
 
 
 class SessionError(UserError):
@@ -54,4 +59,4 @@ class Pending:
 
     action: Turn | None  # the player's turn that asked for it (act), if any
     text: str
-    target: str  # "new" (a new model turn), "alternative" (retry) or "extend" (continue)
+    target: Target

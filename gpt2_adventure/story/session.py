@@ -17,14 +17,22 @@ import functools
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
-from typing import Concatenate, Literal, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from gpt2_adventure.engine.backend import Backend, CancelToken, Handle
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.autolore import AutoLore, numbered
 from gpt2_adventure.story.choices import AheadJob, Choices
 from gpt2_adventure.story.context import ContextBuilder, Plan, Prompt
-from gpt2_adventure.story.events import Done, Event, Pending, Piece, Restart, SessionError
+from gpt2_adventure.story.events import (
+    Done,
+    Event,
+    Pending,
+    Piece,
+    Restart,
+    SessionError,
+    Target,
+)
 from gpt2_adventure.story.midreply import MidReply
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn, WorldEntry
 from gpt2_adventure.story.owner import NotOwner, Owner
@@ -32,7 +40,6 @@ from gpt2_adventure.story.postprocess import clean_reply, loop_reason
 from gpt2_adventure.story.turns import player_turn, reply_cue, reply_turn, stop_strings
 
 REPLY = "a reply being written"  # what holds the owner while a reply's stream runs
-Target = Literal["new", "alternative", "extend"]  # what a reply becomes (see ``_commit``)
 P = ParamSpec("P")
 R = TypeVar("R")
 D = TypeVar("D")
@@ -355,7 +362,7 @@ class Session:
         turns = self.state.turns
         last_is_reply = bool(turns) and turns[-1].role == "model"
         if pending.target == "new" or last_is_reply:
-            self._commit(pending.target, pending.text, finished=False,  # type: ignore[arg-type]
+            self._commit(pending.target, pending.text, finished=False,
                          action=pending.action)
 
     @_changes

@@ -21,8 +21,9 @@ from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
 from gpt2_adventure.game_commands import outcomes
 from gpt2_adventure.safe_text import printable
+from gpt2_adventure.story.context import Prompt
 from gpt2_adventure.story.events import Done, LoreInserted, Piece, Restart
-from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.model import ActionKind, StoryState
 from gpt2_adventure.story.warmup import Warmup
 from gpt2_adventure.tui.base import GameApp
 from gpt2_adventure.tui.command_views import info_title, numbered_memory, numbered_world
@@ -189,7 +190,7 @@ class GameScreen(Screen[None]):
     def on_input_bar_submitted(self, message: InputBar.Submitted) -> None:
         self.submit(message.text, message.kind)
 
-    def submit(self, text: str, kind: str) -> None:
+    def submit(self, text: str, kind: ActionKind) -> None:
         if self.game is None:
             self.notify("the model is still loading", severity="warning")
             return
@@ -197,7 +198,7 @@ class GameScreen(Screen[None]):
             self.notify("GPT-2 is still writing — Esc stops it", severity="warning")
             return
         self._line = text
-        self._show(self.game.handle(text, kind))  # type: ignore[arg-type]
+        self._show(self.game.handle(text, kind))
 
     def _show(self, outcome: outcomes.Outcome) -> None:
         if isinstance(outcome, outcomes.Stream):
@@ -351,16 +352,16 @@ class GameScreen(Screen[None]):
         self.query_one(SidePanel).load(self.game.state)
         self._refresh_meter(prompt)
 
-    def _refresh_meter(self, prompt: object = None) -> None:
+    def _refresh_meter(self, prompt: Prompt | None = None) -> None:
         if self.game is None:
             return
         session = self.game.session
         prompt = prompt or session.preview()
         n_ctx = session.backend.n_ctx
-        self.query_one(ContextMeter).show(prompt, n_ctx)  # type: ignore[arg-type]
-        self._status(self.game.ready_note(), used=prompt.used)  # type: ignore[attr-defined]
+        self.query_one(ContextMeter).show(prompt, n_ctx)
+        self._status(self.game.ready_note(), used=prompt.used)
         self.query_one(InputBar).follow_story(self.game.state)
-        self.query_one(Transcript).mark_view(prompt.first_visible_turn)  # type: ignore[attr-defined]
+        self.query_one(Transcript).mark_view(prompt.first_visible_turn)
 
     def _status(self, note: str, used: int | None = None) -> None:
         backend = self.game.session.backend if self.game else None

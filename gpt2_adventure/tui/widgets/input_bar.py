@@ -12,9 +12,10 @@ from textual.widgets import Input, Label, Static
 
 from gpt2_adventure.safe_text import printable
 from gpt2_adventure.story.commands import ALIASES, COMMANDS, completions, usage
-from gpt2_adventure.story.model import StoryState
+from gpt2_adventure.story.model import ActionKind, StoryState
 
-MODES = {"adventure": ("do", "say", "story"), "story": ("story",), "chat": ("say",)}
+MODES: dict[str, tuple[ActionKind, ...]] = {"adventure": ("do", "say", "story"),
+                                             "story": ("story",), "chat": ("say",)}
 LABELS = {"do": "Do", "say": "Say", "story": "Story"}
 PLACEHOLDERS = {"do": "What do you do? (/help for commands)",
                 "say": "What do you say? (/help for commands)",
@@ -64,7 +65,7 @@ class InputBar(Vertical):
     InputBar.numbered #numbered { display: block; }
     """
 
-    kind: reactive[str] = reactive("do")
+    kind: reactive[ActionKind] = reactive[ActionKind]("do")
 
     class Numbering(Message):
         """The line now asks for numbered things ("turns", "memory", "world"), or none."""
@@ -74,7 +75,7 @@ class InputBar(Vertical):
             self.what = what
 
     class Submitted(Message):
-        def __init__(self, text: str, kind: str) -> None:
+        def __init__(self, text: str, kind: ActionKind) -> None:
             super().__init__()
             self.text = text
             self.kind = kind
@@ -99,7 +100,7 @@ class InputBar(Vertical):
     def _placeholder(self) -> str:
         return (MID_SENTENCE if self.mid_sentence else PLACEHOLDERS)[self.kind]
 
-    def watch_kind(self, kind: str) -> None:
+    def watch_kind(self, kind: ActionKind) -> None:
         if self.is_mounted:
             self.query_one("#mode", Label).update(LABELS[kind])
             self.query_one("#line", Input).placeholder = self._placeholder()
