@@ -1,4 +1,4 @@
-"""``/settings [NAME VALUE]``: the sampling and recall settings of the open game."""
+"""``/settings [NAME VALUE]``: the sampling and [memory] settings of the open game."""
 
 from __future__ import annotations
 
@@ -21,18 +21,17 @@ def settings(game: OpenGame, arg: str) -> Outcome:
     if not arg:
         return OpenSettings(settings_shown(game))
     name, _, value = arg.partition(" ")
-    memory = MEMORY
-    if name in memory and value.strip():
+    if name in MEMORY and value.strip():
         spec = schema.find(MemorySettings, name)
         try:
             parsed = schema.from_text(spec, value.strip()) if spec else None
         except schema.SettingError as error:
             raise CommandError(str(error)) from None
-        game.session.configure(**{memory[name]: parsed})
+        game.session.configure(**{MEMORY[name]: parsed})
         return Info([f"{name} = {toml_value(parsed)}"])
     typed = {s.name: s for s in schema.specs(Sampling) if s.kind in schema.TEXT_KINDS}
     if name not in typed or not value.strip():
-        names = ", ".join([*typed, *memory])
+        names = ", ".join([*typed, *MEMORY])
         raise CommandError(f"/settings NAME VALUE, NAME one of: {names}")
     try:
         parsed = schema.from_text(typed[name], value.strip())
