@@ -11,7 +11,6 @@ from gpt2_adventure.schema import setting
 
 BackendKind = Literal["local", "openai", "kobold"]
 BACKEND_KINDS: dict[str, BackendKind] = {"local": "local", "openai": "openai", "kobold": "kobold"}
-KINDS: tuple[str, ...] = ("local", "openai", "kobold")
 
 
 @dataclass(frozen=True)
