@@ -11,7 +11,7 @@ import pytest
 from gpt2_adventure.config import MemorySettings, Settings
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
-from gpt2_adventure.game import Game, Info, Stream
+from gpt2_adventure.game import Game, Info
 from gpt2_adventure.game_commands.outcomes import OpenSettings
 from gpt2_adventure.launch import Launch, open_game
 from gpt2_adventure.paths import AppPaths
@@ -19,6 +19,7 @@ from gpt2_adventure.story.model import StoryState, WorldEntry
 from gpt2_adventure.story.saves.store import SaveStore, autosave_slot
 from tests.story.recall.stories import FACTS, planted_story
 from tests.support.fake_backend import FakeBackend
+from tests.test_game_recall import last_prompt
 
 
 def start(state: StoryState, **memory: object) -> Game:
@@ -31,15 +32,6 @@ def start(state: StoryState, **memory: object) -> Game:
 def lines(outcome: object) -> list[str]:
     assert isinstance(outcome, Info) and not outcome.error, outcome
     return outcome.lines
-
-
-def prompt_after(game: Game, line: str) -> str:
-    outcome = game.handle(line)
-    assert isinstance(outcome, Stream), outcome
-    list(outcome.events)
-    backend = game.session.backend
-    assert isinstance(backend, FakeBackend)
-    return backend.detokenize(backend.prompts[-1])
 
 
 def autosaved(state: StoryState) -> StoryState:
@@ -65,8 +57,8 @@ def test_world_lists_the_automatic_entries_after_the_games_own_marked(game: Game
 
 def test_a_fact_of_an_automatic_entry_reaches_the_prompt_when_its_name_comes_up(
         game: Game) -> None:
-    assert FACTS["Brannoc"] not in prompt_after(game, "You look around")
-    shown = prompt_after(game, "You ask the guard about Brannoc")
+    assert FACTS["Brannoc"] not in last_prompt(game, "You look around")
+    shown = last_prompt(game, "You ask the guard about Brannoc")
     assert FACTS["Brannoc"] in shown and FACTS["Ysolde"] not in shown
 
 
@@ -84,7 +76,7 @@ def test_keep_makes_an_automatic_entry_the_players_own(game: Game) -> None:
 
 def test_a_removed_automatic_entry_stays_removed_after_save_and_load(game: Game) -> None:
     assert lines(game.handle("/world remove 2")) == [f"removed world info: {FACTS['Brannoc']}"]
-    prompt_after(game, "You tell Brannoc the old anvil is gone")  # named again: no entry
+    last_prompt(game, "You tell Brannoc the old anvil is gone")  # named again: no entry
     listed = lines(game.handle("/world"))
     assert not any("Brannoc" in line for line in listed) and len(listed) == 3
     lines(game.handle("/save lore test"))
@@ -102,10 +94,10 @@ def test_settings_turn_automatic_lore_off_and_on(game: Game) -> None:
     shown = game.handle("/settings")
     assert isinstance(shown, OpenSettings) and "auto_lore = true" in shown.fallback.lines
     assert lines(game.handle("/settings auto_lore off")) == ["auto_lore = false"]
-    assert FACTS["Brannoc"] not in prompt_after(game, "You ask the guard about Brannoc")
+    assert FACTS["Brannoc"] not in last_prompt(game, "You ask the guard about Brannoc")
     assert lines(game.handle("/world")) == ["1. [Harrow] Harrow is a town of thieves."]
     assert lines(game.handle("/settings auto_lore on")) == ["auto_lore = true"]
-    prompt_after(game, "You wait")
+    last_prompt(game, "You wait")
     assert len(lines(game.handle("/world"))) == 4
 
 
