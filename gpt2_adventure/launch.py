@@ -17,6 +17,7 @@ from gpt2_adventure.engine.llama.state_cache import StateCache, model_fingerprin
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.game import Game
+from gpt2_adventure.game_commands.settings import MEMORY
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.context import ContextBuilder
 from gpt2_adventure.story.model import Placeholder, Seed, StoryState
@@ -184,8 +185,7 @@ def state_cache_for(launch: Launch, backend: Backend) -> StateCache | None:
 
 def memory_layout(memory: MemorySettings) -> dict[str, object]:
     """The [memory] settings as the prompt layout's (``ContextBuilder``) fields."""
-    return {"recall_on": memory.recall, "recall_share": memory.recall_share,
-            "auto_lore": memory.auto_lore, "lore_mid_reply": memory.lore_mid_reply}
+    return {field: getattr(memory, name) for name, field in MEMORY.items()}
 
 
 def apply_memory(builder: ContextBuilder, memory: MemorySettings) -> None:

@@ -11,7 +11,8 @@ from gpt2_adventure.game_commands.host import OpenGame
 from gpt2_adventure.game_commands.outcomes import Info, OpenSettings, Outcome
 from gpt2_adventure.story.commands import CommandError
 
-# The [memory] settings /settings changes in an open game: each one's ContextBuilder field.
+# Each [memory] setting (config.MemorySettings) and the ContextBuilder field it sets: for
+# /settings in an open game, and for launch.memory_layout.
 MEMORY = {"recall": "recall_on", "recall_share": "recall_share", "auto_lore": "auto_lore",
           "lore_mid_reply": "lore_mid_reply"}
 
