@@ -15,6 +15,7 @@ from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session
+from tests.support.evaluated import prompt_evaluated
 
 SAMPLING = Sampling(max_tokens=20, temperature=1.0, candidates=3)
 
@@ -73,6 +74,6 @@ def test_the_next_turn_continues_the_chosen_replys_cache(tiny_gguf: Path) -> Non
         assert stats is not None
         # Only the new action (and the reply's unevaluated last token) was evaluated.
         action = len(s.backend.tokenize(s.state.turns[-2].text))
-        assert stats.evaluated_tokens <= action + 2
+        assert prompt_evaluated(s, stats) <= action + 2
     finally:
         s.backend.close()

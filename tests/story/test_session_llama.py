@@ -15,6 +15,7 @@ from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.saves.store import SaveStore
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session
+from tests.support.evaluated import prompt_evaluated
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_warming_leaves_only_the_action_to_evaluate(backend: LlamaBackend) -> No
     stats = done.stats
     assert stats is not None
     action = len(backend.tokenize("\n> You knock on the gate.\n"))
-    assert stats.evaluated_tokens <= action + 2
+    assert prompt_evaluated(session, stats) <= action + 2
 
     cancel = CancelToken()
     cancel.cancel()

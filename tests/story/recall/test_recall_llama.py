@@ -14,6 +14,7 @@ from gpt2_adventure.story.events import Done
 from gpt2_adventure.story.recall.recall import Recall
 from gpt2_adventure.story.session import Session
 from tests.story.recall.stories import FACTS, planted_story
+from tests.support.evaluated import prompt_evaluated
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_recall_evaluates_only_the_passage_and_the_action(backend: LlamaBackend)
         new_recall = sum(len(backend.tokenize("\n" + text + "\n"))
                          for _, _, _, text in set(builder.plan.recall) - warm)
         action = len(backend.tokenize(session.state.turns[-2].text))
-        assert stats.evaluated_tokens <= action + new_recall + 2
+        assert prompt_evaluated(session, stats) <= action + new_recall + 2
         checked += 1
         with_recall += new_recall > 0
     assert checked >= 8 and with_recall >= 3
