@@ -207,6 +207,7 @@ def _last(times: dict[tuple[str, int], list[Timing]], scenario: str, field: str)
 def write_rounds(model: Path, rounds: int) -> dict[str, Any]:
     """Wall time of ``write_ahead`` of 3 replies over 1, batched and one after another, to
     the same prompt (held by the main sequence, as after a warm-up), interleaved."""
+    from gpt2_adventure.engine.backend import AheadRequest
     from gpt2_adventure.engine.llama.backend import LlamaBackend
     from gpt2_adventure.engine.sampling import MAX_CANDIDATES, Sampling
 
@@ -223,7 +224,8 @@ def write_rounds(model: Path, rounds: int) -> dict[str, Any]:
         for n in range(rounds):
             for batched, count in runs[n % len(runs):] + runs[: n % len(runs)]:
                 start = time.perf_counter()
-                written = list(backends[batched].write_ahead(prompt, [sampling] * count))
+                request = AheadRequest(prompt, [sampling] * count)
+                written = list(backends[batched].write_ahead(request))
                 seconds[batched, count].append(time.perf_counter() - start)
                 if len(written) != count:
                     raise RuntimeError(f"wrote {len(written)} of {count}")

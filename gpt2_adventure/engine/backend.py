@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.errors import ContextOverflowError
 
 if TYPE_CHECKING:
     from gpt2_adventure.engine.models.gguf_info import ModelInfo
@@ -57,7 +58,7 @@ class GenerationStats:
 @dataclass(frozen=True, eq=False)
 class Handle:
     """A backend's hold on one reply written ahead whose KV cache it keeps: opaque to the
-    story, which only hands it back (``use_written``, ``write_ahead(keep=...)``). Only the
+    story, which only hands it back (``use_written``, ``AheadRequest.keep``). Only the
     backend that made it reads it; it is good while the sequence ``seq`` still holds the very
     reply it was made for (``reply``, compared by identity: a sequence written again since
     makes it stale, and a stale handle is ignored)."""
@@ -104,6 +105,18 @@ class Written:
 Judge = Callable[[str, int], "Sampling | None"]
 
 
+@dataclass(frozen=True)
+class AheadRequest:
+    """What ``Backend.write_ahead`` is asked for: one reply to ``prompt`` per sampling."""
+
+    prompt: Sequence[int]
+    samplings: Sequence[Sampling]
+    stop: Sequence[str] = ()
+    # The backend's holds on replies written ahead earlier and still wanted: not disturbed.
+    keep: Collection[Handle] = ()
+    judge: Judge | None = None  # may ask for a reply to be written again
+
+
 class Backend(ABC):
     """A loaded model. One generation at a time; safe to call from a worker thread."""
 
@@ -138,10 +151,17 @@ class Backend(ABC):
         """The reply in pieces of whole characters, ending early at a stop string (which is
         not yielded), end-of-text, ``max_tokens``, the end of the context, or cancellation,
         with its statistics. Raises ContextOverflowError when the prompt leaves no room to
-        reply."""
+        reply (``_check_room``)."""
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def _check_room(self, prompt_tokens: int) -> None:
+        """Refuse a prompt of ``prompt_tokens`` that leaves no room to reply in ``n_ctx``."""
+        if prompt_tokens >= self.n_ctx:
+            raise ContextOverflowError(
+                f"the prompt is {prompt_tokens} tokens; the model sees at most {self.n_ctx} "
+                f"tokens, prompt and reply together", hint="shorten the prompt")
 
     # -- optional: the defaults say "not offered" ---------------------------------------------
 
@@ -200,21 +220,12 @@ class Backend(ABC):
         """True when ``write_ahead`` writes alternatives in the background."""
         return False
 
-    def write_ahead(
-        self,
-        prompt: Sequence[int],
-        samplings: Sequence[Sampling],
-        stop: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        *,
-        keep: Collection[Handle] = (),
-        judge: Judge | None = None,
-    ) -> Iterator[Written]:
-        """Write one reply to ``prompt`` per sampling, in the background, yielding each when
-        it is complete. It never disturbs the main sequence (what the next turn continues)
-        nor the replies held by ``keep`` (written ahead earlier and still wanted); ``judge``
-        may ask for a reply to be written again. Stops within one token once ``cancel`` is
-        set. Not offered here: nothing is written."""
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
+        """Write the replies ``request`` asks for, in the background, yielding each when it
+        is complete. It never disturbs the main sequence (what the next turn continues) nor
+        the replies ``request.keep`` holds. Stops within one token once ``cancel`` is set.
+        Not offered here: nothing is written."""
         return iter(())
 
     def use_written(self, handle: Handle) -> None:
@@ -223,20 +234,15 @@ class Backend(ABC):
         return None
 
 
-def write_by_streaming(
-    backend: Backend,
-    prompt: Sequence[int],
-    samplings: Sequence[Sampling],
-    stop: Sequence[str] = (),
-    cancel: CancelToken | None = None,
-    judge: Judge | None = None,
-) -> Iterator[Written]:
+def write_by_streaming(backend: Backend, request: AheadRequest,
+                       cancel: CancelToken | None = None) -> Iterator[Written]:
     """``write_ahead`` for a backend that keeps no sequences: one reply after another through
     ``stream`` (a server keeps its own cache), nothing kept."""
-    for sampling in samplings:
+    for sampling in request.samplings:
         if cancel is not None and cancel.cancelled:
             return  # not even a request for the next one
-        written = write_one_by_streaming(backend, prompt, sampling, stop, cancel, judge)
+        written = write_one_by_streaming(backend, request.prompt, sampling, request.stop,
+                                         cancel, request.judge)
         if written is None:
             return
         yield written

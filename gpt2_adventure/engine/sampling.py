@@ -130,6 +130,20 @@ def preset(name: str) -> Sampling:
         ) from None
 
 
+def banned_tokens(sampling: Sampling, tokenize: Callable[[str], Sequence[int]],
+                  eos: int | None) -> list[int]:
+    """The token ids a backend biases away for ``sampling``: ``eos`` (when known) if it is
+    ignored, and each banned string that is one token on its own or after a space (the
+    others no bias can ban: ``unbannable``)."""
+    ids = [eos] if sampling.ignore_eos and eos is not None else []
+    for text in sampling.banned_strings:
+        for variant in (text, " " + text):
+            tokens = tokenize(variant)
+            if len(tokens) == 1:
+                ids.append(tokens[0])
+    return ids
+
+
 def unbannable(banned: Iterable[str], tokenize: Callable[[str], Sequence[int]]
                ) -> list[tuple[str, int]]:
     """The banned strings a logit bias cannot ban, each with the fewest tokens it takes.

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpt2_adventure.engine.backend import Backend, CancelToken
+from gpt2_adventure.engine.backend import AheadRequest, Backend, CancelToken
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tuning import Tuning, now
 from gpt2_adventure.units import count
@@ -421,8 +421,8 @@ def _ahead(sizes: TuneSizes, until: CancelToken | None = None) -> Measure:
         if until is not None and until.cancelled:
             return {"seconds": 0.0, "write_tok_s": 0.0}  # dropped by the caller
         started = time.perf_counter()
-        written = list(backend.write_ahead(prompt, [sampling] * sizes.replies_ahead,
-                                           cancel=until))
+        request = AheadRequest(prompt, [sampling] * sizes.replies_ahead)
+        written = list(backend.write_ahead(request, until))
         seconds = time.perf_counter() - started
         if until is not None and until.cancelled:
             return {"seconds": seconds, "write_tok_s": 0.0}  # dropped by the caller

@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Concatenate, ParamSpec, TypeVar
 
-from gpt2_adventure.engine.backend import Backend, CancelToken, Handle
+from gpt2_adventure.engine.backend import AheadRequest, Backend, CancelToken, Handle
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.autolore import AutoLore, numbered
 from gpt2_adventure.story.choices import AheadJob, Choices
@@ -606,8 +606,9 @@ class Session:
             return _stronger(job.sampling, cleaned.strip()[:80], self.backend.tokenize)
 
         written = 0
-        for reply in self.backend.write_ahead(job.prompt, [job.sampling] * job.count,
-                                              job.stops, cancel, keep=job.keep, judge=judge):
+        request = AheadRequest(job.prompt, [job.sampling] * job.count, job.stops, job.keep,
+                               judge)
+        for reply in self.backend.write_ahead(request, cancel):
             cleaned = clean_reply(reply.text, job.stops, whole_sentences=job.whole)
             self._choices.post(job.generation, cleaned, reply.handle)
             written += 1

@@ -85,3 +85,14 @@ def test_a_backend_claiming_a_part_implements_it() -> None:
         assert getattr(LlamaBackend, name) is not getattr(Backend, name), name
     for name in ("supports_prefill", "supports_state"):
         assert getattr(RemoteBackend, name) is getattr(Backend, name), name
+
+
+def test_a_prompt_that_leaves_no_room_to_reply_is_refused_in_one_message() -> None:
+    from gpt2_adventure.errors import ContextOverflowError
+
+    backend = Minimal()
+    backend._check_room(63)  # noqa: SLF001 - one token left to reply in: fine
+    with pytest.raises(ContextOverflowError, match="the prompt is 64 tokens; the model sees "
+                                                   "at most 64 tokens") as caught:
+        backend._check_room(64)  # noqa: SLF001
+    assert caught.value.hint == "shorten the prompt"

@@ -49,6 +49,19 @@ def test_unbannable_names_words_no_bias_can_ban_with_their_token_count() -> None
     assert unbannable([], pieces.__getitem__) == []
 
 
+def test_banned_tokens_are_the_one_token_spellings_and_the_ignored_end_of_text() -> None:
+    from gpt2_adventure.engine.sampling import banned_tokens
+
+    pieces = {"dragon": [1, 2], " dragon": [3], "Gandalf": [4, 5, 6], " Gandalf": [7, 8],
+              "the": [9], " the": [10]}
+    banning = Sampling(banned_strings=("dragon", "Gandalf", "the"))
+    assert banned_tokens(banning, pieces.__getitem__, eos=99) == [3, 9, 10]
+    ignoring = banning.with_changes(ignore_eos=True)
+    assert banned_tokens(ignoring, pieces.__getitem__, eos=99) == [99, 3, 9, 10]
+    assert banned_tokens(ignoring, pieces.__getitem__, eos=None) == [3, 9, 10]  # not known
+    assert banned_tokens(Sampling(), pieces.__getitem__, eos=99) == []
+
+
 def test_dry_preset_puts_dry_first_with_a_light_repeat_penalty() -> None:
     dry = preset("dry")
     assert (dry.dry_multiplier, dry.dry_base, dry.dry_allowed_length) == (0.8, 1.75, 2)

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken, GenerationStats, ReplyStream, Written
+from gpt2_adventure.engine.backend import (
+    AheadRequest,
+    CancelToken,
+    GenerationStats,
+    ReplyStream,
+    Written,
+)
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.engine.tune import (
@@ -112,12 +118,11 @@ class Timed(FakeBackend):
             prompt_seconds=tokens / prompt_speed,
             generation_seconds=(sampling.max_tokens - 1) / write))
 
-    def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
-                    stop: Sequence[str] = (), cancel: CancelToken | None = None,
-                    **_kw: Any) -> Iterator[Written]:
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
         self.run.measured.append(self.config)
         time.sleep(self._speed("ahead", 0.02))
-        for sampling in samplings:
+        for sampling in request.samplings:
             yield Written("x", None, GenerationStats(generated_tokens=sampling.max_tokens))
 
     def close(self) -> None:

@@ -40,6 +40,7 @@ def _remote(model: Path, cache: Path) -> tuple[Any, Any]:
 
 
 def main(kind: str, model: Path, rounds: int) -> None:
+    from gpt2_adventure.engine.backend import AheadRequest
     from gpt2_adventure.engine.sampling import Sampling
 
     cache = Path(tempfile.mkdtemp())
@@ -66,7 +67,7 @@ def main(kind: str, model: Path, rounds: int) -> None:
                 prompt = backend.tokenize(STORY)[:300]
                 sampling = Sampling(max_tokens=16, ignore_eos=True)
                 for _ in range(3):  # what the warm-up does: tokenize, write ahead, count
-                    list(backend.write_ahead(prompt, [sampling, sampling]))
+                    list(backend.write_ahead(AheadRequest(prompt, [sampling, sampling])))
                     backend.tokenize(STORY)
             except Exception as error:  # noqa: BLE001 - reported by name
                 errors.add(type(error).__name__)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from gpt2_adventure.engine.backend import (
+    AheadRequest,
     Backend,
     CancelToken,
     GenerationStats,
-    Handle,
-    Judge,
     ReplyStream,
     Written,
     write_by_streaming,
@@ -78,12 +77,11 @@ class FakeBackend(Backend):
     def supports_write_ahead(self) -> bool:
         return self.ahead
 
-    def write_ahead(self, prompt: Sequence[int], samplings: Sequence[Sampling],
-                    stop: Sequence[str] = (), cancel: CancelToken | None = None, *,
-                    keep: Collection[Handle] = (), judge: Judge | None = None) -> Iterator[Written]:
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
         if not self.ahead:
             return iter(())
-        return write_by_streaming(self, prompt, samplings, stop, cancel, judge)
+        return write_by_streaming(self, request, cancel)
 
     def tokenize(self, text: str) -> list[int]:
         ids = []

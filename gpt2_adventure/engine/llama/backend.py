@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.backend import (
+    AheadRequest,
     Backend,
     CancelToken,
     GenerationStats,
     Handle,
-    Judge,
     ReplyStream,
     Written,
 )
@@ -31,8 +31,8 @@ from gpt2_adventure.engine.llama.model_thread import ModelThread
 from gpt2_adventure.engine.llama.reply import Reply
 from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.models.gguf_info import ModelInfo, read_model_info
-from gpt2_adventure.engine.sampling import Sampling
-from gpt2_adventure.errors import ContextOverflowError, ModelFileError
+from gpt2_adventure.engine.sampling import Sampling, banned_tokens
+from gpt2_adventure.errors import ModelFileError
 
 NO_BIAS = float("-inf")
 CHUNK_SECONDS = 0.1  # the longest a warm-up makes a player's reply wait
@@ -193,10 +193,7 @@ class LlamaBackend(Backend):
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
         if not tokens:
             tokens = [self._eos]  # GPT-2 starts unconditioned text after <|endoftext|>
-        if len(tokens) >= self._n_ctx:
-            raise ContextOverflowError(
-                f"the prompt is {len(tokens)} tokens; the model sees at most {self._n_ctx} "
-                f"tokens, prompt and reply together", hint="shorten the prompt")
+        self._check_room(len(tokens))
         return tokens
 
     def stream(
@@ -284,39 +281,26 @@ class LlamaBackend(Backend):
 
     def _bias(self, sampling: Sampling) -> dict[int, float]:
         bias = dict(sampling.logit_bias)
-        if sampling.ignore_eos:
-            bias[self._eos] = NO_BIAS
-        for banned in sampling.banned_strings:
-            for variant in (banned, " " + banned):
-                ids = self.tokenize(variant)
-                if len(ids) == 1:  # multi-token strings cannot be banned by a bias alone
-                    bias[ids[0]] = NO_BIAS
+        bias.update(dict.fromkeys(banned_tokens(sampling, self.tokenize, self._eos), NO_BIAS))
         return bias
 
     # -- replies written ahead ------------------------------------------------------------
 
-    def write_ahead(
-        self,
-        prompt: Sequence[int],
-        samplings: Sequence[Sampling],
-        stop: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        *,
-        keep: Collection[Handle] = (),
-        judge: Judge | None = None,
-    ) -> Iterator[Written]:
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
         """Write one reply per sampling in free sequences of their own (none free: fewer),
         each sharing the prompt's cells with the sequence that holds most of it; one after
         another, or in one evaluation per step when this backend is ``batched``. Each
         reply draws its seed when it starts, as a retry would."""
-        tokens = self._prompt(prompt)
+        tokens = self._prompt(request.prompt)
+        samplings = request.samplings
         with self._lock:
             self._check_open()
-            kept = {h.seq for h in keep if self._holds(h)}
+            kept = {h.seq for h in request.keep if self._holds(h)}
             free = [s for s in range(self._n_seq)
                     if s not in (self._main, self._spare) and s not in kept]
             writer = Writer(self._seqs, self._model_thread.call, self._reply, self._written,
-                            tokens, stop, cancel, judge)
+                            tokens, request.stop, cancel, request.judge)
             if self.batched and len(samplings) > 1:
                 yield from writer.batched(list(zip(free, samplings, strict=False)))
             else:

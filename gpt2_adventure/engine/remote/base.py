@@ -13,17 +13,16 @@ from __future__ import annotations
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import httpx2
 
 from gpt2_adventure.engine.backend import (
+    AheadRequest,
     Backend,
     CancelToken,
     GenerationStats,
-    Handle,
-    Judge,
     ReplyStream,
     Written,
     write_by_streaming,
@@ -41,9 +40,8 @@ from gpt2_adventure.engine.remote.http import (
 )
 from gpt2_adventure.engine.remote.replies import Chunk, OneOfSeveral
 from gpt2_adventure.engine.remote.settings import BackendSettings
-from gpt2_adventure.engine.sampling import Sampling
+from gpt2_adventure.engine.sampling import Sampling, banned_tokens
 from gpt2_adventure.engine.textstream import TextAssembler
-from gpt2_adventure.errors import ContextOverflowError
 from gpt2_adventure.paths import AppPaths
 
 GPT2_HELLO = [15496, 995]  # "Hello world" in GPT-2's vocabulary
@@ -180,10 +178,7 @@ class RemoteBackend(Backend):
         text = prompt if isinstance(prompt, str) else self.detokenize(prompt)
         text = text or "\n"
         n = self.count_tokens(text)
-        if n >= self._n_ctx:
-            raise ContextOverflowError(
-                f"the prompt is {n} tokens; the model sees at most {self._n_ctx} "
-                f"tokens, prompt and reply together", hint="shorten the prompt")
+        self._check_room(n)
         return text, n, min(sampling.max_tokens, self._n_ctx - n)
 
     def _generate(self, text: str, sampling: Sampling, stop: tuple[str, ...], max_tokens: int,
@@ -250,28 +245,20 @@ class RemoteBackend(Backend):
     def supports_write_ahead(self) -> bool:
         return True
 
-    def write_ahead(
-        self,
-        prompt: Sequence[int],
-        samplings: Sequence[Sampling],
-        stop: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        *,
-        keep: Collection[Handle] = (),
-        judge: Judge | None = None,
-    ) -> Iterator[Written]:
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
         """Where the API can, one request asks for all the replies (``n``, the samplings being
         equal) and each is yielded when it is whole; the ones ``judge`` refuses are written
         again one at a time through ``stream``, as are the ones a server did not give. A
         server that refuses ``n`` (but writes one reply) or gives fewer replies than asked is
         not asked for more again. Elsewhere: one request after another (Backend's way)."""
-        samplings = list(samplings)
+        samplings = list(request.samplings)
         n = min(len(samplings), self.choices)
         if n < 2 or any(s != samplings[0] for s in samplings[1:n]):
-            yield from write_by_streaming(self, prompt, samplings, stop, cancel, judge)
+            yield from write_by_streaming(self, request, cancel)
             return
-        text, count, max_tokens = self._prepare(prompt, samplings[0])
-        stop = tuple(stop)
+        text, count, max_tokens = self._prepare(request.prompt, samplings[0])
+        stop, judge = tuple(request.stop), request.judge
         again: list[Sampling] = []  # for the replies the judge refused
         got = 0
         try:
@@ -346,13 +333,7 @@ class RemoteBackend(Backend):
     def _bias(self, sampling: Sampling) -> dict[int, float]:
         """Token biases within the API's -100..100, bans included (as the local backend's)."""
         bias = {k: max(BAN, min(100.0, v)) for k, v in sampling.logit_bias.items()}
-        if sampling.ignore_eos and self._eos is not None:
-            bias[self._eos] = BAN
-        for banned in sampling.banned_strings:
-            for variant in (banned, " " + banned):
-                ids = self.tokenize(variant)
-                if len(ids) == 1:  # multi-token strings cannot be banned by a bias alone
-                    bias[ids[0]] = BAN
+        bias.update(dict.fromkeys(banned_tokens(sampling, self.tokenize, self._eos), BAN))
         return bias
 
     def _count_generated(self, received: list[str]) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken, Written
+from gpt2_adventure.engine.backend import AheadRequest, CancelToken, Written
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from tests.support.logits import greedy_paths_agree
@@ -38,7 +38,7 @@ def test_alternatives_equal_retries_with_the_same_random_state(tiny_gguf: Path,
                                                                ahead: LlamaBackend) -> None:
     prompt = ahead.tokenize(STORY)
     first = "".join(ahead.stream(prompt, FREE))
-    written = list(ahead.write_ahead(prompt, [FREE, FREE]))
+    written = list(ahead.write_ahead(AheadRequest(prompt, [FREE, FREE])))
     assert [w.handle.seq for w in written if w.handle is not None] == [1, 2]
 
     plain = backend_for(tiny_gguf, 1)
@@ -55,7 +55,7 @@ def test_the_main_sequence_is_left_as_it_was(ahead: LlamaBackend) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
     held = ahead.evaluated
-    list(ahead.write_ahead(prompt, [FREE, FREE]))
+    list(ahead.write_ahead(AheadRequest(prompt, [FREE, FREE])))
     assert ahead.evaluated == held
     longer = held + ahead.tokenize(" You open the door.")
     reply = ahead.stream(longer, GREEDY)
@@ -66,7 +66,7 @@ def test_the_main_sequence_is_left_as_it_was(ahead: LlamaBackend) -> None:
 def test_a_chosen_alternative_is_what_the_next_turn_continues(ahead: LlamaBackend) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
-    chosen = list(ahead.write_ahead(prompt, [FREE, FREE]))[1]
+    chosen = list(ahead.write_ahead(AheadRequest(prompt, [FREE, FREE])))[1]
     assert chosen.handle is not None
     ahead.use_written(chosen.handle)
     spelled = ahead.tokens_for(chosen.text)
@@ -83,17 +83,17 @@ def test_kept_replies_are_not_touched_and_no_free_sequence_writes_nothing(
         ahead: LlamaBackend, tiny_gguf: Path) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
-    [one] = list(ahead.write_ahead(prompt, [FREE]))
+    [one] = list(ahead.write_ahead(AheadRequest(prompt, [FREE])))
     assert one.handle is not None and one.handle.seq == 1
     # Sequence 1 is kept, 3 is the spare: only 2 is free.
-    [two] = list(ahead.write_ahead(prompt, [FREE, FREE], keep=[one.handle]))
+    [two] = list(ahead.write_ahead(AheadRequest(prompt, [FREE, FREE], keep=[one.handle])))
     assert two.handle is not None and two.handle.seq == 2
     ahead.use_written(one.handle)
     assert ahead.tokens_for(one.text) is not None  # sequence 1 still holds its reply
     single = backend_for(tiny_gguf, 1)
     try:
         "".join(single.stream(prompt, FREE))
-        assert list(single.write_ahead(prompt, [FREE])) == []
+        assert list(single.write_ahead(AheadRequest(prompt, [FREE]))) == []
     finally:
         single.close()
 
@@ -107,7 +107,7 @@ def test_the_judge_can_ask_for_a_reply_again(ahead: LlamaBackend) -> None:
         seen.append((text, rerolls))
         return FREE if rerolls == 0 else None
 
-    [written] = list(ahead.write_ahead(prompt, [FREE], judge=judge))
+    [written] = list(ahead.write_ahead(AheadRequest(prompt, [FREE], judge=judge)))
     assert written.rerolls == 1
     assert [r for _, r in seen] == [0, 1]
     assert seen[0][0] != seen[1][0] and written.text == seen[1][0]
@@ -119,8 +119,8 @@ def test_a_cancel_stops_the_writing_within_a_token(ahead: LlamaBackend) -> None:
     long = Sampling(temperature=1.0, ignore_eos=True, max_tokens=700)
     cancel = CancelToken()
     out: list[Written] = []
-    worker = threading.Thread(target=lambda: out.extend(ahead.write_ahead(prompt, [long],
-                                                                          cancel=cancel)))
+    request = AheadRequest(prompt, [long])
+    worker = threading.Thread(target=lambda: out.extend(ahead.write_ahead(request, cancel)))
     worker.start()
     seqs = ahead._seqs  # noqa: SLF001
     deadline = time.monotonic() + 20
@@ -144,10 +144,11 @@ def test_batched_writes_each_reply_in_its_own_sequence(tiny_gguf: Path,
     try:
         results, tokens = [], []
         prompt = batched.tokenize(STORY)
+        request = AheadRequest(prompt, [sampling, sampling])
         for b in (batched, sequential):
             "".join(b.stream(prompt, sampling))
             results.append(sorted((w.handle.seq if w.handle else -1, w.text)
-                                  for w in b.write_ahead(prompt, [sampling, sampling])))
+                                  for w in b.write_ahead(request)))
             tokens.append([b._seqs.tokens[seq][len(prompt):] for seq in (1, 2)])  # noqa: SLF001
         together, apart = results
         assert [seq for seq, _ in together] == [1, 2]
@@ -168,12 +169,12 @@ def test_batched_rerolls_and_cancels(tiny_gguf: Path) -> None:
     try:
         prompt = b.tokenize(STORY)
         "".join(b.stream(prompt, FREE))
-        written = list(b.write_ahead(prompt, [FREE, FREE],
-                                     judge=lambda text, n: FREE if n == 0 else None))
+        written = list(b.write_ahead(AheadRequest(
+            prompt, [FREE, FREE], judge=lambda text, n: FREE if n == 0 else None)))
         assert sorted(w.rerolls for w in written) == [1, 1]
         cancel = CancelToken()
         cancel.cancel()
-        assert list(b.write_ahead(prompt, [FREE, FREE], cancel=cancel)) == []
+        assert list(b.write_ahead(AheadRequest(prompt, [FREE, FREE]), cancel)) == []
         assert b._seqs.tokens[1] == b._seqs.tokens[2] == []  # noqa: SLF001
     finally:
         b.close()
@@ -228,7 +229,7 @@ def test_a_cancel_stops_a_long_prompt_before_the_reply_starts(ahead: LlamaBacken
 
     seqs.decode = counting  # type: ignore[method-assign]
     try:
-        assert list(ahead.write_ahead(prompt, [FREE], cancel=cancel)) == []
+        assert list(ahead.write_ahead(AheadRequest(prompt, [FREE]), cancel)) == []
     finally:
         seqs.decode = real  # type: ignore[method-assign]
     assert sum(decoded) < len(prompt) // 4  # not the whole prompt first
@@ -238,10 +239,10 @@ def test_a_cancel_stops_a_long_prompt_before_the_reply_starts(ahead: LlamaBacken
 def test_a_stale_handle_is_neither_kept_nor_continued(ahead: LlamaBackend) -> None:
     prompt = ahead.tokenize(STORY)
     "".join(ahead.stream(prompt, FREE))
-    [old] = list(ahead.write_ahead(prompt, [FREE]))
+    [old] = list(ahead.write_ahead(AheadRequest(prompt, [FREE])))
     "".join(ahead.stream(prompt, FREE))  # a new main reply: what was written ahead is gone
     assert old.handle is not None
-    [new] = list(ahead.write_ahead(prompt, [FREE], keep=[old.handle]))
+    [new] = list(ahead.write_ahead(AheadRequest(prompt, [FREE], keep=[old.handle])))
     assert new.handle is not None
     assert new.handle.seq == old.handle.seq  # its sequence was free again: written anew
     held = ahead.evaluated

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken, Written
+from gpt2_adventure.engine.backend import AheadRequest, CancelToken, Written
 from gpt2_adventure.engine.models.local_tokenizer import LocalTokenizer
 from gpt2_adventure.engine.remote.base import RemoteBackend
 from gpt2_adventure.engine.remote.http import RemoteError
@@ -153,10 +153,10 @@ def connect(server: FakeServer | LlamaServer, paths: AppPaths, kind: str = "open
 
 
 def write(backend: RemoteBackend, count: int, sampling: Sampling | None = None,
-          **options: Any) -> list[Written]:
+          cancel: CancelToken | None = None, **options: Any) -> list[Written]:
     samplings = [sampling or Sampling(max_tokens=12)] * count
-    return list(backend.write_ahead(backend.tokenize("You enter the hall."), samplings,
-                                    **options))
+    request = AheadRequest(backend.tokenize("You enter the hall."), samplings, **options)
+    return list(backend.write_ahead(request, cancel))
 
 
 # -- OpenAI-compatible ------------------------------------------------------------------------
@@ -169,8 +169,8 @@ def test_n_is_one_request_whose_replies_come_as_each_ends(tok: LocalTokenizer,
 
     with ChoicesServer(tok, text=text, delay=0.02) as server:
         backend = connect(server, paths)
-        got = backend.write_ahead(backend.tokenize("You enter the hall."),
-                                  [Sampling(max_tokens=40)] * 3, stop=["\n"])
+        got = backend.write_ahead(AheadRequest(backend.tokenize("You enter the hall."),
+                                               [Sampling(max_tokens=40)] * 3, stop=["\n"]))
         first = next(got)
         assert first.text == "Short one. " and not server.streamed.is_set()  # not held back
         rest = list(got)
@@ -264,8 +264,8 @@ def test_cancel_in_the_middle_of_the_stream_stops_at_once(tok: LocalTokenizer,
     with ChoicesServer(tok, text=text, delay=0.02) as server:
         backend = connect(server, paths)
         cancel = CancelToken()
-        got = backend.write_ahead(backend.tokenize("You enter the hall."),
-                                  [Sampling(max_tokens=400)] * 3, cancel=cancel)
+        got = backend.write_ahead(AheadRequest(backend.tokenize("You enter the hall."),
+                                               [Sampling(max_tokens=400)] * 3), cancel)
         assert next(got).text == "Short one. "
         cancel.cancel()
         start = time.monotonic()
@@ -295,7 +295,7 @@ def test_samplings_that_differ_are_written_one_at_a_time(tok: LocalTokenizer,
     with ChoicesServer(tok) as server:
         backend = connect(server, paths)
         samplings = [Sampling(max_tokens=5), Sampling(max_tokens=5, temperature=0.9)]
-        written = list(backend.write_ahead(backend.tokenize("Hi"), samplings))
+        written = list(backend.write_ahead(AheadRequest(backend.tokenize("Hi"), samplings)))
         assert len(written) == 2 and server.asked(COMPLETIONS) == [1, 1]
         backend.close()
 
