@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
@@ -53,15 +54,25 @@ Mode = Literal["play", "chat", "write"]
 DEFAULT_NAME = "Adventurer"  # {name} without a default, in a game nobody can be asked about
 
 
-def play_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
-                 rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
-                 plain: PlainOpt = False, continue_: ContinueOpt = False,
-                 backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None,
-                 candidates: CandidatesOpt = None) -> None:
-    """Play a text adventure (default story: knight)."""
-    _start("play", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
-           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind),
-           candidates=candidates)
+def _story_command(mode: Mode, help_text: str) -> Callable[..., None]:
+    """`play` and `write`: the same options, a game of their own mode (typer reads the
+    options from the signature and the help from the docstring)."""
+    def command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
+                rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
+                plain: PlainOpt = False, continue_: ContinueOpt = False,
+                backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None,
+                candidates: CandidatesOpt = None) -> None:
+        _start(mode, story=story, model=model, name=name, rng_seed=rng_seed, load=load,
+               threads=threads, plain=plain, continue_=continue_,
+               backend=(backend_url, backend_kind), candidates=candidates)
+    command.__name__ = command.__qualname__ = f"{mode}_command"
+    command.__doc__ = help_text
+    return command
+
+
+play_command = _story_command("play", "Play a text adventure (default story: knight).")
+write_command = _story_command("write", "Write a story together with GPT-2, turn by turn "
+                                        "(default story: fairy-tale).")
 
 
 def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
@@ -74,17 +85,6 @@ def chat_command(story: StoryOpt = None, character: CharacterOpt = None,
     _start("chat", story=story, character=character, model=model, name=name, rng_seed=rng_seed,
            load=load, threads=threads, plain=plain, backend=(backend_url, backend_kind),
            candidates=candidates, lorebook=lorebook)
-
-
-def write_command(story: StoryOpt = None, model: ModelOpt = None, name: NameOpt = None,
-                  rng_seed: RngSeedOpt = None, load: LoadOpt = None, threads: ThreadsOpt = None,
-                  plain: PlainOpt = False, continue_: ContinueOpt = False,
-                  backend_url: BackendUrlOpt = None, backend_kind: BackendKindOpt = None,
-                  candidates: CandidatesOpt = None) -> None:
-    """Write a story together with GPT-2, turn by turn (default story: fairy-tale)."""
-    _start("write", story=story, model=model, name=name, rng_seed=rng_seed, load=load,
-           threads=threads, plain=plain, continue_=continue_, backend=(backend_url, backend_kind),
-           candidates=candidates)
 
 
 def _start(mode: Mode, *, story: str | None, model: str | None, name: str | None,

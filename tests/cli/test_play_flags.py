@@ -1,4 +1,5 @@
-"""Flags of play, chat and write that change the game's settings: --candidates."""
+"""Flags of play, chat and write that change the game's settings: --candidates; play and write
+share one declaration of their options."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from gpt2_adventure.cli import app
@@ -44,3 +46,17 @@ def test_chat_and_write_check_it_too(launched: list[Any]) -> None:
         result = CliRunner().invoke(app, [command, "--plain", "--candidates", "9"])
         assert result.exit_code != 0 and not launched
         assert "--candidates must be 1..5, got 9" in str(result.exception)
+
+
+def test_play_and_write_take_the_same_options_each_in_its_own_mode(launched: list[Any]) -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]  # a group
+    play, write = commands["play"], commands["write"]
+    assert [p.opts for p in play.params] == [p.opts for p in write.params]
+    assert ["--continue"] in [p.opts for p in play.params]
+    assert play.help == "Play a text adventure (default story: knight)."
+    assert write.help == ("Write a story together with GPT-2, turn by turn (default story: "
+                          "fairy-tale).")
+    for command in ("play", "write"):
+        result = CliRunner().invoke(app, [command, "--plain", "--name", "Ada"])
+        assert result.exit_code == 0, result.output
+        assert (launched[-1].mode, launched[-1].name) == (command, "Ada")
