@@ -1,6 +1,11 @@
-"""Messages the worker threads post to the UI (posting is thread-safe; widgets are not)."""
+"""Messages the worker threads post to the UI (posting is thread-safe; widgets are not).
+
+Each is a dataclass, as Textual's own messages are: ``Message.__post_init__`` sets up what
+its ``__init__`` would."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 from textual.screen import Screen
@@ -10,12 +15,11 @@ from gpt2_adventure.game import Game
 from gpt2_adventure.story.events import Event
 
 
+@dataclass
 class Streamed(Message):
     """One story-engine event from the generation worker."""
 
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+    event: Event
 
 
 class AheadReady(Message):
@@ -23,54 +27,47 @@ class AheadReady(Message):
     model meanwhile: never wait for the UI there)."""
 
 
+@dataclass
 class GenerationFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    error: str
 
 
+@dataclass
 class BackendReady(Message):
-    def __init__(self, backend: Backend) -> None:
-        super().__init__()
-        self.backend = backend
+    backend: Backend
 
 
+@dataclass
 class BackendFailed(Message):
-    def __init__(self, error: str, hint: str | None, no_model: bool) -> None:
-        super().__init__()
-        self.error = error
-        self.hint = hint
-        self.no_model = no_model
+    error: str
+    hint: str | None
+    no_model: bool
 
 
+@dataclass
 class GameOpened(Message):
     """The opening worker has opened ``screen``'s game (to the app, which takes it)."""
 
-    def __init__(self, screen: Screen[None], game: Game) -> None:
-        super().__init__()
-        self.screen = screen
-        self.game = game
+    screen: Screen[None]
+    game: Game
 
 
+@dataclass
 class GameFailed(Message):
     """The game could not be opened (to its screen)."""
 
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    error: str
 
 
+@dataclass
 class TuneProgress(Message):
     """Tuning on first use has got this far (to the app, which tells the waiting screens)."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class TuneDone(Message):
     """What came of tuning on first use, in one line."""
 
-    def __init__(self, summary: str) -> None:
-        super().__init__()
-        self.summary = summary
+    summary: str
