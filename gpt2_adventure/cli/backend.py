@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 import typer
 
 from gpt2_adventure.cli.help_format import Group
+from gpt2_adventure.cli.options import JsonOpt
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def check(
                       f"\\[backend] of config.toml, or {_env('url')}).")] = None,
     kind: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--kind", help="openai or kobold (default: kind in \\[backend], else detected).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what a server reports (model, context size, tokenizer) and how fast it answers."""
     from gpt2_adventure.engine.loader import choose_server

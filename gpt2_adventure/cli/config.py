@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
 import typer
 
 from gpt2_adventure.cli.help_format import Group
+from gpt2_adventure.cli.options import JsonOpt
 from gpt2_adventure.config import Settings, load_settings, settings_toml
 from gpt2_adventure.paths import AppPaths
 
@@ -34,7 +34,7 @@ def config_path() -> None:
 
 @config_app.command("show")
 def config_show(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the settings in effect (defaults < config file < environment), as TOML."""
     _, settings = load_cli_settings()

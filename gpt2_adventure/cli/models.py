@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gpt2_adventure.cli.help_format import Group
+from gpt2_adventure.cli.options import JsonOpt
 from gpt2_adventure.errors import UserError
 
 models_app = typer.Typer(cls=Group, help="Find, download, convert and inspect GPT-2 models.",
@@ -22,7 +23,7 @@ def _size(n: int | None) -> str:
 
 
 @models_app.command("list")
-def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+def models_list(as_json: JsonOpt = False
                 ) -> None:
     """The catalog, and what is installed (models pulled from Hub repositories too)."""
     from gpt2_adventure.engine.models.catalog import DEFAULT_MODEL, catalog
@@ -169,7 +170,7 @@ def models_path(name: Annotated[str, typer.Argument(
 def models_info(
     model: Annotated[str, typer.Argument(
         help="A .gguf file, or an installed model's name (catalog or OWNER/REPO).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Name, architecture, parameters, quantization, context, vocabulary and size of a model."""
     from gpt2_adventure.engine.models.gguf_info import read_model_info

@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 import typer
 
 from gpt2_adventure.cli import terminal
-from gpt2_adventure.cli.run import (
-    BackendKindOpt,
-    BackendUrlOpt,
-    ModelOpt,
-    ThreadsOpt,
-    with_backend_flags,
-)
+from gpt2_adventure.cli.options import BackendKindOpt, BackendUrlOpt, ModelOpt, ThreadsOpt
+from gpt2_adventure.cli.run import with_backend_flags
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:

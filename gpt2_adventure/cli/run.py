@@ -8,31 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from gpt2_adventure.cli.options import (
+    BackendKindOpt,
+    BackendUrlOpt,
+    JsonOpt,
+    ModelOpt,
+    ThreadsOpt,
+)
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.units import count
 
 if TYPE_CHECKING:
     from gpt2_adventure.config import Settings
     from gpt2_adventure.engine.backend import Backend
-
-def _model_env() -> str:
-    """The environment variable declared for [model].name (for --help)."""
-    from gpt2_adventure.engine.settings import ModelSettings
-    from gpt2_adventure.schema import find
-
-    spec = find(ModelSettings, "name")
-    return spec.env if spec and spec.env else ""
-
-
-ModelOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional here)
-    "--model", "-m", help=f"Catalog name or path to a .gguf file (env {_model_env()}).")]
-ThreadsOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
-    "--threads", "-t", min=1, max=512, help="CPU threads (default: physical cores).")]
-BackendUrlOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--backend-url", help="Play on a model server at this URL (see README: model servers).")]
-BackendKindOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--backend-kind", help="The server's API: openai or kobold (default: ask the server).")]
-
 
 def with_backend_flags(settings: Settings, url: str | None, kind: str | None) -> Settings:
     """The settings with --backend-url/--backend-kind applied (checked like config values)."""
@@ -162,7 +150,7 @@ def bench_command(
         min=8, max=512, help="Tokens to write [default: 128; --tune: 32].")] = None,
     repeats: Annotated[Optional[int], typer.Option(  # noqa: UP045
         min=1, max=20, help="Rounds; the median counts [default: 3].")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
     quality: Annotated[bool, typer.Option(
         "--quality", help="Play the bundled stories at each sampling preset with scripted "
                           "actions and compare how the replies repeat, loop and follow "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from gpt2_adventure.cli.help_format import Group
-from gpt2_adventure.cli.run import ModelOpt
+from gpt2_adventure.cli.options import JsonOpt, ModelOpt
 from gpt2_adventure.errors import UserError
 from gpt2_adventure.units import count
 
@@ -54,7 +54,7 @@ def _interactive() -> bool:
 
 
 @saves_app.command("list")
-def saves_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+def saves_list(as_json: JsonOpt = False
                ) -> None:
     """Saved games and autosaves, newest first."""
     store = _store()

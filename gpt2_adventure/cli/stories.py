@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from gpt2_adventure.cli.help_format import Group
+from gpt2_adventure.cli.options import JsonOpt
 from gpt2_adventure.errors import UserError
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def _warn(message: str) -> None:
 
 
 @stories_app.command("list")
-def stories_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+def stories_list(as_json: JsonOpt = False
                  ) -> None:
     """The bundled story seeds and your own."""
     from gpt2_adventure.paths import AppPaths
@@ -91,7 +92,7 @@ def _section(heading: str, body: str) -> list[Text]:
 @stories_app.command("show")
 def stories_show(
     name: Annotated[str, typer.Argument(help="A seed's id (see `stories list`) or a file.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Everything in a seed; openings are shown as written, placeholders unfilled."""
     from gpt2_adventure.paths import AppPaths
