@@ -73,6 +73,9 @@ class Plan:
     # keeps and the world entries on top, so its prompt can be evaluated before it is needed.
     next_start: int | None = None
     next_top_world: tuple[int, ...] = ()
+    # their text as it was fixed: the spare sequence evaluated that, and automatic entries
+    # change as the story goes (the trim takes the text the spare holds)
+    next_world_text: dict[int, str] = field(default_factory=dict)
     # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
     # its text), in the order they were placed
     recall: tuple[tuple[int, int, int, str], ...] = ()
@@ -592,13 +595,14 @@ class ContextBuilder:
         n = len(state.turns)
         start = plan.next_start
         kept = replace(plan)
-        plan.next_start, plan.next_top_world = None, ()
+        plan.next_start, plan.next_top_world, plan.next_world_text = None, (), {}
         if start is None or not plan.window_start < start < n:
             return False
         valid = self._valid(state)
         plan.window_start = start
-        plan.world_text = {}
         plan.top_world = tuple(i for i in kept.next_top_world if i in valid)
+        plan.world_text = {i: text for i, text in kept.next_world_text.items()
+                           if i in plan.top_world}  # as the spare sequence holds them
         at = n - 1 if state.turns[-1].role == "player" else n
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
         plan.note_at = max(start, n - self.note_depth)
@@ -632,11 +636,14 @@ class ContextBuilder:
                 if plan.window_start <= kept.window_start:
                     return None  # nothing would be dropped
                 kept.next_start, kept.next_top_world = plan.window_start, plan.top_world
+                # The entries' text from now until the trim: the window evaluated ahead
+                # keeps its prefix while automatic entries keep up with the story.
+                kept.next_world_text = {i: self._world_text(state, i) for i in plan.top_world}
             assert kept.next_start is not None  # it was in range, or was just set
             plan.window_start = kept.next_start
             plan.top_world = kept.next_top_world
             plan.late_world, plan.note_at, plan.recall = (), n, ()
-            plan.world_text = {}  # as the trim will lay it out
+            plan.world_text = dict(kept.next_world_text)  # as the trim will lay it out
             tokens = self._assemble(state, "")[0]
         finally:
             self.plan = kept

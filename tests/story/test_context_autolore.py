@@ -9,6 +9,7 @@ import json
 from gpt2_adventure.story.context import ContextBuilder, Plan
 from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
 from tests.support.fake_backend import FakeBackend
+from tests.support.prefix import common_prefix
 
 
 def walk(state: StoryState, steps: range) -> None:
@@ -94,3 +95,28 @@ def test_an_automatic_entry_the_model_can_still_read_whole_is_left_out() -> None
     assert backend.detokenize(builder.build(state, 20).tokens).count("Larion burns.") == 1
     state.lore[0] = WorldEntry(keys=("Larion",), content="Larion has bridges. Larion fell.")
     assert backend.detokenize(builder.build(state, 20).tokens).count("Larion has bridges") == 2
+
+
+def test_the_window_laid_out_ahead_keeps_the_automatic_entries_text_it_was_laid_out_with(
+) -> None:
+    # The spare sequence evaluates the window after the next trim while the player reads;
+    # an automatic entry's text changes whenever the story writes its name, and the trim
+    # must lay its top block out as the spare holds it, or everything is evaluated again.
+    backend = FakeBackend(n_ctx=512)
+    builder = ContextBuilder(backend.tokenize, 512)
+    state = game(authors_note="grim",
+                 lore=[WorldEntry(keys=("Larion",), content="Larion has bridges.")])
+    spare: list[int] | None = None
+    checked = 0
+    for i in range(120):
+        state.turns.append(Turn(role="player", text=f"\n> You walk to Larion {i}.\n"))
+        # The action wrote of Larion again: the entry keeps up (as AutoLore.update does).
+        state.lore[0] = WorldEntry(keys=("Larion",), content=f"Larion has bridges. Hill {i}.")
+        prompt = builder.build(state, 40)
+        if prompt.trimmed and spare is not None:
+            shared = common_prefix(spare, prompt.tokens)
+            assert shared >= len(spare) - len(backend.tokenize("\n[Author's note: grim]\n")) - 2
+            checked += 1
+        state.turns.append(Turn(role="model", text=f" The road goes on past hill {i}."))
+        spare = builder.next_window(state, 40)
+    assert checked >= 5
