@@ -3,14 +3,16 @@ stored (the tiny model for the real runs, scripted backends for the budget)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from gpt2_adventure.engine.backend import CancelToken, ReplyStream
+from gpt2_adventure.engine import tune
+from gpt2_adventure.engine.backend import AheadRequest, CancelToken, ReplyStream, Written
 from gpt2_adventure.engine.first_use import (
     QUICK_BIG,
     QUICK_SMALL,
@@ -79,30 +81,57 @@ def test_a_failure_stores_nothing_and_says_why(tmp_path: Path, paths: AppPaths) 
 
 # -- the budget and the stop, with scripted backends ---------------------------------------------
 
+class Clock:
+    """The time ``engine/tune.py`` reads, moved on only by the scripted measurements, so
+    the budget tests do not depend on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
 class Slow(Timed):
-    """Every measurement takes ``seconds``."""
+    """Every measurement takes ``seconds`` on ``clock``."""
 
     seconds = 0.05
 
+    def __init__(self, run: Run, config: dict[str, Any], clock: Clock) -> None:
+        super().__init__(run, config)
+        self.clock = clock
+
     def stream(self, prompt: str | Sequence[int], sampling: Sampling, stop: Sequence[str] = (),
                cancel: CancelToken | None = None) -> ReplyStream:
-        time.sleep(self.seconds)
+        self.clock.now += self.seconds
         return super().stream(prompt, sampling, stop, cancel)
 
+    def write_ahead(self, request: AheadRequest, cancel: CancelToken | None = None
+                    ) -> Iterator[Written]:
+        self.clock.now += self.seconds
+        return super().write_ahead(request, cancel)
 
-def slow_run(speeds: dict | None = None) -> Run:
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(tune, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    return clock
+
+
+def slow_run(clock: Clock, speeds: dict | None = None) -> Run:
     run = Run(speeds or {})
-    run.open_backend = lambda **config: (run.opened.append(config), Slow(run, config))[1]
+    run.open_backend = lambda **config: (run.opened.append(config), Slow(run, config, clock))[1]
     return run
 
 
-def test_what_the_budget_leaves_out_keeps_the_default_and_is_not_measured() -> None:
+def test_what_the_budget_leaves_out_keeps_the_default_and_is_not_measured(clock: Clock) -> None:
     sizes = replace(QUICK_SMALL, prompt_tokens=16, turn_tokens=4, write_tokens=4,
                     max_prefill_seconds=None, budget_seconds=0.3)
-    run = slow_run({"write": {("threads", 1): 80.0}})  # 1 thread writes fastest
-    started = time.perf_counter()
+    run = slow_run(clock, {"write": {("threads", 1): 80.0}})  # 1 thread writes fastest
+    started = clock.now
     tuning = measure_all(run.open_backend, sizes, physical=2, progress=lambda _t: None)
-    assert time.perf_counter() - started < 0.3 + 2 * Slow.seconds  # one measurement over
+    assert clock.now - started < 0.3 + 2 * Slow.seconds  # one measurement over
     # All four would take ~0.7 s: the first measures in the plan's order, not the rest.
     plan = list(sizes.measures)
     done = len(plan) - len(tuning.figures["skipped"])
@@ -113,19 +142,19 @@ def test_what_the_budget_leaves_out_keeps_the_default_and_is_not_measured() -> N
         assert getattr(tuning, name) == defaults[name]
 
 
-def test_a_measure_cut_by_the_budget_after_one_round_still_chooses() -> None:
+def test_a_measure_cut_by_the_budget_after_one_round_still_chooses(clock: Clock) -> None:
     # 2 settings x 2 rounds of 0.05 s; the budget ends within the second round.
     sizes = replace(QUICK_SMALL, prompt_tokens=16, turn_tokens=4, write_tokens=4,
                     max_prefill_seconds=None, budget_seconds=0.13, measures=("threads",))
-    run = slow_run({"write": {("threads", 1): 80.0}})
+    run = slow_run(clock, {"write": {("threads", 1): 80.0}})
     tuning = measure_all(run.open_backend, sizes, physical=2, progress=lambda _t: None)
     assert tuning.measured == ("threads",) and tuning.threads == 1
     assert len(run.measured) < 4
 
 
-def test_a_stop_raises_and_no_measure_starts_after_it() -> None:
+def test_a_stop_raises_and_no_measure_starts_after_it(clock: Clock) -> None:
     stop = CancelToken()
-    run = slow_run()
+    run = slow_run(clock)
 
     def step(_step: Step) -> None:
         stop.cancel()
@@ -137,8 +166,8 @@ def test_a_stop_raises_and_no_measure_starts_after_it() -> None:
     assert len(run.measured) <= 1 and run.open_now == 0  # the backend was closed
 
 
-def test_settings_the_player_fixed_are_not_measured_but_used() -> None:
-    run = slow_run()
+def test_settings_the_player_fixed_are_not_measured_but_used(clock: Clock) -> None:
+    run = slow_run(clock)
     tuning = measure_all(run.open_backend, replace(QUICK_SMALL, prompt_tokens=16,
                                                    turn_tokens=4, write_tokens=4,
                                                    budget_seconds=None),
