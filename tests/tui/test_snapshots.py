@@ -20,6 +20,14 @@ async def _idle(pilot) -> None:  # noqa: ANN001
         if not isinstance(screen, GameScreen) or (screen.game is not None
                                                    and screen.stream is None):
             break
+    await _steady(pilot)
+
+
+async def _steady(pilot) -> None:  # noqa: ANN001
+    # A blinking cursor shows or not by when the picture is taken (on a busy machine, more
+    # than the blink's 0.5 s after the last key): keep it shown.
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
     for _ in range(5):
         await pilot.pause()
 
@@ -77,6 +85,7 @@ def test_error_no_model(snap_compare, size: tuple[int, int]) -> None:  # noqa: A
     async def wait(pilot) -> None:  # noqa: ANN001
         for _ in range(30):
             await pilot.pause(0.01)
+        await _steady(pilot)
 
     assert snap_compare(make_app(backend=missing), terminal_size=size, run_before=wait)
 
