@@ -30,7 +30,7 @@ from gpt2_adventure.engine.backend import (
 )
 from gpt2_adventure.engine.lifetime import ClosedError
 from gpt2_adventure.engine.pump import Pump
-from gpt2_adventure.engine.remote.context import GPT2_CONTEXT, context_size
+from gpt2_adventure.engine.remote.context import GPT2_CONTEXT, context_size, reply_budget
 from gpt2_adventure.engine.remote.finish import finish_reason
 from gpt2_adventure.engine.remote.http import (
     ChoicesRefused,
@@ -179,7 +179,7 @@ class RemoteBackend(Backend):
         text = text or "\n"
         n = self.count_tokens(text)
         self._check_room(n)
-        return text, n, min(sampling.max_tokens, self._n_ctx - n)
+        return text, n, reply_budget(self._n_ctx, n, sampling.max_tokens)
 
     def _generate(self, text: str, sampling: Sampling, stop: tuple[str, ...], max_tokens: int,
                   cancel: CancelToken | None, stats: GenerationStats) -> Iterator[str]:

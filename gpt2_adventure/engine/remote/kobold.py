@@ -20,7 +20,8 @@ xtc_*              only when xtc_probability is above 0: ``xtc_probability``,
                    ``xtc_threshold`` (KoboldCpp)
 top_n_sigma        only when above 0: ``nsigma`` (KoboldCpp)
                    KoboldAI United has none of the three: there they are lost
-max_tokens         ``max_length`` (cut to the room left); ``max_context_length`` = n_ctx
+max_tokens         ``max_length`` (cut to the room left, ``context.reply_budget``);
+                   ``max_context_length`` = n_ctx
 ignore_eos         ``ban_eos_token`` (KoboldCpp), ``use_default_badwordsids`` (KoboldAI)
 banned_strings     ``banned_strings`` (KoboldCpp bans whole strings), plus a -100
                    ``logit_bias`` on those that are one token

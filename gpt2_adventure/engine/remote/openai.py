@@ -26,7 +26,7 @@ xtc_*              only when xtc_probability is above 0: ``xtc_probability``,
 top_n_sigma        only when above 0: ``top_n_sigma`` (llama-server)
                    DRY, XTC and top-n-sigma are lost on llama-cpp-python's server and vLLM,
                    whose completion APIs have no such fields
-max_tokens         ``max_tokens``, cut to the room left in the context
+max_tokens         ``max_tokens``, cut to the room left (``context.reply_budget``)
 ignore_eos         ``ignore_eos`` (llama-server, vLLM), ``ban_eos_token`` (webui,
                    KoboldCpp), and a -100 bias on GPT-2's <|endoftext|> for the rest
 banned_strings     a -100 ``logit_bias`` on strings that are one token (as the local

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpt2_adventure.story.cards.fields import clean, substitute
 from gpt2_adventure.story.fields import Fields, Rules
@@ -158,6 +158,32 @@ class Reading:
         if len(entry.content) > LONG_ENTRY_CHARS:
             self.drop(TOO_LONG)
         return entry
+
+
+class Opened(NamedTuple):
+    """A KoboldAI or SillyTavern World Info entry as both open it (``open_world_info``)."""
+
+    reading: Reading
+    keys: list[str]
+    content: str  # through ``sub``; may be empty
+    constant: bool
+
+
+def open_world_info(entry: Fields, place: str, sub: Sub, dropped: Dropped,
+                    keys_of: Callable[[Fields, str, Sub], list[str]], disabled: str
+                    ) -> Opened | None:
+    """What a KoboldAI and a SillyTavern World Info entry begin with, under the same names
+    (``key``, ``comment``, ``content``, ``constant``): the keys as the format's ``keys_of``
+    reads them, the entry's ``Reading``, its content and constant flag; None, noted as
+    dropped, when the flag named ``disabled`` is set. Each reader refuses an entry without
+    content itself: KoboldAI's reads ``selective`` and ``keyanti`` first, so a bad one is an
+    error even on an empty entry."""
+    keys = keys_of(entry, "key", sub)
+    reading = Reading(dropped, place, entry.text("comment"), keys)
+    if entry.flag(disabled, False):
+        reading.drop("disabled entries dropped")
+        return None
+    return Opened(reading, keys, sub(entry.text("content")), entry.flag("constant", False))
 
 
 def read_each(entries: Iterable[Fields], read: Callable[[Fields, str], WorldEntry | None]

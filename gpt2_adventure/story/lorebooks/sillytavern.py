@@ -111,12 +111,10 @@ def _keys(entry: Fields, key: str, sub: lore.Sub) -> list[str]:
 
 
 def _entry(entry: Fields, place: str, sub: lore.Sub, dropped: lore.Dropped) -> WorldEntry | None:
-    keys = _keys(entry, "key", sub)
-    reading = lore.Reading(dropped, place, entry.text("comment"), keys)
-    if entry.flag("disable", False):
-        return reading.refuse("disabled entries dropped")
-    content = sub(entry.text("content"))
-    constant = entry.flag("constant", False)
+    opened = lore.open_world_info(entry, place, sub, dropped, _keys, disabled="disable")
+    if opened is None:
+        return None
+    reading, keys, content, constant = opened
     secondary = _keys(entry, "keysecondary", sub)
     if not content:
         return reading.refuse("entries without content dropped")

@@ -122,17 +122,52 @@ def test_cancel_within_one_event(backend: OpenAIBackend) -> None:
     assert "".join(backend.stream("Twice", Sampling(max_tokens=4, ignore_eos=True)))
 
 
-def test_context_budget(backend: OpenAIBackend) -> None:
+# U+10348 GOTHIC LETTER HWAIR: four UTF-8 bytes, and no GPT-2 token holds two of them, so a
+# grammar of nothing but this letter makes the model write it one byte (one token) at a time.
+HWAIR = "\U00010348"
+
+
+def _grammar(backend: OpenAIBackend, monkeypatch: pytest.MonkeyPatch, grammar: str) -> None:
+    """Every request ``backend`` sends holds the model to ``grammar`` (llama-cpp-python's
+    GBNF), so what it writes does not hang on the requests the server served before."""
+    body = backend.request_body
+    monkeypatch.setattr(backend, "request_body",
+                        lambda *args: {**body(*args), "grammar": grammar})
+
+
+def test_context_budget(backend: OpenAIBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Plain letters, so the reply does not hang on the server's seed (each request without one
+    # draws it from the one before): bytes that never make a character can overrun any
+    # budget (context.OVERRUN). Characters are the next test's.
+    _grammar(backend, monkeypatch, "root ::= [a-z ]+")
     long = backend.tokenize("word" + " word" * 1009)
     assert len(long) == 1010
     reply = backend.stream(long, Sampling(max_tokens=60, ignore_eos=True))
     text = "".join(reply)
     stats = reply.stats
     assert stats.prompt_tokens == 1010
-    assert stats.finish_reason == "context"  # the server wrote the 14 tokens left, recounted:
-    assert stats.generated_tokens <= 14 or stats.generated_tokens == len(backend.tokenize(text))
+    # The server wrote the 12 tokens left (OVERRUN, 2, kept free), or recounted:
+    assert stats.finish_reason == "context" and text
+    assert stats.generated_tokens <= 12 or stats.generated_tokens == len(backend.tokenize(text))
     with pytest.raises(ContextOverflowError):
         backend.stream(backend.tokenize("word" + " word" * 1023), Sampling())
+
+
+def test_a_character_unfinished_at_the_end_of_the_context(backend: OpenAIBackend,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """llama-cpp-python writes past max_tokens while a character is unfinished (its length
+    check waits for the whole character): a four-byte one written byte by byte takes two
+    positions more. With the budget up to the last position that failed (llama_decode: no
+    memory slot) and the stream ended with no finish. Here the budget's last token falls on
+    each of the letter's four bytes in turn."""
+    _grammar(backend, monkeypatch, f'root ::= "{HWAIR}"+')
+    for n in range(1007, 1011):
+        reply = backend.stream(backend.tokenize("word" + " word" * (n - 1)),
+                               Sampling(max_tokens=60, ignore_eos=True))
+        text = "".join(reply)
+        assert reply.stats.prompt_tokens == n and reply.stats.finish_reason == "context"
+        assert text and set(text) == {HWAIR}
 
 
 @pytest.mark.parametrize("story, kind", [("knight", "do"), ("tavern-keeper", "say"),
