@@ -52,6 +52,10 @@ class MemorySettings:
     auto_lore: bool = setting(True, label="automatic lore", screen=True,
                               help="world entries for the names the story introduces (the "
                                    "first and latest sentence about each), after yours")
+    auto_lore_share: float = setting(0.1, low=0.0, high=0.25, label="automatic lore share",
+                                     screen=True,
+                                     help="share of the context automatic entries may fill "
+                                          "(within the world info's quarter)")
     lore_mid_reply: bool = setting(True, label="lore mid-reply", screen=True,
                                    help="world info a reply names is put in view before it "
                                         "goes on (the reply so far is evaluated again)")

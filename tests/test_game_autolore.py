@@ -122,3 +122,21 @@ def test_an_old_save_without_dropped_names_loads_and_a_bad_list_is_refused() -> 
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(UserError, match="state.dropped_lore should be a list of text"):
         store.load("old")
+
+
+def test_the_share_of_automatic_lore_is_a_setting() -> None:
+    for share, shown in ((0.25, True), (0.0, False)):  # (0.25: 128 of its 512 tokens)
+        game = start(planted_story(120), auto_lore_share=share)  # [memory] auto_lore_share
+        try:
+            assert game.session.builder.auto_lore_share == share
+            assert (FACTS["Brannoc"] in last_prompt(game, "You ask the guard about Brannoc")) \
+                is shown
+        finally:
+            game.close()
+    game = start(planted_story(120))
+    try:
+        assert lines(game.handle("/settings auto_lore_share 0")) == ["auto_lore_share = 0.0"]
+        assert game.session.builder.auto_lore_share == 0.0
+        assert FACTS["Brannoc"] not in last_prompt(game, "You ask the guard about Brannoc")
+    finally:
+        game.close()

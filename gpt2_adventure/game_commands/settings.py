@@ -14,7 +14,7 @@ from gpt2_adventure.story.commands import CommandError
 # Each [memory] setting (config.MemorySettings) and the ContextBuilder field it sets: for
 # /settings in an open game, and for launch.memory_layout.
 MEMORY = {"recall": "recall_on", "recall_share": "recall_share", "auto_lore": "auto_lore",
-          "lore_mid_reply": "lore_mid_reply"}
+          "auto_lore_share": "auto_lore_share", "lore_mid_reply": "lore_mid_reply"}
 
 
 def settings(game: OpenGame, arg: str) -> Outcome:

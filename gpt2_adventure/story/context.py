@@ -28,7 +28,9 @@ one, so the layout is chosen to change as little as possible from turn to turn:
 * Automatic lore (``story/autolore.py``: entries for the names the story introduces, in
   ``state.lore``) is world info too, under the same ``world_share``: triggered after the
   player's entries (theirs come first in the top block and among those found together), so
-  when the share is short, the automatic ones wait. The plan holds automatic entry ``i`` as
+  when the share is short, the automatic ones wait; together they fill at most
+  ``auto_lore_share`` of the context (their names come thick and fast on a small model, and
+  each entry fills the window, and so trims it, sooner). The plan holds automatic entry ``i`` as
   ``~i`` (a negative index), so the player's new entries never shift it. An automatic entry
   keeps up with the story (its latest sentence changes), so every placed entry is shown as
   it read when it was placed (``Plan.world_text``) until the next trim lays it out afresh:
@@ -45,7 +47,7 @@ one, so the layout is chosen to change as little as possible from turn to turn:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -258,6 +260,7 @@ class ContextBuilder:
         recall: Recall | None = None,
         recall_share: float = 0.12,
         recall_per_turn: int = 2,
+        auto_lore_share: float = 0.1,
     ) -> None:
         self._tokenize = tokenize
         self.n_ctx = n_ctx
@@ -272,6 +275,10 @@ class ContextBuilder:
         self.recall = recall  # None: no recall
         self.recall_on = True  # the [memory] recall setting (``recall`` is the index)
         self.auto_lore = True  # the [memory] auto_lore setting: automatic entries take part
+        # The [memory] auto_lore_share setting: the share of the context automatic entries
+        # may fill (within the world share): every name they add makes the window fill, and
+        # so trim, sooner.
+        self.auto_lore_share = auto_lore_share
         self.recall_share = recall_share
         self.recall_per_turn = recall_per_turn
         self.lore_mid_reply = True  # the [memory] lore_mid_reply setting (story/midreply.py)
@@ -381,18 +388,40 @@ class ContextBuilder:
             valid |= {~i for i, entry in enumerate(state.lore) if entry.content}
         return valid
 
-    def _active(self, state: StoryState, scan: str) -> list[int]:
+    def _active(self, state: StoryState, scan: str, placed: Collection[int] = ()
+                ) -> list[int]:
         """The triggered entries: the player's (and the seed's, the lorebooks') first, then
         the automatic ones that tell the model something it cannot see: not while every
-        sentence of theirs is still in view (a name just introduced)."""
+        sentence of theirs is still in view (a name just introduced); those ``placed``
+        already, then new ones while they fit ``auto_room``."""
         active = triggered_world(state.world, scan)
         found = triggered_world(state.lore, scan) if self.auto_lore else []
         if found:
-            seen = "\n".join([state.memory, *(turn.text for turn in
-                                              state.turns[self.plan.window_start:])])
-            active += [~i for i in found
-                       if not all(part in seen for part in sentences(state.lore[i].content))]
+            telling = self.telling(state, [~i for i in found])
+            room = self.auto_room(state, placed)
+            for i in telling:
+                cost = 0 if i in placed else self.entry_cost(state, i)
+                if cost <= room:
+                    active.append(i)
+                    room -= cost
         return active
+
+    def telling(self, state: StoryState, indices: Sequence[int]) -> list[int]:
+        """The automatic entries (``~i``) of ``indices`` that tell the model something it
+        cannot see: not every sentence of theirs is in view (the memory, the window)."""
+        seen = "\n".join([state.memory, *(turn.text for turn in
+                                          state.turns[self.plan.window_start:])])
+        return [i for i in indices
+                if not all(part in seen for part in sentences(state.lore[~i].content))]
+
+    def entry_cost(self, state: StoryState, i: int) -> int:
+        """The tokens world entry ``i`` (``~i``: automatic) takes in the prompt."""
+        return len(self.tokens("\n" + self._world_text(state, i).strip() + "\n"))
+
+    def auto_room(self, state: StoryState, placed: Collection[int]) -> int:
+        """Tokens left for automatic entries beside the ``placed`` ones."""
+        used = sum(self.entry_cost(state, i) for i in placed if i < 0)
+        return int(self.n_ctx * self.auto_lore_share) - used
 
     def _world_pieces(self, state: StoryState, indices: Sequence[int]) -> list[Span]:
         """The top block's entries that fit the world share (``world_share``)."""
@@ -505,7 +534,8 @@ class ContextBuilder:
         valid = self._valid(state)
         plan.top_world = tuple(i for i in plan.top_world if i in valid)
 
-        active = self._active(state, self._scan(state, tail))
+        active = self._active(state, self._scan(state, tail),
+                              {*plan.top_world, *(i for i, _ in plan.late_world)})
         if plan.note_at is None:  # a fresh layout: the world info found now goes on top
             plan.top_world, plan.late_world = tuple(active), ()
         plan.late_world = tuple((i, min(max(at, plan.window_start), n))
@@ -587,6 +617,9 @@ class ContextBuilder:
             used += self._turn_cost(state, start)
         plan.window_start = min(start, max(0, n - 1))  # the newest turn always stays
         plan.note_at = max(plan.window_start, n - self.note_depth)
+        # Found again for the window as it now starts: an automatic entry whose sentences
+        # the trim took out of view tells the model something again.
+        plan.top_world = tuple(self._active(state, self._scan(state, tail)))
 
     def _take_next(self, state: StoryState, active: list[int], tail: str, budget: int
                    ) -> bool:
@@ -604,6 +637,7 @@ class ContextBuilder:
         plan.world_text = {i: text for i, text in kept.next_world_text.items()
                            if i in plan.top_world}  # as the spare sequence holds them
         at = n - 1 if state.turns[-1].role == "player" else n
+        active = self._active(state, self._scan(state, tail), plan.top_world)  # (as _retrim)
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
         plan.note_at = max(start, n - self.note_depth)
         plan.recall = ()  # recalled anew for the new window

@@ -121,8 +121,9 @@ class MidReply:
         self.insertions, self._spelled = [], None
         self.stats = GenerationStats()
         world = dict(enumerate(state.world))
-        if builder.auto_lore:
-            world.update({~i: entry for i, entry in enumerate(state.lore)})
+        if builder.auto_lore:  # (one whose sentences are all in view would only repeat them)
+            automatic = builder.telling(state, [~i for i, e in enumerate(state.lore) if e.content])
+            world.update({i: state.lore[~i] for i in automatic})
         watch = (_Watch(world, prompt.active_world, _scan(builder, state, tail))
                  if builder.lore_mid_reply and self.most > 0 else None)
         cue = len(prompt.tokens) - prompt.parts.get("tail", 0)
@@ -186,13 +187,18 @@ class MidReply:
         room = backend.n_ctx - max(prompt.used, len(prompt.tokens) + so_far + 1) - len(entries)
         world_room = int(builder.n_ctx * builder.world_share) - prompt.parts.get("world", 0) \
             - len(entries)
+        # Automatic entries also within their own share (``ContextBuilder.auto_room``).
+        auto_room = builder.auto_room(state, [*prompt.active_world, *(
+            i for insertion in self.insertions for i in insertion.entries)])
         kept: list[tuple[int, str]] = []
         size = 0
         for i, key in named:
             need = len(builder.tokens(entry_text(_entry(state, i))))
-            if size + need <= min(room, world_room):
+            automatic = need if i < 0 else 0
+            if size + need <= min(room, world_room) and automatic <= auto_room:
                 kept.append((i, key))
                 size += need
+                auto_room -= automatic
         if not kept:
             return None
         return Insertion(tuple(i for i, _ in kept), tuple(k for _, k in kept), len(text),

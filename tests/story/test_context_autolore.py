@@ -120,3 +120,21 @@ def test_the_window_laid_out_ahead_keeps_the_automatic_entries_text_it_was_laid_
         state.turns.append(Turn(role="model", text=f" The road goes on past hill {i}."))
         spare = builder.next_window(state, 40)
     assert checked >= 5
+
+
+def test_automatic_entries_fill_at_most_their_share_and_placed_ones_stay() -> None:
+    backend = FakeBackend()
+    one = len(backend.tokenize("\nLarion has bridges.\n"))
+    builder = ContextBuilder(backend.tokenize, 1000, auto_lore_share=(one + 1) / 1000)
+    state = game(world=[WorldEntry(keys=("Vharz",), content="PLAYER LORE")],
+                 lore=[WorldEntry(keys=("Larion",), content="Larion has bridges."),
+                       WorldEntry(keys=("Ostra",), content="Ostra has towers.")])
+    state.turns.append(Turn(role="player", text="\n> You ask Vharz about Larion and Ostra.\n"))
+    shown = backend.detokenize(builder.build(state, 20).tokens)
+    assert "PLAYER LORE" in shown and "Larion has bridges." in shown  # the player's and one
+    assert "Ostra has towers." not in shown
+    builder.auto_lore_share = 0.0  # a placed entry stays as the model has it
+    state.turns.append(Turn(role="model", text=" Larion and Ostra are near."))
+    assert "Larion has bridges." in backend.detokenize(builder.build(state, 20).tokens)
+    builder.reset()  # laid out afresh (as at a trim): no room for any
+    assert "Larion has bridges." not in backend.detokenize(builder.build(state, 20).tokens)

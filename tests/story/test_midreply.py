@@ -10,7 +10,7 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.events import Done, LoreInserted, Piece
 from gpt2_adventure.story.midreply import entry_text
-from gpt2_adventure.story.model import WorldEntry
+from gpt2_adventure.story.model import Turn, WorldEntry
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session
@@ -187,3 +187,36 @@ def test_the_reply_stats_count_every_stream() -> None:
     assert stats.generated_tokens == len(written)
     assert session.mid_reply.insertions[0].reply_tokens == len(
         backend.tokenize(" You meet the blacksmith"))
+
+
+def _brannoc(session: Session, in_view: bool) -> None:
+    """Turns that make Brannoc an automatic entry, then turns that do not name him (so the
+    prompt has no entry for him); ``in_view``: his sentences stay in the window."""
+    state = session.state
+    state.turns += [Turn(role="player", text="\n> You meet Brannoc.\n"),
+                    Turn(role="model", text=" Brannoc the smith hid the silver key beneath "
+                                            "the old anvil. You follow Brannoc to the mill.")]
+    if not in_view:
+        session.builder.plan.window_start = len(state.turns)
+    for i in range(4):
+        state.turns += [Turn(role="player", text=f"\n> You walk {i}.\n"),
+                        Turn(role="model", text=f" The road goes on {i}.")]
+    session.configure(auto_lore=True)  # (the story changed under the session: count it)
+    assert [e.keys for e in state.lore if e.content] == [("Brannoc",)]
+
+
+def test_an_automatic_entry_named_mid_reply_goes_in_within_its_share() -> None:
+    for share, inserted in ((0.1, True), (0.0, False)):
+        session, backend = make([], lambda _prompt: " Brannoc waves from the bridge.")
+        _brannoc(session, in_view=False)
+        session.configure(auto_lore_share=share)
+        events, _ = run(session)
+        assert any(isinstance(e, LoreInserted) for e in events) is inserted
+        assert ("hid the silver key" in backend.detokenize(backend.prompts[-1])) is inserted
+
+
+def test_an_automatic_entry_whose_sentences_are_in_view_is_not_inserted() -> None:
+    session, backend = make([], lambda _prompt: " Brannoc waves from the bridge.")
+    _brannoc(session, in_view=True)
+    events, _ = run(session)
+    assert not any(isinstance(e, LoreInserted) for e in events) and len(backend.prompts) == 1

@@ -61,13 +61,14 @@ async def test_rows_are_the_settings_declared_for_the_screen() -> None:
                       "repeat_penalty", "repeat_last_n", "dry_multiplier", "xtc_probability",
                       "top_n_sigma", "max_tokens", "candidates", "model",
                       "threads", "prompt batch", "flash attention", "recall", "recall share",
-                      "automatic lore", "lore mid-reply", "theme", "text width"]
+                      "automatic lore", "automatic lore share", "lore mid-reply", "theme",
+                      "text width"]
     assert {spec.name for _, spec, _ in settings_rows(app.launch.settings) if spec.screen} \
         == {"preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty",
             "repeat_last_n", "dry_multiplier", "xtc_probability", "top_n_sigma", "max_tokens",
             "candidates", "name", "threads", "n_batch",
-            "flash_attn", "recall", "recall_share", "auto_lore", "lore_mid_reply", "theme",
-            "text_width"}
+            "flash_attn", "recall", "recall_share", "auto_lore", "auto_lore_share",
+            "lore_mid_reply", "theme", "text_width"}
 
 
 async def test_a_save_changes_only_that_value_and_keeps_comments_and_order(
