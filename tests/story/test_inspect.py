@@ -67,6 +67,9 @@ def test_an_action_is_looked_at_without_being_taken_and_its_prompt_is_the_one_se
     state = planted_story(120)
     state.world.append(WorldEntry(keys=("anvil",), content="The anvil is older than Harrow."))
     session = make_session(state, backend, recall=True)
+    # The recalled passage is what is looked at here (an automatic entry for Brannoc would
+    # show the fact instead, and recall never repeats what an entry shows).
+    session.configure(auto_lore=False)
     saved: list[StoryState] = []
     session.on_change = saved.append
     before = [turn.to_dict() for turn in state.turns]
