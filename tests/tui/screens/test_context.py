@@ -64,18 +64,24 @@ async def test_context_action_marks_recall_and_shows_markup_literally() -> None:
         game = screen.game
         assert game is not None
         turns = len(game.state.turns)
-        screen.submit("/context ask about Brannoc in Harrow", "do")
-        await until(pilot, lambda: isinstance(app.screen, ContextView))
-        await settle(pilot)
-        view = app.screen
-        assert isinstance(view, ContextView)
-        recalled = _texts(view, "heading.recalled")
-        assert recalled and recalled[0].startswith("recall · recalled from turn")
-        assert any(FACTS["Brannoc"] in text for text in _texts(view, "text.recalled"))
-        assert _texts(view, "heading.automatic") == []  # this story has no automatic lore
-        assert any(MARKUP.strip() in text for text in _texts(view, "text"))
-        await pilot.press("escape")
-        await settle(pilot)
+        # Brannoc is a name the story wrote twice: his automatic entry shows the fact; with
+        # automatic lore off, recall brings the passage back instead.
+        for automatic in (True, False):
+            game.session.configure(auto_lore=automatic)
+            screen.submit("/context ask about Brannoc in Harrow", "do")
+            await until(pilot, lambda: isinstance(app.screen, ContextView))
+            await settle(pilot)
+            view = app.screen
+            assert isinstance(view, ContextView)
+            kind = "automatic" if automatic else "recalled"
+            headings = _texts(view, f"heading.{kind}")
+            assert headings and headings[0].startswith(
+                "world · automatic lore (Brannoc)" if automatic else "recall · recalled from turn")
+            assert any(FACTS["Brannoc"] in text for text in _texts(view, f"text.{kind}"))
+            assert any(MARKUP.strip() in text for text in _texts(view, "text"))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, GameScreen))
+            await settle(pilot)
         assert len(game.state.turns) == turns and backend.prompts == []
 
 
