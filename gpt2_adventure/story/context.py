@@ -73,6 +73,9 @@ class Plan:
     # keeps and the world entries on top, so its prompt can be evaluated before it is needed.
     next_start: int | None = None
     next_top_world: tuple[int, ...] = ()
+    # ...and those entries' text as it read then: the trim shows them so (an automatic entry
+    # keeps up with the story), so the window evaluated ahead stays its prefix.
+    next_world_text: dict[int, str] = field(default_factory=dict)
     # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
     # its text), in the order they were placed
     recall: tuple[tuple[int, int, int, str], ...] = ()
@@ -592,13 +595,13 @@ class ContextBuilder:
         n = len(state.turns)
         start = plan.next_start
         kept = replace(plan)
-        plan.next_start, plan.next_top_world = None, ()
+        plan.next_start, plan.next_top_world, plan.next_world_text = None, (), {}
         if start is None or not plan.window_start < start < n:
             return False
-        valid = self._valid(state)
         plan.window_start = start
-        plan.world_text = {}
-        plan.top_world = tuple(i for i in kept.next_top_world if i in valid)
+        plan.top_world = self._next_top(state, kept)
+        plan.world_text = {i: kept.next_world_text[i] for i in plan.top_world
+                           if i in kept.next_world_text}
         at = n - 1 if state.turns[-1].role == "player" else n
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
         plan.note_at = max(start, n - self.note_depth)
@@ -610,11 +613,18 @@ class ContextBuilder:
             setattr(plan, name, getattr(kept, name))
         return False
 
+    def _next_top(self, state: StoryState, plan: Plan) -> tuple[int, ...]:
+        """The top block of the trim laid out ahead: its entries that are still there."""
+        valid = self._valid(state)
+        return tuple(i for i in plan.next_top_world if i in valid)
+
     def next_window(self, state: StoryState, reply_tokens: int) -> list[int] | None:
         """The story as the next trim will lay it out (the note after it), to evaluate ahead
         in a spare sequence: GPT-2's positions are absolute, so a trim evaluates everything
         it keeps again. None while the prompt is below ``next_at`` of its budget. The trim
-        is fixed now (``plan.next_start``) and the real one takes it while it fits."""
+        is fixed now (``plan.next_start``, the entries on top and their text) and the real
+        one takes it while it fits; each call until then only adds the story since to the
+        end (the note after it), so the spare sequence keeps what it holds."""
         reply_tokens = max(1, min(reply_tokens, self.n_ctx // 2))
         budget = self.n_ctx - reply_tokens
         plan = self.plan
@@ -632,11 +642,12 @@ class ContextBuilder:
                 if plan.window_start <= kept.window_start:
                     return None  # nothing would be dropped
                 kept.next_start, kept.next_top_world = plan.window_start, plan.top_world
+                kept.next_world_text = {i: self._world_text(state, i) for i in plan.top_world}
             assert kept.next_start is not None  # it was in range, or was just set
             plan.window_start = kept.next_start
-            plan.top_world = kept.next_top_world
+            plan.top_world = self._next_top(state, kept)
             plan.late_world, plan.note_at, plan.recall = (), n, ()
-            plan.world_text = {}  # as the trim will lay it out
+            plan.world_text = dict(kept.next_world_text)  # as the trim will lay it out
             tokens = self._assemble(state, "")[0]
         finally:
             self.plan = kept
