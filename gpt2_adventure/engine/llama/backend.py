@@ -35,7 +35,11 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
-CHUNK_SECONDS = 0.1  # the longest a warm-up makes a player's reply wait
+# How long a chunk of work in the background (``prefill``, ``prefill_spare``) takes: a reply
+# aborts the one being evaluated at once and it is lost, but chunks much shorter evaluate
+# fewer tokens a second (each reads all the weights once: on the 1.5B shape ~0.2 s for a
+# single token).
+CHUNK_SECONDS = 0.5
 
 
 class LlamaBackend(Backend):
@@ -81,6 +85,10 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
+        # Work in the background in chunks of about this long, each aborted at once by a
+        # reply (False: finished first; benchmarks/trim.py compares the two).
+        self.chunk_seconds = CHUNK_SECONDS
+        self.abort_background = True
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
@@ -368,22 +376,26 @@ class LlamaBackend(Backend):
                 return 0
 
     def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None, chunk: int) -> int:
-        """Evaluate ``tokens`` into ``seq`` in chunks, checking ``cancel`` between them; the
-        chunks are sized to take about ``CHUNK_SECONDS`` each, so a player who acts waits
-        no longer for a big model than for a small one."""
+        """Evaluate ``tokens`` into ``seq`` in chunks of about ``CHUNK_SECONDS`` each, which
+        ``cancel`` aborts at once (inside llama.cpp, between the steps of the evaluation):
+        a player who acts does not wait for the chunk, on a big model or a small one."""
         at = self._reuse_prefix(seq, tokens)
         done = 0
+        abort = None if cancel is None or not self.abort_background else (
+            lambda: cancel.cancelled)
         while at < len(tokens):
             if cancel is not None and cancel.cancelled:
                 break
             piece = tokens[at: at + chunk]
             started = time.perf_counter()
-            self._eval(seq, piece)
+            evaluated = self._model_thread.call(self._seqs.decode, seq, piece, abort)
             took = time.perf_counter() - started
+            at += evaluated
+            done += evaluated
+            if evaluated < len(piece):
+                break  # aborted
             if took > 0:
-                chunk = max(4, min(256, int(len(piece) * CHUNK_SECONDS / took)))
-            at += len(piece)
-            done += len(piece)
+                chunk = max(8, min(256, int(len(piece) * self.chunk_seconds / took)))
         return done
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------

@@ -198,6 +198,39 @@ def test_the_spare_sequence_takes_over_when_the_window_moves_to_it(ahead: LlamaB
     assert reply.stats.evaluated_tokens < 30
 
 
+class ActsMidway(CancelToken):
+    """A player who acts while the background evaluation is inside llama.cpp: cancelled from
+    the ``after``-th time it is asked on."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.asked, self.after = 0, after
+
+    @property
+    def cancelled(self) -> bool:
+        self.asked += 1
+        return self.asked >= self.after or super().cancelled
+
+
+def test_a_player_who_acts_aborts_the_spares_chunk_and_it_goes_on_later(
+        ahead: LlamaBackend) -> None:
+    window = ahead.tokenize(STORY * 6)[200:]
+    assert len(window) > 300
+    cancel = ActsMidway(after=4)
+    done = ahead.prefill_spare(window, cancel, chunk=len(window))  # one chunk: all or none
+    assert done == 0 and cancel.asked == 4  # aborted inside it, not after it
+    seqs = ahead._seqs  # noqa: SLF001
+    assert seqs.tokens[3] == []
+    assert ahead.prefill_spare(window[:100]) == 100
+    cancel = ActsMidway(after=4)
+    assert ahead.prefill_spare(window, cancel, chunk=50) == 0  # (the first chunk aborted)
+    assert seqs.tokens[3] == window[:100]  # what it held stays
+    assert ahead.prefill_spare(window) == len(window) - 100  # only the rest
+    reply = ahead.stream(window + ahead.tokenize(" Go."), GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
+
+
 def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
     b = backend_for(tiny_gguf, 1)  # the check above can fail: this is what it saves
     try:
