@@ -653,6 +653,16 @@ class ContextBuilder:
             self.plan = kept
         return tokens
 
+    def exchanges_to_trim(self, state: StoryState, reply_tokens: int) -> float:
+        """About how many more exchanges (an action and its reply, as long as the last few)
+        fit before the window moves: the room the prompt has left over their mean size."""
+        budget = self.n_ctx - max(1, min(reply_tokens, self.n_ctx // 2))
+        room = budget - len(self._assemble(state, "")[0])
+        recent = [self._turn_cost(state, i) for i in range(max(0, len(state.turns) - 4),
+                                                            len(state.turns))]
+        exchange = 2 * sum(recent) / len(recent) if recent else 1.0
+        return max(0.0, room / max(1.0, exchange))
+
     def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
                          ) -> list[Span]:
         """The spans of a prompt whose story keeps only its last ``keep`` tokens (after the
