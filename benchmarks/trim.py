@@ -75,6 +75,8 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
     rng = random.Random(seed)
     ttfts: list[float] = []
     trims: list[int] = []
+    evaluated: list[int] = []
+    prompts: list[int] = []
     spare_tokens = 0
     try:
         window = 0
@@ -89,10 +91,15 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
             for event in outcome.events:
                 if not first and isinstance(event, (Piece, Done)):
                     first = time.perf_counter() - started
+                if isinstance(event, Done) and event.stats is not None:
+                    evaluated.append(event.stats.evaluated_tokens)  # at the reply
+                    prompts.append(event.stats.prompt_tokens)
             ttfts.append(first)
             if moved or session.builder.plan.window_start != window:
                 trims.append(turn)
-            print(f"{variant} turn {turn + 1}: first word after {first:.2f} s"
+            print(f"{variant} turn {turn + 1}: first word after {first:.2f} s, "
+                  f"{evaluated[-1] if evaluated else '?'} of {prompts[-1] if prompts else '?'} "
+                  "prompt tokens evaluated at the reply"
                   + (" (trim)" if trims and trims[-1] == turn else ""), file=sys.stderr,
                   flush=True)
             window = session.builder.plan.window_start
@@ -105,7 +112,8 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
     finally:
         game.close()
         backend.close()
-    return {"ttfts": ttfts, "trims": trims, "spare_tokens": spare_tokens}
+    return {"ttfts": ttfts, "trims": trims, "spare_tokens": spare_tokens,
+            "evaluated": evaluated, "prompts": prompts}
 
 
 def main() -> None:
@@ -141,7 +149,12 @@ def main() -> None:
                         "ttft_median_s": sorted(run["ttfts"])[len(run["ttfts"]) // 2],
                         "ordinary_ttft_median_s": ordinary[len(ordinary) // 2],
                         "trim_turns": run["trims"], "trim_ttft_max_s": max(at_trims),
-                        "trim_ttfts_s": at_trims, "load_average": run["load"]}
+                        "trim_ttfts_s": at_trims, "load_average": run["load"],
+                        # prompt tokens evaluated at each trim turn's reply, and the prompt
+                        "trim_evaluated_tokens": [run["evaluated"][t] for t in sorted(trims)
+                                                  if t < len(run["evaluated"])],
+                        "trim_prompt_tokens": [run["prompts"][t] for t in sorted(trims)
+                                               if t < len(run["prompts"])]}
     if "spare" in runs:
         result["xl_trim_ttft_p95_fast_player_s"] = result["spare"]["ttft_p95_s"]
         kv_per_token = 2 * n_layer * n_embd * 2  # K and V, f16
