@@ -44,6 +44,14 @@ VARIANTS: dict[str, str] = {
 }
 
 
+def warm_up(game: Any, think: float) -> None:
+    """The warm-up on a worker while the player reads for ``think`` seconds."""
+    warmup = game.warm_up()
+    if warmup is not None:
+        threading.Thread(target=game.warm, args=(warmup,), daemon=True).start()
+    time.sleep(think)
+
+
 def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> dict[str, Any]:
     """One scripted game; returns every turn's time to first token and the trim turns."""
     from gpt2_adventure.engine.llama.backend import LlamaBackend
@@ -80,6 +88,7 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
     spare_tokens = 0
     try:
         window = 0
+        warm_up(game, think)  # as the TUI does when it shows the game
         for turn in range(turns):
             # The window moves when a prompt is laid out: usually at the warm-up after the
             # reply before, else at the action. Either way this turn pays for it.
@@ -103,10 +112,7 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
                   + (" (trim)" if trims and trims[-1] == turn else ""), file=sys.stderr,
                   flush=True)
             window = session.builder.plan.window_start
-            warmup = game.warm_up()  # as the TUI does after a reply, on a worker
-            if warmup is not None:
-                threading.Thread(target=game.warm, args=(warmup,), daemon=True).start()
-            time.sleep(think)
+            warm_up(game, think)  # as the TUI does after a reply
             if backend.supports_spare:
                 spare_tokens = max(spare_tokens, len(backend._seqs.tokens[backend._spare]))  # noqa: SLF001
     finally:
