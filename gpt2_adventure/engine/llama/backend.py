@@ -363,14 +363,20 @@ class LlamaBackend(Backend):
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None,
                       chunk: int = 64) -> int:
         """Evaluate ``tokens`` in the spare sequence (the window after the next trim); the
-        main sequence is not touched. A full cache gives the spare up."""
+        main sequence is not touched. What it holds of their beginning (the same tokens at
+        the same positions: the top of the prompt) is shared, not evaluated again. A full
+        cache gives the spare up."""
         tokens = [int(t) for t in tokens]
         if self._spare is None or not tokens or len(tokens) >= self._n_ctx:
             return 0
         with self._lock:
             self._check_open()
+            seqs, spare = self._seqs, self._spare
+            shared = seqs.common_prefix(self._main, tokens)
+            if shared > seqs.common_prefix(spare, tokens):
+                self._model_thread.call(seqs.share, self._main, spare, shared)
             try:
-                return self._fill(self._spare, tokens, cancel, chunk)
+                return self._fill(spare, tokens, cancel, chunk)
             except NoRoom:
                 self._model_thread.call(self._seqs.clear, self._spare)
                 return 0

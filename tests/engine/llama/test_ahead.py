@@ -231,6 +231,24 @@ def test_a_player_who_acts_aborts_the_spares_chunk_and_it_goes_on_later(
     assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
 
 
+def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
+        ahead: LlamaBackend) -> None:
+    story = ahead.tokenize(STORY * 3)
+    ahead.prefill(story)
+    top = story[:40]  # the next trim's top as the main sequence holds it (memory, world)
+    assert ahead.prefill_spare(top) <= 1  # shared (the last token is evaluated again)
+    later = top + story[120:200]
+    assert ahead.prefill_spare(later) == 80
+    reply = ahead.stream(later + ahead.tokenize(" Go."), GREEDY)
+    reference = backend_for(ahead.info.path, 1)
+    try:
+        want = reference.stream(later + ahead.tokenize(" Go."), GREEDY)
+        assert "".join(reply) == "".join(want)  # the shared cells answer as evaluated ones
+    finally:
+        reference.close()
+    assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
+
+
 def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
     b = backend_for(tiny_gguf, 1)  # the check above can fail: this is what it saves
     try:
