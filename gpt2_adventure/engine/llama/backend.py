@@ -40,6 +40,7 @@ NO_BIAS = float("-inf")
 # fewer tokens a second (each reads all the weights once: on the 1.5B shape ~0.2 s for a
 # single token).
 CHUNK_SECONDS = 0.5
+FIRST_CHUNK = 16  # tokens, before a chunk's speed is known
 
 
 class LlamaBackend(Backend):
@@ -89,6 +90,7 @@ class LlamaBackend(Backend):
         # reply (False: finished first; benchmarks/trim.py compares the two).
         self.chunk_seconds = CHUNK_SECONDS
         self.abort_background = True
+        self._rate = 0.0  # tokens a second the last chunk in the background was evaluated at
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
@@ -348,7 +350,7 @@ class LlamaBackend(Backend):
     # -- warm-up --------------------------------------------------------------------------
 
     def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None,
-                chunk: int = 64) -> int:
+                chunk: int | None = None) -> int:
         """Evaluate ``tokens`` ahead of time (no reply), so a later prompt that starts with them
         only evaluates what follows. Stops between chunks when cancelled; returns how many
         tokens were evaluated."""
@@ -361,7 +363,7 @@ class LlamaBackend(Backend):
             return self._fill(self._main, tokens, cancel, chunk)
 
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None,
-                      chunk: int = 64) -> int:
+                      chunk: int | None = None) -> int:
         """Evaluate ``tokens`` in the spare sequence (the window after the next trim); the
         main sequence is not touched. What it holds of their beginning (the same tokens at
         the same positions: the top of the prompt) is shared, not evaluated again. A full
@@ -381,10 +383,16 @@ class LlamaBackend(Backend):
                 self._model_thread.call(self._seqs.clear, self._spare)
                 return 0
 
-    def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None, chunk: int) -> int:
+    def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None,
+              chunk: int | None) -> int:
         """Evaluate ``tokens`` into ``seq`` in chunks of about ``CHUNK_SECONDS`` each, which
         ``cancel`` aborts at once (inside llama.cpp, between the steps of the evaluation):
-        a player who acts does not wait for the chunk, on a big model or a small one."""
+        a player who acts does not wait for the chunk, on a big model or a small one, and
+        what it had done is lost. The first chunk is sized by the last call's speed
+        (``chunk`` overrides it; none known: a small one), so a short idle moment on a slow
+        or busy machine still keeps some work."""
+        if chunk is None:
+            chunk = self._sized(self._rate) if self._rate else FIRST_CHUNK
         at = self._reuse_prefix(seq, tokens)
         done = 0
         abort = None if cancel is None or not self.abort_background else (
@@ -401,8 +409,13 @@ class LlamaBackend(Backend):
             if evaluated < len(piece):
                 break  # aborted
             if took > 0:
-                chunk = max(8, min(256, int(len(piece) * self.chunk_seconds / took)))
+                self._rate = len(piece) / took
+                chunk = self._sized(self._rate)
         return done
+
+    def _sized(self, rate: float) -> int:
+        """A chunk that takes about ``chunk_seconds`` at ``rate`` tokens a second."""
+        return max(4, min(256, int(rate * self.chunk_seconds)))
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------
 

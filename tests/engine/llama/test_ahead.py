@@ -249,6 +249,32 @@ def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
     assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
 
 
+def test_background_chunks_start_small_then_as_the_last_speed_allows(
+        ahead: LlamaBackend) -> None:
+    # A player who acts aborts the chunk being evaluated and its work is lost: the first
+    # chunk, its speed unknown, is small; later ones (in later calls too) take about
+    # ``chunk_seconds`` at the speed measured, here as long as any chunk may be.
+    seqs = ahead._seqs  # noqa: SLF001
+    pieces: list[int] = []
+    real = seqs.decode
+
+    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
+        pieces.append(len(tokens))
+        return real(seq, tokens, abort)  # type: ignore[arg-type]
+
+    ahead.chunk_seconds = 1000.0
+    seqs.decode = recording  # type: ignore[method-assign]
+    try:
+        story = ahead.tokenize(STORY * 6)
+        ahead.prefill(story[:300])
+        assert pieces[:2] == [16, 256]
+        pieces.clear()
+        ahead.prefill_spare(story[100:400])
+        assert pieces[0] == 256
+    finally:
+        seqs.decode = real  # type: ignore[method-assign]
+
+
 def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
     b = backend_for(tiny_gguf, 1)  # the check above can fail: this is what it saves
     try:
