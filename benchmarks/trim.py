@@ -37,7 +37,7 @@ VARIANTS: dict[str, str] = {
     "spare": "as it ships: the next window evaluated ahead in the spare sequence",
     "without": "no spare sequence: a trim evaluates the kept window at the reply",
     "unabortable": "the spare, with background chunks of ~0.1 s that a reply waits for "
-                   "(before aborting them inside llama.cpp)",
+                   "(as before: not aborted inside llama.cpp, not doubling)",
     "low-water": "the spare, with trims down to 35% of the context, not 50%",
     "candidates": "the spare, with 2 alternatives written ahead (candidates 3)",
     "candidates-ahead-first": "candidates 3, writing ahead first even when a trim is near",

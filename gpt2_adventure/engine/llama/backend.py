@@ -35,12 +35,10 @@ from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
-# How long a chunk of work in the background (``prefill``, ``prefill_spare``) takes: a reply
-# aborts the one being evaluated at once and it is lost, but chunks much shorter evaluate
-# fewer tokens a second (each reads all the weights once: on the 1.5B shape ~0.2 s for a
-# single token).
-CHUNK_SECONDS = 0.5
-FIRST_CHUNK = 16  # tokens, before a chunk's speed is known
+FIRST_CHUNK = 16  # tokens: the first chunk of work in the background (``_fill``)
+# How long a chunk in the background takes when a reply waits for it to end rather than
+# aborting it (``abort_background`` off: benchmarks/trim.py compares the two).
+CHUNK_SECONDS = 0.1
 
 
 class LlamaBackend(Backend):
@@ -86,11 +84,10 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
-        # Work in the background in chunks of about this long, each aborted at once by a
-        # reply (False: finished first; benchmarks/trim.py compares the two).
-        self.chunk_seconds = CHUNK_SECONDS
+        # Work in the background is aborted at once by a reply (False: the reply waits for
+        # the chunk being evaluated, which takes about ``chunk_seconds``).
         self.abort_background = True
-        self._rate = 0.0  # tokens a second the last chunk in the background was evaluated at
+        self.chunk_seconds = CHUNK_SECONDS
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
@@ -385,14 +382,15 @@ class LlamaBackend(Backend):
 
     def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None,
               chunk: int | None) -> int:
-        """Evaluate ``tokens`` into ``seq`` in chunks of about ``CHUNK_SECONDS`` each, which
-        ``cancel`` aborts at once (inside llama.cpp, between the steps of the evaluation):
-        a player who acts does not wait for the chunk, on a big model or a small one, and
-        what it had done is lost. The first chunk is sized by the last call's speed
-        (``chunk`` overrides it; none known: a small one), so a short idle moment on a slow
-        or busy machine still keeps some work."""
-        if chunk is None:
-            chunk = self._sized(self._rate) if self._rate else FIRST_CHUNK
+        """Evaluate ``tokens`` into ``seq`` in chunks that ``cancel`` aborts at once (inside
+        llama.cpp, between the steps of the evaluation): a player who acts does not wait for
+        the chunk, on a big model or a small one, and what it had done is lost. So the first
+        chunk is small (``chunk`` overrides it) and each next one twice as big, up to 256
+        tokens: a big batch evaluates several times more tokens a second than a small one
+        (each reads all the weights: on the 1.5B shape ~0.2 s even for one token), and the
+        chunk lost is about as big as what the ones before it kept. Without aborting
+        (``abort_background`` off), chunks take about ``chunk_seconds`` each."""
+        chunk = chunk or FIRST_CHUNK
         at = self._reuse_prefix(seq, tokens)
         done = 0
         abort = None if cancel is None or not self.abort_background else (
@@ -408,14 +406,11 @@ class LlamaBackend(Backend):
             done += evaluated
             if evaluated < len(piece):
                 break  # aborted
-            if took > 0:
-                self._rate = len(piece) / took
-                chunk = self._sized(self._rate)
+            if self.abort_background or cancel is None:
+                chunk = min(256, chunk * 2)
+            elif took > 0:  # a reply would wait for the next one
+                chunk = max(4, min(256, int(len(piece) * self.chunk_seconds / took)))
         return done
-
-    def _sized(self, rate: float) -> int:
-        """A chunk that takes about ``chunk_seconds`` at ``rate`` tokens a second."""
-        return max(4, min(256, int(rate * self.chunk_seconds)))
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------
 

@@ -249,11 +249,9 @@ def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
     assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
 
 
-def test_background_chunks_start_small_then_as_the_last_speed_allows(
-        ahead: LlamaBackend) -> None:
+def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     # A player who acts aborts the chunk being evaluated and its work is lost: the first
-    # chunk, its speed unknown, is small; later ones (in later calls too) take about
-    # ``chunk_seconds`` at the speed measured, here as long as any chunk may be.
+    # chunk is small, and each next one (kept once it is done) twice as big, for speed.
     seqs = ahead._seqs  # noqa: SLF001
     pieces: list[int] = []
     real = seqs.decode
@@ -262,15 +260,14 @@ def test_background_chunks_start_small_then_as_the_last_speed_allows(
         pieces.append(len(tokens))
         return real(seq, tokens, abort)  # type: ignore[arg-type]
 
-    ahead.chunk_seconds = 1000.0
     seqs.decode = recording  # type: ignore[method-assign]
     try:
         story = ahead.tokenize(STORY * 6)
-        ahead.prefill(story[:300])
-        assert pieces[:2] == [16, 256]
+        ahead.prefill(story[:300], CancelToken())
+        assert pieces == [16, 32, 64, 128, 60]
         pieces.clear()
-        ahead.prefill_spare(story[100:400])
-        assert pieces[0] == 256
+        ahead.prefill_spare(story[100:400], CancelToken())
+        assert pieces[:2] == [16, 32]
     finally:
         seqs.decode = real  # type: ignore[method-assign]
 
