@@ -36,8 +36,8 @@ from benchmarks.common import SHAPES, THREADS, isolate, p95, sentence, shaped_gg
 VARIANTS: dict[str, str] = {
     "spare": "as it ships: the next window evaluated ahead in the spare sequence",
     "without": "no spare sequence: a trim evaluates the kept window at the reply",
-    "unabortable": "the spare, with background chunks of ~0.1 s that a reply waits for "
-                   "(as before: not aborted inside llama.cpp, not doubling)",
+    "abort": "the spare, with background chunks a reply aborts inside llama.cpp (doubling "
+             "from 16 tokens) instead of chunks of ~0.1 s that it waits for",
     "low-water": "the spare, with trims down to 35% of the context, not 50%",
     "candidates": "the spare, with 2 alternatives written ahead (candidates 3)",
     "candidates-ahead-first": "candidates 3, writing ahead first even when a trim is near",
@@ -73,8 +73,8 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
                                                candidates=candidates), max_rerolls=0)
     if variant == "without":
         session.builder.next_at = math.inf  # never laid out ahead: the trim as before
-    elif variant == "unabortable":
-        backend.abort_background, backend.chunk_seconds = False, 0.1
+    elif variant == "abort":
+        backend.abort_background = True
     elif variant == "low-water":
         session.builder.low_water = 0.35
     elif variant == "candidates-ahead-first":

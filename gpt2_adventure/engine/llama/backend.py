@@ -36,9 +36,7 @@ from gpt2_adventure.errors import ContextOverflowError, ModelFileError
 
 NO_BIAS = float("-inf")
 FIRST_CHUNK = 16  # tokens: the first chunk of work in the background (``_fill``)
-# How long a chunk in the background takes when a reply waits for it to end rather than
-# aborting it (``abort_background`` off: benchmarks/trim.py compares the two).
-CHUNK_SECONDS = 0.1
+CHUNK_SECONDS = 0.1  # the longest a chunk in the background makes a player's reply wait
 
 
 class LlamaBackend(Backend):
@@ -84,9 +82,12 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
-        # Work in the background is aborted at once by a reply (False: the reply waits for
-        # the chunk being evaluated, which takes about ``chunk_seconds``).
-        self.abort_background = True
+        # A reply waits for the chunk of work in the background being evaluated, which takes
+        # about ``chunk_seconds``. True: a reply aborts it at once instead (chunks doubling
+        # from 16 tokens). Off: in the trim benchmark's game on the 1.5B shape, ordinary
+        # turns were slower with it (median 8.1 s against 0.64 s), though a reply right
+        # after an aborted chunk alone was not; benchmarks/trim.py --variants abort.
+        self.abort_background = False
         self.chunk_seconds = CHUNK_SECONDS
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).

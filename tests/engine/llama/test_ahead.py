@@ -214,6 +214,7 @@ class ActsMidway(CancelToken):
 
 def test_a_player_who_acts_aborts_the_spares_chunk_and_it_goes_on_later(
         ahead: LlamaBackend) -> None:
+    ahead.abort_background = True  # (off by default: see LlamaBackend.abort_background)
     window = ahead.tokenize(STORY * 6)[200:]
     assert len(window) > 300
     cancel = ActsMidway(after=4)
@@ -252,6 +253,7 @@ def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
 def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     # A player who acts aborts the chunk being evaluated and its work is lost: the first
     # chunk is small, and each next one (kept once it is done) twice as big, for speed.
+    # Without aborting, a reply waits for the chunk: chunks stay short.
     seqs = ahead._seqs  # noqa: SLF001
     pieces: list[int] = []
     real = seqs.decode
@@ -260,6 +262,7 @@ def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
         pieces.append(len(tokens))
         return real(seq, tokens, abort)  # type: ignore[arg-type]
 
+    ahead.abort_background = True
     seqs.decode = recording  # type: ignore[method-assign]
     try:
         story = ahead.tokenize(STORY * 6)
@@ -268,6 +271,11 @@ def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
         pieces.clear()
         ahead.prefill_spare(story[100:400], CancelToken())
         assert pieces[:2] == [16, 32]
+        pieces.clear()
+        ahead.abort_background = False
+        ahead.chunk_seconds = 1e-9
+        ahead.prefill_spare(story[300:400], CancelToken())
+        assert pieces[:3] == [16, 4, 4]
     finally:
         seqs.decode = real  # type: ignore[method-assign]
 
