@@ -71,12 +71,14 @@ class Plan:
     top_world: tuple[int, ...] = ()  # world entries in the top block (indices into state.world)
     # world entries found mid-window: (entry index, the turn it goes before)
     late_world: tuple[tuple[int, int], ...] = ()
-    # The next trim, fixed ahead of time (``ContextBuilder.next_window``): the first turn it
-    # keeps and the world entries on top, so its prompt can be evaluated before it is needed.
+    # The next trim, fixed ahead of time (``ContextBuilder.next_window``): the world entries
+    # on top (``next_laid``) and the first turn it keeps (fixed later), so its prompt can be
+    # evaluated before it is needed.
+    next_laid: bool = False
     next_start: int | None = None
     next_top_world: tuple[int, ...] = ()
-    # their text as it was fixed: the spare sequence evaluated that, and automatic entries
-    # change as the story goes (the trim takes the text the spare holds)
+    # ...and those entries' text as it read then: the trim shows them so (an automatic entry
+    # keeps up with the story), so the window evaluated ahead stays its prefix.
     next_world_text: dict[int, str] = field(default_factory=dict)
     # recalled passages: (turn it comes from, its sentence there, the turn it goes before,
     # its text), in the order they were placed
@@ -599,13 +601,14 @@ class ContextBuilder:
         return tuple(Recalled(turn, text) for _, (turn, _, _, text) in placed)
 
     def _retrim(self, state: StoryState, active: list[int], tail: str, budget: int,
-                growth: int = 0) -> None:
+                growth: int = 0, texts: dict[int, str] | None = None) -> None:
         """Move the window forward in one chunk, down to the low-water mark (less ``growth``:
-        the story still to come before a trim laid out ahead is taken)."""
+        the story still to come before a trim laid out ahead is taken), with ``active`` on
+        top, as ``texts`` has them (None: as they read now)."""
         plan = self.plan
         n = len(state.turns)
         plan.top_world, plan.late_world, plan.recall = tuple(active), (), ()
-        plan.world_text = {}  # laid out afresh: as the entries read now
+        plan.world_text = dict(texts or {})  # laid out afresh: as the entries read now
         fixed = (len(self._pinned(state).tokens) + len(self._world_tokens(state, plan.top_world))
                  + len(self._note_tokens(state)) + len(self.tokens(tail)))
         target = min(budget, max(int(self.n_ctx * self.low_water) - growth, fixed))
@@ -617,42 +620,64 @@ class ContextBuilder:
             used += self._turn_cost(state, start)
         plan.window_start = min(start, max(0, n - 1))  # the newest turn always stays
         plan.note_at = max(plan.window_start, n - self.note_depth)
-        # Found again for the window as it now starts: an automatic entry whose sentences
-        # the trim took out of view tells the model something again.
-        plan.top_world = tuple(self._active(state, self._scan(state, tail)))
+        if texts is None:
+            # Found again for the window as it now starts: an automatic entry whose
+            # sentences the trim took out of view tells the model something again. (A top
+            # laid out ahead stays as the spare sequence holds it; ``_take_next`` adds the
+            # rest after the story.)
+            plan.top_world = tuple(self._active(state, self._scan(state, tail)))
 
     def _take_next(self, state: StoryState, active: list[int], tail: str, budget: int
                    ) -> bool:
-        """Trim to the window fixed ahead of time, if it still moves forward and fits."""
+        """Trim to the window laid out ahead of time, if it still moves forward and fits;
+        one whose first turn was not fixed yet gets it now, under the top laid out then."""
         plan = self.plan
         n = len(state.turns)
-        start = plan.next_start
         kept = replace(plan)
-        plan.next_start, plan.next_top_world, plan.next_world_text = None, (), {}
-        if start is None or not plan.window_start < start < n:
+        plan.next_laid, plan.next_start, plan.next_top_world = False, None, ()
+        plan.next_world_text = {}
+        if not kept.next_laid:
             return False
-        valid = self._valid(state)
-        plan.window_start = start
-        plan.top_world = tuple(i for i in kept.next_top_world if i in valid)
-        plan.world_text = {i: text for i, text in kept.next_world_text.items()
-                           if i in plan.top_world}  # as the spare sequence holds them
+        top = self._next_top(state, kept)
+        texts = {i: kept.next_world_text[i] for i in top if i in kept.next_world_text}
+        start = kept.next_start
+        if start is None or not plan.window_start < start < n:
+            self._retrim(state, list(top), tail, budget, texts=texts)
+            start = plan.window_start
+        plan.window_start, plan.top_world, plan.world_text = start, top, texts
         at = n - 1 if state.turns[-1].role == "player" else n
         active = self._active(state, self._scan(state, tail), plan.top_world)  # (as _retrim)
         plan.late_world = tuple((i, max(at, start)) for i in active if i not in plan.top_world)
         plan.note_at = max(start, n - self.note_depth)
         plan.recall = ()  # recalled anew for the new window
-        if len(self._assemble(state, tail)[0]) <= budget:
+        if start > kept.window_start and len(self._assemble(state, tail)[0]) <= budget:
             return True
         for name in ("window_start", "top_world", "late_world", "note_at", "recall",
                      "world_text"):
             setattr(plan, name, getattr(kept, name))
         return False
 
+    def _next_top(self, state: StoryState, plan: Plan) -> tuple[int, ...]:
+        """The top block of the trim laid out ahead: its entries that are still there."""
+        valid = self._valid(state)
+        return tuple(i for i in plan.next_top_world if i in valid)
+
+    def _exchange(self, state: StoryState) -> float:
+        """Tokens an exchange (an action and its reply) adds, as the last few turns did."""
+        n = len(state.turns)
+        recent = [self._turn_cost(state, i) for i in range(max(0, n - 4), n)]
+        return 2 * sum(recent) / len(recent) if recent else 1.0
+
     def next_window(self, state: StoryState, reply_tokens: int) -> list[int] | None:
-        """The story as the next trim will lay it out (the note after it), to evaluate ahead
-        in a spare sequence: GPT-2's positions are absolute, so a trim evaluates everything
-        it keeps again. None while the prompt is below ``next_at`` of its budget. The trim
-        is fixed now (``plan.next_start``) and the real one takes it while it fits."""
+        """The prompt as the next trim will lay it out, to evaluate ahead in a spare sequence
+        (GPT-2's positions are absolute, so a trim evaluates everything it keeps again).
+        None while the prompt is below ``next_at`` of its budget. From there on, the trim's
+        top (persona, memory, the world entries on top as they read now) is fixed at once
+        and evaluated first; its first turn is fixed once the story to come before the trim
+        fits under the low-water mark with it (fixed sooner, the trim would keep all that
+        story and come again soon), and from then on the story since and the note are added
+        after it. The real trim takes it while it fits; each call only adds to the end, so
+        the spare sequence keeps what it holds."""
         reply_tokens = max(1, min(reply_tokens, self.n_ctx // 2))
         budget = self.n_ctx - reply_tokens
         plan = self.plan
@@ -662,26 +687,48 @@ class ContextBuilder:
             return None
         kept = replace(plan)
         try:
-            if plan.next_start is None or not plan.window_start < plan.next_start < n:
+            if not kept.next_laid:
+                plan.world_text = {}  # as the entries read now
                 active = self._active(state, self._scan(state, ""))
-                # The trim comes once the story has grown to the budget: drop that much more
-                # now, so that after it the prompt is back at the low-water mark.
-                self._retrim(state, active, "", budget, growth=max(0, budget - now))
-                if plan.window_start <= kept.window_start:
-                    return None  # nothing would be dropped
-                kept.next_start, kept.next_top_world = plan.window_start, plan.top_world
-                # The entries' text from now until the trim: the window evaluated ahead
-                # keeps its prefix while automatic entries keep up with the story.
-                kept.next_world_text = {i: self._world_text(state, i) for i in plan.top_world}
-            assert kept.next_start is not None  # it was in range, or was just set
-            plan.window_start = kept.next_start
-            plan.top_world = kept.next_top_world
-            plan.late_world, plan.note_at, plan.recall = (), n, ()
-            plan.world_text = dict(kept.next_world_text)  # as the trim will lay it out
+                kept.next_laid, kept.next_top_world = True, tuple(active)
+                kept.next_world_text = {i: self._world_text(state, i) for i in active}
+            top = self._next_top(state, kept)
+            texts = dict(kept.next_world_text)
+            if kept.next_start is not None and not plan.window_start < kept.next_start < n:
+                kept.next_start = None  # (the story was cut back under it)
+            if kept.next_start is None:
+                kept.next_start = self._next_start(state, top, texts, budget, budget - now)
+            plan.top_world, plan.world_text, plan.late_world, plan.recall = top, texts, (), ()
+            if kept.next_start is None:  # the top alone, for now
+                return _joined([*self._pinned_spans(state), *self._world_pieces(state, top)])
+            plan.window_start, plan.note_at = kept.next_start, n
             tokens = self._assemble(state, "")[0]
         finally:
             self.plan = kept
         return tokens
+
+    def _next_start(self, state: StoryState, top: tuple[int, ...], texts: dict[int, str],
+                    budget: int, growth: int) -> int | None:
+        """The first turn the next trim keeps, with ``top`` on top and ``growth`` tokens of
+        story still to come before it; None while it is too early to tell (that story does
+        not fit under the low-water mark yet: more than an exchange over it) or nothing
+        would be dropped."""
+        plan = self.plan
+        before = plan.window_start
+        plan.top_world, plan.world_text = top, texts
+        fixed = (len(self._pinned(state).tokens) + len(self._world_tokens(state, top))
+                 + len(self._note_tokens(state)))
+        if growth > max(int(self.n_ctx * self.low_water) - fixed, self._exchange(state)):
+            return None
+        self._retrim(state, list(top), "", budget, growth=max(0, growth), texts=texts)
+        return plan.window_start if plan.window_start > before else None
+
+    def exchanges_to_trim(self, state: StoryState, reply_tokens: int) -> float:
+        """About how many more exchanges (an action and its reply, as long as the last few)
+        fit before the window moves: the room the prompt has left over their mean size."""
+        budget = self.n_ctx - max(1, min(reply_tokens, self.n_ctx // 2))
+        room = budget - len(self._assemble(state, "")[0])
+        return max(0.0, room / max(1.0, self._exchange(state)))
 
     def _fit_last_resort(self, state: StoryState, tail: str, keep: int, budget: int
                          ) -> list[Span]:

@@ -575,6 +575,13 @@ class Session:
             return None
         return self.builder.next_window(self.state, self.sampling.max_tokens + reserve)
 
+    @_when_free(False)
+    def trim_near(self, reserve: int = 48, within: float = 2.0) -> bool:
+        """The window moves within ``within`` exchanges: the idle moments left before it
+        go to the spare sequence first (``Warmup``), writing ahead after it."""
+        reply = self.sampling.max_tokens + reserve
+        return self.builder.exchanges_to_trim(self.state, reply) <= within
+
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
         return int(self.backend.prefill_spare(tokens, cancel))
 

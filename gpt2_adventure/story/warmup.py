@@ -5,8 +5,8 @@ Its lifetime, with the thread each step runs on:
 - ``Warmup.plan`` (the session's owner, between replies): lay out the next prompt to evaluate,
   the replies to write ahead (alternatives to the last reply, ``story/choices.py``) and the
   window after the next trim when one is near. Nothing runs yet: ``Stage.WAITING``.
-- ``run`` (a worker; it touches only the backend): ``PROMPT``, ``AHEAD``, ``SPARE``, then
-  ``DONE``, however it ends.
+- ``run`` (a worker; it touches only the backend): ``PROMPT``, ``AHEAD``, ``SPARE`` (when
+  the trim is near, ``SPARE`` before ``AHEAD``), then ``DONE``, however it ends.
 - ``stop`` (any thread; the next line does it): within one token or one ~0.1 s chunk. One
   stopped before its worker began never begins.
 - ``take_over`` (the owner): a retry while an alternative is being written and none is ready
@@ -46,6 +46,7 @@ class Warmup:
     tokens: list[int]  # the next prompt ([]: none to evaluate)
     ahead: AheadJob | None = None  # the replies to write ahead
     spare: list[int] | None = None  # the window after the next trim
+    spare_first: bool = False  # the trim is near: the spare before writing ahead
     cancel: CancelToken = field(default_factory=CancelToken)
     _stage: Stage = Stage.WAITING
     _taken_over: bool = False  # a retry waits for the reply being written: stop after it
@@ -60,7 +61,8 @@ class Warmup:
         spare = session.spare_prompt()
         if tokens is None and job is None and spare is None:
             return None
-        return cls(tokens or [], job, spare)
+        near = spare is not None and job is not None and session.trim_near()
+        return cls(tokens or [], job, spare, spare_first=near)
 
     @property
     def stage(self) -> Stage:
@@ -82,8 +84,9 @@ class Warmup:
         """Evaluate the next prompt first (the player may act at once), then write the
         replies ahead, calling ``on_ready`` as each is there (``Session.collect_ahead`` takes
         them in), then evaluate the window after the next trim (over several turns, a little
-        each time, so that the trim does not stall a quick player). Returns how many prompt
-        tokens were evaluated; a failure is raised, with the warm-up over."""
+        each time, so that the trim does not stall a quick player); when the trim is near
+        (``spare_first``), the window before the replies. Returns how many prompt tokens
+        were evaluated; a failure is raised, with the warm-up over."""
         if not self._enter(Stage.PROMPT):
             self._end()  # stopped before it began
             return 0
@@ -91,13 +94,19 @@ class Warmup:
         try:
             if self.tokens:
                 evaluated = session.prefill(self.tokens, self.cancel)
+            if self.spare_first:
+                self._spare(session)
             if self.ahead is not None and self._enter(Stage.AHEAD):
                 session.write_ahead(self.ahead, self.cancel, lambda: self._ready(on_ready))
-            if self.spare and self._enter(Stage.SPARE):
-                session.prefill_spare(self.spare, self.cancel)
+            if not self.spare_first:
+                self._spare(session)
         finally:
             self._end()
         return evaluated
+
+    def _spare(self, session: Session) -> None:
+        if self.spare and self._enter(Stage.SPARE):
+            session.prefill_spare(self.spare, self.cancel)
 
     def _enter(self, stage: Stage) -> bool:
         with self._changed:

@@ -35,7 +35,8 @@ from gpt2_adventure.engine.sampling import Sampling, banned_tokens
 from gpt2_adventure.errors import ModelFileError
 
 NO_BIAS = float("-inf")
-CHUNK_SECONDS = 0.1  # the longest a warm-up makes a player's reply wait
+FIRST_CHUNK = 16  # tokens: the first chunk of work in the background (``_fill``)
+CHUNK_SECONDS = 0.1  # the longest a chunk in the background makes a player's reply wait
 
 
 class LlamaBackend(Backend):
@@ -81,6 +82,13 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
+        # A reply waits for the chunk of work in the background being evaluated, which takes
+        # about ``chunk_seconds``. True: a reply aborts it at once instead (chunks doubling
+        # from 16 tokens). Off: in the trim benchmark's game on the 1.5B shape, ordinary
+        # turns were slower with it (median 8.1 s against 0.64 s), though a reply right
+        # after an aborted chunk alone was not; benchmarks/trim.py --variants abort.
+        self.abort_background = False
+        self.chunk_seconds = CHUNK_SECONDS
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
         self._model_thread = ModelThread()
@@ -324,7 +332,7 @@ class LlamaBackend(Backend):
     # -- warm-up --------------------------------------------------------------------------
 
     def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None,
-                chunk: int = 64) -> int:
+                chunk: int | None = None) -> int:
         """Evaluate ``tokens`` ahead of time (no reply), so a later prompt that starts with them
         only evaluates what follows. Stops between chunks when cancelled; returns how many
         tokens were evaluated."""
@@ -337,37 +345,56 @@ class LlamaBackend(Backend):
             return self._fill(self._main, tokens, cancel, chunk)
 
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None,
-                      chunk: int = 64) -> int:
+                      chunk: int | None = None) -> int:
         """Evaluate ``tokens`` in the spare sequence (the window after the next trim); the
-        main sequence is not touched. A full cache gives the spare up."""
+        main sequence is not touched. What it holds of their beginning (the same tokens at
+        the same positions: the top of the prompt) is shared, not evaluated again. A full
+        cache gives the spare up."""
         tokens = [int(t) for t in tokens]
         if self._spare is None or not tokens or len(tokens) >= self._n_ctx:
             return 0
         with self._lock:
             self._check_open()
+            seqs, spare = self._seqs, self._spare
+            shared = seqs.common_prefix(self._main, tokens)
+            if shared > seqs.common_prefix(spare, tokens):
+                self._model_thread.call(seqs.share, self._main, spare, shared)
             try:
-                return self._fill(self._spare, tokens, cancel, chunk)
+                return self._fill(spare, tokens, cancel, chunk)
             except NoRoom:
                 self._model_thread.call(self._seqs.clear, self._spare)
                 return 0
 
-    def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None, chunk: int) -> int:
-        """Evaluate ``tokens`` into ``seq`` in chunks, checking ``cancel`` between them; the
-        chunks are sized to take about ``CHUNK_SECONDS`` each, so a player who acts waits
-        no longer for a big model than for a small one."""
+    def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None,
+              chunk: int | None) -> int:
+        """Evaluate ``tokens`` into ``seq`` in chunks that ``cancel`` aborts at once (inside
+        llama.cpp, between the steps of the evaluation): a player who acts does not wait for
+        the chunk, on a big model or a small one, and what it had done is lost. So the first
+        chunk is small (``chunk`` overrides it) and each next one twice as big, up to 256
+        tokens: a big batch evaluates several times more tokens a second than a small one
+        (each reads all the weights: on the 1.5B shape ~0.2 s even for one token), and the
+        chunk lost is about as big as what the ones before it kept. Without aborting
+        (``abort_background`` off), chunks take about ``chunk_seconds`` each."""
+        chunk = chunk or FIRST_CHUNK
         at = self._reuse_prefix(seq, tokens)
         done = 0
+        abort = None if cancel is None or not self.abort_background else (
+            lambda: cancel.cancelled)
         while at < len(tokens):
             if cancel is not None and cancel.cancelled:
                 break
             piece = tokens[at: at + chunk]
             started = time.perf_counter()
-            self._eval(seq, piece)
+            evaluated = self._model_thread.call(self._seqs.decode, seq, piece, abort)
             took = time.perf_counter() - started
-            if took > 0:
-                chunk = max(4, min(256, int(len(piece) * CHUNK_SECONDS / took)))
-            at += len(piece)
-            done += len(piece)
+            at += evaluated
+            done += evaluated
+            if evaluated < len(piece):
+                break  # aborted
+            if self.abort_background or cancel is None:
+                chunk = min(256, chunk * 2)
+            elif took > 0:  # a reply would wait for the next one
+                chunk = max(4, min(256, int(len(piece) * self.chunk_seconds / took)))
         return done
 
     # -- stored state (resume a save without re-evaluating it) ------------------------------

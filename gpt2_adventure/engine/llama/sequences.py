@@ -15,12 +15,16 @@ only for the model and its tokenizer (``internals.py``).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
 class NoRoom(RuntimeError):
     """llama.cpp found no free cells for a batch (the cache is full)."""
+
+
+class Aborted(RuntimeError):
+    """An evaluation's ``abort`` stopped it (``Sequences.decode``)."""
 
 
 class Sequences:
@@ -53,19 +57,60 @@ class Sequences:
         self._memory = lc.llama_get_memory(ctx)
         self._batch = lc.llama_batch_init(self.n_batch, 0, 1)
         self.tokens: list[list[int]] = [[] for _ in range(n_seq)]
+        # llama.cpp asks this between the steps of an evaluation while ``decode`` was given
+        # ``abort`` (ggml's first compute thread calls it: only then is one set, so replies
+        # pay no Python call per step). Kept here: the C side holds only a pointer to it.
+        self._abort: Callable[[], bool] | None = None
+        self._abort_callback = lc.ggml_abort_callback(lambda _data: self._aborting())
 
     # -- evaluating -----------------------------------------------------------------------
 
-    def decode(self, seq: int, tokens: Sequence[int]) -> None:
+    def decode(self, seq: int, tokens: Sequence[int],
+               abort: Callable[[], bool] | None = None) -> int:
         """Evaluate ``tokens`` after what ``seq`` holds; the last one's logits are kept (for
-        ``llama_sampler_sample(chain, ctx, -1)``)."""
+        ``llama_sampler_sample(chain, ctx, -1)``). ``abort``, asked between the steps of the
+        evaluation, stops it at once when it answers True: the batch being evaluated is
+        dropped (llama.cpp removes its cells), so work in the background never makes a reply
+        wait. Returns how many of ``tokens`` ``seq`` now holds."""
+        done = 0
         for at in range(0, len(tokens), self.n_batch):
             chunk = [int(t) for t in tokens[at: at + self.n_batch]]
             last = at + len(chunk) == len(tokens)
             start = len(self.tokens[seq])
-            self._run([(seq, t, start + i, last and i == len(chunk) - 1)
-                       for i, t in enumerate(chunk)])
+            rows = [(seq, t, start + i, last and i == len(chunk) - 1)
+                    for i, t in enumerate(chunk)]
+            if abort is None:
+                self._run(rows)
+            elif not self._run_abortable(rows, abort):
+                return done
             self.tokens[seq].extend(chunk)
+            done += len(chunk)
+        return done
+
+    def _aborting(self) -> bool:
+        abort = self._abort
+        return abort is not None and abort()
+
+    def _run_abortable(self, rows: list[tuple[int, int, int, bool]],
+                       abort: Callable[[], bool]) -> bool:
+        """``_run`` that ``abort`` may stop; False when it did (nothing of it is kept)."""
+        import llama_cpp as lc
+
+        if abort():
+            return False
+        self._abort = abort
+        lc.llama_set_abort_callback(self.ctx, self._abort_callback, None)
+        try:
+            self._run(rows)
+            return True
+        except Aborted:
+            seq, start = rows[0][0], rows[0][2]
+            # llama.cpp drops the aborted batch's cells; make sure, whatever its version.
+            lc.llama_memory_seq_rm(self._memory, seq, start, -1)
+            return False
+        finally:
+            lc.llama_set_abort_callback(self.ctx, lc.ggml_abort_callback(), None)
+            self._abort = None
 
     def step(self, items: Sequence[tuple[int, int]]) -> None:
         """One evaluation carrying one token for each ``(seq, token)``; item ``i``'s logits
@@ -88,6 +133,8 @@ class Sequences:
         result = lc.llama_decode(self.ctx, batch)
         if result == 1:
             raise NoRoom("the model's cache is full")
+        if result == 2:
+            raise Aborted("the evaluation was aborted")
         if result != 0:
             raise RuntimeError(f"llama_decode failed ({result})")
 

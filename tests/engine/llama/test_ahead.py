@@ -199,6 +199,88 @@ def test_the_spare_sequence_takes_over_when_the_window_moves_to_it(ahead: LlamaB
     assert reply.stats.evaluated_tokens < 30
 
 
+class ActsMidway(CancelToken):
+    """A player who acts while the background evaluation is inside llama.cpp: cancelled from
+    the ``after``-th time it is asked on."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.asked, self.after = 0, after
+
+    @property
+    def cancelled(self) -> bool:
+        self.asked += 1
+        return self.asked >= self.after or super().cancelled
+
+
+def test_a_player_who_acts_aborts_the_spares_chunk_and_it_goes_on_later(
+        ahead: LlamaBackend) -> None:
+    ahead.abort_background = True  # (off by default: see LlamaBackend.abort_background)
+    window = ahead.tokenize(STORY * 6)[200:]
+    assert len(window) > 300
+    cancel = ActsMidway(after=4)
+    done = ahead.prefill_spare(window, cancel, chunk=len(window))  # one chunk: all or none
+    assert done == 0 and cancel.asked == 4  # aborted inside it, not after it
+    seqs = ahead._seqs  # noqa: SLF001
+    assert seqs.tokens[3] == []
+    assert ahead.prefill_spare(window[:100]) == 100
+    cancel = ActsMidway(after=4)
+    assert ahead.prefill_spare(window, cancel, chunk=50) == 0  # (the first chunk aborted)
+    assert seqs.tokens[3] == window[:100]  # what it held stays
+    assert ahead.prefill_spare(window) == len(window) - 100  # only the rest
+    reply = ahead.stream(window + ahead.tokenize(" Go."), GREEDY)
+    "".join(reply)
+    assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
+
+
+def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
+        ahead: LlamaBackend) -> None:
+    story = ahead.tokenize(STORY * 3)
+    ahead.prefill(story)
+    top = story[:40]  # the next trim's top as the main sequence holds it (memory, world)
+    assert ahead.prefill_spare(top) <= 1  # shared (the last token is evaluated again)
+    later = top + story[120:200]
+    assert ahead.prefill_spare(later) == 80
+    reply = ahead.stream(later + ahead.tokenize(" Go."), GREEDY)
+    reference = backend_for(ahead.info.path, 1)
+    try:
+        want = reference.stream(later + ahead.tokenize(" Go."), GREEDY)
+        assert "".join(reply) == "".join(want)  # the shared cells answer as evaluated ones
+    finally:
+        reference.close()
+    assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
+
+
+def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
+    # A player who acts aborts the chunk being evaluated and its work is lost: the first
+    # chunk is small, and each next one (kept once it is done) twice as big, for speed.
+    # Without aborting, a reply waits for the chunk: chunks stay short.
+    seqs = ahead._seqs  # noqa: SLF001
+    pieces: list[int] = []
+    real = seqs.decode
+
+    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
+        pieces.append(len(tokens))
+        return real(seq, tokens, abort)  # type: ignore[arg-type]
+
+    ahead.abort_background = True
+    seqs.decode = recording  # type: ignore[method-assign]
+    try:
+        story = ahead.tokenize(STORY * 6)
+        ahead.prefill(story[:300], CancelToken())
+        assert pieces == [16, 32, 64, 128, 60]
+        pieces.clear()
+        ahead.prefill_spare(story[100:400], CancelToken())
+        assert pieces[:2] == [16, 32]
+        pieces.clear()
+        ahead.abort_background = False
+        ahead.chunk_seconds = 1e-9
+        ahead.prefill_spare(story[300:400], CancelToken())
+        assert pieces[:3] == [16, 4, 4]
+    finally:
+        seqs.decode = real  # type: ignore[method-assign]
+
+
 def test_without_a_spare_a_moved_window_is_evaluated_again(tiny_gguf: Path) -> None:
     b = backend_for(tiny_gguf, 1)  # the check above can fail: this is what it saves
     try:

@@ -304,9 +304,9 @@ def test_every_evaluation_runs_on_the_models_own_thread(backend: LlamaBackend) -
     seqs = backend._seqs  # noqa: SLF001
     real_eval = seqs.decode
 
-    def recording_eval(seq, tokens):  # noqa: ANN001, ANN202
+    def recording_eval(seq, tokens, abort=None):  # noqa: ANN001, ANN202
         threads.append(threading.current_thread().name)
-        return real_eval(seq, tokens)
+        return real_eval(seq, tokens, abort)
 
     seqs.decode = recording_eval
     try:

@@ -168,3 +168,23 @@ def test_a_refused_load_leaves_the_sequence_empty(seqs: Sequences) -> None:
     fresh(seqs, PROMPT)
     assert not seqs.load(0, PROMPT[:2], b"\x00" * 64)
     assert seqs.tokens[0] == [] and kv_positions(seqs, 0) == 0
+
+
+def test_an_evaluation_aborted_half_way_keeps_nothing_of_its_batch(seqs: Sequences) -> None:
+    want = fresh(seqs, PROMPT + OTHER)
+    seqs.clear(0)
+    seqs.decode(0, PROMPT)
+    asked = 0
+
+    def abort() -> bool:  # llama.cpp asks between the steps of one evaluation
+        nonlocal asked
+        asked += 1
+        return asked >= 3
+
+    assert seqs.decode(0, OTHER, abort) == 0
+    assert asked == 3  # stopped inside the evaluation, not only before it
+    assert seqs.tokens[0] == PROMPT and kv_positions(seqs, 0) == len(PROMPT)
+    assert seqs.decode(0, OTHER, lambda: False) == len(OTHER)  # evaluated again, in full
+    assert_same_evaluation(logits(seqs), want)
+    seqs.decode(0, PROMPT[:2])  # no abort is asked any more
+    assert asked == 3
