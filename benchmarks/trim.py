@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, dest="json_out")
     parser.add_argument("--variants", default="spare,without",
                         help="games to play one after another, comma-separated: "
-                        + "; ".join(f"{k} ({v})" for k, v in VARIANTS.items()))
+                        + "; ".join(f"{k} ({v})" for k, v in VARIANTS.items()).replace("%", "%%"))
     parser.add_argument("--only", choices=("spare", "without"), help="one of the two games")
     args = parser.parse_args()
     names = [args.only] if args.only else [v.strip() for v in args.variants.split(",")]
