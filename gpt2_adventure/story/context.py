@@ -559,7 +559,7 @@ class ContextBuilder:
         trimmed = False
         if len(tokens) > budget:
             trimmed = True
-            if not self._take_next(state, active, tail, budget):
+            if not self._take_next(state, tail, budget):
                 self._retrim(state, active, tail, budget)
             tokens, parts, spans = self._assemble(state, tail)
         if len(tokens) <= budget:
@@ -568,7 +568,7 @@ class ContextBuilder:
                 # The player names someone the story told of long ago, and the context (or
                 # the recall share) is full: trim now rather than answer without it.
                 trimmed = True
-                if not self._take_next(state, active, tail, budget):
+                if not self._take_next(state, tail, budget):
                     self._retrim(state, active, tail, budget)
                 tokens = self._assemble(state, tail)[0]
                 added = len(tokens) <= budget and self._add_recall(state, budget - len(tokens))[0]
@@ -627,7 +627,7 @@ class ContextBuilder:
             # rest after the story.)
             plan.top_world = tuple(self._active(state, self._scan(state, tail)))
 
-    def _take_next(self, state: StoryState, active: list[int], tail: str, budget: int
+    def _take_next(self, state: StoryState, tail: str, budget: int
                    ) -> bool:
         """Trim to the window laid out ahead of time, if it still moves forward and fits;
         one whose first turn was not fixed yet gets it now, under the top laid out then."""
