@@ -36,11 +36,11 @@ from benchmarks.common import SHAPES, THREADS, isolate, p95, sentence, shaped_gg
 VARIANTS: dict[str, str] = {
     "spare": "as it ships: the next window evaluated ahead in the spare sequence",
     "without": "no spare sequence: a trim evaluates the kept window at the reply",
-    "abort": "the spare, with background chunks a reply aborts inside llama.cpp (doubling "
-             "from 16 tokens) instead of chunks of ~0.1 s that it waits for",
+    "wait": "the spare, with background chunks of ~0.1 s that a reply waits for instead of "
+            "chunks it aborts inside llama.cpp (as before)",
     "low-water": "the spare, with trims down to 35% of the context, not 50%",
-    "candidates": "the spare, with 2 alternatives written ahead (candidates 3)",
-    "candidates-ahead-first": "candidates 3, writing ahead first even when a trim is near",
+    "candidates": "the spare, with 1 alternative written ahead (candidates 2, as shipped)",
+    "candidates-ahead-first": "candidates 2, writing ahead first even when a trim is near",
 }
 
 
@@ -68,13 +68,13 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
     paths = AppPaths.from_env()
     backend = LlamaBackend(model, threads=THREADS, seed=1, sequences=GAME_SEQUENCES)
     state = new_state(find_seed(paths, "knight"), {"name": "Anna"}, random.Random(seed))
-    candidates = 3 if variant.startswith("candidates") else 1
+    candidates = 2 if variant.startswith("candidates") else 1
     session = Session(state, backend, Sampling(max_tokens=60, temperature=0.8,
                                                candidates=candidates), max_rerolls=0)
     if variant == "without":
         session.builder.next_at = math.inf  # never laid out ahead: the trim as before
-    elif variant == "abort":
-        backend.abort_background = True
+    elif variant == "wait":
+        backend.abort_background = False
     elif variant == "low-water":
         session.builder.low_water = 0.35
     elif variant == "candidates-ahead-first":

@@ -80,7 +80,7 @@ COMMAND_TABLE: dict[str, Handler] = {
 }
 
 # How long closing waits for a cancelled reply or warm-up to end (they stop within one token
-# or one ~0.1 s chunk; only a stuck backend takes longer).
+# or one chunk of a prompt, which llama.cpp aborts; only a stuck backend takes longer).
 CLOSE_WAIT_SECONDS = 30.0
 
 

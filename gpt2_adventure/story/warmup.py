@@ -7,7 +7,8 @@ Its lifetime, with the thread each step runs on:
   window after the next trim when one is near. Nothing runs yet: ``Stage.WAITING``.
 - ``run`` (a worker; it touches only the backend): ``PROMPT``, ``AHEAD``, ``SPARE`` (when
   the trim is near, ``SPARE`` before ``AHEAD``), then ``DONE``, however it ends.
-- ``stop`` (any thread; the next line does it): within one token or one ~0.1 s chunk. One
+- ``stop`` (any thread; the next line does it): within one token, or at once inside llama.cpp
+  for a chunk of a prompt (``LlamaBackend.abort_background``). One
   stopped before its worker began never begins.
 - ``take_over`` (the owner): a retry while an alternative is being written and none is ready
   waits for that one (``wait_written``, in the retry's stream), and the warm-up stops after it.

@@ -37,6 +37,10 @@ from gpt2_adventure.errors import ModelFileError
 NO_BIAS = float("-inf")
 FIRST_CHUNK = 16  # tokens: the first chunk of work in the background (``_fill``)
 CHUNK_SECONDS = 0.1  # the longest a chunk in the background makes a player's reply wait
+# The biggest chunk that can be aborted (all its work is lost then): measured on 2 cores,
+# tokens/s stop rising there on the 124M and the 1.5B shapes (1.5B: 37 at 16 tokens, 54 at
+# 64, 54 at 128, 48 at 256; 124M: 500, 676, 608, 666).
+ABORTED_CHUNK_MAX = 64
 
 
 class LlamaBackend(Backend):
@@ -82,12 +86,12 @@ class LlamaBackend(Backend):
         # The sequence holding the window after the next trim (prefill_spare), if any.
         self._spare: int | None = self._n_seq - 1 if self._n_seq > 2 else None
         self._written: dict[int, list[int]] = {}  # each sequence's last reply, for tokens_for()
-        # A reply waits for the chunk of work in the background being evaluated, which takes
-        # about ``chunk_seconds``. True: a reply aborts it at once instead (chunks doubling
-        # from 16 tokens). Off: in the trim benchmark's game on the 1.5B shape, ordinary
-        # turns were slower with it (median 8.1 s against 0.64 s), though a reply right
-        # after an aborted chunk alone was not; benchmarks/trim.py --variants abort.
-        self.abort_background = False
+        # True: a reply aborts the chunk of work in the background at once, inside
+        # llama.cpp (chunks doubling from 16 tokens up to ABORTED_CHUNK_MAX). False: a reply
+        # waits for it, so chunks last about ``chunk_seconds``: on the 1.5B shape that is 4
+        # tokens a chunk, ~19 tokens/s against ~54 in chunks of 64, too slow for the spare
+        # to keep up with the story (benchmarks/trim.py --variants spare,wait).
+        self.abort_background = True
         self.chunk_seconds = CHUNK_SECONDS
         self._lifetime = Lifetime("model")
         # Every llama.cpp evaluation runs on this one thread (see model_thread.py).
@@ -370,11 +374,12 @@ class LlamaBackend(Backend):
         """Evaluate ``tokens`` into ``seq`` in chunks that ``cancel`` aborts at once (inside
         llama.cpp, between the steps of the evaluation): a player who acts does not wait for
         the chunk, on a big model or a small one, and what it had done is lost. So the first
-        chunk is small (``chunk`` overrides it) and each next one twice as big, up to 256
-        tokens: a big batch evaluates several times more tokens a second than a small one
-        (each reads all the weights: on the 1.5B shape ~0.2 s even for one token), and the
-        chunk lost is about as big as what the ones before it kept. Without aborting
-        (``abort_background`` off), chunks take about ``chunk_seconds`` each."""
+        chunk is small (``chunk`` overrides it) and each next one twice as big, up to
+        ``ABORTED_CHUNK_MAX`` tokens: a big batch evaluates several times more tokens a second
+        than a small one (each reads all the weights: on the 1.5B shape ~0.2 s even for four
+        tokens), and the chunk lost is at most as big as what the ones before it kept.
+        Without aborting (``abort_background`` off), chunks take about ``chunk_seconds``
+        each, and without ``cancel`` (nothing waits) they double up to 256."""
         chunk = chunk or FIRST_CHUNK
         at = self._reuse_prefix(seq, tokens)
         done = 0
@@ -391,8 +396,10 @@ class LlamaBackend(Backend):
             done += evaluated
             if evaluated < len(piece):
                 break  # aborted
-            if self.abort_background or cancel is None:
+            if cancel is None:
                 chunk = min(256, chunk * 2)
+            elif self.abort_background:
+                chunk = min(max(chunk, ABORTED_CHUNK_MAX), chunk * 2)
             elif took > 0:  # a reply would wait for the next one
                 chunk = max(4, min(256, int(len(piece) * self.chunk_seconds / took)))
         return done

@@ -215,7 +215,7 @@ class ActsMidway(CancelToken):
 
 def test_a_player_who_acts_aborts_the_spares_chunk_and_it_goes_on_later(
         ahead: LlamaBackend) -> None:
-    ahead.abort_background = True  # (off by default: see LlamaBackend.abort_background)
+    assert ahead.abort_background  # (on by default)
     window = ahead.tokenize(STORY * 6)[200:]
     assert len(window) > 300
     cancel = ActsMidway(after=4)
@@ -253,8 +253,9 @@ def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
 
 def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     # A player who acts aborts the chunk being evaluated and its work is lost: the first
-    # chunk is small, and each next one (kept once it is done) twice as big, for speed.
-    # Without aborting, a reply waits for the chunk: chunks stay short.
+    # chunk is small, and each next one (kept once it is done) twice as big, for speed, up
+    # to where a bigger batch is no faster. Without aborting, a reply waits for the chunk:
+    # chunks stay short. With nothing to wait (no cancel), they double up to 256.
     seqs = ahead._seqs  # noqa: SLF001
     pieces: list[int] = []
     real = seqs.decode
@@ -268,7 +269,7 @@ def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     try:
         story = ahead.tokenize(STORY * 6)
         ahead.prefill(story[:300], CancelToken())
-        assert pieces == [16, 32, 64, 128, 60]
+        assert pieces == [16, 32, 64, 64, 64, 60]
         pieces.clear()
         ahead.prefill_spare(story[100:400], CancelToken())
         assert pieces[:2] == [16, 32]
@@ -277,6 +278,9 @@ def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
         ahead.chunk_seconds = 1e-9
         ahead.prefill_spare(story[300:400], CancelToken())
         assert pieces[:3] == [16, 4, 4]
+        pieces.clear()
+        ahead.prefill_spare(story[1:301])  # (shares nothing with the main sequence)
+        assert pieces == [16, 32, 64, 128, 60]
     finally:
         seqs.decode = real  # type: ignore[method-assign]
 
