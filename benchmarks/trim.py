@@ -78,7 +78,7 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
     elif variant == "low-water":
         session.builder.low_water = 0.35
     elif variant == "candidates-ahead-first":
-        session.trim_near = lambda *args, **kwargs: False  # type: ignore[method-assign]
+        session.spare_first = lambda *args, **kwargs: 0  # type: ignore[method-assign]
     game = Game(session, SaveStore(paths)).open()
     rng = random.Random(seed)
     ttfts: list[float] = []

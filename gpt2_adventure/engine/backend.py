@@ -195,6 +195,10 @@ class Backend(ABC):
         instead (the window after a trim). Returns how many were evaluated (none here)."""
         return 0
 
+    def spare_holds(self, tokens: Sequence[int]) -> int:
+        """How many of ``tokens``' first tokens the spare sequence holds (none here)."""
+        return 0
+
     def tokens_for(self, text: str) -> list[int] | None:
         """The token ids the last reply was written in, for ``text`` that begins with it;
         None when the backend does not keep them (the text is then tokenized again)."""

@@ -14,6 +14,7 @@ the methods here that check its owner (``story/owner.py``).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
@@ -575,12 +576,20 @@ class Session:
             return None
         return self.builder.next_window(self.state, self.sampling.max_tokens + reserve)
 
-    @_when_free(False)
-    def trim_near(self, reserve: int = 48, within: float = 2.0) -> bool:
-        """The window moves within ``within`` exchanges: the idle moments left before it
-        go to the spare sequence first (``Warmup``), writing ahead after it."""
+    @_when_free(0)
+    def spare_first(self, spare: Sequence[int], reserve: int = 48, within: float = 2.0) -> int:
+        """How much of ``spare`` (the window after the next trim, as laid out) the spare
+        sequence should hold before replies are written ahead this time (0: no need to go
+        first). Within ``within`` exchanges of the trim: all of it; before that, what it
+        lacks spread over the exchanges left until then. On a big model writing ahead can
+        take all the time the player reads, and the trim would evaluate the window at the
+        reply (``Warmup``)."""
         reply = self.sampling.max_tokens + reserve
-        return self.builder.exchanges_to_trim(self.state, reply) <= within
+        left = self.builder.exchanges_to_trim(self.state, reply)
+        held = self.backend.spare_holds(spare)
+        want = len(spare) if left <= within else (
+            held + math.ceil((len(spare) - held) / (left - within + 1)))
+        return want if want > held else 0
 
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
         return int(self.backend.prefill_spare(tokens, cancel))

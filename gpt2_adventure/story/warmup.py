@@ -5,8 +5,9 @@ Its lifetime, with the thread each step runs on:
 - ``Warmup.plan`` (the session's owner, between replies): lay out the next prompt to evaluate,
   the replies to write ahead (alternatives to the last reply, ``story/choices.py``) and the
   window after the next trim when one is near. Nothing runs yet: ``Stage.WAITING``.
-- ``run`` (a worker; it touches only the backend): ``PROMPT``, ``AHEAD``, ``SPARE`` (when
-  the trim is near, ``SPARE`` before ``AHEAD``), then ``DONE``, however it ends.
+- ``run`` (a worker; it touches only the backend): ``PROMPT``, ``SPARE`` (its share of the
+  window that must be ready by the trim: all of it when the trim is near), ``AHEAD``, the rest
+  of ``SPARE``, then ``DONE``, however it ends.
 - ``stop`` (any thread; the next line does it): within one token, or at once inside llama.cpp
   for a chunk of a prompt (``LlamaBackend.abort_background``). One
   stopped before its worker began never begins.
@@ -47,7 +48,7 @@ class Warmup:
     tokens: list[int]  # the next prompt ([]: none to evaluate)
     ahead: AheadJob | None = None  # the replies to write ahead
     spare: list[int] | None = None  # the window after the next trim
-    spare_first: bool = False  # the trim is near: the spare before writing ahead
+    spare_first: int = 0  # how much of the spare to hold before writing ahead
     cancel: CancelToken = field(default_factory=CancelToken)
     _stage: Stage = Stage.WAITING
     _taken_over: bool = False  # a retry waits for the reply being written: stop after it
@@ -62,8 +63,8 @@ class Warmup:
         spare = session.spare_prompt()
         if tokens is None and job is None and spare is None:
             return None
-        near = spare is not None and job is not None and session.trim_near()
-        return cls(tokens or [], job, spare, spare_first=near)
+        first = session.spare_first(spare) if spare is not None and job is not None else 0
+        return cls(tokens or [], job, spare, spare_first=first)
 
     @property
     def stage(self) -> Stage:
@@ -85,9 +86,10 @@ class Warmup:
         """Evaluate the next prompt first (the player may act at once), then write the
         replies ahead, calling ``on_ready`` as each is there (``Session.collect_ahead`` takes
         them in), then evaluate the window after the next trim (over several turns, a little
-        each time, so that the trim does not stall a quick player); when the trim is near
-        (``spare_first``), the window before the replies. Returns how many prompt tokens
-        were evaluated; a failure is raised, with the warm-up over."""
+        each time, so that the trim does not stall a quick player); its first
+        ``spare_first`` tokens before the replies, so that it is ready by the trim however
+        long writing ahead takes. Returns how many prompt tokens were evaluated; a failure
+        is raised, with the warm-up over."""
         if not self._enter(Stage.PROMPT):
             self._end()  # stopped before it began
             return 0
@@ -95,19 +97,20 @@ class Warmup:
         try:
             if self.tokens:
                 evaluated = session.prefill(self.tokens, self.cancel)
-            if self.spare_first:
-                self._spare(session)
+            if self.spare and self.spare_first:
+                self._spare(session, self.spare[:self.spare_first])
             if self.ahead is not None and self._enter(Stage.AHEAD):
                 session.write_ahead(self.ahead, self.cancel, lambda: self._ready(on_ready))
-            if not self.spare_first:
-                self._spare(session)
+            if self.spare and self.spare_first < len(self.spare):
+                self._spare(session, self.spare)
         finally:
             self._end()
         return evaluated
 
-    def _spare(self, session: Session) -> None:
-        if self.spare and self._enter(Stage.SPARE):
-            session.prefill_spare(self.spare, self.cancel)
+    def _spare(self, session: Session, tokens: list[int]) -> None:
+        # (Only ever more than the spare holds: a shorter prompt would cut it back.)
+        if self._enter(Stage.SPARE):
+            session.prefill_spare(tokens, self.cancel)
 
     def _enter(self, stage: Stage) -> bool:
         with self._changed:

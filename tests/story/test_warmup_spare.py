@@ -1,9 +1,12 @@
 """The warm-up and the spare sequence (story/warmup.py): the window after the next trim is
-evaluated after the replies written ahead, except when the trim is near: then before them,
-so the idle moments left before it are not spent on alternatives."""
+evaluated a share at a time before the replies written ahead (what it lacks over the
+exchanges left before the trim: writing ahead can take all of the player's reading time on
+a big model), the rest after them; when the trim is near, all of it before them, so the idle
+moments left before it are not spent on alternatives."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from gpt2_adventure.engine.backend import CancelToken
@@ -24,14 +27,27 @@ class WithSpare(FakeBackend):
         self.prefilled = []
         self.ahead = True
         self.done: list[str] = []
+        self.held: list[int] = []  # what the spare sequence holds
 
     @property
     def supports_spare(self) -> bool:
         return True
 
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
-        self.done.append("spare")
-        return len(tokens)
+        self.done.append(f"spare {len(tokens)}")
+        kept = self.spare_holds(tokens)
+        if kept == len(tokens):
+            return 0  # (as LlamaBackend: all there, kept as it is)
+        self.held = list(tokens)
+        return len(tokens) - kept
+
+    def spare_holds(self, tokens: Sequence[int]) -> int:
+        common = 0
+        for a, b in zip(self.held, tokens):
+            if a != b:
+                break
+            common += 1
+        return common
 
     def prefill(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:
         self.done.append("prompt")
@@ -45,25 +61,34 @@ def playing() -> tuple[Session, WithSpare]:
     return session, backend
 
 
-def order(session: Session, backend: WithSpare) -> tuple[float, list[str]]:
-    """How many exchanges fit before the trim (as the warm-up laid the prompt out), and
-    what the warm-up did, in order."""
+def order(session: Session, backend: WithSpare) -> tuple[float, list[str], int]:
+    """How many exchanges fit before the trim (as the warm-up laid the prompt out), what the
+    warm-up did, in order, and how much of the window after the trim the spare lacked."""
     warmup = Warmup.plan(session)
     assert warmup is not None
     left = session.builder.exchanges_to_trim(session.state, 30 + 48)
+    spare = warmup.spare or []
+    lacked = len(spare) - backend.spare_holds(spare)
     backend.done = []
     warmup.run(session, on_ready=lambda: backend.done.append("ahead"))
-    return left, backend.done
+    return left, backend.done, lacked
 
 
-def test_the_spare_goes_after_the_replies_written_ahead_until_the_trim_is_near() -> None:
+def test_the_spare_takes_its_share_before_writing_ahead_and_all_of_it_near_the_trim() -> None:
     session, backend = playing()
-    seen: list[tuple[float, list[str]]] = []
+    seen: list[tuple[float, int, list[str]]] = []
     for i in range(40):
         list(session.act(f"walk to place {i}"))
         seen.append(order(session, backend))
-    far = [done for left, done in seen if left > 2 and "spare" in done]
-    near = [done for left, done in seen if left <= 2 and "spare" in done]
-    assert far and near  # both were seen: the check below can fail either way
-    assert all(done == ["prompt", "ahead", "spare"] for done in far)
-    assert all(done == ["prompt", "spare", "ahead"] for done in near)
+    far = [(left, done, lacked) for left, done, lacked in seen if left > 2 and lacked]
+    near = [done for left, done, _ in seen if left <= 2 and any(
+        step.startswith("spare") for step in done)]
+    assert far and near  # both were seen: the checks below can fail either way
+    for left, done, lacked in far:
+        assert [step.split()[0] for step in done] == ["prompt", "spare", "ahead", "spare"]
+        first, whole = (int(step.split()[1]) for step in done if step.startswith("spare"))
+        assert first < whole
+        # The share: what it lacked over the exchanges left before the trim is near.
+        assert first - (whole - lacked) == math.ceil(lacked / (left - 1))
+    assert all([step.split()[0] for step in done] == ["prompt", "spare", "ahead"]
+               for done in near)

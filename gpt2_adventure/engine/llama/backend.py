@@ -360,6 +360,8 @@ class LlamaBackend(Backend):
         with self._lock:
             self._check_open()
             seqs, spare = self._seqs, self._spare
+            if seqs.common_prefix(spare, tokens) == len(tokens):
+                return 0  # all there (no logits are wanted from it)
             shared = seqs.common_prefix(self._main, tokens)
             if shared > seqs.common_prefix(spare, tokens):
                 self._model_thread.call(seqs.share, self._main, spare, shared)
@@ -368,6 +370,11 @@ class LlamaBackend(Backend):
             except NoRoom:
                 self._model_thread.call(self._seqs.clear, self._spare)
                 return 0
+
+    def spare_holds(self, tokens: Sequence[int]) -> int:
+        with self._lock:
+            self._check_open()
+            return 0 if self._spare is None else self._seqs.common_prefix(self._spare, tokens)
 
     def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None,
               chunk: int | None) -> int:
