@@ -588,7 +588,7 @@ class Session:
         left = self.builder.exchanges_to_trim(self.state, reply)
         held = self.backend.spare_holds(spare)
         want = len(spare) if left <= within else (
-            held + math.ceil((len(spare) - held) / (left - within + 1)))
+            held + math.ceil((len(spare) - held) / max(1.0, left - within)))
         return want if want > held else 0
 
     def prefill_spare(self, tokens: Sequence[int], cancel: CancelToken | None = None) -> int:

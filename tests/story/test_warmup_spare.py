@@ -37,7 +37,8 @@ class WithSpare(FakeBackend):
         self.done.append(f"spare {len(tokens)}")
         kept = self.spare_holds(tokens)
         if kept == len(tokens):
-            return 0  # (as LlamaBackend: all there, kept as it is)
+            self.held = list(tokens)
+            return 0  # (as LlamaBackend: all there; what followed it is dropped)
         self.held = list(tokens)
         return len(tokens) - kept
 
@@ -84,11 +85,16 @@ def test_the_spare_takes_its_share_before_writing_ahead_and_all_of_it_near_the_t
     near = [done for left, done, _ in seen if left <= 2 and any(
         step.startswith("spare") for step in done)]
     assert far and near  # both were seen: the checks below can fail either way
+    shared = 0
     for left, done, lacked in far:
+        share = math.ceil(lacked / max(1, left - 2))  # over the exchanges until it is near
+        if share >= lacked:
+            assert [step.split()[0] for step in done] == ["prompt", "spare", "ahead"]
+            continue
+        shared += 1
         assert [step.split()[0] for step in done] == ["prompt", "spare", "ahead", "spare"]
         first, whole = (int(step.split()[1]) for step in done if step.startswith("spare"))
-        assert first < whole
-        # The share: what it lacked over the exchanges left before the trim is near.
-        assert first - (whole - lacked) == math.ceil(lacked / (left - 1))
+        assert first - (whole - lacked) == share
+    assert shared  # (seen: the check above can fail)
     assert all([step.split()[0] for step in done] == ["prompt", "spare", "ahead"]
                for done in near)

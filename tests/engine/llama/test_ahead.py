@@ -200,17 +200,20 @@ def test_the_spare_sequence_takes_over_when_the_window_moves_to_it(ahead: LlamaB
 
 
 def test_the_spare_keeps_what_it_holds_when_asked_for_part_of_it(ahead: LlamaBackend) -> None:
-    # The warm-up asks for the next window's top while the spare still holds an older window
-    # that begins with it, and for the window a share at a time: nothing is cut back or
-    # evaluated again (a prefill of the main sequence evaluates its last token again).
+    # The warm-up asks for the window a share at a time, and for the next window's top while
+    # the spare still holds an older window that begins with it: nothing is evaluated again
+    # (a prefill of the main sequence evaluates its last token again for its logits).
     story = ahead.tokenize(STORY * 3)
     window = story[100:300]
     assert ahead.prefill_spare(window) == len(window)
     assert ahead.spare_holds(window) == len(window)
     assert ahead.spare_holds(window[:40] + story[:5]) == 40
-    assert ahead.prefill_spare(window[:40]) == 0
+    assert ahead.prefill_spare(window) == 0
     assert ahead.spare_holds(window) == len(window)  # still all of it
     assert ahead.prefill_spare(window + story[:20]) == 20
+    # Only the top of another window: nothing evaluated, the old window's cells freed.
+    assert ahead.prefill_spare(window[:40]) == 0
+    assert ahead._seqs.tokens[ahead._spare] == window[:40]  # noqa: SLF001
 
 
 class ActsMidway(CancelToken):
