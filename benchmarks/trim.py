@@ -41,6 +41,8 @@ VARIANTS: dict[str, str] = {
     "low-water": "the spare, with trims down to 35% of the context, not 50%",
     "candidates": "the spare, with 1 alternative written ahead (candidates 2, as shipped)",
     "candidates-ahead-first": "candidates 2, writing ahead first even when a trim is near",
+    "candidates-spare-first": "candidates 2, the whole window after the trim evaluated before "
+                              "writing ahead, not a share of it",
 }
 
 
@@ -79,6 +81,8 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
         session.builder.low_water = 0.35
     elif variant == "candidates-ahead-first":
         session.spare_first = lambda *args, **kwargs: 0  # type: ignore[method-assign]
+    elif variant == "candidates-spare-first":
+        session.spare_first = lambda spare, *args, **kwargs: len(spare)  # type: ignore[method-assign]
     game = Game(session, SaveStore(paths)).open()
     rng = random.Random(seed)
     ttfts: list[float] = []
