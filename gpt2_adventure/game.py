@@ -43,7 +43,7 @@ from gpt2_adventure.story.events import Event, SessionError
 from gpt2_adventure.story.model import ActionKind, StoryState, Turn
 from gpt2_adventure.story.saves.store import GameLock, SaveStore
 from gpt2_adventure.story.session import Session
-from gpt2_adventure.story.warmup import Warmup
+from gpt2_adventure.story.warmup import Pace, Warmup
 
 # The outcomes ``Game`` itself returns are known from here too; the screen-opening ones
 # (``OpenSettings``, ``AskEdit``...) are imported from ``game_commands.outcomes``.
@@ -105,6 +105,7 @@ class Game:
         self._cancels: list[CancelToken] = []  # of the streams handed out
         self._warmup: Warmup | None = None  # the warm-up handed out last
         self._warmups: list[Warmup] = []  # handed out and not known to be over
+        self._pace = Pace()  # how long the player takes from a warm-up to the next line
         self._warm_error = ""  # the warm-up's last failure, told once
         self.save_name: str | None = None  # the name this game was last saved or loaded as
         session.on_change = self.autosave
@@ -198,9 +199,10 @@ class Game:
         """Lay out what to do while the player types (None: nothing, or a reply is being
         written): the next prompt to evaluate, then replies to write ahead; run it with
         ``warm`` on a worker. The next line stops it (``story/warmup.py``)."""
-        warmup = Warmup.plan(self.session)
+        warmup = Warmup.plan(self.session, self._pace.usual())
         if warmup is None:
             return None
+        self._pace.started()
         self._warmup = warmup
         self._warmups = [w for w in self._warmups if not w.done] + [warmup]
         return warmup
@@ -261,6 +263,7 @@ class Game:
         if writing is not None:  # the retry's reply is being written: take it over
             return self.stream(lambda cancel: self.session.retry(
                 cancel, after=lambda: writing.wait_written(cancel)), writes="alternative")
+        self._pace.acted()
         self.stop()  # a warm-up: the reply waits for at most one more chunk or token of it
         self.collect_ahead()
         if problem is not None:

@@ -22,10 +22,14 @@ if TYPE_CHECKING:
 
 
 class CancelToken:
-    """Set from any thread; the generating thread checks it before every token."""
+    """Set from any thread; the generating thread checks it before every token.
+    ``expected_at`` (``time.perf_counter()``; None: unknown) is when it is likely to be set:
+    for work in the background, when the player usually acts, so that chunks a cancel
+    throws away can be sized to end before then."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected_at: float | None = None) -> None:
         self._event = threading.Event()
+        self.expected_at = expected_at
 
     def cancel(self) -> None:
         self._event.set()

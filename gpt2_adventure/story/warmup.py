@@ -21,7 +21,10 @@ the retry's stream), so both live under one condition, which also wakes whoever 
 from __future__ import annotations
 
 import enum
+import statistics
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -55,16 +58,20 @@ class Warmup:
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
-    def plan(cls, session: Session) -> Warmup | None:
+    def plan(cls, session: Session, pause: float | None = None) -> Warmup | None:
         """Lay out what to do while the player types (on the session's owner's thread);
-        None: nothing to do, or a reply is being written."""
+        None: nothing to do, or a reply is being written. ``pause``: how long the player
+        usually takes to act (seconds; None: not known yet), so that the backend can size
+        the chunks the action would throw away to end before then."""
         tokens = session.warm_prompt()
         job = session.ahead_job()
         spare = session.spare_prompt()
         if tokens is None and job is None and spare is None:
             return None
         first = session.spare_first(spare) if spare is not None and job is not None else 0
-        return cls(tokens or [], job, spare, spare_first=first)
+        expected = None if pause is None else time.perf_counter() + pause
+        return cls(tokens or [], job, spare, spare_first=first,
+                   cancel=CancelToken(expected_at=expected))
 
     @property
     def stage(self) -> Stage:
@@ -164,3 +171,26 @@ class Warmup:
                 if cancel.cancelled or self._stage is not Stage.AHEAD:
                     self.cancel.cancel()  # stopped, or on to other work: not worth waiting
                 self._changed.wait(0.01)
+
+
+class Pace:
+    """How long the player takes to act after a warm-up begins: the median of the last few
+    pauses (a line typed while no warm-up ran is not one)."""
+
+    def __init__(self, keep: int = 5, clock: Callable[[], float] | None = None) -> None:
+        self._pauses: deque[float] = deque(maxlen=keep)
+        self._clock = clock or time.perf_counter
+        self._since: float | None = None
+
+    def started(self) -> None:
+        """A warm-up begins: the player reads from now."""
+        self._since = self._clock()
+
+    def acted(self) -> None:
+        """The player typed a line."""
+        if self._since is not None:
+            self._pauses.append(self._clock() - self._since)
+            self._since = None
+
+    def usual(self) -> float | None:
+        return statistics.median(self._pauses) if self._pauses else None

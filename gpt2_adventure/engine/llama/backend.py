@@ -43,6 +43,23 @@ CHUNK_SECONDS = 0.1  # the longest a chunk in the background makes a player's re
 ABORTED_CHUNK_MAX = 64
 
 
+def _paced(chunk: int, per_token: float, expected_at: float | None) -> int:
+    """The next chunk a cancel may abort: ``chunk``, or halved (down to ``FIRST_CHUNK``)
+    until it should end before ``expected_at`` (when the player usually acts) at
+    ``per_token`` seconds a token. The chunk a player's action aborts is lost: one cut to
+    fit keeps its work (on the 1.5B shape a chunk of 64 takes ~1.4 s, and with chunks
+    doubling from 16 a player who acts after 3 s kept 48 tokens, not 112, whenever that
+    chunk ended a few hundredths too late). Without ``expected_at``, ``chunk``; when even the
+    smallest would end after it, the biggest (the player is late: work fast)."""
+    if expected_at is None:
+        return chunk
+    left = expected_at - time.perf_counter()
+    fits = chunk
+    while fits > FIRST_CHUNK and fits * per_token > left:
+        fits //= 2
+    return fits if fits * per_token <= left else ABORTED_CHUNK_MAX
+
+
 class LlamaBackend(Backend):
     """One GPT-2 model in llama.cpp. ``stream`` may be called from any thread, one at a time.
 
@@ -395,6 +412,7 @@ class LlamaBackend(Backend):
         done = 0
         abort = None if cancel is None or not self.abort_background else (
             lambda: cancel.cancelled)
+        per_token = 0.0  # the slowest seconds a token this fill has seen (small chunks)
         while at < len(tokens):
             if cancel is not None and cancel.cancelled:
                 break
@@ -406,10 +424,12 @@ class LlamaBackend(Backend):
             done += evaluated
             if evaluated < len(piece):
                 break  # aborted
+            per_token = max(per_token, took / len(piece))
             if cancel is None:
                 chunk = min(256, chunk * 2)
             elif self.abort_background:
-                chunk = min(max(chunk, ABORTED_CHUNK_MAX), chunk * 2)
+                chunk = _paced(min(max(chunk, ABORTED_CHUNK_MAX), chunk * 2), per_token,
+                               cancel.expected_at)
             elif took > 0:  # a reply would wait for the next one
                 chunk = max(4, min(256, int(len(piece) * self.chunk_seconds / took)))
         return done

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -353,3 +354,32 @@ def test_a_stale_handle_is_neither_kept_nor_continued(ahead: LlamaBackend) -> No
     assert ahead.evaluated == held
     ahead.use_written(new.handle)
     assert ahead.evaluated != held
+
+
+def test_chunks_an_action_would_abort_end_before_the_player_usually_acts(
+        ahead: LlamaBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a clock that each decode moves 0.03 s a token, a player expected 2 s after the
+    # warm-up began: 16 tokens (0.48 s), 32 (0.96 s), then 64 would end 1.92 s later, past
+    # the action, and be lost: 16 fits. After the expected time, chunks are big again.
+    from gpt2_adventure.engine.llama import backend as backend_module
+
+    now = [50.0]
+    monkeypatch.setattr(backend_module, "time",
+                        types.SimpleNamespace(perf_counter=lambda: now[0]))
+    seqs = ahead._seqs  # noqa: SLF001
+    pieces: list[int] = []
+    real = seqs.decode
+
+    def timed(seq: int, tokens: list[int], abort: object = None) -> int:
+        pieces.append(len(tokens))
+        now[0] += 0.03 * len(tokens)
+        return real(seq, tokens, abort)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(seqs, "decode", timed)
+    story = ahead.tokenize(STORY * 6)
+    assert len(story) > 300
+    ahead.prefill(story[:300], CancelToken(expected_at=now[0] + 2.0))
+    assert pieces == [16, 32, 16, 64, 64, 64, 44]
+    pieces.clear()
+    ahead.prefill_spare(story[1:301], CancelToken())  # pace unknown: doubling as before
+    assert pieces == [16, 32, 64, 64, 64, 60]
