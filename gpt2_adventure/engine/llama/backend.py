@@ -377,13 +377,14 @@ class LlamaBackend(Backend):
         with self._lock:
             self._check_open()
             seqs, spare = self._seqs, self._spare
-            if seqs.common_prefix(spare, tokens) == len(tokens):
+            held = seqs.common_prefix(spare, tokens)
+            if held == len(tokens):
                 # All there (no logits are wanted from it); what follows goes, so that an
                 # old window's cells do not fill the cache.
                 self._model_thread.call(seqs.trim, spare, len(tokens))
                 return 0
             shared = seqs.common_prefix(self._main, tokens)
-            if shared > seqs.common_prefix(spare, tokens):
+            if shared > held:
                 self._model_thread.call(seqs.share, self._main, spare, shared)
             try:
                 return self._fill(spare, tokens, cancel, chunk)
