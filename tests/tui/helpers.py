@@ -61,12 +61,14 @@ async def wait_idle(pilot: Pilot, screen: GameScreen, limit: int = 200) -> None:
     await settle(pilot)
 
 
-async def until(pilot: Pilot, condition: Callable[[], bool], seconds: float = 60) -> None:
+async def until(pilot: Pilot, condition: Callable[[], bool], seconds: float = 60,
+                seen: Callable[[], str] | None = None) -> None:
     """Let the app run until ``condition`` holds (a wait, not a race: however slow the
-    machine); fails after ``seconds``."""
+    machine); fails after ``seconds``, saying what ``seen`` describes (the status...)."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
+        assert time.monotonic() < deadline, "the condition never came true" + (
+            f"; seen: {seen()}" if seen is not None else "")
         await pilot.pause(0.02)
 
 

@@ -50,6 +50,11 @@ def status(app: AdventureApp) -> str:
     return str(app.screen.query_one(StatusBar).render())
 
 
+def seen(app: AdventureApp) -> str:
+    """What the player sees, for a wait that fails."""
+    return f"status {status(app)!r}, messages {notes(app)!r}, screen {app.screen!r}"
+
+
 async def test_the_progress_shows_and_esc_skips_to_the_defaults(
         tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Long enough to be seen and skipped: many rounds, a budget far away.
@@ -62,7 +67,7 @@ async def test_the_progress_shows_and_esc_skips_to_the_defaults(
         assert "Esc skips" in status(app)
         assert isinstance(app.screen, GameScreen) and app.game is None
         await pilot.press("escape")
-        await until(pilot, lambda: app.game is not None)
+        await until(pilot, lambda: app.game is not None, seen=lambda: seen(app))
         assert "tuning" not in status(app)
         # The summary comes as a message of its own, not always before the game opens.
         await until(pilot, lambda: any(note.startswith("speed tuning skipped")
@@ -78,7 +83,7 @@ async def test_a_tuning_that_ends_is_stored_and_said(tiny_gguf: Path,
     app = real_app(tiny_gguf)
     async with app.run_test(size=(120, 30)) as pilot:
         # The budget ends the tuning however slow the machine; the wait allows for it twice.
-        await until(pilot, lambda: app.game is not None, seconds=90)
+        await until(pilot, lambda: app.game is not None, seconds=90, seen=lambda: seen(app))
         await until(pilot, lambda: any(note.startswith("tuned in") for note in notes(app)))
         backend = app.game.session.backend
     stored = load_tuning(tuning_file(), tiny_gguf)

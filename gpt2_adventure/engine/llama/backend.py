@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import contextlib
 import io
 import random
 import threading
@@ -26,7 +25,7 @@ from gpt2_adventure.engine.lifetime import ClosedError, Lifetime
 from gpt2_adventure.engine.llama import internals
 from gpt2_adventure.engine.llama.ahead import Writer
 from gpt2_adventure.engine.llama.hardware import physical_cores
-from gpt2_adventure.engine.llama.logs import route_llama_logs
+from gpt2_adventure.engine.llama.logs import prints_to, route_llama_logs
 from gpt2_adventure.engine.llama.model_thread import ModelThread
 from gpt2_adventure.engine.llama.reply import Reply
 from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
@@ -132,12 +131,12 @@ class LlamaBackend(Backend):
 
         # verbose=True keeps llama-cpp-python from redirecting the process's stdout/stderr
         # file descriptors while loading (that would blank a running TUI); its Python-side
-        # prints go to the log instead, and the C logs already do (route_llama_logs).
+        # prints go to the log instead (prints_to), and the C logs already do.
         sink: Any = io.StringIO()
         if log_file is not None:
             sink = log_file.open("a", encoding="utf-8", errors="replace")
         try:
-            with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+            with prints_to(sink):
                 # Its own context is dropped at once: ours (sequences.py) holds the cache.
                 llm = llama_cpp.Llama(
                     model_path=str(self.info.path),

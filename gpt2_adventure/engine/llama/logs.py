@@ -2,14 +2,18 @@
 
 llama-cpp-python installs a callback at import that prints to stderr; in a TUI that
 corrupts the screen. ``route_llama_logs`` replaces it. Call it before loading a model.
+Its Python side prints while a model loads: ``prints_to`` sends them elsewhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from gpt2_adventure.errors import UserError
 
@@ -52,3 +56,49 @@ def route_llama_logs(log_file: Path | None) -> None:
         _installed.update(key=key, callback=_callback, file=sink)
         if old is not None:
             old.close()
+
+
+_prints_lock = threading.Lock()
+
+
+class _ThreadRoute:
+    """A stand-in for sys.stdout/sys.stderr: this thread's writes go to ``sink``, every other
+    thread's to the stream it replaced (a TUI's or a test's capture is not robbed of them)."""
+
+    def __init__(self, sink: TextIO, other: TextIO) -> None:
+        self.sink, self.other, self.thread = sink, other, threading.get_ident()
+        self.active = True
+
+    def _target(self) -> TextIO:
+        mine = self.active and threading.get_ident() == self.thread
+        return self.sink if mine else self.other
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.other, name)
+
+
+@contextlib.contextmanager
+def prints_to(sink: TextIO) -> Iterator[None]:
+    """Inside: what this thread prints (llama-cpp-python's ``verbose`` lines while a model
+    loads) goes to ``sink``; other threads print as before. One loader at a time in the
+    process. contextlib.redirect_stdout alone swaps a process-wide name: two loaders on two
+    threads could each restore the other's sink (closed by then), and every later print,
+    a model load's included, would fail."""
+    with _prints_lock:
+        routes = (_ThreadRoute(sink, sys.stdout), _ThreadRoute(sink, sys.stderr))
+        sys.stdout, sys.stderr = routes
+        try:
+            yield
+        finally:
+            for route in routes:
+                route.active = False  # if someone swapped it meanwhile, it now only forwards
+            if sys.stdout is routes[0]:
+                sys.stdout = routes[0].other
+            if sys.stderr is routes[1]:
+                sys.stderr = routes[1].other

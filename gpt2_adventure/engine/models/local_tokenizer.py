@@ -7,7 +7,6 @@ folder, which ``Llama(vocab_only=True)`` loads in a tenth of a second.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt2_adventure.engine.lifetime import Lifetime
-from gpt2_adventure.engine.llama.logs import route_llama_logs
+from gpt2_adventure.engine.llama.logs import prints_to, route_llama_logs
 from gpt2_adventure.fileio import atomic_path
 from gpt2_adventure.resources import gpt2_tokenizer_dir
 
@@ -81,7 +80,7 @@ class LocalTokenizer:
 
         # verbose=True plus redirected Python streams, as LlamaBackend does: verbose=False
         # would redirect the process's file descriptors while loading and blank a TUI.
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        with prints_to(io.StringIO()):
             self._llm: Any = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=True)
         self._llm.verbose = False
         self.eos = int(self._llm.token_eos())
