@@ -53,7 +53,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpt2_adventure.story.model import StoryState, WorldEntry
-from gpt2_adventure.story.recall.choose import choose, still_placed
+from gpt2_adventure.story.recall.choose import choose, still_placed, to_give_up
 from gpt2_adventure.story.recall.passages import sentences
 
 if TYPE_CHECKING:
@@ -507,22 +507,37 @@ class ContextBuilder:
         on = self.recall_on and self.recall_share > 0
         plan.recall = still_placed(plan.recall, state.turns, plan.window_start) if on else ()
 
-    def _add_recall(self, state: StoryState, room: int) -> tuple[bool, bool]:
+    def _add_recall(self, state: StoryState, room: int, give_up: bool = True
+                    ) -> tuple[bool, bool]:
         """Recall passages for this prompt into at most ``room`` tokens (and what is left of
-        the recall share), where the story has got to. Returns (any added, a passage about a
-        name in the player's action waits for room: one a trim would make)."""
+        the recall share), where the story has got to. A passage about a name in the
+        player's action that finds no room takes the place of passages recalled before
+        (``to_give_up``; unless ``give_up`` is off), so that the story in view stays as it
+        is. Returns (any added, such a passage still waits for room: a trim would make
+        it)."""
         plan = self.plan
         if (self.recall is None or not self.recall_on or plan.window_start <= 0
                 or self.recall_per_turn <= 0):
             return False, False
         share = int(self.n_ctx * self.recall_share)
-        used = sum(len(self._recall_tokens(text)) for *_, text in plan.recall)
-        choice = choose(self.recall, state, plan.recall, plan.window_start,
-                        min(room, share - used), share,
-                        lambda text: len(self._recall_tokens(text)), self.recall_per_turn,
-                        self.scan_turns, [self._world_text(state, i) for i in self._shown(state)])
-        plan.recall = plan.recall + choice.added
-        return bool(choice.added), choice.waiting
+        shown = [self._world_text(state, i) for i in self._shown(state)]
+        placed = list(plan.recall)
+        while True:
+            used = sum(len(self._recall_tokens(text)) for *_, text in placed)
+            choice = choose(self.recall, state, placed, plan.window_start,
+                            min(room, share - used), share,
+                            lambda text: len(self._recall_tokens(text)),
+                            self.recall_per_turn, self.scan_turns, shown)
+            drop = to_give_up(placed, choice.asked) if choice.waiting and give_up else None
+            if drop is None:
+                break
+            given_up = placed.pop(drop)[3]
+            room += len(self._recall_tokens(given_up))
+            shown.append(given_up)  # not taken back in its own place's stead
+        if not choice.added:
+            return False, choice.waiting  # nothing given up for nothing
+        plan.recall = (*placed, *choice.added)
+        return True, False
 
     def _turn_cost(self, state: StoryState, i: int) -> int:
         return len(self.tokens(state.turns[i].text))
@@ -567,7 +582,10 @@ class ContextBuilder:
                 self._retrim(state, active, tail, budget)
             tokens, parts, spans = self._assemble(state, tail)
         if len(tokens) <= budget:
-            added, waiting = self._add_recall(state, budget - len(tokens))
+            # A trim about to come anyway costs the story little: rather than evaluate
+            # again what follows a passage recalled before, a name waits for it.
+            near = budget - len(tokens) < self._exchange(state)
+            added, waiting = self._add_recall(state, budget - len(tokens), give_up=not near)
             if waiting and not trimmed:
                 # The player names someone the story told of long ago, and the context (or
                 # the recall share) is full: trim now rather than answer without it.

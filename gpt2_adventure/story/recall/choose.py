@@ -39,6 +39,17 @@ def still_placed(placed: Sequence[Placed], turns: Sequence[Turn], window_start: 
 class Choice:
     added: tuple[Placed, ...] = ()
     waiting: bool = False  # a passage about a name in the action found no room
+    asked: frozenset[str] = frozenset()  # the names the action asks about (lower case)
+
+
+def to_give_up(placed: Sequence[Placed], asked: frozenset[str]) -> int | None:
+    """Which placed passage (its index) makes room for one about a name the player asks
+    about now: the one placed last, since the prompt changes from where it stood (the
+    less story after it, the less is evaluated again), never one about a name asked now
+    too; None when there is none."""
+    candidates = [i for i, (*_, text) in enumerate(placed)
+                  if not any(name in text.lower() for name in asked)]
+    return max(candidates, key=lambda i: (placed[i][2], i)) if candidates else None
 
 
 def choose(recall: Recall, state: StoryState, placed: Sequence[Placed], window_start: int,
@@ -78,4 +89,4 @@ def choose(recall: Recall, state: StoryState, placed: Sequence[Placed], window_s
         added.append((passage.turn, passage.part, at, passage.text))
         if len(added) >= per_turn:
             break
-    return Choice(tuple(added), waiting and not added)
+    return Choice(tuple(added), waiting and not added, frozenset(named))

@@ -226,15 +226,69 @@ def _share_filled(backend: FakeBackend) -> tuple[ContextBuilder, StoryState]:
     return builder, state
 
 
-def test_a_name_whose_fact_finds_no_room_makes_the_trim_come_now() -> None:
+def test_a_name_whose_fact_finds_no_room_in_the_share_takes_the_last_passages_place() -> None:
+    # The story in view stays whole (a trim would take the window laid out ahead for a later
+    # one: a few turns); the passage recalled last gives way, and only what stood after it
+    # changes.
     backend = FakeBackend(n_ctx=1024)
     builder, state = _share_filled(backend)
+    start = builder.plan.window_start
+    before = builder.build(state, 40).tokens
+    act(state, "You ask about Brannoc")
+    prompt = builder.build(state, 40)
+    shown = backend.detokenize(prompt.tokens)
+    assert not prompt.trimmed and builder.plan.window_start == start
+    assert FACTS["Brannoc"] in shown and FACTS["Ysolde"] in shown
+    assert FACTS["Quillon"] not in shown  # recalled last
+    assert prompt.parts["recall"] <= int(1024 * builder.recall_share)
+    quillon = backend.detokenize(before).index("\n" + FACTS["Quillon"])
+    assert backend.detokenize(prompt.tokens[:common_prefix(before, prompt.tokens)]) \
+        .startswith(backend.detokenize(before)[:quillon])
+
+
+def test_with_a_trim_near_a_name_brings_it_on_rather_than_a_passage_giving_way() -> None:
+    # Giving way evaluates again the story after the passage; a trim about to come keeps
+    # nearly as much story and recalls anew.
+    backend = FakeBackend(n_ctx=1024)
+    builder, state = _share_filled(backend)
+    rng = random.Random(7)
+    for i in range(40):
+        prompt = builder.build(state, 40)
+        assert not prompt.trimmed and prompt.parts["recall"] > 0  # the share stays full
+        if 1024 - 40 - len(prompt.tokens) < builder._exchange(state):
+            break
+        action, reply = filler(rng, i)
+        state.turns.append(Turn(role="player", text=action, kind="do", raw=action.strip("\n> ")))
+        state.turns.append(Turn(role="model", text=reply))
     start = builder.plan.window_start
     act(state, "You ask about Brannoc")
     prompt = builder.build(state, 40)
     assert prompt.trimmed and builder.plan.window_start > start
     assert FACTS["Brannoc"] in backend.detokenize(prompt.tokens)
-    assert len(prompt.tokens) <= 1024 - 40
+
+
+def test_a_name_whose_fact_finds_no_room_in_a_full_context_makes_the_trim_come_now() -> None:
+    backend = FakeBackend(n_ctx=512)
+    builder = builder_for(backend)
+    state = planted_story(150)
+    rng = random.Random(5)
+    fact = len(backend.tokenize("\n" + FACTS["Brannoc"] + "\n"))
+    asked = len(backend.tokenize("\n> You ask about Brannoc\n"))
+    for i in range(200):  # until the next action fits but its fact does not
+        left = 512 - 40 - len(builder.build(state, 40).tokens)
+        if asked <= left < asked + fact:
+            break
+        action, reply = filler(rng, i)
+        state.turns.append(Turn(role="player", text=action, kind="do", raw=action.strip("\n> ")))
+        state.turns.append(Turn(role="model", text=reply))
+    else:
+        raise AssertionError("the context never came near full")
+    start = builder.plan.window_start
+    act(state, "You ask about Brannoc")
+    prompt = builder.build(state, 40)
+    assert prompt.trimmed and builder.plan.window_start > start
+    assert FACTS["Brannoc"] in backend.detokenize(prompt.tokens)
+    assert len(prompt.tokens) <= 512 - 40
 
 
 def test_without_a_name_a_full_share_waits_for_the_next_trim() -> None:
