@@ -416,13 +416,13 @@ class ContextBuilder:
         return [i for i in indices
                 if not all(part in seen for part in sentences(state.lore[~i].content))]
 
-    def _entry_line(self, state: StoryState, i: int) -> str:
+    def entry_line(self, state: StoryState, i: int) -> str:
         """World entry ``i`` (``~i``: automatic) as it goes among the turns: on its own lines."""
         return "\n" + self._world_text(state, i).strip() + "\n"
 
     def entry_cost(self, state: StoryState, i: int) -> int:
         """The tokens world entry ``i`` (``~i``: automatic) takes in the prompt."""
-        return len(self.tokens(self._entry_line(state, i)))
+        return len(self.tokens(self.entry_line(state, i)))
 
     def auto_room(self, state: StoryState, placed: Collection[int]) -> int:
         """Tokens left for automatic entries beside the ``placed`` ones."""
@@ -450,7 +450,7 @@ class ContextBuilder:
     def _late_pieces(self, state: StoryState, room: int) -> list[tuple[int, Span]]:
         """Mid-window entries that fit in ``room`` tokens: (the turn it goes before, it)."""
         late = self.plan.late_world
-        texts = [self._entry_line(state, i) for i, _ in late]
+        texts = [self.entry_line(state, i) for i, _ in late]
         pieces = [self.tokens(text) for text in texts]
         return [(late[k][1], Span("world", pieces[k], texts[k], late[k][0]))
                 for k in _fitting(pieces, room)]

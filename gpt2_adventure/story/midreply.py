@@ -47,11 +47,6 @@ if TYPE_CHECKING:
 MOST_PER_REPLY = 2  # restarts a reply may take for lore it names
 
 
-def entry_text(entry: WorldEntry) -> str:
-    """An entry as it sits among the turns (as ``ContextBuilder`` lays out late world info)."""
-    return "\n" + entry.content.strip() + "\n"
-
-
 @dataclass(frozen=True)
 class Insertion:
     """One restart: the entries it brought in and what it cost."""
@@ -162,7 +157,7 @@ class MidReply:
                 return
             earlier.append(replace(stats))
             for i in found.entries:
-                entries += builder.tokens(entry_text(_entry(state, i)))
+                entries += builder.tokens(builder.entry_line(state, i))
                 # In the layout from now on, before the reply's turn: the next prompt keeps
                 # it where the cache has it.
                 builder.plan.late_world += ((i, len(state.turns)),)
@@ -193,7 +188,7 @@ class MidReply:
         kept: list[tuple[int, str]] = []
         size = 0
         for i, key in named:
-            need = len(builder.tokens(entry_text(_entry(state, i))))
+            need = builder.entry_cost(state, i)
             automatic = need if i < 0 else 0
             if size + need <= min(room, world_room) and automatic <= auto_room:
                 kept.append((i, key))
@@ -222,11 +217,6 @@ class MidReply:
             more = backend.tokens_for(rest)
             return None if more is None else tokens + more
         return backend.tokens_for(text)
-
-
-def _entry(state: StoryState, index: int) -> WorldEntry:
-    """World entry ``index`` as the layout holds it (``~i``: automatic entry ``i``)."""
-    return state.world[index] if index >= 0 else state.lore[~index]
 
 
 def _scan(builder: ContextBuilder, state: StoryState, tail: str) -> str:

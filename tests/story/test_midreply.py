@@ -9,12 +9,16 @@ from collections.abc import Callable
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.paths import AppPaths
 from gpt2_adventure.story.events import Done, LoreInserted, Piece
-from gpt2_adventure.story.midreply import entry_text
 from gpt2_adventure.story.model import Turn, WorldEntry
 from gpt2_adventure.story.new_game import new_state
 from gpt2_adventure.story.seeds.library import find_seed
 from gpt2_adventure.story.session import Session
 from tests.support.fake_backend import FakeBackend
+
+
+def on_own_lines(entry: WorldEntry) -> str:
+    """An entry as the prompt holds it among the turns: on lines of its own."""
+    return "\n" + entry.content.strip() + "\n"
 
 SMITH = WorldEntry(keys=("blacksmith",), content="Bram the blacksmith hid the silver key.")
 WITCH = WorldEntry(keys=("witch",), content="The witch of the fen owes Bram a favour.")
@@ -57,7 +61,7 @@ def test_an_entry_the_reply_names_goes_in_where_the_reply_began() -> None:
     assert len(backend.prompts) == 2
     first, second = backend.prompts
     so_far = backend.tokenize(" You meet the blacksmith")
-    entry = backend.tokenize(entry_text(SMITH))
+    entry = backend.tokenize(on_own_lines(SMITH))
     assert second == first + entry + so_far  # adventure mode: no cue after the action
     # The player sees one reply, without the entry's text.
     assert done.text == " You meet the blacksmith and he hides something behind his back."
@@ -117,7 +121,7 @@ def test_the_context_budget_holds_after_insertion() -> None:
     run(probe)
     prompt = probe.last_prompt
     assert prompt is not None
-    entry = len(probe.backend.tokenize(entry_text(SMITH)))
+    entry = len(probe.backend.tokenize(on_own_lines(SMITH)))
     for n_ctx, inserted in ((prompt.used + entry - 1, False), (prompt.used + entry, True)):
         session, backend = make([SMITH], reply, n_ctx=n_ctx)
         session.builder.world_share = 0.9  # only the context bounds it here
@@ -171,7 +175,7 @@ def test_a_chat_reply_gets_the_entry_before_its_speaker_cue() -> None:
     assert any(isinstance(e, LoreInserted) for e in events)
     prompt = backend.detokenize(backend.prompts[-1])
     cue = f"\n{session.state.chat.character}:"  # type: ignore[union-attr]
-    assert prompt.endswith(entry_text(SMITH) + cue + " Ah, the blacksmith")
+    assert prompt.endswith(on_own_lines(SMITH) + cue + " Ah, the blacksmith")
 
 
 def test_the_reply_stats_count_every_stream() -> None:

@@ -13,10 +13,14 @@ import pytest
 from gpt2_adventure.engine.llama.backend import LlamaBackend
 from gpt2_adventure.engine.sampling import Sampling
 from gpt2_adventure.story.events import Done, LoreInserted
-from gpt2_adventure.story.midreply import entry_text
 from gpt2_adventure.story.model import StoryState, Turn, WorldEntry
 from gpt2_adventure.story.session import Session
 from tests.support.logits import greedy_paths_agree
+
+
+def on_own_lines(entry: WorldEntry) -> str:
+    """An entry as the prompt holds it among the turns: on lines of its own."""
+    return "\n" + entry.content.strip() + "\n"
 
 # Greedy, with penalties strong enough that the random tiny model does not write one token
 # over and over; they see the prompt (entry and reply so far included), as a fresh
@@ -72,7 +76,7 @@ def test_the_reply_goes_on_as_a_fresh_evaluation_of_the_changed_prompt(
     assert prompt is not None
     insertion = session.mid_reply.insertions[0]
     assert insertion.reply_tokens == at
-    entry_tokens = backend.tokenize(entry_text(entry))
+    entry_tokens = backend.tokenize(on_own_lines(entry))
     # The cache holds the changed prompt (the reply so far after the entry), then the rest.
     evaluated = backend.evaluated
     changed = evaluated[:len(prompt.tokens) + len(entry_tokens) + at]
