@@ -38,7 +38,8 @@ VARIANTS: dict[str, str] = {
     "without": "no spare sequence: a trim evaluates the kept window at the reply",
     "wait": "the spare, with background chunks of ~0.1 s that a reply waits for instead of "
             "chunks it aborts inside llama.cpp (as before)",
-    "low-water": "the spare, with trims down to 35% of the context, not 50%",
+    "low-water": "the spare, with trims down to 35% of the context, not 40%",
+    "half": "the spare, with trims down to half the context (as before 2026-12-08)",
     "candidates": "the spare, with 1 alternative written ahead (candidates 2, as shipped)",
     "candidates-ahead-first": "candidates 2, writing ahead first even when a trim is near",
     "candidates-spare-first": "candidates 2, the whole window after the trim evaluated before "
@@ -79,6 +80,8 @@ def play(model: Path, turns: int, think: float, variant: str, seed: int = 3) -> 
         backend.abort_background = False
     elif variant == "low-water":
         session.builder.low_water = 0.35
+    elif variant == "half":
+        session.builder.low_water = 0.5
     elif variant == "candidates-ahead-first":
         session.spare_first = lambda *args, **kwargs: 0  # type: ignore[method-assign]
     elif variant == "candidates-spare-first":

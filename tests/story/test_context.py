@@ -226,6 +226,7 @@ def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
     state = StoryState(mode="adventure", title="t", memory="You are a knight.",
                        authors_note="grim", turns=[Turn(role="opening", text="You ride.")])
     spare: list[int] | None = None
+    laid: int | None = None
     spares = 0
     trims = 0
     at: list[int] = []
@@ -238,16 +239,17 @@ def test_the_next_trim_is_laid_out_ahead_and_taken_when_it_comes() -> None:
             at.append(i)
             # Laid out for the story still to come: after it the prompt is back near the
             # low-water mark, so trims stay as rare as without laying them out ahead.
-            assert len(prompt.tokens) <= 0.5 * 512 + 40
+            assert len(prompt.tokens) <= builder.low_water * 512 + 40
             if spare is not None:
-                # The trim kept what was laid out ahead: only its end differs.
+                # The trim kept what was laid out ahead, its first turn fixed before it
+                # came: only its end differs.
                 shared = common_prefix(spare, prompt.tokens)
                 assert builder.plan.window_start > before
+                assert laid is not None and builder.plan.window_start == laid
                 assert shared >= len(spare) - len(backend.tokenize(note_text("grim"))) - 2
                 spares += 1
         state.turns.append(Turn(role="model", text=f" The road goes on past hill {i}."))
         spare = builder.next_window(state, 40)
-        if spare is not None:
-            assert builder.plan.next_start is not None
+        laid = builder.plan.next_start
     assert trims >= 5 and spares == trims
     assert min(b - a for a, b in zip(at, at[1:])) >= 5

@@ -59,6 +59,10 @@ def playing() -> tuple[Session, WithSpare]:
     backend = WithSpare()
     session, _ = make()
     session = Session(session.state, backend, Sampling(max_tokens=30, candidates=2))
+    # Trims down to half of this small context: the next window's first turn is then fixed
+    # with a few exchanges still to go (at 0.4, about one and a half), so both the share
+    # spread over them and the whole of it near the trim are seen.
+    session.builder.low_water = 0.5
     return session, backend
 
 
