@@ -19,21 +19,24 @@ from gpt2_adventure.engine.llama.reply import Reply
 from gpt2_adventure.engine.llama.sequences import NoRoom, Sequences
 from gpt2_adventure.engine.sampling import Sampling
 
-PREPARE_CHUNK = 16  # prompt tokens per evaluation while a cancel may come (acting waits one)
-
 # (sequence, prompt, sampling, stop strings) -> a Reply with the backend's next seed
 ReplyMaker = Callable[[int, Sequence[int], Sampling, Sequence[str]], Reply]
+# (sequence, tokens, cancel) -> how many of the tokens it evaluated after what the sequence
+# holds, in chunks the cancel aborts (``LlamaBackend._append``)
+Append = Callable[[int, list[int], CancelToken | None], int]
 
 
 class Writer:
     """Writes replies to one prompt for a backend whose lock the caller holds: ``call`` runs
-    an evaluation on its model thread; ``written`` gets each kept reply's tokens."""
+    an evaluation on its model thread, ``append`` evaluates a prompt's part in the
+    background's chunks; ``written`` gets each kept reply's tokens."""
 
-    def __init__(self, seqs: Sequences, call: Callable[..., Any], make_reply: ReplyMaker,
-                 written: dict[int, list[int]], prompt: list[int], stop: Sequence[str],
-                 cancel: CancelToken | None, judge: Judge | None) -> None:
+    def __init__(self, seqs: Sequences, call: Callable[..., Any], append: Append,
+                 make_reply: ReplyMaker, written: dict[int, list[int]], prompt: list[int],
+                 stop: Sequence[str], cancel: CancelToken | None, judge: Judge | None) -> None:
         self._seqs = seqs
         self._call = call
+        self._append = append
         self._make_reply = make_reply
         self._written = written
         self._prompt = prompt
@@ -48,7 +51,9 @@ class Writer:
     def _prepare(self, seq: int, last: bool) -> bool:
         """Make ``seq`` hold the prompt (all of it when ``last``, else all but its last
         token), sharing the longest prefix another sequence holds; False when cancelled
-        meanwhile (after a trim nearly all of it may be evaluated, so in small chunks)."""
+        meanwhile. After a trim nearly all of it may be evaluated (the prompt of the reply
+        before is the old window, which no sequence holds then): in chunks that a player's
+        action aborts, as the spare's, not ones it waits for."""
         seqs, prompt = self._seqs, self._prompt
         others = [s for s in range(seqs.n_seq) if s != seq and seqs.tokens[s]]
         source = max(others, key=lambda s: seqs.common_prefix(s, prompt), default=None)
@@ -59,11 +64,9 @@ class Writer:
         else:
             self._call(seqs.share, source, seq, shared)
         rest = prompt[shared:] if last else prompt[shared:-1]
-        for at in range(0, len(rest), PREPARE_CHUNK):
-            if self._cancelled:
-                self._call(seqs.clear, seq)
-                return False
-            self._call(seqs.decode, seq, rest[at: at + PREPARE_CHUNK])
+        if self._append(seq, rest, self._cancel) < len(rest):
+            self._call(seqs.clear, seq)
+            return False
         return True
 
     def _reply(self, seq: int, sampling: Sampling) -> Reply:

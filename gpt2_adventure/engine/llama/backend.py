@@ -327,8 +327,8 @@ class LlamaBackend(Backend):
             kept = {h.seq for h in request.keep if self._holds(h)}
             free = [s for s in range(self._n_seq)
                     if s not in (self._main, self._spare) and s not in kept]
-            writer = Writer(self._seqs, self._model_thread.call, self._reply, self._written,
-                            tokens, request.stop, cancel, request.judge)
+            writer = Writer(self._seqs, self._model_thread.call, self._append, self._reply,
+                            self._written, tokens, request.stop, cancel, request.judge)
             if self.batched and len(samplings) > 1:
                 yield from writer.batched(list(zip(free, samplings, strict=False)))
             else:
@@ -398,18 +398,25 @@ class LlamaBackend(Backend):
 
     def _fill(self, seq: int, tokens: list[int], cancel: CancelToken | None,
               chunk: int | None) -> int:
-        """Evaluate ``tokens`` into ``seq`` in chunks that ``cancel`` aborts at once (inside
-        llama.cpp, between the steps of the evaluation): a player who acts does not wait for
-        the chunk, on a big model or a small one, and what it had done is lost. So the first
-        chunk is small (``chunk`` overrides it) and each next one twice as big, up to
-        ``ABORTED_CHUNK_MAX`` tokens: a big batch evaluates several times more tokens a second
-        than a small one (each reads all the weights: on the 1.5B shape ~0.2 s even for four
-        tokens), and the chunk lost is at most as big as what the ones before it kept.
-        Without aborting (``abort_background`` off), chunks take about ``chunk_seconds``
-        each, and without ``cancel`` (nothing waits) they double up to 256."""
-        chunk = chunk or FIRST_CHUNK
+        """Evaluate ``tokens`` into ``seq``, keeping what it holds of their beginning; the
+        rest as ``_append`` does. Returns how many tokens were evaluated."""
         at = self._reuse_prefix(seq, tokens)
-        done = 0
+        return self._append(seq, tokens[at:], cancel, chunk)
+
+    def _append(self, seq: int, tokens: list[int], cancel: CancelToken | None,
+                chunk: int | None = None) -> int:
+        """Evaluate ``tokens`` after what ``seq`` holds, in chunks that ``cancel`` aborts at
+        once (inside llama.cpp, between the steps of the evaluation): a player who acts does
+        not wait for the chunk, on a big model or a small one, and what it had done is lost.
+        So the first chunk is small (``chunk`` overrides it) and each next one twice as big,
+        up to ``ABORTED_CHUNK_MAX`` tokens: a big batch evaluates several times more tokens a
+        second than a small one (each reads all the weights: on the 1.5B shape ~0.2 s even
+        for four tokens), and the chunk lost is at most as big as what the ones before it
+        kept. Without aborting (``abort_background`` off), chunks take about
+        ``chunk_seconds`` each, and without ``cancel`` (nothing waits) they double up to
+        256. Returns how many were evaluated (fewer when cancelled)."""
+        chunk = chunk or FIRST_CHUNK
+        at = done = 0
         abort = None if cancel is None or not self.abort_background else (
             lambda: cancel.cancelled)
         per_token = 0.0  # the slowest seconds a token this fill has seen (small chunks)

@@ -326,10 +326,11 @@ def test_a_cancel_stops_a_long_prompt_before_the_reply_starts(ahead: LlamaBacken
     decoded: list[int] = []
     real = seqs.decode
 
-    def counting(seq: int, tokens: list[int]) -> None:
-        real(seq, tokens)
+    def counting(seq: int, tokens: list[int], abort: object = None) -> int:
+        done = real(seq, tokens, abort)  # type: ignore[arg-type]
         decoded.append(len(tokens))
         cancel.cancel()  # the player acts as soon as the first piece is evaluated
+        return done
 
     seqs.decode = counting  # type: ignore[method-assign]
     try:
@@ -383,3 +384,38 @@ def test_chunks_an_action_would_abort_end_before_the_player_usually_acts(
     pieces.clear()
     ahead.prefill_spare(story[1:301], CancelToken())  # pace unknown: doubling as before
     assert pieces == [16, 32, 64, 64, 64, 60]
+
+
+def test_a_prompt_no_sequence_holds_is_evaluated_in_chunks_an_action_aborts(
+        ahead: LlamaBackend) -> None:
+    # After a trim the main sequence holds the new window, so the prompt of the reply before
+    # (the old window) is evaluated anew for its alternatives: ~900 tokens, ~17 s on the
+    # gpt2-xl shape. In the background's chunks: small at first, doubling, and a player who
+    # acts aborts the one inside llama.cpp instead of waiting for it.
+    seqs = ahead._seqs  # noqa: SLF001
+    pieces: list[int] = []
+    real = seqs.decode
+
+    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
+        pieces.append(len(tokens))
+        return real(seq, tokens, abort)  # type: ignore[arg-type]
+
+    story = ahead.tokenize(STORY * 6)
+    ahead.prefill(story[200:400])  # the window after the trim
+    old = story[:300]  # shares nothing with it
+    seqs.decode = recording  # type: ignore[method-assign]
+    try:
+        written = list(ahead.write_ahead(AheadRequest(old, [GREEDY]), CancelToken()))
+        assert len(written) == 1
+        assert pieces[:5] == [16, 32, 64, 64, 64]  # then the reply, a token a step
+        pieces.clear()
+        ahead.prefill(story[200:420])  # the next turn; its alternative is written anew
+        pieces.clear()
+        cancel = ActsMidway(after=5)
+        assert list(ahead.write_ahead(AheadRequest(old, [GREEDY]), cancel)) == []
+        assert pieces == [16]  # aborted inside it: nothing after it
+        assert 5 <= cancel.asked < 40
+    finally:
+        seqs.decode = real  # type: ignore[method-assign]
+    assert seqs.tokens[ahead._main] == story[200:420]  # noqa: SLF001
+    assert all(seqs.tokens[s] == [] for s in (1, 2))
