@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -269,6 +269,15 @@ def test_the_spare_shares_the_top_it_has_in_common_with_the_main_sequence(
     assert reply.stats.evaluated_tokens == len(ahead.tokenize(" Go."))
 
 
+def recorded(decode: Callable[..., int], pieces: list[int]) -> Callable[..., int]:
+    """``decode`` (``Sequences.decode``) that notes the size of every piece it evaluates."""
+    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
+        pieces.append(len(tokens))
+        return decode(seq, tokens, abort)
+
+    return recording
+
+
 def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     # A player who acts aborts the chunk being evaluated and its work is lost: the first
     # chunk is small, and each next one (kept once it is done) twice as big, for speed, up
@@ -277,11 +286,7 @@ def test_background_chunks_start_small_and_double(ahead: LlamaBackend) -> None:
     seqs = ahead._seqs  # noqa: SLF001
     pieces: list[int] = []
     real = seqs.decode
-
-    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
-        pieces.append(len(tokens))
-        return real(seq, tokens, abort)  # type: ignore[arg-type]
-
+    recording = recorded(real, pieces)
     ahead.abort_background = True
     seqs.decode = recording  # type: ignore[method-assign]
     try:
@@ -395,11 +400,7 @@ def test_a_prompt_no_sequence_holds_is_evaluated_in_chunks_an_action_aborts(
     seqs = ahead._seqs  # noqa: SLF001
     pieces: list[int] = []
     real = seqs.decode
-
-    def recording(seq: int, tokens: list[int], abort: object = None) -> int:
-        pieces.append(len(tokens))
-        return real(seq, tokens, abort)  # type: ignore[arg-type]
-
+    recording = recorded(real, pieces)
     story = ahead.tokenize(STORY * 6)
     ahead.prefill(story[200:400])  # the window after the trim
     old = story[:300]  # shares nothing with it
