@@ -526,17 +526,20 @@ class ContextBuilder:
         share = int(self.n_ctx * self.recall_share)
         shown = [self._world_text(state, i) for i in self._shown(state)]
         placed = list(plan.recall)
+
+        def cost(text: str) -> int:
+            return len(self._recall_tokens(text))
+
+        used = sum(cost(text) for *_, text in placed)
         while True:
-            used = sum(len(self._recall_tokens(text)) for *_, text in placed)
             choice = choose(self.recall, state, placed, plan.window_start,
-                            min(room, share - used), share,
-                            lambda text: len(self._recall_tokens(text)),
-                            self.recall_per_turn, self.scan_turns, shown)
+                            min(room, share - used), share, cost, self.recall_per_turn,
+                            self.scan_turns, shown)
             drop = to_give_up(placed, choice.asked) if choice.waiting and give_up else None
             if drop is None:
                 break
             given_up = placed.pop(drop)[3]
-            room += len(self._recall_tokens(given_up))
+            room, used = room + cost(given_up), used - cost(given_up)
             shown.append(given_up)  # not taken back in its own place's stead
         if not choice.added:
             return False, choice.waiting  # nothing given up for nothing
